@@ -1,0 +1,37 @@
+"""Staff must have two-factor authentication before the Wagtail admin opens for them."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+
+ADMIN_PREFIX = "/admin/"
+
+
+def has_two_factor(user):
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class StaffTwoFactorMiddleware:
+    """Send a signed-in staff user without TOTP to the set-up page instead of the admin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            request.path.startswith(ADMIN_PREFIX)
+            and user is not None
+            and user.is_authenticated
+            and (user.is_staff or user.is_superuser)
+            and not has_two_factor(user)
+        ):
+            messages.warning(
+                request,
+                "Staff accounts need two-factor authentication. Set up an authenticator app "
+                "below, then open the admin again.",
+            )
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+        return self.get_response(request)

@@ -1,0 +1,17 @@
+// Bundles each entry point in frontend/ into static/dist/ so the site needs no outside host.
+import { build } from "esbuild";
+
+const entryPoints = {
+  site: "frontend/site.js",
+};
+
+await build({
+  entryPoints,
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: ["es2020"],
+  outdir: "static/dist",
+  loader: { ".css": "css" },
+  logLevel: "warning",
+});
