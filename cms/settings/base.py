@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "courses",
     "payments",
     "certification",
+    "certification.trainers",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
