@@ -94,3 +94,29 @@ class User(AbstractUser):
     @property
     def first_name_display(self):
         return self.get_short_name()
+
+
+class AuditRecord(models.Model):
+    """One state change: who did what to which object, and the state before and after.
+
+    Records are only ever added; staff read them on object timelines and for audits.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "cms.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=120, db_index=True)
+    object_type = models.CharField(max_length=120)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}#{self.object_id}"
