@@ -268,6 +268,8 @@ CONTENT_SECURITY_POLICY = {
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+# courses links a non-free booking to this view; courses never imports payments.
+COURSES_CHECKOUT_URL_NAME = "payments:checkout"
 # Points the real stripe SDK at another server speaking Stripe's API (the tests' fake Stripe).
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 
