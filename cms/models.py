@@ -1,9 +1,20 @@
 """The site shell's models: the user, and (below) the CMS pages and site settings."""
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from cms.blocks import BodyBlock
 
 
 class UserManager(BaseUserManager):
@@ -120,3 +131,201 @@ class AuditRecord(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+
+# --- Site settings and CMS pages ---------------------------------------------------------
+
+
+@register_setting(icon="cog")
+class SiteSettings(BaseSiteSetting):
+    """The organisation's name, logo and contact details, shown in the header and footer."""
+
+    # The header shows the logo on every page: fetch it with the settings row.
+    select_related = ["logo"]
+
+    organisation_name = models.CharField(max_length=200, default="Heart and Soul of Change Project")
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown in the header beside the organisation name.",
+    )
+    contact_email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    postal_address = models.TextField(blank=True)
+    footer_text = models.TextField(
+        blank=True, help_text="A short line shown at the bottom of every page."
+    )
+
+    panels = [
+        FieldPanel("organisation_name"),
+        FieldPanel("logo"),
+        MultiFieldPanel(
+            [FieldPanel("contact_email"), FieldPanel("phone"), FieldPanel("postal_address")],
+            heading="Contact details",
+        ),
+        FieldPanel("footer_text"),
+    ]
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+
+    def __str__(self):
+        return self.organisation_name
+
+
+def paginate(request, queryset, per_page):
+    """The requested page of `queryset`; a bad or out-of-range ?page= shows the nearest page."""
+    paginator = Paginator(queryset, per_page)
+    try:
+        return paginator.page(request.GET.get("page", 1))
+    except PageNotAnInteger:
+        return paginator.page(1)
+    except EmptyPage:
+        return paginator.page(paginator.num_pages)
+
+
+class HomePage(Page):
+    """The site's front page: an introduction, upcoming events and the latest news."""
+
+    introduction = RichTextField(
+        blank=True, features=["bold", "italic", "link"], help_text="Shown below the title."
+    )
+    body = StreamField(BodyBlock(), blank=True)
+    latest_news_count = models.PositiveSmallIntegerField(
+        default=3, help_text="How many of the newest articles to list."
+    )
+
+    parent_page_types = ["wagtailcore.Page"]
+    max_count_per_parent = 1
+
+    content_panels = Page.content_panels + [
+        FieldPanel("introduction"),
+        FieldPanel("body"),
+        FieldPanel("latest_news_count"),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+    ]
+
+    class Meta:
+        verbose_name = "home page"
+
+    def latest_articles(self):
+        return (
+            ArticlePage.objects.live()
+            .public()
+            .descendant_of(self)
+            .select_related("listing_image")
+            .order_by("-date", "-pk")[: self.latest_news_count]
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["latest_articles"] = self.latest_articles()
+        context["news_index"] = NewsIndexPage.objects.live().descendant_of(self).first()
+        return context
+
+
+class StandardPage(Page):
+    """A plain content page such as "About us" or "Contact"."""
+
+    introduction = models.TextField(blank=True, help_text="A sentence or two below the title.")
+    body = StreamField(BodyBlock(), blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("introduction"), FieldPanel("body")]
+    search_fields = Page.search_fields + [
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+    ]
+
+    class Meta:
+        verbose_name = "standard page"
+
+
+class NewsIndexPage(Page):
+    """Lists the articles below it, newest first, optionally filtered by one tag."""
+
+    introduction = RichTextField(blank=True, features=["bold", "italic", "link"])
+
+    subpage_types = ["cms.ArticlePage"]
+    articles_per_page = 10
+
+    content_panels = Page.content_panels + [FieldPanel("introduction")]
+
+    class Meta:
+        verbose_name = "news index page"
+
+    def articles(self, tag=None):
+        articles = (
+            ArticlePage.objects.live()
+            .public()
+            .child_of(self)
+            .select_related("listing_image")
+            .order_by("-date", "-pk")
+        )
+        if tag:
+            articles = articles.filter(tags__name=tag)
+        return articles
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        tag = request.GET.get("tag", "").strip()
+        context["tag"] = tag
+        context["articles"] = paginate(request, self.articles(tag), self.articles_per_page)
+        return context
+
+
+class ArticlePageTag(TaggedItemBase):
+    content_object = ParentalKey(
+        "cms.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE
+    )
+
+
+class ArticlePage(Page):
+    """A news article: who wrote it, when it was published, its text and its topics."""
+
+    author = models.CharField(max_length=200, help_text="The name shown as the article's author.")
+    date = models.DateField("publication date")
+    introduction = models.TextField(
+        blank=True,
+        help_text="A one- or two-sentence summary, used in listings, the feed and search results.",
+    )
+    listing_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Optional picture shown beside the article in listings.",
+    )
+    body = StreamField(BodyBlock())
+    tags = ClusterTaggableManager(through=ArticlePageTag, blank=True)
+
+    parent_page_types = ["cms.NewsIndexPage"]
+    subpage_types = []
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel([FieldPanel("author"), FieldPanel("date")], heading="Byline"),
+        FieldPanel("introduction"),
+        FieldPanel("listing_image"),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+        index.SearchField("author"),
+        index.FilterField("date"),
+    ]
+
+    class Meta:
+        verbose_name = "article"
+
+    @property
+    def summary(self):
+        return self.introduction or self.search_description
