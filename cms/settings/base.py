@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "cms.csp.SiteCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -183,6 +183,8 @@ EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Folder for django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 DEFAULT_FROM_EMAIL = env(
     "DEFAULT_FROM_EMAIL", "Heart and Soul of Change Project <training@example.org>"
 )
@@ -243,11 +245,17 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_SIGNUP_FORM_CLASS = "cms.forms.ProfileSignupForm"
+# Sign-up must say plainly that an address (in any letter case) already has an account, so
+# hiding which addresses exist is off; password reset then also says when no account matches.
+ACCOUNT_PREVENT_ENUMERATION = False
+# Tell people by email when their password or email address changes, so a takeover is noticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_ADAPTER = "cms.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Heart and Soul of Change Project"
 
-# Content-Security-Policy: no inline scripts, nothing loaded from another host.
+# Content-Security-Policy: no inline scripts, nothing loaded from another host. Sent by
+# cms.csp.SiteCSPMiddleware, which relaxes script-src for the Wagtail admin only (see there).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
