@@ -1,0 +1,532 @@
+"""What staff publish: event pages, their schedule, tickets, add-ons and questions."""
+
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from wagtail import blocks
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
+from wagtail.fields import RichTextField, StreamField
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+
+def validate_time_zone(value):
+    """Reject anything that is not an IANA zone name, so times always convert."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("“%(value)s” is not a time zone name. Use an IANA name such as America/New_York."),
+            params={"value": value},
+        )
+
+
+class EventFormat(models.TextChoices):
+    CONFERENCE = "conference", _("In-person conference")
+    WORKSHOP = "workshop", _("In-person workshop")
+    TRAINING = "training", _("Training")
+    WEBINAR = "webinar", _("Live webinar")
+
+
+@register_snippet
+class Programme(models.Model):
+    """A recurring programme (e.g. Training of Trainers); certification tracks point at it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+
+    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+@register_snippet
+class Presenter(index.Indexed, models.Model):
+    """A person who teaches at events; shown on event pages and the schedule."""
+
+    name = models.CharField(max_length=200)
+    credentials = models.CharField(
+        max_length=200, blank=True, help_text=_("For example: PhD, LCSW.")
+    )
+    bio = RichTextField(blank=True, features=["bold", "italic", "link"])
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("credentials"), FieldPanel("bio"), FieldPanel("photo")]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class EventIndexPage(Page):
+    """The list of events: upcoming first, then past; filtered by format and month."""
+
+    intro = RichTextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = ["courses.EventPage"]
+    max_count = 1
+
+    def live_events(self):
+        return EventPage.objects.live().descendant_of(self).select_related("programme")
+
+    def upcoming_events(self):
+        return self.live_events().filter(ends_at__gte=timezone.now()).order_by("starts_at")
+
+    def past_events(self):
+        return self.live_events().filter(ends_at__lt=timezone.now()).order_by("-starts_at")
+
+
+class EventDescriptionBlock(blocks.StreamBlock):
+    heading = blocks.CharBlock(form_classname="title", icon="title")
+    paragraph = blocks.RichTextBlock(features=["bold", "italic", "link", "ol", "ul"])
+    image = ImageChooserBlock()
+    quote = blocks.BlockQuoteBlock()
+
+
+class EventPage(Page):
+    """One event people register for: a conference, workshop, training or live webinar."""
+
+    format = models.CharField(max_length=20, choices=EventFormat.choices)
+    programme = models.ForeignKey(
+        Programme, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    summary = models.TextField(help_text=_("One or two sentences for listings and search."))
+    description = StreamField(EventDescriptionBlock(), blank=True)
+    presenters = ParentalManyToManyField(Presenter, blank=True, related_name="events")
+
+    # Kept in step with the schedule on save, so listings can sort and filter by date.
+    starts_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    ends_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="America/New_York",
+        validators=[validate_time_zone],
+        help_text=_("IANA name of the zone the event's times are shown in, e.g. America/Chicago."),
+    )
+
+    venue_name = models.CharField(max_length=200, blank=True)
+    venue_address = models.TextField(blank=True)
+    join_url = models.URLField(
+        blank=True, help_text=_("The webinar link; only confirmed registrants see it.")
+    )
+    online_details = models.TextField(
+        blank=True, help_text=_("Dial-in numbers or other joining instructions.")
+    )
+    join_link_visible_minutes_before = models.PositiveIntegerField(
+        default=60, help_text=_("How long before the first session registrants see the link.")
+    )
+
+    registration_opens_at = models.DateTimeField(null=True, blank=True)
+    registration_closes_at = models.DateTimeField(null=True, blank=True)
+    capacity = models.PositiveIntegerField(help_text=_("Seats for the whole event."))
+    hold_minutes = models.PositiveIntegerField(
+        default=20, help_text=_("How long a seat stays reserved while someone checks out.")
+    )
+    waitlist_offer_hours = models.PositiveIntegerField(
+        default=48, help_text=_("How long a waitlisted person has to claim an offered seat.")
+    )
+    cancellation_cutoff_hours = models.PositiveIntegerField(
+        default=72,
+        help_text=_("Attendees can cancel or transfer until this many hours before the start."),
+    )
+    ce_summary = RichTextField(blank=True, features=["bold", "italic", "link", "ul"])
+    currency = models.CharField(max_length=3, default="USD")
+    member_group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Confirmed registrants join this group (member-area access)."),
+    )
+    membership_months = models.PositiveIntegerField(
+        default=12, help_text=_("How long the member-area access lasts.")
+    )
+
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("format"), FieldPanel("programme")]),
+        FieldPanel("summary"),
+        FieldPanel("description"),
+        InlinePanel("benefits", label=_("What participants receive")),
+        FieldPanel("presenters"),
+        MultiFieldPanel(
+            [FieldPanel("time_zone"), InlinePanel("sessions", label=_("Session"), min_num=1)],
+            heading=_("Schedule"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("venue_name"),
+                FieldPanel("venue_address"),
+                FieldPanel("join_url"),
+                FieldPanel("online_details"),
+                FieldPanel("join_link_visible_minutes_before"),
+            ],
+            heading=_("Where"),
+        ),
+        FieldPanel("ce_summary"),
+    ]
+    registration_panels = [
+        MultiFieldPanel(
+            [
+                FieldRowPanel(
+                    [FieldPanel("registration_opens_at"), FieldPanel("registration_closes_at")]
+                ),
+                FieldRowPanel([FieldPanel("capacity"), FieldPanel("currency")]),
+                FieldRowPanel([FieldPanel("hold_minutes"), FieldPanel("waitlist_offer_hours")]),
+                FieldPanel("cancellation_cutoff_hours"),
+            ],
+            heading=_("Registration"),
+        ),
+        InlinePanel("ticket_types", label=_("Ticket type"), min_num=1),
+        InlinePanel("add_ons", label=_("Add-on")),
+        InlinePanel("questions", label=_("Registration question")),
+        MultiFieldPanel(
+            [FieldPanel("member_group"), FieldPanel("membership_months")],
+            heading=_("Member-area access"),
+        ),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("summary"),
+        index.FilterField("starts_at"),
+        index.FilterField("format"),
+    ]
+
+    parent_page_types = ["courses.EventIndexPage"]
+    subpage_types = []
+
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Content")),
+            ObjectList(registration_panels, heading=_("Registration")),
+            ObjectList(Page.promote_panels, heading=_("Promote")),
+            ObjectList(Page.settings_panels, heading=_("Settings")),
+        ]
+    )
+
+    class Meta:
+        ordering = ["starts_at"]
+
+    # -- time -------------------------------------------------------------------------------
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local(self, moment):
+        """A UTC moment shown in the event's zone."""
+        return timezone.localtime(moment, self.zone) if moment else None
+
+    def save(self, *args, **kwargs):
+        sessions = [s for s in self.sessions.all() if s.start and s.end]
+        if sessions:
+            self.starts_at = min(s.start for s in sessions)
+            self.ends_at = max(s.end for s in sessions)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if (
+            self.registration_opens_at
+            and self.registration_closes_at
+            and self.registration_closes_at <= self.registration_opens_at
+        ):
+            raise ValidationError(
+                {"registration_closes_at": _("Registration must close after it opens.")}
+            )
+
+    # -- state for templates and services ---------------------------------------------------
+
+    @property
+    def is_online(self):
+        return self.format == EventFormat.WEBINAR
+
+    @property
+    def is_past(self):
+        return bool(self.ends_at and self.ends_at < timezone.now())
+
+    def registration_is_open(self, now=None):
+        now = now or timezone.now()
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return False
+        closes = self.registration_closes_at or self.starts_at
+        return not (closes and now >= closes)
+
+    @property
+    def cancellation_deadline(self):
+        if not self.starts_at:
+            return None
+        return self.starts_at - timedelta(hours=self.cancellation_cutoff_hours)
+
+    @property
+    def join_link_visible_from(self):
+        if not self.starts_at:
+            return None
+        return self.starts_at - timedelta(minutes=self.join_link_visible_minutes_before)
+
+    @cached_property
+    def seats_left(self):
+        """Seats still available right now (confirmed and unexpired holds count as taken)."""
+        from courses.capacity import event_seats_left
+
+        return event_seats_left(self)
+
+    @property
+    def total_ce_minutes(self):
+        return sum(s.ce_minutes for s in self.sessions.all())
+
+    def schema_org(self, request=None):
+        """The schema.org Event as a dict; the template dumps it into JSON-LD."""
+        url = self.get_full_url(request) if self.url_path else ""
+        data = {
+            "@context": "https://schema.org",
+            "@type": "Event",
+            "name": self.title,
+            "description": self.summary,
+            "url": url,
+            "eventStatus": "https://schema.org/EventScheduled",
+        }
+        if self.starts_at:
+            data["startDate"] = self.local(self.starts_at).isoformat()
+        if self.ends_at:
+            data["endDate"] = self.local(self.ends_at).isoformat()
+        if self.is_online:
+            data["eventAttendanceMode"] = "https://schema.org/OnlineEventAttendanceMode"
+            data["location"] = {"@type": "VirtualLocation", "url": url}
+        else:
+            data["eventAttendanceMode"] = "https://schema.org/OfflineEventAttendanceMode"
+            data["location"] = {
+                "@type": "Place",
+                "name": self.venue_name,
+                "address": self.venue_address,
+            }
+        presenters = list(self.presenters.all())
+        if presenters:
+            data["performer"] = [{"@type": "Person", "name": p.name} for p in presenters]
+        data["organizer"] = {
+            "@type": "Organization",
+            "name": settings.WAGTAIL_SITE_NAME,
+            "url": settings.SITE_URL,
+        }
+        offers = []
+        for ticket in self.ticket_types.all():
+            if ticket.access_code:
+                continue
+            offer = {
+                "@type": "Offer",
+                "name": ticket.name,
+                "price": f"{ticket.current_price() / 100:.2f}",
+                "priceCurrency": self.currency,
+                "url": url,
+                "availability": "https://schema.org/InStock"
+                if self.seats_left > 0
+                else "https://schema.org/SoldOut",
+            }
+            if ticket.sale_starts_at:
+                offer["validFrom"] = ticket.sale_starts_at.isoformat()
+            offers.append(offer)
+        if offers:
+            data["offers"] = offers
+        return data
+
+
+class ParticipantBenefit(Orderable):
+    """One line of “Participants will receive”."""
+
+    event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="benefits")
+    text = models.CharField(max_length=300)
+
+    panels = [FieldPanel("text")]
+
+    def __str__(self):
+        return self.text
+
+
+class EventSession(Orderable):
+    """One block of the schedule; CE credit and attendance are counted per session."""
+
+    event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="sessions")
+    title = models.CharField(max_length=200)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    ce_minutes = models.PositiveIntegerField(
+        default=0, help_text=_("Minutes of this session that count toward CE credit.")
+    )
+    presenter = models.ForeignKey(
+        Presenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+
+    panels = [
+        FieldPanel("title"),
+        FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
+        FieldRowPanel([FieldPanel("ce_minutes"), FieldPanel("presenter")]),
+    ]
+
+    class Meta(Orderable.Meta):
+        ordering = ["start", "sort_order"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        super().clean()
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("A session must end after it starts.")})
+        if self.start and self.end and self.ce_minutes:
+            length = (self.end - self.start).total_seconds() / 60
+            if self.ce_minutes > length:
+                raise ValidationError(
+                    {"ce_minutes": _("CE minutes cannot exceed the session's length.")}
+                )
+
+
+class TicketType(Orderable):
+    """A way in with its own price and, optionally, its own share of the event's seats."""
+
+    event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="ticket_types")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    price = models.PositiveIntegerField(
+        default=0, help_text=_("In minor units (cents): 45000 is 450.00.")
+    )
+    early_bird_price = models.PositiveIntegerField(null=True, blank=True)
+    early_bird_until = models.DateTimeField(null=True, blank=True)
+    sale_starts_at = models.DateTimeField(null=True, blank=True)
+    sale_ends_at = models.DateTimeField(null=True, blank=True)
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Leave empty to share the event's seats only.")
+    )
+    requires_approval = models.BooleanField(
+        default=False, help_text=_("Staff approve each booking before it can be paid.")
+    )
+    access_code = models.CharField(
+        max_length=60, blank=True, help_text=_("If set, buyers must enter it (e.g. student rate).")
+    )
+    min_per_order = models.PositiveIntegerField(default=1)
+    max_per_order = models.PositiveIntegerField(default=10)
+
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("price")]),
+        FieldPanel("description"),
+        FieldRowPanel([FieldPanel("early_bird_price"), FieldPanel("early_bird_until")]),
+        FieldRowPanel([FieldPanel("sale_starts_at"), FieldPanel("sale_ends_at")]),
+        FieldRowPanel([FieldPanel("capacity"), FieldPanel("requires_approval")]),
+        FieldPanel("access_code"),
+        FieldRowPanel([FieldPanel("min_per_order"), FieldPanel("max_per_order")]),
+    ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.min_per_order < 1 or self.max_per_order < self.min_per_order:
+            raise ValidationError(
+                {"max_per_order": _("The maximum must be at least the minimum (and both ≥ 1).")}
+            )
+        if self.early_bird_price is not None and not self.early_bird_until:
+            raise ValidationError({"early_bird_until": _("Set when the early-bird price ends.")})
+
+    def current_price(self, now=None):
+        """The price that applies now: the early-bird price until its deadline."""
+        now = now or timezone.now()
+        if (
+            self.early_bird_price is not None
+            and self.early_bird_until
+            and now < self.early_bird_until
+        ):
+            return self.early_bird_price
+        return self.price
+
+    def on_sale(self, now=None):
+        now = now or timezone.now()
+        if self.sale_starts_at and now < self.sale_starts_at:
+            return False
+        return not (self.sale_ends_at and now >= self.sale_ends_at)
+
+    @property
+    def is_free(self):
+        return self.price == 0 and not self.early_bird_price
+
+
+class AddOn(Orderable):
+    """Something bought with a seat, one per attendee: CE credits, a printed manual."""
+
+    event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="add_ons")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    price = models.PositiveIntegerField(default=0, help_text=_("In minor units (cents)."))
+    grants_ce = models.BooleanField(
+        default=False,
+        help_text=_("Choosing this add-on is how an attendee asks for CE credit."),
+    )
+
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("price")]),
+        FieldPanel("description"),
+        FieldPanel("grants_ce"),
+    ]
+
+    def __str__(self):
+        return self.name
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", _("Short answer")
+    TEXTAREA = "textarea", _("Long answer")
+    CHOICE = "choice", _("One of a list")
+    CHECKBOX = "checkbox", _("Yes / no")
+
+
+class RegistrationQuestion(Orderable):
+    """A question staff ask every attendee of one event."""
+
+    event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=20, choices=QuestionKind.choices, default=QuestionKind.TEXT)
+    choices = models.TextField(blank=True, help_text=_("For “one of a list”: one choice a line."))
+    required = models.BooleanField(default=False)
+
+    panels = [
+        FieldPanel("label"),
+        FieldPanel("help_text"),
+        FieldRowPanel([FieldPanel("kind"), FieldPanel("required")]),
+        FieldPanel("choices"),
+    ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def choice_list(self):
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.kind == QuestionKind.CHOICE and not self.choice_list:
+            raise ValidationError({"choices": _("List at least one choice, one a line.")})
