@@ -10,18 +10,21 @@ class ProfileSignupForm(forms.Form):
         label="Legal name",
         max_length=200,
         help_text="Your full name exactly as it should appear on certificates, in any script.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     preferred_name = forms.CharField(
         label="Preferred name (optional)",
         max_length=100,
         required=False,
         help_text="What we call you in emails and on the site.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     profession = forms.CharField(
         label="Profession (optional)",
         max_length=120,
         required=False,
         help_text="For example: psychologist, licensed clinical social worker, counselor.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
     )
 
     field_order = ["legal_name", "preferred_name", "email", "password1", "password2", "profession"]
@@ -42,6 +45,62 @@ class ProfileSignupForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
+    """The names and professional details a person keeps up to date themselves."""
+
     class Meta:
         model = User
         fields = ["legal_name", "preferred_name", "profession", "credentials"]
+        labels = {
+            "legal_name": "Legal name",
+            "preferred_name": "Preferred name (optional)",
+            "profession": "Profession (optional)",
+            "credentials": "Credentials (optional)",
+        }
+        help_texts = {
+            "legal_name": (
+                "Your full name exactly as it should appear on certificates, in any script."
+            ),
+        }
+
+    def clean_legal_name(self):
+        name = self.cleaned_data["legal_name"].strip()
+        if not name:
+            raise forms.ValidationError(
+                "Enter your legal name as it should appear on certificates."
+            )
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        for field in ("preferred_name", "profession", "credentials"):
+            if field in cleaned:
+                cleaned[field] = cleaned[field].strip()
+        return cleaned
+
+
+class CloseAccountForm(forms.Form):
+    """Closing an account cannot be undone, so it takes the password and an explicit tick."""
+
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Type your current password to confirm it is you.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand that I will no longer be able to log in to this account.",
+        error_messages={"required": "Tick the box to confirm that you want to close the account."},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(
+                "That password is not correct. Type your current password, or reset it "
+                "from the log-in page if you have forgotten it."
+            )
+        return password

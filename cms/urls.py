@@ -4,10 +4,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms import account_views
 from cms.health import healthz
 
 urlpatterns = [
+    # Before the admin's own login form, which would bypass allauth's rate limits and 2FA.
+    path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
     path("admin/", include(wagtailadmin_urls)),
+    path("accounts/", include(account_views.urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("healthz", healthz, name="healthz"),
