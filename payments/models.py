@@ -1,0 +1,415 @@
+"""Orders, payments, refunds, webhook events, discount codes and numbered finance documents.
+
+Money is always an integer in minor units (cents) beside a three-letter currency code.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q, Sum
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+
+def format_money(amount, currency):
+    """`12345, "USD"` -> "123.45 USD": the one way money is shown to people."""
+    sign = "-" if amount < 0 else ""
+    amount = abs(int(amount))
+    return f"{sign}{amount // 100:,}.{amount % 100:02d} {currency.upper()}"
+
+
+class EventPaymentSettings(models.Model):
+    """Per-event payment options that live in payments (courses never imports payments)."""
+
+    event = models.OneToOneField(
+        "courses.EventPage", on_delete=models.CASCADE, related_name="payment_settings"
+    )
+    invoice_payment_enabled = models.BooleanField(
+        default=False,
+        help_text="Let agencies choose to pay by invoice with a purchase-order number.",
+    )
+    invoice_due_days = models.PositiveIntegerField(
+        default=30, help_text="Days after issue that an invoice falls due."
+    )
+    invoice_reminder_days_before_due = models.PositiveIntegerField(
+        default=7, help_text="A reminder goes out this many days before the due date."
+    )
+    invoice_release_grace_days = models.PositiveIntegerField(
+        default=3,
+        help_text="Seats of an unpaid invoice are released this many days after the due date "
+        "(and never before the reminder has been sent).",
+    )
+    full_refund_days_before = models.PositiveIntegerField(
+        default=14, help_text="Attendee cancellations at least this many days ahead: full refund."
+    )
+    no_refund_days_before = models.PositiveIntegerField(
+        default=3, help_text="Cancellations closer than this many days to the start: no refund."
+    )
+    cancellation_fee = models.PositiveIntegerField(
+        default=0,
+        help_text="In minor units (cents): kept from the refund between the two limits above.",
+    )
+
+    class Meta:
+        verbose_name = "event payment settings"
+        verbose_name_plural = "event payment settings"
+
+    def __str__(self):
+        return f"Payment settings for {self.event}"
+
+    def clean(self):
+        if self.no_refund_days_before > self.full_refund_days_before:
+            raise ValidationError(
+                {
+                    "no_refund_days_before": "The no-refund limit must be closer to the event "
+                    "than the full-refund limit."
+                }
+            )
+
+    @classmethod
+    def for_event(cls, event):
+        """The event's settings, or unsaved defaults when staff never changed them."""
+        return cls.objects.filter(event=event).first() or cls(event=event)
+
+
+class DiscountCode(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percentage off"
+        FIXED = "fixed", "Fixed amount off"
+
+    code = models.CharField(max_length=40, help_text="What buyers type; not case-sensitive.")
+    description = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT)
+    percent_off = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="1 to 100.",
+    )
+    amount_off = models.PositiveIntegerField(
+        null=True, blank=True, help_text="In minor units (cents), for a fixed discount."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    event = models.ForeignKey(
+        "courses.EventPage",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="discount_codes",
+        help_text="Leave empty to allow the code for every event.",
+    )
+    ticket_type = models.ForeignKey(
+        "courses.TicketType",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="discount_codes",
+        help_text="Only this ticket type is discounted (leave empty for every ticket).",
+    )
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Orders that may use the code; empty for no limit."
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="payments_discount_code_unique_ci"),
+            models.CheckConstraint(
+                condition=Q(percent_off__isnull=True)
+                | (Q(percent_off__gte=1) & Q(percent_off__lte=100)),
+                name="payments_discount_percent_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        self.currency = self.currency.upper()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        if self.kind == self.Kind.PERCENT:
+            if self.percent_off is None or not 1 <= self.percent_off <= 100:
+                errors["percent_off"] = "Enter a percentage between 1 and 100."
+        elif self.amount_off is None or self.amount_off <= 0:
+            errors["amount_off"] = "Enter an amount above zero, in cents (e.g. 2500 for 25.00)."
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            errors["valid_until"] = "The code must end after it starts."
+        if self.ticket_type_id and self.event_id and self.ticket_type.event_id != self.event_id:
+            errors["ticket_type"] = "Choose a ticket type of the selected event."
+        if errors:
+            raise ValidationError(errors)
+
+    def describe(self):
+        if self.kind == self.Kind.PERCENT:
+            return f"{self.percent_off}% off"
+        return f"{format_money(self.amount_off or 0, self.currency)} off"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Method(models.TextChoices):
+        UNDECIDED = "", "Not chosen yet"
+        CARD = "card", "Card (Stripe)"
+        INVOICE = "invoice", "Invoice"
+        FREE = "free", "No payment needed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    booking = models.OneToOneField(
+        "courses.Booking", on_delete=models.PROTECT, related_name="order"
+    )
+    event = models.ForeignKey("courses.EventPage", on_delete=models.PROTECT, related_name="orders")
+    purchaser = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    email = models.EmailField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    payment_method = models.CharField(
+        max_length=10, choices=Method.choices, default=Method.UNDECIDED, blank=True
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.PositiveIntegerField(default=0)
+    discount_amount = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    discount_code = models.ForeignKey(
+        DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    stripe_checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_attempts = models.PositiveIntegerField(default=0)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_reason = models.TextField(blank=True)
+    po_number = models.CharField("purchase-order number", max_length=100, blank=True)
+    billing_name = models.CharField(max_length=200, blank=True)
+    billing_address = models.TextField(blank=True)
+    invoice_due_date = models.DateField(null=True, blank=True)
+    invoice_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Order {self.reference}"
+
+    @property
+    def reference(self):
+        """A short code people can read out on the phone."""
+        return str(self.public_id).split("-")[0].upper()
+
+    def money(self, amount):
+        return format_money(amount, self.currency)
+
+    @property
+    def amount_paid(self):
+        return (
+            self.payments.filter(status=Payment.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"]
+            or 0
+        )
+
+    @property
+    def amount_refunded(self):
+        return (
+            self.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or 0
+        )
+
+    @property
+    def amount_refund_pending(self):
+        return (
+            self.refunds.filter(status=Refund.Status.PENDING).aggregate(s=Sum("amount"))["s"] or 0
+        )
+
+    @property
+    def refundable_amount(self):
+        return max(0, self.amount_paid - self.amount_refunded - self.amount_refund_pending)
+
+    @property
+    def is_settled(self):
+        return self.status in {
+            self.Status.PAID,
+            self.Status.PARTIALLY_REFUNDED,
+            self.Status.REFUNDED,
+        }
+
+
+class OrderLineItem(models.Model):
+    class Kind(models.TextChoices):
+        TICKET = "ticket", "Ticket"
+        ADDON = "addon", "Add-on"
+        DISCOUNT = "discount", "Discount"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField(default=1)
+    # Negative for a discount line, so the lines always sum to the order total.
+    unit_amount = models.IntegerField()
+    ref = models.CharField(max_length=100, blank=True)
+    ticket_type = models.ForeignKey(
+        "courses.TicketType", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.description
+
+    @property
+    def amount(self):
+        return self.unit_amount * self.quantity
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=10, choices=Order.Method.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    # Unique: the database itself refuses a second row for one Stripe payment.
+    stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(
+        max_length=200, blank=True, help_text="Bank transfer or cheque reference."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{format_money(self.amount, self.currency)} by {self.get_method_display()}"
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Origin(models.TextChoices):
+        STAFF = "staff", "Staff"
+        CANCELLATION = "cancellation", "Attendee cancellation"
+        NO_SEAT = "no_seat", "Paid after the seats were gone"
+        STRIPE = "stripe", "Made in Stripe"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    origin = models.CharField(max_length=15, choices=Origin.choices, default=Origin.STAFF)
+    reason = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
+    stripe_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    failure_message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Refund of {format_money(self.amount, self.currency)}"
+
+
+class WebhookEvent(models.Model):
+    """One Stripe event as received; the unique id makes a repeated delivery a no-op."""
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+    deliveries = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_event_id}"
+
+
+class DocumentCounter(models.Model):
+    """The last number used per kind and year; locked while a number is taken, so no gaps."""
+
+    kind = models.CharField(max_length=10)
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="payments_counter_kind_year")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+def private_storage():
+    """Invoices and receipts are personal data: outside the web root, served by a checked view."""
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+class FinanceDocument(models.Model):
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        INVOICE = "invoice", "Invoice"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=30, unique=True)
+    amount = models.IntegerField()
+    currency = models.CharField(max_length=3)
+    file = models.FileField(storage=private_storage, upload_to="finance/%Y/")
+    sha256 = models.CharField(max_length=64)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence"], name="payments_document_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
