@@ -1,5 +1,6 @@
 """The courses models; each file holds one part of the domain (see interfaces.md)."""
 
+from .attendance import *  # noqa: F403 (attendance models; courses.models.attendance.__all__)
 from .events import (
     AddOn,
     EventDescriptionBlock,

@@ -1,0 +1,663 @@
+"""Attendance: who was in the room (or the webinar) for each session, and for how long.
+
+The one place that changes attendance. Staff check people in and out on a phone; attendees
+check themselves in with the code the presenter shows; webinar attendance comes from Zoom's
+attendee report. Every change writes an audit record; nothing is overwritten: a wrong entry
+is voided with a reason and a new one recorded.
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cms import audit
+
+CHECK_IN_TOKEN_SALT = "courses.attendance.check-in-pass"  # noqa: S105 - a salt, not a secret
+# Attendees may check themselves in from this long before a session starts until it ends.
+SELF_CHECK_IN_OPENS_BEFORE = timedelta(minutes=30)
+SELF_CHECK_IN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+
+ZOOM_TIME_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+)
+ZOOM_REQUIRED_COLUMNS = ("Email", "Join Time", "Leave Time")
+
+
+class AttendanceError(Exception):
+    """An attendance action that cannot be done; the message tells the person why."""
+
+
+# -- intervals --------------------------------------------------------------------------------
+
+
+def merge_intervals(intervals):
+    """Union of (start, end) pairs: overlapping or touching pairs become one."""
+    merged = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def minutes_within(intervals, window_start, window_end):
+    """Minutes of the merged intervals that fall inside the window, never counted twice."""
+    total = timedelta()
+    for start, end in merge_intervals(intervals):
+        overlap = min(end, window_end) - max(start, window_start)
+        if overlap > timedelta():
+            total += overlap
+    return total.total_seconds() / 60
+
+
+# -- Zoom attendee report ---------------------------------------------------------------------
+
+
+@dataclass
+class ZoomJoin:
+    """One row of the report's Attendee Details: one join of one person."""
+
+    line: int
+    name: str
+    email: str
+    join_at: datetime
+    leave_at: datetime
+
+
+@dataclass
+class ZoomReport:
+    """What a Zoom attendee report held, or why it cannot be imported."""
+
+    metadata: dict = field(default_factory=dict)
+    joins: list = field(default_factory=list)
+    not_attended: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.errors
+
+
+def _decode(data):
+    """Zoom writes UTF-8 with a byte-order mark; Excel may have re-saved it as UTF-16."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise AttendanceError(
+            "The file is not UTF-8 text (the byte at position "
+            f"{error.start} is not valid UTF-8). Download the attendee report from Zoom again "
+            "and upload it unchanged, or save it as “CSV UTF-8” if you edited it in a "
+            "spreadsheet. Nothing was imported."
+        ) from error
+
+
+def _parse_time(value, zone):
+    text = " ".join(value.split())
+    for time_format in ZOOM_TIME_FORMATS:
+        try:
+            naive = datetime.strptime(text, time_format)  # noqa: DTZ007 - zone applied below
+        except ValueError:
+            continue
+        return naive.replace(tzinfo=zone)
+    raise ValueError(text)
+
+
+def _is_blank(row):
+    return not any(cell.strip() for cell in row)
+
+
+def parse_zoom_report(data, zone):
+    """Read a Zoom attendee report CSV (bytes) whose times are in `zone`.
+
+    Nothing is half-read: any problem is listed in `errors` and the caller imports nothing.
+    """
+    report = ZoomReport()
+    try:
+        text = _decode(data)
+    except AttendanceError as error:
+        report.errors.append(str(error))
+        return report
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        report.errors.append(f"The file is not a readable CSV ({error}). Nothing was imported.")
+        return report
+
+    section_at = None
+    for index, row in enumerate(rows):
+        first = row[0].strip().lower() if row else ""
+        if first == "attendee details":
+            section_at = index
+            break
+    if section_at is None:
+        report.errors.append(
+            "No “Attendee Details” section was found. Upload Zoom's attendee report "
+            "(Reports › Webinars › Attendee report) as exported. Nothing was imported."
+        )
+        return report
+
+    # The metadata block: a header row followed by its values, before the sections.
+    for index in range(section_at - 1):
+        header, values = rows[index], rows[index + 1]
+        if "Topic" in [cell.strip() for cell in header]:
+            report.metadata = {
+                key.strip(): value.strip() for key, value in zip(header, values, strict=False)
+            }
+            break
+
+    header_at = section_at + 1
+    while header_at < len(rows) and _is_blank(rows[header_at]):
+        header_at += 1
+    if header_at >= len(rows):
+        report.errors.append("The Attendee Details section is empty. Nothing was imported.")
+        return report
+    header = [cell.strip() for cell in rows[header_at]]
+    missing = [column for column in ZOOM_REQUIRED_COLUMNS if column not in header]
+    if missing:
+        report.errors.append(
+            "The Attendee Details section has no column "
+            + ", ".join(f"“{column}”" for column in missing)
+            + ". Export the report again with every column included. Nothing was imported."
+        )
+        return report
+    position = {name: header.index(name) for name in header}
+
+    def cell(row, name):
+        at = position.get(name)
+        return row[at].strip() if at is not None and at < len(row) else ""
+
+    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        if _is_blank(row):
+            break
+        email = cell(row, "Email").lower()
+        name = (
+            cell(row, "User Name (Original Name)")
+            or f"{cell(row, 'First Name')} {cell(row, 'Last Name')}".strip()
+        )
+        if cell(row, "Attended").lower() == "no":
+            report.not_attended.append({"line": offset, "name": name, "email": email})
+            continue
+        problems = []
+        if not email:
+            problems.append("no email")
+        try:
+            join_at = _parse_time(cell(row, "Join Time"), zone)
+        except ValueError:
+            problems.append(f"join time “{cell(row, 'Join Time')}” is not a date and time")
+            join_at = None
+        try:
+            leave_at = _parse_time(cell(row, "Leave Time"), zone)
+        except ValueError:
+            problems.append(f"leave time “{cell(row, 'Leave Time')}” is not a date and time")
+            leave_at = None
+        if join_at and leave_at and leave_at < join_at:
+            problems.append("leave time is before join time")
+        if problems:
+            who = name or email or "no name"
+            report.errors.append(f"Line {offset} ({who}): " + "; ".join(problems))
+            continue
+        report.joins.append(ZoomJoin(offset, name, email, join_at, leave_at))
+    if report.errors:
+        report.errors.append("Correct these rows (or export again) and upload the file again.")
+    elif not report.joins:
+        report.errors.append("The report lists nobody who attended. Nothing was imported.")
+    return report
+
+
+# -- check-in passes and codes -----------------------------------------------------------------
+
+
+def check_in_token(registration):
+    """The signed token in the attendee's check-in QR code; it names only the registration."""
+    return signing.dumps(str(registration.public_id), salt=CHECK_IN_TOKEN_SALT, compress=True)
+
+
+def registration_for_token(token):
+    from courses.models import Registration
+
+    try:
+        public_id = signing.loads(token, salt=CHECK_IN_TOKEN_SALT)
+    except signing.BadSignature as error:
+        raise AttendanceError(
+            "This check-in code is not valid. Search for the attendee by name instead."
+        ) from error
+    registration = Registration.objects.filter(public_id=public_id).select_related("event").first()
+    if registration is None:
+        raise AttendanceError("No registration matches this check-in code.")
+    return registration
+
+
+def new_self_check_in_code():
+    return "".join(secrets.choice(SELF_CHECK_IN_CODE_ALPHABET) for _ in range(6))
+
+
+def normalise_code(code):
+    return re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+
+
+# -- services ---------------------------------------------------------------------------------
+
+
+def _snapshot(attendance):
+    return {
+        "registration": str(attendance.registration.public_id),
+        "session": attendance.session_id,
+        "checked_in_at": attendance.checked_in_at.isoformat() if attendance.checked_in_at else None,
+        "checked_out_at": (
+            attendance.checked_out_at.isoformat() if attendance.checked_out_at else None
+        ),
+        "source": attendance.source,
+        "voided": bool(attendance.voided_at),
+    }
+
+
+def _require_attendable(registration, session):
+    from courses.models import RegistrationStatus
+
+    if session.event_id != registration.event_id:
+        raise AttendanceError("This session belongs to another event.")
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise AttendanceError(
+            f"{registration.attendee_name}'s registration is {registration.get_status_display()}, "
+            "not confirmed: check the booking before checking them in."
+        )
+
+
+def open_attendance(registration, session):
+    """The attendee's current check-in for the session that has no check-out yet, if any."""
+    return (
+        registration.attendances.filter(
+            session=session, voided_at__isnull=True, checked_out_at__isnull=True
+        )
+        .order_by("-checked_in_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def check_in(registration, session, *, actor=None, source=None, at=None):
+    """Record that the attendee arrived; a second check-in while still in changes nothing."""
+    from courses.models import AttendanceSource, SessionAttendance
+
+    _require_attendable(registration, session)
+    current = open_attendance(registration, session)
+    if current is not None:
+        return current, False
+    attendance = SessionAttendance.objects.create(
+        registration=registration,
+        session=session,
+        checked_in_at=at or timezone.now(),
+        source=source or AttendanceSource.STAFF,
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit.record(
+        "courses.attendance.checked_in", attendance, actor=actor, after=_snapshot(attendance)
+    )
+    return attendance, True
+
+
+@transaction.atomic
+def check_out(registration, session, *, actor=None, at=None):
+    """Record that the attendee left (early leaving reduces their CE credit)."""
+    _require_attendable(registration, session)
+    attendance = open_attendance(registration, session)
+    if attendance is None:
+        raise AttendanceError(f"{registration.attendee_name} is not checked in to this session.")
+    before = _snapshot(attendance)
+    moment = at or timezone.now()
+    if moment < attendance.checked_in_at:
+        raise AttendanceError("The check-out time is before the check-in time.")
+    attendance.checked_out_at = moment
+    attendance.save(update_fields=["checked_out_at"])
+    audit.record(
+        "courses.attendance.checked_out",
+        attendance,
+        actor=actor,
+        before=before,
+        after=_snapshot(attendance),
+    )
+    return attendance
+
+
+@transaction.atomic
+def void_attendance(attendance, *, actor, reason):
+    """Cancel a wrong entry; it stays on record with who voided it and why."""
+    if not reason.strip():
+        raise AttendanceError("Say why this entry is wrong; the reason is kept for audits.")
+    if attendance.voided_at:
+        return attendance
+    before = _snapshot(attendance)
+    attendance.voided_at = timezone.now()
+    attendance.voided_by = actor if getattr(actor, "is_authenticated", False) else None
+    attendance.void_reason = reason.strip()
+    attendance.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    audit.record(
+        "courses.attendance.voided",
+        attendance,
+        actor=actor,
+        before=before,
+        after=_snapshot(attendance),
+        note=reason,
+    )
+    return attendance
+
+
+@transaction.atomic
+def record_attendance(registration, session, *, checked_in_at, checked_out_at, actor, note=""):
+    """Staff enter a known presence after the fact (e.g. from a paper sign-in sheet)."""
+    from courses.models import AttendanceSource, SessionAttendance
+
+    _require_attendable(registration, session)
+    if checked_out_at and checked_out_at <= checked_in_at:
+        raise AttendanceError("The check-out time must be after the check-in time.")
+    attendance = SessionAttendance.objects.create(
+        registration=registration,
+        session=session,
+        checked_in_at=checked_in_at,
+        checked_out_at=checked_out_at,
+        source=AttendanceSource.STAFF,
+        recorded_by=actor,
+    )
+    audit.record(
+        "courses.attendance.recorded",
+        attendance,
+        actor=actor,
+        after=_snapshot(attendance),
+        note=note,
+    )
+    return attendance
+
+
+def session_code(session, *, actor=None):
+    """The code the presenter shows for self check-in; made on first use."""
+    from courses.models import SessionCheckInCode
+
+    existing = SessionCheckInCode.objects.filter(session=session).first()
+    if existing:
+        return existing
+    with transaction.atomic():
+        for _ in range(10):
+            code = new_self_check_in_code()
+            if not SessionCheckInCode.objects.filter(code=code).exists():
+                break
+        created = SessionCheckInCode.objects.create(session=session, code=code, created_by=actor)
+        audit.record("courses.attendance.code_created", created, actor=actor, after={"code": code})
+    return created
+
+
+def self_check_in(user, code, *, now=None):
+    """An attendee checks in with the presenter's code; returns (session, registration)."""
+    from courses.models import (
+        AttendanceSource,
+        Registration,
+        RegistrationStatus,
+        SessionCheckInCode,
+    )
+
+    now = now or timezone.now()
+    entry = (
+        SessionCheckInCode.objects.filter(code=normalise_code(code))
+        .select_related("session", "session__event")
+        .first()
+    )
+    if entry is None:
+        raise AttendanceError(
+            "That code does not match any session. Check the code on the presenter's screen "
+            "and try again."
+        )
+    session = entry.session
+    if now < session.start - SELF_CHECK_IN_OPENS_BEFORE or now > session.end:
+        local = session.event.local(session.start)
+        raise AttendanceError(
+            f"Check-in for “{session.title}” is open from 30 minutes before it starts "
+            f"({local:%B %-d, %-I:%M %p}) until it ends."
+        )
+    registration = (
+        Registration.objects.filter(
+            event_id=session.event_id, attendee=user, status=RegistrationStatus.CONFIRMED
+        )
+        .order_by("pk")
+        .first()
+    )
+    if registration is None:
+        raise AttendanceError(
+            "We could not find a confirmed registration for this event in your account. "
+            "Ask the staff at the door to check you in."
+        )
+    attendance, _created = check_in(
+        registration, session, actor=user, source=AttendanceSource.SELF_CODE, at=now
+    )
+    return session, registration
+
+
+# -- Zoom import ------------------------------------------------------------------------------
+
+
+def _registrations_by_email(event):
+    from courses.models import Registration, RegistrationStatus
+
+    found = {}
+    registrations = Registration.objects.filter(
+        event=event, status=RegistrationStatus.CONFIRMED
+    ).select_related("attendee")
+    for registration in registrations:
+        emails = {registration.attendee_email.lower()} if registration.attendee_email else set()
+        if registration.attendee_id and registration.attendee.email:
+            emails.add(registration.attendee.email.lower())
+        for email in emails:
+            found.setdefault(email, registration)
+    return found
+
+
+def _sessions_overlapping(event, start, end):
+    return [s for s in event.sessions.all() if s.start < end and s.end > start]
+
+
+@transaction.atomic
+def import_zoom_report(event, uploaded_file, *, actor):
+    """Import a Zoom attendee report for `event`: all of it, or (with a report) none of it.
+
+    Rows are matched to confirmed registrations by email; a person's joins are merged so
+    overlapping rows are never counted twice; rows with an unknown email are kept as
+    unmatched for staff to resolve. Importing the same file twice is refused.
+    """
+    from courses.models import ZoomImport, ZoomImportStatus
+
+    data = uploaded_file.read()
+    digest = hashlib.sha256(data).hexdigest()
+    filename = getattr(uploaded_file, "name", "") or "attendee-report.csv"
+    report = parse_zoom_report(data, event.zone)
+    previous = ZoomImport.objects.filter(
+        event=event, file_sha256=digest, status=ZoomImportStatus.IMPORTED
+    ).first()
+    if previous is not None and report.ok:
+        when = event.local(previous.created_at).strftime("%B %-d, %Y at %-I:%M %p")
+        report.errors.append(
+            f"This file was already imported on {when} by {previous.uploaded_by or 'staff'}. "
+            "Nothing was imported again."
+        )
+    batch = ZoomImport(
+        event=event,
+        uploaded_by=actor,
+        filename=filename[:255],
+        file_sha256=digest,
+        metadata=report.metadata,
+    )
+    if not report.ok:
+        batch.status = ZoomImportStatus.REFUSED
+        batch.summary = {"errors": report.errors}
+        batch.save()
+        audit.record("courses.attendance.zoom_refused", batch, actor=actor, after=batch.summary)
+        return batch
+
+    by_email = _registrations_by_email(event)
+    grouped = {}
+    for join in report.joins:
+        grouped.setdefault(join.email, []).append(join)
+
+    matched, unmatched, overlaps, outside = [], [], [], []
+    batch.status = ZoomImportStatus.IMPORTED
+    batch.save()
+    for email, joins in grouped.items():
+        registration = by_email.get(email)
+        intervals = [(j.join_at, j.leave_at) for j in joins]
+        merged = merge_intervals(intervals)
+        raw_minutes = sum((j.leave_at - j.join_at).total_seconds() for j in joins) / 60
+        merged_minutes = sum((end - start).total_seconds() for start, end in merged) / 60
+        if raw_minutes - merged_minutes > 0.01:
+            overlaps.append(
+                {
+                    "email": email,
+                    "rows": len(joins),
+                    "double_counted_minutes": round(raw_minutes - merged_minutes),
+                }
+            )
+        rows = [
+            batch.rows.create(
+                line=j.line,
+                name=j.name[:200],
+                email=email[:254],
+                join_at=j.join_at,
+                leave_at=j.leave_at,
+                registration=registration,
+            )
+            for j in joins
+        ]
+        name = joins[0].name
+        if registration is None:
+            unmatched.append({"email": email, "name": name, "rows": len(joins)})
+            continue
+        created = _record_zoom_presence(registration, merged, rows[0], actor)
+        if not created:
+            outside.append({"email": email, "name": name})
+        matched.append(
+            {
+                "email": email,
+                "name": registration.attendee_name,
+                "rows": len(joins),
+                "minutes": round(merged_minutes),
+            }
+        )
+    batch.summary = {
+        "matched": matched,
+        "unmatched": unmatched,
+        "overlaps_merged": overlaps,
+        "outside_sessions": outside,
+        "not_attended": report.not_attended,
+        "rows": len(report.joins),
+    }
+    batch.save(update_fields=["summary"])
+    audit.record(
+        "courses.attendance.zoom_imported",
+        batch,
+        actor=actor,
+        after={
+            "rows": len(report.joins),
+            "matched": len(matched),
+            "unmatched": len(unmatched),
+            "file_sha256": digest,
+        },
+    )
+    return batch
+
+
+def _record_zoom_presence(registration, merged_intervals, row, actor):
+    """One attendance entry per merged interval and session it overlaps."""
+    from courses.models import AttendanceSource, SessionAttendance
+
+    created = 0
+    for start, end in merged_intervals:
+        for session in _sessions_overlapping(registration.event, start, end):
+            attendance = SessionAttendance.objects.create(
+                registration=registration,
+                session=session,
+                # The report row keeps the raw times; the entry holds the part in the session.
+                checked_in_at=max(start, session.start),
+                checked_out_at=min(end, session.end),
+                source=AttendanceSource.ZOOM,
+                zoom_row=row,
+                recorded_by=actor,
+            )
+            audit.record(
+                "courses.attendance.zoom_recorded",
+                attendance,
+                actor=actor,
+                after=_snapshot(attendance),
+            )
+            created += 1
+    return created
+
+
+@transaction.atomic
+def resolve_zoom_rows(batch, email, registration, *, actor):
+    """Staff match an unmatched email of an import to a registration; its joins then count."""
+    rows = list(batch.rows.filter(email=email.lower(), registration__isnull=True))
+    if not rows:
+        raise AttendanceError("These rows are already matched, or were not in this import.")
+    if registration.event_id != batch.event_id:
+        raise AttendanceError("That registration is for another event.")
+    _require_attendable(registration, registration.event.sessions.first())
+    for row in rows:
+        row.registration = registration
+        row.save(update_fields=["registration"])
+    merged = merge_intervals([(row.join_at, row.leave_at) for row in rows])
+    _record_zoom_presence(registration, merged, rows[0], actor)
+    audit.record(
+        "courses.attendance.zoom_resolved",
+        batch,
+        actor=actor,
+        after={"email": email, "registration": str(registration.public_id)},
+    )
+    return len(rows)
+
+
+# -- reading attendance -----------------------------------------------------------------------
+
+
+def presence_intervals(registration, session, *, now=None):
+    """The attendee's presence in the session as (start, end) pairs.
+
+    An in-person check-in without a check-out counts until the session's end: people are
+    checked in at the door and only checked out when they leave early.
+    """
+    now = now or timezone.now()
+    intervals = []
+    for attendance in registration.attendances.all():
+        if attendance.session_id != session.pk or attendance.voided_at:
+            continue
+        end = attendance.checked_out_at or min(session.end, max(now, attendance.checked_in_at))
+        intervals.append((attendance.checked_in_at, end))
+    return intervals
+
+
+def search_registrations(event, query):
+    """Confirmed registrations of the event whose name or email contains the query."""
+    from courses.models import Registration, RegistrationStatus
+
+    registrations = Registration.objects.filter(
+        event=event, status=RegistrationStatus.CONFIRMED
+    ).order_by("attendee_name")
+    query = (query or "").strip()
+    if query:
+        registrations = registrations.filter(
+            Q(attendee_name__icontains=query) | Q(attendee_email__icontains=query)
+        )
+    return registrations
