@@ -1,0 +1,29 @@
+"""CE approvals and credit rules, licenses, evaluations and certificates."""
+
+from .approvals import AccreditingBody, CEOffering, CESponsor, CreditBasis, EventCESettings
+from .certificates import Certificate, CertificateStatus, IssueJob, IssueJobStatus
+from .evaluations import (
+    EvaluationAnswer,
+    EvaluationQuestion,
+    EvaluationResponse,
+    QuestionKind,
+)
+from .licenses import License, RegistrationLicense
+
+__all__ = [
+    "AccreditingBody",
+    "CEOffering",
+    "CESponsor",
+    "Certificate",
+    "CertificateStatus",
+    "CreditBasis",
+    "EvaluationAnswer",
+    "EvaluationQuestion",
+    "EvaluationResponse",
+    "EventCESettings",
+    "IssueJob",
+    "IssueJobStatus",
+    "License",
+    "QuestionKind",
+    "RegistrationLicense",
+]
