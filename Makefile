@@ -1,5 +1,7 @@
-# One command to run the site, one to test it. Both install what they need first.
+# One command to run the site, one to test it. Both install what they need first and can be
+# run again at any time: each install step is skipped while its inputs are unchanged.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,18 +15,27 @@ STATIC_STAMP := static/dist/.built
 SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core ffmpeg poppler-utils chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEV := DJANGO_SETTINGS_MODULE=cms.settings.dev
+TEST := DJANGO_SETTINGS_MODULE=cms.settings.test
 
-.PHONY: run test install system-deps python-deps node-deps static lint bench demo migrate clean
+.PHONY: run test pytest install system-deps python-deps node-deps static database lint bench demo migrate lock clean
 
 run: install
-	DJANGO_SETTINGS_MODULE=cms.settings.dev $(PY) manage.py migrate --noinput
-	DJANGO_SETTINGS_MODULE=cms.settings.dev $(PY) manage.py load_demo
-	DJANGO_SETTINGS_MODULE=cms.settings.dev $(PY) manage.py runserver $(HOST):$(PORT)
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py load_demo
+	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install lint
-	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) manage.py check
-	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) manage.py makemigrations --check --dry-run
-	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+test: install lint database
+	$(TEST) $(PY) manage.py check
+	$(TEST) $(PY) manage.py makemigrations --check --dry-run
+	@$(MAKE) --no-print-directory pytest
+
+# pytest exits with 5 when the selection (PYTEST_ARGS, e.g. -m browser) matches no test;
+# that is not a failure of the code under test.
+pytest:
+	status=0; $(TEST) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest: no test matched '$(PYTEST_ARGS)'"; status=0; fi; \
+	exit $$status
 
 lint: python-deps
 	$(RUFF) format --check .
@@ -32,26 +43,38 @@ lint: python-deps
 
 install: system-deps python-deps node-deps static
 
+# Installs missing Debian packages with apt-get when run as root; otherwise prints the exact
+# command and stops (set SKIP_SYSTEM_DEPS=1 to carry on without them).
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = "0" ]; then \
-			echo "Installing Debian packages:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-		else \
-			echo "Missing Debian packages. Run: sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; \
-			exit 1; \
-		fi; \
+	if ! command -v $(PYTHON) >/dev/null; then missing="$$missing python3.11 python3.11-venv"; \
+	elif [ ! -x $(PY) ] && ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then missing="$$missing python3.11-venv"; fi; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian packages:$$missing"; \
+		apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	elif [ -n "$${SKIP_SYSTEM_DEPS:-}" ]; then \
+		echo "Warning: missing Debian packages:$$missing (SKIP_SYSTEM_DEPS set, carrying on)"; \
+	else \
+		echo "Missing Debian packages. Run:"; \
+		echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; \
+		echo "then run make again (or set SKIP_SYSTEM_DEPS=1 to carry on without them)."; \
+		exit 1; \
 	fi
 
 python-deps: $(PYTHON_STAMP)
 
+# The stamp is written only after a complete install, so an interrupted install is redone.
 $(PYTHON_STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q --disable-pip-version-check --upgrade pip
+	$(PIP) install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 node-deps: $(NODE_STAMP)
@@ -66,14 +89,20 @@ $(STATIC_STAMP): $(NODE_STAMP) $(shell find frontend -type f 2>/dev/null)
 	npm run --silent build
 	touch $@
 
+# With DATABASE_URL pointing at PostgreSQL, create that database when it does not exist yet
+# (the test run itself always builds a fresh test_<name> database beside it).
+database: python-deps
+	$(PY) .ci/ensure_database.py
+
 migrate: install
-	DJANGO_SETTINGS_MODULE=cms.settings.dev $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py migrate --noinput
 
 demo: migrate
-	DJANGO_SETTINGS_MODULE=cms.settings.dev $(PY) manage.py load_demo
+	$(DEV) $(PY) manage.py load_demo
 
+# Not part of `make test`: timings depend on the machine.
 bench: install
-	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) -m tests.perf.run_all
+	$(PY) -m tests.perf.run_all
 
 # Refresh the pinned versions after changing pyproject.toml.
 lock: python-deps
@@ -81,4 +110,4 @@ lock: python-deps
 	$(PIP) freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 
 clean:
-	rm -rf $(VENV) node_modules static/dist staticfiles .test-media
+	rm -rf $(VENV) node_modules static/dist staticfiles .test-media .bench
