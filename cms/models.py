@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -277,6 +278,8 @@ class NewsIndexPage(Page):
         tag = request.GET.get("tag", "").strip()
         context["tag"] = tag
         context["articles"] = paginate(request, self.articles(tag), self.articles_per_page)
+        # Page links keep the tag filter.
+        context["pagination_query"] = f"{urlencode({'tag': tag})}&" if tag else ""
         return context
 
 
@@ -329,3 +332,10 @@ class ArticlePage(Page):
     @property
     def summary(self):
         return self.introduction or self.search_description
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        # Fetched once: the topic list and the JSON-LD keywords both use them.
+        context["article_tags"] = list(self.tags.all())
+        context["news_index"] = self.get_parent()
+        return context

@@ -2,9 +2,12 @@ from django.conf import settings
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms import account_views
+from cms import views as cms_views
+from cms.feeds import ArticleFeed, AtomArticleFeed
 from cms.health import healthz
 
 urlpatterns = [
@@ -15,7 +18,15 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("healthz", healthz, name="healthz"),
+    path("search/", cms_views.search, name="search"),
+    path("robots.txt", cms_views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", wagtail_sitemap, name="sitemap"),
+    path("feed/", ArticleFeed(), name="article_feed"),
+    path("feed/atom/", AtomArticleFeed(), name="article_feed_atom"),
 ]
+
+handler404 = "cms.views.page_not_found"
+handler500 = "cms.views.server_error"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

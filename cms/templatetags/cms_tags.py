@@ -1,0 +1,119 @@
+"""Template tags for the site shell: navigation, optional sections and structured data."""
+
+import json
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.template import TemplateDoesNotExist
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from wagtail.models import Site
+
+register = template.Library()
+
+UPCOMING_EVENTS_TEMPLATE = "courses/includes/upcoming_events.html"
+
+# The characters that could end a <script> element or open a comment inside it; escaping them
+# as JSON unicode escapes keeps the data identical for any JSON parser (as json_script does).
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def url_if_exists(name, *args):
+    """Reverse `name`, or give "" when another app has not (yet) defined that URL."""
+    try:
+        return reverse(name, args=args or None)
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag(takes_context=True)
+def include_if_exists(context, template_name):
+    """Render `template_name` with the current context if some app provides it, else nothing.
+
+    Only a missing template is silent: an error inside an existing one still surfaces.
+    """
+    try:
+        included = context.template.engine.get_template(template_name)
+    except TemplateDoesNotExist:
+        return ""
+    with context.push():
+        return included.render(context)
+
+
+@register.simple_tag(takes_context=True)
+def upcoming_events_area(context):
+    """The home page's upcoming events, filled in by the courses app once it exists."""
+    return include_if_exists(context, UPCOMING_EVENTS_TEMPLATE)
+
+
+def _current_site(request):
+    if request is None:
+        return None
+    return Site.find_for_request(request)
+
+
+@register.inclusion_tag("components/main_nav.html", takes_context=True)
+def main_navigation(context):
+    """The top-level pages editors marked "show in menus", with the current section marked."""
+    request = context.get("request")
+    site = _current_site(request)
+    items = []
+    if site is not None:
+        current = context.get("page")
+        current_path = getattr(current, "path", "") or ""
+        for page in (
+            site.root_page.get_children()
+            .live()
+            .in_menu()
+            .only("id", "path", "depth", "url_path", "title", "slug")
+        ):
+            url = page.get_url(request=request)
+            if current_path == page.path:
+                state = "page"
+            elif current_path.startswith(page.path):
+                state = "true"
+            else:
+                state = ""
+            items.append({"title": page.title, "url": url, "current": state})
+    return {"items": items, "request": request}
+
+
+def _plain_json_for_script(data):
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(
+        _JSON_SCRIPT_ESCAPES
+    )
+
+
+@register.simple_tag(takes_context=True)
+def article_json_ld(context, article, tags=None):
+    """schema.org `Article` data for search engines, as an escaped ld+json data block.
+
+    Every value is plain text (no rich text), so no editor HTML reaches the data block.
+    """
+    from cms.models import SiteSettings
+
+    request = context.get("request")
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": article.title,
+        "author": {"@type": "Person", "name": article.author},
+        "datePublished": article.date.isoformat(),
+        "mainEntityOfPage": article.get_full_url(request=request),
+    }
+    if article.last_published_at:
+        data["dateModified"] = article.last_published_at.isoformat()
+    if article.summary:
+        data["description"] = article.summary
+    if request is not None:
+        organisation = SiteSettings.for_request(request).organisation_name
+        data["publisher"] = {"@type": "Organization", "name": organisation}
+    keywords = [tag.name for tag in (tags if tags is not None else article.tags.all())]
+    if keywords:
+        data["keywords"] = keywords
+    return format_html(
+        '<script type="application/ld+json">{}</script>',
+        mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped by _JSON_SCRIPT_ESCAPES
+    )

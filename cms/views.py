@@ -1,0 +1,61 @@
+"""Site-wide views that are not Wagtail pages: search, robots.txt and the error pages."""
+
+from django.http import HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+from wagtail.models import Page, Site
+
+from cms.models import paginate
+
+SEARCH_RESULTS_PER_PAGE = 10
+MAX_QUERY_LENGTH = 200
+
+
+@require_GET
+def search(request):
+    """Full-text search over the live, public pages of the current site."""
+    query = request.GET.get("query", "").strip()[:MAX_QUERY_LENGTH]
+    results = None
+    pagination_query = ""
+    if query:
+        pagination_query = f"{urlencode({'query': query})}&"
+        pages = Page.objects.live().public().specific()
+        site = Site.find_for_request(request)
+        if site is not None:
+            pages = pages.descendant_of(site.root_page, inclusive=True)
+        results = paginate(request, pages.search(query), SEARCH_RESULTS_PER_PAGE)
+    return render(
+        request,
+        "cms/search.html",
+        {"query": query, "results": results, "pagination_query": pagination_query},
+    )
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    """Let crawlers index the public site, keep them out of accounts and admin, name the sitemap."""
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        "Disallow: /search/",
+        "",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request, exception=None):
+    """The friendly 404: the site's header, search and a way home."""
+    return render(request, "404.html", {"request_path": request.path}, status=404)
+
+
+def server_error(request):
+    """The 500 page, rendered without a request context: the database may be what failed."""
+    return HttpResponseServerError(loader.get_template("500.html").render())

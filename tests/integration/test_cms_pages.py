@@ -1,0 +1,253 @@
+"""The public site: home, news, articles, search, sitemap, robots.txt, feeds and error pages."""
+
+import datetime
+import json
+import re
+
+import pytest
+from django.test import override_settings
+
+from cms.factories import (
+    ArticlePageFactory,
+    NewsIndexPageFactory,
+    StandardPageFactory,
+    home_page,
+    paragraphs,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def home():
+    return home_page(title="Welcome to the Heart and Soul of Change Project")
+
+
+@pytest.fixture
+def news(home):
+    return NewsIndexPageFactory(parent=home, show_in_menus=True)
+
+
+@pytest.fixture
+def article(news):
+    return ArticlePageFactory(
+        parent=news,
+        title="The Therapeutic Alliance",
+        slug="the-therapeutic-alliance",
+        author="Zoë Ñúñez",
+        date=datetime.date(2014, 12, 1),
+        introduction="Why the alliance predicts outcome.",
+        body=paragraphs(
+            "Most school children have heard the riddle.",
+            "We may never know which came first, the chicken or the egg.",
+        ),
+        tags=["feedback", "alliance"],
+    )
+
+
+def json_ld(html):
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert match, "the page has no JSON-LD block"
+    return json.loads(match.group(1))
+
+
+def test_home_page_shows_introduction_navigation_and_latest_news(client, home, news, article):
+    ArticlePageFactory(parent=news, title="An older note", date=datetime.date(2013, 1, 5))
+
+    response = client.get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<h1 id="home-title">Welcome to the Heart and Soul of Change Project</h1>' in html
+    assert "Training and continuing education for helping professionals." in html
+    # Latest news, newest first, each linking to its article.
+    assert html.index("The Therapeutic Alliance") < html.index("An older note")
+    assert 'href="/news/the-therapeutic-alliance/"' in html
+    # The news index is in the main navigation because it is shown in menus.
+    nav = html[html.index('id="site-nav"') : html.index("</nav>", html.index('id="site-nav"'))]
+    assert 'href="/news/"' in nav
+    assert "Log in" in html and "Sign up" in html
+
+
+def test_article_page_shows_full_text_byline_and_topics(client, article):
+    response = client.get("/news/the-therapeutic-alliance/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>The Therapeutic Alliance</h1>" in html
+    assert "Most school children have heard the riddle." in html
+    assert "We may never know which came first, the chicken or the egg." in html
+    assert "Zoë Ñúñez" in html
+    assert '<time datetime="2014-12-01">1 December 2014</time>' in html
+    assert "/news/?tag=feedback" in html
+
+
+def test_article_json_ld_names_headline_author_and_date(client, article):
+    html = client.get("/news/the-therapeutic-alliance/").content.decode()
+
+    data = json_ld(html)
+    assert data["@type"] == "Article"
+    assert data["headline"] == "The Therapeutic Alliance"
+    assert data["author"] == {"@type": "Person", "name": "Zoë Ñúñez"}
+    assert data["datePublished"] == "2014-12-01"
+    assert data["mainEntityOfPage"].endswith("/news/the-therapeutic-alliance/")
+    assert sorted(data["keywords"]) == ["alliance", "feedback"]
+
+
+def test_html_in_title_and_author_is_shown_as_text(client, news):
+    ArticlePageFactory(
+        parent=news,
+        title="<script>alert('title')</script> Alliance",
+        slug="html-title",
+        author="<b>Mallory</b></script><script>alert(1)</script>",
+    )
+
+    html = client.get("/news/html-title/").content.decode()
+
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; Alliance" in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+    # Inside the data block the markup is JSON-escaped, and still reads back exactly.
+    assert "\\u003C/script\\u003E" in html
+    data = json_ld(html)
+    assert data["author"]["name"] == "<b>Mallory</b></script><script>alert(1)</script>"
+    assert data["headline"] == "<script>alert('title')</script> Alliance"
+
+
+def test_news_index_lists_articles_and_filters_by_tag(client, news, article):
+    ArticlePageFactory(parent=news, title="Unrelated news", tags=["conference"])
+
+    everything = client.get("/news/").content.decode()
+    tagged = client.get("/news/?tag=feedback").content.decode()
+
+    assert "The Therapeutic Alliance" in everything and "Unrelated news" in everything
+    assert "The Therapeutic Alliance" in tagged
+    assert "Unrelated news" not in tagged
+    assert "Showing articles tagged &ldquo;feedback&rdquo;" in tagged
+
+
+def test_news_index_paginates(client, news):
+    for number in range(12):
+        ArticlePageFactory(
+            parent=news, title=f"Bulletin {number:02d}", date=datetime.date(2020, 1, number + 1)
+        )
+
+    first = client.get("/news/").content.decode()
+    second = client.get("/news/?page=2").content.decode()
+    out_of_range = client.get("/news/?page=99").content.decode()
+
+    assert "Bulletin 11" in first and "Bulletin 00" not in first
+    assert "Bulletin 00" in second and "Bulletin 11" not in second
+    assert 'href="?page=2"' in first
+    assert "Bulletin 00" in out_of_range
+
+
+def test_standard_page_renders_body(client, home):
+    StandardPageFactory(
+        parent=home,
+        title="About the project",
+        slug="about",
+        body=paragraphs("We help therapists listen to their clients."),
+    )
+
+    html = client.get("/about/").content.decode()
+
+    assert "<h1>About the project</h1>" in html
+    assert "We help therapists listen to their clients." in html
+
+
+def test_search_finds_the_article_and_paginates(client, article):
+    response = client.get("/search/", {"query": "riddle"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1 result for “riddle”" in html
+    assert 'href="/news/the-therapeutic-alliance/"' in html
+    assert "Why the alliance predicts outcome." in html
+
+
+def test_search_without_matches_says_what_to_do(client, article):
+    html = client.get("/search/", {"query": "zebrafish"}).content.decode()
+
+    assert "0 results for “zebrafish”" in html
+    assert "Try fewer or different words" in html
+
+
+def test_search_query_is_escaped(client, home):
+    html = client.get("/search/", {"query": "<img src=x onerror=alert(1)>"}).content.decode()
+
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_sitemap_lists_home_and_article(client, article):
+    response = client.get("/sitemap.xml")
+
+    xml = response.content.decode()
+    assert response.status_code == 200
+    assert "/news/the-therapeutic-alliance/</loc>" in xml
+    assert "/news/</loc>" in xml
+
+
+def test_robots_txt_points_to_the_sitemap(client):
+    response = client.get("/robots.txt")
+
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Disallow: /admin/" in text
+    assert "Sitemap: http://testserver/sitemap.xml" in text
+
+
+def test_rss_and_atom_feeds_contain_the_article(client, article):
+    rss = client.get("/feed/")
+    atom = client.get("/feed/atom/")
+
+    assert rss["Content-Type"].startswith("application/rss+xml")
+    assert "<title>The Therapeutic Alliance</title>" in rss.content.decode()
+    assert "http://testserver/news/the-therapeutic-alliance/" in rss.content.decode()
+    assert atom["Content-Type"].startswith("application/atom+xml")
+    assert "<title>The Therapeutic Alliance</title>" in atom.content.decode()
+    assert "<name>Zoë Ñúñez</name>" in atom.content.decode()
+
+
+def test_feed_is_linked_from_every_page_head(client, home):
+    html = client.get("/").content.decode()
+
+    head = html[: html.index("</head>")]
+    assert 'type="application/rss+xml"' in head and 'href="/feed/"' in head
+
+
+def test_unknown_url_shows_the_friendly_404(client, home):
+    response = client.get("/no-such-page/")
+
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "We can't find that page" in html
+    assert "/no-such-page/" in html
+    assert "Traceback" not in html
+
+
+def test_500_page_renders_without_the_database(rf, django_assert_num_queries):
+    from cms.views import server_error
+
+    with django_assert_num_queries(0):
+        response = server_error(rf.get("/"))
+
+    assert response.status_code == 500
+    assert "Sorry, something went wrong on our side" in response.content.decode()
+
+
+@override_settings(DEBUG=False)
+def test_an_error_in_a_view_shows_the_500_page(client, home, monkeypatch):
+    from cms.models import HomePage
+
+    def broken(self, request, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(HomePage, "get_context", broken)
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert response.status_code == 500
+    assert "Sorry, something went wrong on our side" in response.content.decode()
