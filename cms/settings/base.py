@@ -204,6 +204,15 @@ CELERY_TASK_TIME_LIMIT = 900
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
+# courses: holds and waitlist offers expire by themselves; member access lapses.
+CELERY_BEAT_SCHEDULE["courses-expire-holds"] = {
+    "task": "courses.tasks.expire_holds",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["courses-lapse-memberships"] = {
+    "task": "courses.tasks.lapse_memberships",
+    "schedule": 3600.0,
+}
 
 CACHES = {
     "default": (

@@ -88,6 +88,7 @@ class EventIndexPage(Page):
     intro = RichTextField(blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["cms.HomePage"]
     subpage_types = ["courses.EventPage"]
     max_count = 1
 

@@ -1,0 +1,134 @@
+"""The emails courses sends. Each is an HTML and a plain-text template under
+templates/courses/email/, plus a one-line subject template.
+
+Links point at the courses-web views by URL name: `courses:my_registrations`,
+`courses:booking_summary` (booking public_id), `courses:claim_seat` (invitation token) and
+`courses:waitlist_claim` (offer token).
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from courses.ics import calendar_links, event_calendar, ics_filename
+
+
+def absolute_url(name, *args):
+    """A full link for an email; the site root if the view is not wired (yet)."""
+    try:
+        return settings.SITE_URL + reverse(name, args=args)
+    except NoReverseMatch:
+        return settings.SITE_URL + "/"
+
+
+def send(template, to, context, *, attachments=()):
+    """Render `courses/email/<template>{_subject.txt,.txt,.html}` and queue the message.
+
+    Templates render in the event's time zone: Django's date filters convert every aware
+    datetime to the active zone, and the reader needs the venue's local time.
+    """
+    context = {"site_name": settings.WAGTAIL_SITE_NAME, "site_url": settings.SITE_URL, **context}
+    with timezone.override(context["event"].zone):
+        subject = " ".join(
+            render_to_string(f"courses/email/{template}_subject.txt", context).split()
+        )
+        text = render_to_string(f"courses/email/{template}.txt", context)
+        html = render_to_string(f"courses/email/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[to] if isinstance(to, str) else list(to))
+    message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    message.send()
+
+
+def _event_context(event):
+    return {
+        "event": event,
+        "event_url": event.get_full_url() if event.url_path else settings.SITE_URL,
+        "sessions": calendar_links(event),
+        "starts": event.local(event.starts_at),
+        "ends": event.local(event.ends_at),
+        "my_registrations_url": absolute_url("courses:my_registrations"),
+    }
+
+
+def _ics(event):
+    return (ics_filename(event), event_calendar(event), "text/calendar; method=PUBLISH")
+
+
+def send_registration_confirmation(registration, *, transferred=False):
+    """To the attendee: the seat is theirs; details, sessions and the .ics."""
+    event = registration.event
+    context = {
+        **_event_context(event),
+        "registration": registration,
+        "transferred": transferred,
+        "claim_url": absolute_url("courses:claim_seat", registration.invitation_token)
+        if registration.awaiting_claim
+        else "",
+    }
+    send("registration_confirmed", registration.attendee_email, context, attachments=[_ics(event)])
+
+
+def send_booking_confirmation(booking):
+    """To a purchaser who is not one of the attendees (a coordinator): what was booked."""
+    context = {
+        **_event_context(booking.event),
+        "booking": booking,
+        "registrations": list(booking.registrations.all()),
+        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+    }
+    send("booking_confirmed", booking.purchaser.email, context)
+
+
+def send_seat_invitation(registration):
+    """To an invited attendee: claim the seat with your own account."""
+    context = {
+        **_event_context(registration.event),
+        "registration": registration,
+        "purchaser": registration.booking.purchaser,
+        "claim_url": absolute_url("courses:claim_seat", registration.invitation_token),
+    }
+    send("seat_invitation", registration.attendee_email, context)
+
+
+def send_cancellation(registration):
+    context = {**_event_context(registration.event), "registration": registration}
+    send("registration_cancelled", registration.attendee_email, context)
+
+
+def send_waitlist_offer(entry):
+    context = {
+        **_event_context(entry.event),
+        "entry": entry,
+        "claim_url": absolute_url("courses:waitlist_claim", entry.claim_token),
+        "offer_expires": entry.event.local(entry.offer_expires_at),
+    }
+    send("waitlist_offer", entry.user.email, context)
+
+
+def send_approval_request_received(booking):
+    context = {
+        **_event_context(booking.event),
+        "booking": booking,
+        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+    }
+    send("approval_pending", booking.purchaser.email, context)
+
+
+def send_approval_decision(booking):
+    context = {
+        **_event_context(booking.event),
+        "booking": booking,
+        "approved": booking.approval_status == "approved",
+        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+        "expires": booking.event.local(booking.expires_at) if booking.expires_at else None,
+    }
+    send("approval_decision", booking.purchaser.email, context)
+
+
+def send_registrant_message(event, email, name, subject, body):
+    context = {**_event_context(event), "name": name, "subject": subject, "body": body}
+    send("registrant_message", email, context)
