@@ -2,6 +2,8 @@ from django import forms
 
 from cms.models import User
 
+LEGAL_NAME_REQUIRED = "Enter your legal name as it should appear on certificates."
+
 
 class ProfileSignupForm(forms.Form):
     """Extra sign-up fields: the name as certificates must print it, and how we greet you."""
@@ -11,6 +13,7 @@ class ProfileSignupForm(forms.Form):
         max_length=200,
         help_text="Your full name exactly as it should appear on certificates, in any script.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": LEGAL_NAME_REQUIRED},
     )
     preferred_name = forms.CharField(
         label="Preferred name (optional)",
@@ -29,15 +32,8 @@ class ProfileSignupForm(forms.Form):
 
     field_order = ["legal_name", "preferred_name", "email", "password1", "password2", "profession"]
 
-    def clean_legal_name(self):
-        name = self.cleaned_data["legal_name"].strip()
-        if not name:
-            raise forms.ValidationError(
-                "Enter your legal name as it should appear on certificates."
-            )
-        return name
-
     def signup(self, request, user):
+        # Django's CharField has already stripped surrounding spaces; the rest is kept exactly.
         user.legal_name = self.cleaned_data["legal_name"]
         user.preferred_name = self.cleaned_data.get("preferred_name", "").strip()
         user.profession = self.cleaned_data.get("profession", "").strip()
@@ -61,14 +57,7 @@ class ProfileForm(forms.ModelForm):
                 "Your full name exactly as it should appear on certificates, in any script."
             ),
         }
-
-    def clean_legal_name(self):
-        name = self.cleaned_data["legal_name"].strip()
-        if not name:
-            raise forms.ValidationError(
-                "Enter your legal name as it should appear on certificates."
-            )
-        return name
+        error_messages = {"legal_name": {"required": LEGAL_NAME_REQUIRED}}
 
     def clean(self):
         cleaned = super().clean()

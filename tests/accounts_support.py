@@ -1,0 +1,58 @@
+"""Building accounts in tests: members with a verified email, and staff with an authenticator.
+
+Staff need TOTP before the admin opens (cms.middleware), so admin tests can use
+`make_staff_with_totp` and `log_in_with_totp` to sign in the way a real staff member does.
+"""
+
+import re
+
+import pyotp
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+
+from cms.models import User
+
+PASSWORD = "correct horse battery staple 42"  # noqa: S105 - test credential
+LINK_PATTERN = re.compile(r"https?://testserver(/\S+)")
+
+
+def make_member(email="member@example.org", legal_name="Ada Member", *, verified=True, **extra):
+    """An account as it is after sign-up and (by default) clicking the verification link."""
+    user = User.objects.create_user(email=email, password=PASSWORD, legal_name=legal_name, **extra)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    return user
+
+
+def make_staff_with_totp(email="staff@example.org", legal_name="Sam Staff", **extra):
+    """A staff user with a verified email and an activated authenticator; returns (user, secret)."""
+    extra.setdefault("is_staff", True)
+    user = make_member(email, legal_name, **extra)
+    secret = pyotp.random_base32()
+    TOTP.activate(user, secret)
+    return user, secret
+
+
+def totp_code(secret):
+    return pyotp.TOTP(secret).now()
+
+
+def log_in_with_totp(client, email, secret, password=PASSWORD, next_url="/admin/"):
+    """Log in through allauth, then answer the two-factor step; returns the final response."""
+    response = client.post(
+        f"/accounts/login/?next={next_url}", {"login": email, "password": password}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.url.startswith("/accounts/2fa/authenticate/"), response.url
+    return client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)}, follow=True)
+
+
+def link_in_email(message):
+    """The first link in an email body, as a path on the test server."""
+    match = LINK_PATTERN.search(message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def has_totp(user):
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
