@@ -92,6 +92,13 @@ class User(AbstractUser):
     def __str__(self):
         return self.display_name
 
+    def save(self, *args, **kwargs):
+        # allauth stores and looks up addresses in lower case; a mixed-case row (from
+        # createsuperuser, the admin or a script) would never match its EmailAddress record.
+        if self.email:
+            self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self):
         return self.preferred_name or self.legal_name or self.email

@@ -20,7 +20,7 @@ LINK_PATTERN = re.compile(r"https?://testserver(/\S+)")
 def make_member(email="member@example.org", legal_name="Ada Member", *, verified=True, **extra):
     """An account as it is after sign-up and (by default) clicking the verification link."""
     user = User.objects.create_user(email=email, password=PASSWORD, legal_name=legal_name, **extra)
-    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
     return user
 
 
