@@ -3,6 +3,7 @@ import { build } from "esbuild";
 
 const entryPoints = {
   site: "frontend/site.js",
+  courses: "frontend/courses.js",
 };
 
 await build({

@@ -1,0 +1,343 @@
+"""Forms of the registration flow. They check shape and tell the person what to fix; the
+rules about seats, prices and windows are checked again by `courses.services`."""
+
+import re
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from courses.license_formats import (
+    jurisdiction_choices,
+    license_number_error,
+    normalise_license_number,
+)
+from courses.models import QuestionKind
+from courses.templatetags.courses_tags import money
+
+TICKET_FIELD = re.compile(r"^ticket_(\d+)$")
+ADD_ON_FIELD = re.compile(r"^addon_(\d+)$")
+
+
+def _price_text(amount, currency):
+    return money(amount, currency) if amount else "free"
+
+
+def new_idempotency_key():
+    """A fresh key for each rendering of a form that creates a hold."""
+    return uuid.uuid4().hex
+
+
+class RegistrationChoiceForm(forms.Form):
+    """Step 1: how many of each ticket, how many attendees want each add-on."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, event, *args, ticket_types=None, add_ons=None, now=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event = event
+        now = now or timezone.now()
+        self.ticket_types = list(
+            ticket_types if ticket_types is not None else event.ticket_types.all()
+        )
+        self.add_ons = list(add_ons if add_ons is not None else event.add_ons.all())
+        self.ticket_rows = []
+        for index, ticket in enumerate(self.ticket_types):
+            if not ticket.on_sale(now):
+                continue
+            price = ticket.current_price(now)
+            name = f"ticket_{ticket.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=ticket.name,
+                min_value=0,
+                max_value=ticket.max_per_order,
+                required=False,
+                initial=1 if index == 0 and len(self.ticket_types) == 1 else 0,
+                help_text=ticket.description,
+                error_messages={
+                    "max_value": f"You can book at most {ticket.max_per_order} “{ticket.name}” "
+                    "tickets in one order. For more, please contact us.",
+                    "min_value": "Enter 0 or more.",
+                    "invalid": "Enter a whole number of tickets.",
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+            self.ticket_rows.append(
+                {
+                    "field": self[name],
+                    "ticket": ticket,
+                    "price": price,
+                    "price_text": money(price, event.currency) if price else "Free",
+                    "early_bird": price != ticket.price,
+                }
+            )
+        self.add_on_rows = []
+        for add_on in self.add_ons:
+            name = f"addon_{add_on.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=add_on.name,
+                min_value=0,
+                required=False,
+                initial=0,
+                help_text=add_on.description,
+                error_messages={
+                    "min_value": "Enter 0 or more.",
+                    "invalid": "Enter a whole number of attendees.",
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+            self.add_on_rows.append(
+                {
+                    "field": self[name],
+                    "add_on": add_on,
+                    "price_text": money(add_on.price, event.currency) if add_on.price else "Free",
+                }
+            )
+        if any(ticket.access_code for ticket in self.ticket_types):
+            self.fields["access_code"] = forms.CharField(
+                label="Access code",
+                required=False,
+                max_length=60,
+                help_text="Only for discounted rates (for example students or members).",
+            )
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_idempotency_key())
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_bound:
+            offered = {f"ticket_{row['ticket'].pk}" for row in self.ticket_rows}
+            offered_add_ons = {f"addon_{row['add_on'].pk}" for row in self.add_on_rows}
+            for key in self.data:
+                if TICKET_FIELD.match(key) and key not in offered:
+                    raise forms.ValidationError(
+                        "That ticket is not offered for this event. Please choose again."
+                    )
+                if ADD_ON_FIELD.match(key) and key not in offered_add_ons:
+                    raise forms.ValidationError(
+                        "That add-on is not offered for this event. Please choose again."
+                    )
+        if self.errors:
+            return cleaned
+        seats = sum(self.quantities().values())
+        if not seats:
+            raise forms.ValidationError("Choose at least one ticket.")
+        for row in self.add_on_rows:
+            name = f"addon_{row['add_on'].pk}"
+            if (cleaned.get(name) or 0) > seats:
+                self.add_error(
+                    name,
+                    f"“{row['add_on'].name}” can be added at most once per attendee "
+                    f"({seats} in this order).",
+                )
+        return cleaned
+
+    def quantities(self):
+        return {
+            row["ticket"].pk: self.cleaned_data.get(f"ticket_{row['ticket'].pk}") or 0
+            for row in self.ticket_rows
+            if self.cleaned_data.get(f"ticket_{row['ticket'].pk}")
+        }
+
+    def add_on_counts(self):
+        return {
+            row["add_on"].pk: self.cleaned_data.get(f"addon_{row['add_on'].pk}") or 0
+            for row in self.add_on_rows
+            if self.cleaned_data.get(f"addon_{row['add_on'].pk}")
+        }
+
+
+class AttendeeForm(forms.Form):
+    """Step 2, one per seat: who sits there, as a certificate and a CE board need it."""
+
+    invite = forms.BooleanField(
+        label="Send this attendee an invitation to claim the seat with their own account",
+        required=False,
+        help_text="They get an email with a link once the registration is complete.",
+    )
+    attendee_name = forms.CharField(
+        label="Legal name",
+        max_length=200,
+        help_text="Exactly as it should appear on the certificate, in any script.",
+    )
+    attendee_email = forms.EmailField(label="Email address", max_length=254)
+    profession = forms.CharField(
+        label="Profession",
+        max_length=120,
+        required=False,
+        help_text="For example: psychologist, licensed clinical social worker, counselor.",
+    )
+    add_on_ids = forms.MultipleChoiceField(
+        label="Add-ons", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    wants_ce = forms.BooleanField(label="I want continuing-education (CE) credit", required=False)
+    license_jurisdiction = forms.ChoiceField(
+        label="License issued by",
+        required=False,
+        help_text="Needed for CE credit.",
+    )
+    license_number = forms.CharField(
+        label="License number",
+        max_length=60,
+        required=False,
+        help_text="As printed on your license; needed for CE credit.",
+    )
+    accessibility_needs = forms.CharField(
+        label="Accessibility needs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Anything we should arrange so you can take part fully.",
+    )
+    dietary_needs = forms.CharField(
+        label="Dietary needs", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, registration, add_ons, questions, ce_offered, **kwargs):
+        self.registration = registration
+        self.add_ons = list(add_ons)
+        self.questions = list(questions)
+        initial = {
+            "invite": registration.awaiting_claim,
+            "attendee_name": registration.attendee_name,
+            "attendee_email": registration.attendee_email,
+            "profession": registration.profession,
+            "wants_ce": registration.wants_ce,
+            "license_jurisdiction": registration.license_jurisdiction,
+            "license_number": registration.license_number,
+            "accessibility_needs": registration.accessibility_needs,
+            "dietary_needs": registration.dietary_needs,
+            "add_on_ids": [str(line.add_on_id) for line in registration.add_on_lines.all()],
+        }
+        for question in self.questions:
+            initial[f"question_{question.pk}"] = registration.answers.get(str(question.pk), "")
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        currency = registration.event.currency
+        if self.add_ons:
+            self.fields["add_on_ids"].choices = [
+                (
+                    str(a.pk),
+                    f"{a.name} ({money(a.price, currency) if a.price else 'free'})"
+                    + (" – includes CE credit" if a.grants_ce else ""),
+                )
+                for a in self.add_ons
+            ]
+        else:
+            del self.fields["add_on_ids"]
+        # Where CE is bought as an add-on, choosing the add-on is how one asks for credit.
+        if not ce_offered or any(a.grants_ce for a in self.add_ons):
+            del self.fields["wants_ce"]
+        self.ce_possible = ce_offered or any(a.grants_ce for a in self.add_ons)
+        if self.ce_possible:
+            self.fields["license_jurisdiction"].choices = [("", "Choose…")] + list(
+                jurisdiction_choices()
+            )
+        else:
+            del self.fields["license_jurisdiction"]
+            del self.fields["license_number"]
+        for question in self.questions:
+            self.fields[f"question_{question.pk}"] = self._question_field(question)
+
+    @staticmethod
+    def _question_field(question):
+        common = {"label": question.label, "help_text": question.help_text, "required": False}
+        if question.kind == QuestionKind.TEXTAREA:
+            return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+        if question.kind == QuestionKind.CHOICE:
+            return forms.ChoiceField(
+                choices=[("", "Choose…")] + [(c, c) for c in question.choice_list], **common
+            )
+        if question.kind == QuestionKind.CHECKBOX:
+            return forms.BooleanField(**common)
+        return forms.CharField(max_length=500, **common)
+
+    @property
+    def question_fields(self):
+        return [self[f"question_{q.pk}"] for q in self.questions]
+
+    def chose_ce(self):
+        chosen = set(self.cleaned_data.get("add_on_ids") or [])
+        return bool(self.cleaned_data.get("wants_ce")) or any(
+            a.grants_ce and str(a.pk) in chosen for a in self.add_ons
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        invite = cleaned.get("invite")
+        if self.ce_possible and self.chose_ce() and not invite:
+            jurisdiction = cleaned.get("license_jurisdiction")
+            number = normalise_license_number(cleaned.get("license_number"))
+            cleaned["license_number"] = number
+            if not jurisdiction:
+                self.add_error(
+                    "license_jurisdiction",
+                    "Choose who issued your license: CE credit is reported to that board.",
+                )
+            if not number:
+                self.add_error("license_number", "Enter your license number to receive CE credit.")
+            elif jurisdiction:
+                error = license_number_error(jurisdiction, number)
+                if error:
+                    self.add_error("license_number", error)
+        elif cleaned.get("license_number"):
+            cleaned["license_number"] = normalise_license_number(cleaned["license_number"])
+        if not invite:
+            for question in self.questions:
+                name = f"question_{question.pk}"
+                if question.required and cleaned.get(name) in (None, "", False):
+                    self.add_error(name, "Please answer this question.")
+        return cleaned
+
+    def service_data(self):
+        """The attendee details in the shape `services.update_attendee_details` takes."""
+        cleaned = self.cleaned_data
+        data = {
+            "invite": bool(cleaned.get("invite")),
+            "attendee_name": cleaned["attendee_name"].strip(),
+            "attendee_email": cleaned["attendee_email"].strip(),
+            "profession": cleaned.get("profession", "").strip(),
+            "accessibility_needs": cleaned.get("accessibility_needs", "").strip(),
+            "dietary_needs": cleaned.get("dietary_needs", "").strip(),
+            "wants_ce": self.chose_ce(),
+            "license_jurisdiction": cleaned.get("license_jurisdiction", "") or "",
+            "license_number": cleaned.get("license_number", "") or "",
+            "answers": {
+                str(q.pk): cleaned.get(f"question_{q.pk}")
+                for q in self.questions
+                if cleaned.get(f"question_{q.pk}") not in (None, "")
+            },
+        }
+        if self.add_ons:
+            data["add_on_ids"] = [int(pk) for pk in cleaned.get("add_on_ids") or []]
+        return data
+
+
+class TransferForm(forms.Form):
+    new_name = forms.CharField(
+        label="Colleague's legal name",
+        max_length=200,
+        help_text="Exactly as it should appear on their certificate.",
+    )
+    new_email = forms.EmailField(
+        label="Colleague's email address",
+        help_text="They get the confirmation and, if they have no account yet, a link to claim "
+        "the seat.",
+    )
+
+
+class WaitlistClaimForm(forms.Form):
+    """Claiming an offered seat: which ticket (when there is a choice), then the usual steps."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    ticket_type = forms.TypedChoiceField(label="Ticket", coerce=int)
+
+    def __init__(self, *args, ticket_types, preferred=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ticket_type"].choices = [
+            (t.pk, f"{t.name} ({_price_text(t.current_price(), t.event.currency)})")
+            for t in ticket_types
+        ]
+        if preferred is not None:
+            self.initial.setdefault("ticket_type", preferred.pk)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_idempotency_key())

@@ -1,0 +1,182 @@
+"""Read-only questions the registration pages ask; nothing here changes state."""
+
+from collections import OrderedDict
+from datetime import datetime
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from courses.models import (
+    Booking,
+    BookingStatus,
+    EventFormat,
+    EventPage,
+    Material,
+    Registration,
+    RegistrationStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from courses.services import is_event_staff
+
+EVENTS_PER_PAGE = 10
+
+
+def _month_value(moment):
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def event_listing(index_page, params, now=None):
+    """The events index: upcoming (soonest first) or past (latest first), filtered by format
+    and month from the query string, one page at a time. Unknown filter values are ignored."""
+    now = now or timezone.now()
+    when = "past" if params.get("when") == "past" else "upcoming"
+    events = index_page.live_events().exclude(starts_at__isnull=True)
+    if when == "past":
+        events = events.filter(ends_at__lt=now).order_by("-starts_at")
+    else:
+        events = events.filter(ends_at__gte=now).order_by("starts_at")
+    months = [_month_value(m) for m in events.dates("starts_at", "month")]
+    if when == "past":
+        months.reverse()
+
+    selected_format = params.get("format", "")
+    if selected_format in EventFormat.values:
+        events = events.filter(format=selected_format)
+    else:
+        selected_format = ""
+    selected_month = params.get("month", "")
+    if selected_month in months:
+        year, month = (int(part) for part in selected_month.split("-"))
+        events = events.filter(starts_at__year=year, starts_at__month=month)
+    else:
+        selected_month = ""
+
+    paginator = Paginator(events, EVENTS_PER_PAGE)
+    page_obj = paginator.get_page(params.get("page"))
+    query = {"when": when, "format": selected_format, "month": selected_month}
+    extra_query = "".join(f"{key}={value}&" for key, value in query.items() if value)
+    return {
+        "when": when,
+        "events": page_obj,
+        "formats": EventFormat.choices,
+        "months": [
+            (value, datetime(int(value[:4]), int(value[5:]), 1).strftime("%B %Y"))
+            for value in months
+        ],
+        "selected_format": selected_format,
+        "selected_month": selected_month,
+        "extra_query": extra_query,
+        "filtered": bool(selected_format or selected_month),
+    }
+
+
+def upcoming_events(limit=3, now=None):
+    """The next live events across the site, for the home page."""
+    now = now or timezone.now()
+    return list(EventPage.objects.live().filter(ends_at__gte=now).order_by("starts_at")[:limit])
+
+
+def booking_for(user, public_id):
+    """The booking, if `user` bought it or manages events; anyone else gets a 404 (so the
+    existence of other people's bookings is not revealed)."""
+    booking = (
+        Booking.objects.select_related("event", "purchaser").filter(public_id=public_id).first()
+    )
+    if booking is None:
+        raise Http404("No such booking.")
+    if booking.purchaser_id != user.pk and not is_event_staff(user):
+        raise Http404("No such booking.")
+    return booking
+
+
+def registration_for(user, public_id):
+    """A registration its attendee or its purchaser may act on; 404 for anyone else."""
+    registration = (
+        Registration.objects.select_related("event", "booking", "ticket_type")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if registration is None:
+        raise Http404("No such registration.")
+    allowed = user.pk in (registration.attendee_id, registration.booking.purchaser_id)
+    if not allowed and not is_event_staff(user):
+        raise Http404("No such registration.")
+    return registration
+
+
+def my_bookings(user, now=None):
+    """The bookings a person sees on "My registrations", split into upcoming and past.
+
+    Each entry is one booking with the seats this person may see: all seats of a booking they
+    bought (a coordinator's group), or only their own seat of a booking someone else bought.
+    Held bookings whose hold has lapsed and bookings that never completed are left out.
+    """
+    now = now or timezone.now()
+    visible = Q(attendee=user) | Q(booking__purchaser=user)
+    registrations = (
+        Registration.objects.filter(visible)
+        .exclude(status=RegistrationStatus.EXPIRED)
+        .select_related("event", "booking", "ticket_type", "transferred_to")
+        .prefetch_related("add_on_lines__add_on")
+        .order_by("event__starts_at", "booking_id", "id")
+    )
+    grouped = OrderedDict()
+    for registration in registrations:
+        booking = registration.booking
+        if booking.status == BookingStatus.EXPIRED:
+            continue
+        if booking.status == BookingStatus.HELD and booking.hold_has_expired(now):
+            continue
+        entry = grouped.setdefault(
+            booking.pk,
+            {
+                "booking": booking,
+                "event": registration.event,
+                "is_purchaser": booking.purchaser_id == user.pk,
+                "registrations": [],
+            },
+        )
+        entry["registrations"].append(registration)
+
+    events = {entry["event"].pk for entry in grouped.values()}
+    materials = {}
+    for material in Material.objects.filter(event_id__in=events).order_by("title"):
+        materials.setdefault(material.event_id, []).append(material)
+
+    upcoming, past = [], []
+    for entry in grouped.values():
+        event = entry["event"]
+        entry["materials"] = materials.get(event.pk, [])
+        (past if event.is_past else upcoming).append(entry)
+    past.reverse()
+    return upcoming, past
+
+
+def my_waitlist_entries(user):
+    return list(
+        WaitlistEntry.objects.filter(
+            user=user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+        )
+        .select_related("event")
+        .order_by("created_at")
+    )
+
+
+def active_registration(user, event, now=None):
+    """The person's own confirmed seat at `event`, or a hold still running, if any."""
+    if not user.is_authenticated:
+        return None
+    now = now or timezone.now()
+    running_hold = Q(status=RegistrationStatus.HELD, booking__status=BookingStatus.HELD) & (
+        Q(booking__expires_at__gt=now) | Q(booking__expires_at__isnull=True)
+    )
+    return (
+        Registration.objects.filter(event=event, attendee=user)
+        .filter(Q(status=RegistrationStatus.CONFIRMED) | running_hold)
+        .select_related("booking")
+        .order_by("status")
+        .first()
+    )

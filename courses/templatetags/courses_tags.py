@@ -1,0 +1,118 @@
+"""Template helpers for the event and registration pages."""
+
+from zoneinfo import ZoneInfo
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from cms.templatetags.cms_tags import _plain_json_for_script
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
+
+
+@register.filter
+def in_zone(value, zone_name):
+    """The datetime in the event's IANA zone, so it reads as it will for people there."""
+    if value is None or not zone_name:
+        return value
+    return timezone.localtime(value, ZoneInfo(str(zone_name)))
+
+
+@register.filter
+def money(amount_minor_units, currency):
+    """Integer minor units with their currency: 45000, "USD" -> "$450.00"."""
+    if amount_minor_units in (None, ""):
+        return ""
+    code = (currency or "").upper()
+    whole, cents = divmod(int(amount_minor_units), 100)
+    text = f"{whole:,}.{cents:02d}"
+    return f"{CURRENCY_SYMBOLS[code]}{text}" if code in CURRENCY_SYMBOLS else f"{text} {code}"
+
+
+@register.filter
+def ce_hours(minutes):
+    """CE minutes as hours for people: 1620 -> "27", 90 -> "1.5"."""
+    hours = (minutes or 0) / 60
+    return f"{hours:g}" if hours == int(hours) else f"{hours:.2f}".rstrip("0")
+
+
+@register.simple_tag(takes_context=True)
+def event_listing(context, index_page):
+    """The filtered, paginated events for the index page (filters come from the query string)."""
+    from courses.queries import event_listing as listing
+
+    request = context.get("request")
+    return listing(index_page, request.GET if request else {})
+
+
+@register.simple_tag
+def upcoming_events(limit=3):
+    from courses.queries import upcoming_events as upcoming
+
+    return upcoming(limit)
+
+
+@register.simple_tag
+def schedule(event):
+    """The event's sessions with their presenters, in one query."""
+    return list(event.sessions.all().select_related("presenter"))
+
+
+@register.simple_tag(takes_context=True)
+def event_json_ld(context, event):
+    """schema.org Event data as an ld+json block, escaped so no value can end the element."""
+    data = event.schema_org(context.get("request"))
+    return format_html(
+        '<script type="application/ld+json">{}</script>',
+        mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped for <script> context
+    )
+
+
+@register.inclusion_tag("courses/includes/registration_box.html", takes_context=True)
+def registration_box(context, event):
+    """What the event page offers right now: the ticket form, the waitlist or a closed note."""
+    from courses.forms import RegistrationChoiceForm
+    from courses.queries import active_registration, my_waitlist_entries
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    now = timezone.now()
+    seats_left = event.seats_left
+    opens = event.registration_opens_at
+    if opens and now < opens:
+        state = "not_yet_open"
+    elif not event.registration_is_open(now):
+        state = "closed"
+    elif seats_left == 0:
+        state = "sold_out"
+    else:
+        state = "open"
+    authenticated = bool(user and user.is_authenticated)
+    on_waitlist = None
+    if authenticated and state == "sold_out":
+        on_waitlist = next((e for e in my_waitlist_entries(user) if e.event_id == event.pk), None)
+    return {
+        "request": request,
+        "event": event,
+        "state": state,
+        "seats_left": seats_left,
+        "opens": opens,
+        "closes": event.registration_closes_at or event.starts_at,
+        "authenticated": authenticated,
+        "existing": active_registration(user, event) if authenticated else None,
+        "on_waitlist": on_waitlist,
+        "form": RegistrationChoiceForm(event, now=now) if state == "open" else None,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.simple_tag
+def event_index():
+    """The site's events index page, for "browse events" links."""
+    from courses.models import EventIndexPage
+
+    return EventIndexPage.objects.live().first()

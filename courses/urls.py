@@ -1,0 +1,34 @@
+"""Registration pages, mounted under /registrations/ before Wagtail's catch-all."""
+
+from django.urls import path
+
+from courses import views
+
+app_name = "courses"
+
+urlpatterns = [
+    path("", views.my_registrations, name="my_registrations"),
+    path("events/<int:event_id>/register/", views.register, name="register"),
+    path("events/<int:event_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path("bookings/<uuid:public_id>/", views.booking_summary, name="booking_summary"),
+    path(
+        "bookings/<uuid:public_id>/attendees/",
+        views.booking_attendees,
+        name="booking_attendees",
+    ),
+    path("bookings/<uuid:public_id>/confirm/", views.confirm_booking, name="confirm_booking"),
+    path(
+        "bookings/<uuid:public_id>/confirmation/",
+        views.booking_confirmation,
+        name="booking_confirmation",
+    ),
+    path("seats/<uuid:public_id>/cancel/", views.cancel_registration, name="cancel_registration"),
+    path(
+        "seats/<uuid:public_id>/transfer/",
+        views.transfer_registration,
+        name="transfer_registration",
+    ),
+    path("claim/<str:token>/", views.claim_seat, name="claim_seat"),
+    path("waitlist/<str:token>/", views.waitlist_claim, name="waitlist_claim"),
+    path("materials/<int:material_id>/", views.download_material, name="download_material"),
+]

@@ -1,0 +1,411 @@
+"""The attendee's side of registration: choose tickets, name attendees, confirm or go on to
+payment, and manage registrations afterwards. Views only read and call `courses.services`."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from courses import queries, services
+from courses.forms import AttendeeForm, RegistrationChoiceForm, TransferForm, WaitlistClaimForm
+from courses.models import (
+    ApprovalStatus,
+    BookingStatus,
+    EventPage,
+    Material,
+    RegistrationStatus,
+    TicketType,
+)
+
+
+def _live_event(event_id):
+    return get_object_or_404(EventPage.objects.live(), pk=event_id)
+
+
+def checkout_url(booking):
+    """The payments app's checkout for this booking, or "" when payments is not wired."""
+    try:
+        return reverse(settings.COURSES_CHECKOUT_URL_NAME, args=[booking.public_id])
+    except NoReverseMatch:
+        return ""
+
+
+def _apply_service_error(form, error):
+    """Show a refused request on the field it concerns, or above the form."""
+    if error.field and error.field in form.fields:
+        form.add_error(error.field, error.message)
+    else:
+        form.add_error(None, error.message)
+
+
+# -- step 1: choose tickets -----------------------------------------------------------------
+
+
+@login_required
+def register(request, event_id):
+    """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
+    (where the login redirect lands)."""
+    event = _live_event(event_id)
+    sold_out = False
+    if request.method == "POST":
+        form = RegistrationChoiceForm(event, request.POST)
+        if form.is_valid():
+            try:
+                booking = services.place_hold(
+                    event=event,
+                    purchaser=request.user,
+                    tickets=form.quantities(),
+                    add_ons=form.add_on_counts(),
+                    access_code=form.cleaned_data.get("access_code", ""),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except services.SoldOut as error:
+                sold_out = True
+                _apply_service_error(form, error)
+            except services.RegistrationError as error:
+                _apply_service_error(form, error)
+            else:
+                return redirect("courses:booking_attendees", public_id=booking.public_id)
+        status = 409 if sold_out else 400
+    else:
+        form = RegistrationChoiceForm(event)
+        status = 200
+    context = {
+        "event": event,
+        "form": form,
+        "registration_open": event.registration_is_open(),
+        "seats_left": event.seats_left,
+        "sold_out": sold_out or event.seats_left == 0,
+        "existing": queries.active_registration(request.user, event),
+    }
+    return render(request, "courses/register.html", context, status=status)
+
+
+@login_required
+@require_POST
+def join_waitlist(request, event_id):
+    event = _live_event(event_id)
+    ticket = None
+    if request.POST.get("ticket_type"):
+        ticket = TicketType.objects.filter(pk=request.POST["ticket_type"]).first()
+        if ticket is None or ticket.event_id != event.pk:
+            messages.error(request, "That ticket is not offered for this event.")
+            return redirect(event.url)
+    try:
+        services.join_waitlist(event, user=request.user, ticket_type=ticket)
+    except services.RegistrationError as error:
+        messages.error(request, error.message)
+        return redirect(event.url)
+    messages.success(
+        request,
+        f"You're on the waitlist for {event.title}. We'll email you if a seat frees up.",
+    )
+    return redirect("courses:my_registrations")
+
+
+# -- step 2: attendee details ----------------------------------------------------------------
+
+
+def _attendee_forms(booking, data=None):
+    event = booking.event
+    add_ons = list(event.add_ons.all())
+    questions = list(event.questions.all())
+    ce_offered = event.total_ce_minutes > 0
+    registrations = list(
+        booking.registrations.exclude(
+            status__in=[RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED]
+        )
+        .select_related("ticket_type", "event")
+        .prefetch_related("add_on_lines")
+        .order_by("id")
+    )
+    return [
+        AttendeeForm(
+            data,
+            prefix=f"seat-{index}",
+            registration=registration,
+            add_ons=add_ons,
+            questions=questions,
+            ce_offered=ce_offered,
+        )
+        for index, registration in enumerate(registrations, start=1)
+    ]
+
+
+@login_required
+def booking_attendees(request, public_id):
+    booking = queries.booking_for(request.user, public_id)
+    if booking.status != BookingStatus.HELD or booking.hold_has_expired():
+        return redirect("courses:booking_summary", public_id=booking.public_id)
+    if request.method == "POST":
+        forms = _attendee_forms(booking, request.POST)
+        if all(form.is_valid() for form in forms):
+            try:
+                with transaction.atomic():
+                    for form in forms:
+                        services.update_attendee_details(
+                            form.registration, form.service_data(), actor=request.user
+                        )
+            except services.RegistrationError as error:
+                messages.error(request, error.message)
+            else:
+                return redirect("courses:booking_summary", public_id=booking.public_id)
+        status = 400
+    else:
+        forms = _attendee_forms(booking)
+        status = 200
+    errors = [(form, field) for form in forms for field in form if field.errors]
+    context = {
+        "booking": booking,
+        "event": booking.event,
+        "forms": forms,
+        "error_fields": errors,
+        "non_field_errors": [
+            (index, error)
+            for index, form in enumerate(forms, start=1)
+            for error in form.non_field_errors()
+        ],
+        "group": len(forms) > 1,
+    }
+    return render(request, "courses/booking_attendees.html", context, status=status)
+
+
+# -- step 3: summary, then confirmation or payment ------------------------------------------
+
+
+@login_required
+def booking_summary(request, public_id):
+    booking = queries.booking_for(request.user, public_id)
+    event = booking.event
+    if booking.status == BookingStatus.CONFIRMED:
+        return redirect("courses:booking_confirmation", public_id=booking.public_id)
+    now = timezone.now()
+    total, currency = services.booking_total(booking)
+    expired = booking.hold_has_expired(now)
+    context = {
+        "booking": booking,
+        "event": event,
+        "registrations": list(
+            booking.registrations.select_related("ticket_type")
+            .prefetch_related("add_on_lines__add_on")
+            .order_by("id")
+        ),
+        "line_items": [
+            {**item, "amount": item["quantity"] * item["unit_amount"]}
+            for item in services.booking_line_items(booking)
+        ],
+        "total": total,
+        "currency": currency,
+        "is_free": total == 0,
+        "expired": expired,
+        "cancelled": booking.status == BookingStatus.CANCELLED,
+        "awaiting_approval": booking.approval_status == ApprovalStatus.PENDING,
+        "rejected": booking.approval_status == ApprovalStatus.REJECTED,
+        "details_complete": services.booking_details_complete(booking),
+        "checkout_url": checkout_url(booking) if total else "",
+        "seats_left": event.seats_left if expired else None,
+        "registration_open": event.registration_is_open(now),
+        "seconds_left": max(0, int((booking.expires_at - now).total_seconds()))
+        if booking.expires_at and not expired
+        else None,
+    }
+    return render(request, "courses/booking_summary.html", context)
+
+
+@login_required
+@require_POST
+def confirm_booking(request, public_id):
+    """The free-order end of checkout."""
+    booking = queries.booking_for(request.user, public_id)
+    if not services.booking_details_complete(booking):
+        messages.error(request, "Please give a name and email address for every attendee.")
+        return redirect("courses:booking_attendees", public_id=booking.public_id)
+    try:
+        services.confirm_free_booking(booking, actor=request.user)
+    except services.RegistrationError as error:
+        messages.error(request, error.message)
+        return redirect("courses:booking_summary", public_id=booking.public_id)
+    return redirect("courses:booking_confirmation", public_id=booking.public_id)
+
+
+@login_required
+def booking_confirmation(request, public_id):
+    booking = queries.booking_for(request.user, public_id)
+    if booking.status != BookingStatus.CONFIRMED:
+        return redirect("courses:booking_summary", public_id=booking.public_id)
+    registrations = list(booking.registrations.order_by("id"))
+    return render(
+        request,
+        "courses/booking_confirmation.html",
+        {
+            "booking": booking,
+            "event": booking.event,
+            "registrations": registrations,
+            "confirmed": [r for r in registrations if r.status == RegistrationStatus.CONFIRMED],
+        },
+    )
+
+
+# -- after registering ------------------------------------------------------------------------
+
+
+@login_required
+def my_registrations(request):
+    now = timezone.now()
+    upcoming, past = queries.my_bookings(request.user, now)
+    for entry in upcoming + past:
+        for registration in entry["registrations"]:
+            own = registration.attendee_id == request.user.pk
+            registration.join_url = services.join_link_for(registration, now) if own else ""
+            registration.join_opens = (
+                registration.event.join_link_visible_from
+                if own and registration.is_confirmed and registration.event.join_url
+                else None
+            )
+            deadline = registration.event.cancellation_deadline
+            registration.can_change = registration.is_confirmed and (
+                deadline is None or now < deadline
+            )
+        entry["can_download"] = any(
+            r.attendee_id == request.user.pk and r.is_confirmed for r in entry["registrations"]
+        ) or services.is_event_staff(request.user)
+        entry["materials"] = [
+            m
+            for m in entry["materials"]
+            if entry["can_download"] and services.can_download_material(request.user, m, now)
+        ]
+    return render(
+        request,
+        "courses/my_registrations.html",
+        {
+            "upcoming": upcoming,
+            "past": past,
+            "waitlist": queries.my_waitlist_entries(request.user),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_POST
+def cancel_registration(request, public_id):
+    registration = queries.registration_for(request.user, public_id)
+    try:
+        services.cancel_registration(registration, actor=request.user)
+    except services.RegistrationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"The registration of {registration.attendee_name} for {registration.event.title} "
+            "is cancelled.",
+        )
+    return redirect("courses:my_registrations")
+
+
+@login_required
+def transfer_registration(request, public_id):
+    registration = queries.registration_for(request.user, public_id)
+    if request.method == "POST":
+        form = TransferForm(request.POST)
+        if form.is_valid():
+            try:
+                successor = services.transfer_registration(
+                    registration,
+                    new_name=form.cleaned_data["new_name"],
+                    new_email=form.cleaned_data["new_email"],
+                    actor=request.user,
+                )
+            except services.RegistrationError as error:
+                _apply_service_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"The seat is now {successor.attendee_name}'s. We've emailed "
+                    f"{successor.attendee_email}.",
+                )
+                return redirect("courses:my_registrations")
+        status = 400
+    else:
+        form = TransferForm()
+        status = 200
+    return render(
+        request,
+        "courses/transfer.html",
+        {"registration": registration, "event": registration.event, "form": form},
+        status=status,
+    )
+
+
+def claim_seat(request, token):
+    """An invited attendee takes the seat a coordinator booked for them."""
+    try:
+        registration = services.registration_for_invitation(token)
+    except services.RegistrationError as error:
+        return render(request, "courses/claim_invalid.html", {"message": error.message}, status=404)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+        try:
+            services.claim_invited_seat(token, user=request.user)
+        except services.RegistrationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"The seat at {registration.event.title} is yours.")
+            return redirect("courses:my_registrations")
+    return render(
+        request,
+        "courses/claim_seat.html",
+        {"registration": registration, "event": registration.event},
+    )
+
+
+@login_required
+def waitlist_claim(request, token):
+    """Someone offered a seat from the waitlist takes it: a hold, then the usual steps."""
+    try:
+        entry = services.get_waitlist_offer(token, request.user)
+    except services.RegistrationError as error:
+        return render(request, "courses/claim_invalid.html", {"message": error.message}, status=404)
+    event = entry.event
+    ticket_types = [t for t in event.ticket_types.all() if t.on_sale() and not t.access_code]
+    if entry.ticket_type and entry.ticket_type not in ticket_types:
+        ticket_types.insert(0, entry.ticket_type)
+    if request.method == "POST":
+        form = WaitlistClaimForm(
+            request.POST, ticket_types=ticket_types, preferred=entry.ticket_type
+        )
+        if form.is_valid():
+            try:
+                booking = services.place_hold(
+                    event=event,
+                    purchaser=request.user,
+                    tickets={form.cleaned_data["ticket_type"]: 1},
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    waitlist_token=token,
+                )
+            except services.RegistrationError as error:
+                _apply_service_error(form, error)
+            else:
+                return redirect("courses:booking_attendees", public_id=booking.public_id)
+    else:
+        form = WaitlistClaimForm(ticket_types=ticket_types, preferred=entry.ticket_type)
+    return render(
+        request,
+        "courses/waitlist_claim.html",
+        {"entry": entry, "event": event, "form": form},
+    )
+
+
+@login_required
+def download_material(request, material_id):
+    """Materials go only to confirmed registrants and staff; others learn nothing (404)."""
+    material = get_object_or_404(Material.objects.select_related("event"), pk=material_id)
+    if not services.can_download_material(request.user, material):
+        raise Http404("No such material.")
+    return FileResponse(material.file.open("rb"), as_attachment=True, filename=material.filename)

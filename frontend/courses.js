@@ -1,0 +1,74 @@
+// Registration pages: progressive enhancement only; every form works without it.
+
+// Counts the seat hold down; the server still decides when the hold expires.
+function startHoldTimers() {
+  for (const element of document.querySelectorAll("[data-hold-expires]")) {
+    const expires = new Date(element.dataset.holdExpires);
+    const output = element.querySelector("[data-hold-remaining]");
+    if (Number.isNaN(expires.getTime()) || !output) continue;
+    const tick = () => {
+      const seconds = Math.max(0, Math.round((expires - Date.now()) / 1000));
+      const minutes = Math.floor(seconds / 60);
+      output.textContent =
+        seconds > 0
+          ? ` (${minutes} min ${String(seconds % 60).padStart(2, "0")} s left)`
+          : " (time is up: reload the page)";
+      if (seconds > 0) window.setTimeout(tick, 1000);
+    };
+    tick();
+  }
+}
+
+// A second click while the first submission travels would only return the same hold (the
+// idempotency key), but disabling the button tells the person something is happening.
+function preventDoubleSubmit() {
+  for (const button of document.querySelectorAll("[data-submit-once]")) {
+    button.form?.addEventListener("submit", () => {
+      window.setTimeout(() => {
+        button.disabled = true;
+      }, 0);
+    });
+  }
+}
+
+function confirmBeforeSubmit() {
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+
+// Shows the license fields only while CE credit is chosen for that attendee.
+function toggleLicenseFields() {
+  for (const block of document.querySelectorAll("[data-attendee]")) {
+    const licence = block.querySelector("[data-license-fields]");
+    if (!licence) continue;
+    const ceInputs = [...block.querySelectorAll("input[type=checkbox]")].filter(
+      (input) =>
+        input.name.endsWith("-wants_ce") ||
+        (input.name.endsWith("-add_on_ids") && /CE credit/.test(input.labels?.[0]?.textContent || "")),
+    );
+    if (!ceInputs.length) continue;
+    const update = () => {
+      const wanted = ceInputs.some((input) => input.checked);
+      const hasErrors = licence.querySelector("[aria-invalid=true]");
+      licence.hidden = !wanted && !hasErrors;
+    };
+    for (const input of ceInputs) input.addEventListener("change", update);
+    update();
+  }
+}
+
+function focusErrorSummary() {
+  const summary = document.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  startHoldTimers();
+  preventDoubleSubmit();
+  confirmBeforeSubmit();
+  toggleLicenseFields();
+  focusErrorSummary();
+});
