@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cms.page_cache.AnonymousPageCacheMiddleware",
     "cms.csp.SiteCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -221,6 +222,20 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Whole-page cache of public content pages for anonymous visitors (cms/page_cache.py):
+# 0 turns it off. Event pages are left out on purpose: they show live seat counts.
+PAGE_CACHE_SECONDS = int(env("PAGE_CACHE_SECONDS", "300"))
+PAGE_CACHE_MODELS = ["cms.HomePage", "cms.StandardPage", "cms.NewsIndexPage", "cms.ArticlePage"]
+# A save in any of these apps can change what a cached page shows, so it starts a new generation.
+PAGE_CACHE_INVALIDATING_APPS = [
+    "cms",
+    "courses",
+    "wagtailcore",
+    "wagtailimages",
+    "wagtaildocs",
+    "taggit",
+]
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Heart and Soul of Change Project"

@@ -15,3 +15,5 @@ STORAGES["private"]["OPTIONS"]["location"] = str(PRIVATE_MEDIA_ROOT)
 ALLOWED_HOSTS = ["*"]
 WAGTAILADMIN_BASE_URL = "http://testserver"
 LOGGING["root"]["level"] = "WARNING"
+# Tests see every change at once; tests of the page cache turn it on themselves.
+PAGE_CACHE_SECONDS = 0
