@@ -3,6 +3,8 @@ import { build } from "esbuild";
 
 const entryPoints = {
   site: "frontend/site.js",
+  upload: "frontend/upload.js",
+  review: "frontend/review.js",
   courses: "frontend/courses.js",
 };
 
