@@ -251,3 +251,16 @@ def test_an_error_in_a_view_shows_the_500_page(client, home, monkeypatch):
 
     assert response.status_code == 500
     assert "Sorry, something went wrong on our side" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/", "/news/the-therapeutic-alliance/"])
+def test_public_pages_stay_within_the_query_budget(
+    client, article, url, django_assert_max_num_queries
+):
+    """The benchmark's budget is 12 SQL queries per page for an anonymous reader."""
+    client.get(url)  # Wagtail caches the site's root paths on the first request.
+
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+
+    assert "The Therapeutic Alliance" in response.content.decode()
