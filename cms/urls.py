@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include(account_views.urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("documents/", include(wagtaildocs_urls)),
+    path("payments/", include("payments.urls")),
     path("certification/", include("certification.trainers.urls")),
     path("registrations/", include("courses.urls")),
     path("healthz", healthz, name="healthz"),

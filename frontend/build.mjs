@@ -3,6 +3,7 @@ import { build } from "esbuild";
 
 const entryPoints = {
   site: "frontend/site.js",
+  payments: "frontend/payments.js",
   upload: "frontend/upload.js",
   review: "frontend/review.js",
   courses: "frontend/courses.js",

@@ -1,0 +1,33 @@
+"""Celery tasks: each a thin call into payments.services or payments.webhooks."""
+
+import stripe
+from celery import shared_task
+
+from payments import services, webhooks
+
+
+@shared_task(
+    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def process_webhook_event(event_pk):
+    """Process one stored Stripe event; reconciliation catches anything retries cannot."""
+    return webhooks.process_event(event_pk)
+
+
+@shared_task
+def reconcile_stripe():
+    """Settle checkouts that finished at Stripe without a processed webhook."""
+    return services.reconcile_with_stripe()
+
+
+@shared_task
+def process_overdue_invoices():
+    """Remind, then release the seats of unpaid invoices past their due date."""
+    return services.process_overdue_invoices()
+
+
+@shared_task
+def send_receipt(order_pk):
+    services.send_receipt(order_pk)

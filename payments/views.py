@@ -1,0 +1,169 @@
+"""The buyer's pages: checkout, the return from Stripe, the status poll, document downloads."""
+
+import contextlib
+
+import stripe
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from cms.roles import FINANCE, user_has_role
+from payments import services
+from payments.forms import DiscountCodeForm, InvoiceForm
+from payments.models import FinanceDocument, Order
+from payments.stripe_client import checkout_origin
+
+
+def _own_booking(request, booking_id):
+    from courses.models import Booking
+
+    return get_object_or_404(Booking, public_id=booking_id, purchaser=request.user)
+
+
+def _own_order(request, order_id):
+    return get_object_or_404(Order, public_id=order_id, purchaser=request.user)
+
+
+@login_required
+def checkout(request, booking_id):
+    """Choose how to pay for a booking: card (Stripe Checkout), invoice, or nothing to pay."""
+    booking = _own_booking(request, booking_id)
+    order = services.order_for_booking(booking, actor=request.user)
+    if order.is_settled or order.payment_method == Order.Method.INVOICE:
+        return redirect("payments:order_return", order_id=order.public_id)
+    invoice_form = InvoiceForm()
+    discount_form = DiscountCodeForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "discount":
+                discount_form = DiscountCodeForm(request.POST)
+                if discount_form.is_valid():
+                    services.apply_discount_code(
+                        order, discount_form.cleaned_data["code"], actor=request.user
+                    )
+                    messages.success(request, "The discount was applied.")
+                    return redirect("payments:checkout", booking_id=booking.public_id)
+            elif action == "free":
+                services.confirm_free_order(order, actor=request.user)
+                return redirect("payments:order_return", order_id=order.public_id)
+            elif action == "card":
+                url = services.start_card_checkout(
+                    order,
+                    success_url=request.build_absolute_uri(
+                        reverse("payments:order_return", args=[order.public_id])
+                    ),
+                    cancel_url=request.build_absolute_uri(
+                        reverse("payments:checkout_cancelled", args=[booking.public_id])
+                    ),
+                    actor=request.user,
+                )
+                return redirect(url)
+            elif action == "invoice":
+                invoice_form = InvoiceForm(request.POST)
+                if invoice_form.is_valid():
+                    services.choose_invoice_payment(
+                        order, actor=request.user, **invoice_form.cleaned_data
+                    )
+                    return redirect("payments:order_return", order_id=order.public_id)
+        except services.PaymentError as error:
+            messages.error(request, str(error))
+            order.refresh_from_db()
+    order.refresh_from_db()
+    response = render(
+        request,
+        "payments/checkout.html",
+        {
+            "booking": booking,
+            "order": order,
+            "lines": order.line_items.all(),
+            "options": services.payment_options(order),
+            "hold_expired": booking.hold_has_expired(),
+            "discount_form": discount_form,
+            "invoice_form": invoice_form,
+        },
+    )
+    # The card button's form redirects to Stripe's hosted page; the CSP must allow it.
+    response._csp_update = {"form-action": [checkout_origin()]}
+    return response
+
+
+@login_required
+def checkout_cancelled(request, booking_id):
+    booking = _own_booking(request, booking_id)
+    messages.info(
+        request,
+        "You left the card payment page, and nothing was charged. You can pay below while your "
+        "seats are held.",
+    )
+    return redirect("payments:checkout", booking_id=booking.public_id)
+
+
+@login_required
+def order_return(request, order_id):
+    """Where Stripe sends the buyer back: "processing" until confirmed, then the confirmation.
+
+    A succeeded payment is never shown as failed: a pending card order says "processing"
+    while the webhook (or this page's own check with Stripe) settles it.
+    """
+    order = _own_order(request, order_id)
+    session_id = request.GET.get("session_id", "")
+    if (
+        order.status == Order.Status.PENDING
+        and order.payment_method == Order.Method.CARD
+        and session_id == order.stripe_checkout_session_id
+        and session_id
+    ):
+        # If Stripe cannot be reached, the webhook or reconciliation settles it; the page polls.
+        with contextlib.suppress(stripe.StripeError):
+            services.settle_checkout_session(session_id, source="return page")
+        order.refresh_from_db()
+    return render(
+        request,
+        "payments/order_return.html",
+        {"order": order, "state": _buyer_state(order), "booking": order.booking},
+    )
+
+
+def _buyer_state(order):
+    if order.is_settled and order.booking.status == "confirmed":
+        return "confirmed"
+    if order.payment_method == Order.Method.INVOICE and order.status == Order.Status.PENDING:
+        return "invoiced"
+    if order.is_settled or (
+        order.status == Order.Status.PENDING and order.payment_method == Order.Method.CARD
+    ):
+        # Paid but seats not yet confirmed (or being refunded): still "processing" to the
+        # buyer until the staff-visible outcome is settled.
+        return "refunded" if order.status == Order.Status.REFUNDED else "processing"
+    if order.status == Order.Status.PENDING:
+        return "unpaid"
+    return "ended"
+
+
+@login_required
+@require_GET
+def order_status(request, order_id):
+    """JSON for the return page's poll."""
+    order = _own_order(request, order_id)
+    state = _buyer_state(order)
+    return JsonResponse({"state": state, "done": state != "processing"})
+
+
+@login_required
+def document_download(request, document_id):
+    """A receipt or invoice PDF: for the buyer who placed the order and for Finance."""
+    document = get_object_or_404(
+        FinanceDocument.objects.select_related("order"), public_id=document_id
+    )
+    if document.order.purchaser_id != request.user.pk and not user_has_role(request.user, FINANCE):
+        raise Http404("No such document.")
+    return FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=f"{document.number}.pdf",
+        content_type="application/pdf",
+    )

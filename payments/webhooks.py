@@ -1,0 +1,105 @@
+"""Stripe webhooks: verify, store once, answer at once; a Celery task does the work.
+
+The stored event id is unique, so a repeated delivery (Stripe retries, or a storm of the same
+event) changes nothing. The task never trusts the event's copy of an object: each handler
+re-reads the session, charge or payment intent from Stripe before acting, which also makes
+the order of arrival irrelevant.
+"""
+
+import json
+import logging
+from datetime import timedelta
+
+import stripe
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from payments import services
+from payments.models import WebhookEvent
+from payments.stripe_client import verify_event
+
+log = logging.getLogger(__name__)
+
+# Stripe retries a failed delivery after minutes to hours; an unprocessed event older than
+# this is queued again when it is redelivered (a crashed worker must not lose it).
+REQUEUE_AFTER = timedelta(minutes=5)
+
+HANDLED_TYPES = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "charge.refunded",
+    "charge.dispute.created",
+}
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """The one Stripe endpoint: 400 for anything unsigned, 200 as soon as the event is stored."""
+    try:
+        payload = request.body.decode("utf-8")
+        verify_event(payload, request.headers.get("Stripe-Signature"))
+        event = json.loads(payload)
+        event_id, event_type = event["id"], event["type"]
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError):
+        log.warning("Rejected a webhook without a valid Stripe signature")
+        return HttpResponseBadRequest("Invalid Stripe signature.")
+    record, queue = store_event(event_id, event_type, event)
+    if queue:
+        from payments.tasks import process_webhook_event
+
+        transaction.on_commit(lambda: process_webhook_event.delay(record.pk))
+    return JsonResponse({"received": True, "duplicate": not queue})
+
+
+def store_event(event_id, event_type, payload):
+    """Insert the event once; returns (record, whether it should be processed now)."""
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(
+                stripe_event_id=event_id, type=event_type, payload=payload
+            ), True
+    except IntegrityError:
+        WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
+        record = WebhookEvent.objects.get(stripe_event_id=event_id)
+        stale = record.received_at < timezone.now() - REQUEUE_AFTER
+        return record, record.processed_at is None and stale
+
+
+def process_event(event_pk):
+    """Act on one stored event (the Celery task's body)."""
+    record = WebhookEvent.objects.get(pk=event_pk)
+    if record.processed_at:
+        return record.outcome
+    obj = record.payload.get("data", {}).get("object", {})
+    order = None
+    if record.type not in HANDLED_TYPES:
+        outcome = "ignored: not an event this site handles"
+    elif record.type in {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.expired",
+    }:
+        order = services.settle_checkout_session(obj["id"], source=f"webhook {record.type}")
+        outcome = f"order {order.status}" if order else "no matching order"
+    elif record.type == "checkout.session.async_payment_failed":
+        order = services.fail_async_payment(obj["id"])
+        outcome = f"order {order.status}" if order else "no matching order"
+    elif record.type == "charge.refunded":
+        order = services.sync_refunds_from_charge(obj["id"])
+        outcome = f"order {order.status}" if order else "no matching order"
+    else:
+        order = services.record_dispute(obj)
+        outcome = "order flagged: dispute" if order else "no matching order"
+    if order is None and record.type in HANDLED_TYPES:
+        log.warning("Stripe event %s (%s) matches no order", record.stripe_event_id, record.type)
+    WebhookEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now(), outcome=outcome[:255], order=order
+    )
+    return outcome

@@ -1,0 +1,211 @@
+"""Paying for a booking by card through Stripe Checkout (the fake Stripe), free, or discounted."""
+
+import io
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from cms.models import AuditRecord
+from courses.factories import UserFactory
+from courses.models import BookingStatus
+from payments.models import FinanceDocument, Order, Payment
+from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    yield from running_fake_stripe(settings)
+
+
+def pdf_text(data):
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def start_card_payment(client, booking):
+    client.force_login(booking.purchaser)
+    response = client.post(
+        reverse("payments:checkout", args=[booking.public_id]), {"action": "card"}
+    )
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_card_payment_confirms_the_seats_and_emails_a_numbered_receipt(client, fake_stripe):
+    booking = hold_seats(price=45000, seats=2)
+    client.force_login(booking.purchaser)
+
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "Pay 900.00 USD by card" in page.text
+    assert "Standard" in page.text
+    # The card form posts to Stripe's page: the CSP must let the form go there.
+    assert fake_stripe.base_url in page["Content-Security-Policy"]
+
+    hosted_url = start_card_payment(client, booking)
+    assert hosted_url.startswith(fake_stripe.base_url + "/checkout/pay/cs_test_")
+    create = next(r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions")
+    order = Order.objects.get(booking=booking)
+    assert create["idempotency_key"] == f"checkout-{order.public_id}-1"
+    assert create["params"]["customer_email"] == booking.purchaser.email
+    assert create["params"]["metadata"]["order_id"] == str(order.public_id)
+    assert create["params"]["line_items"][0]["quantity"] == "2"
+    assert create["params"]["line_items"][0]["price_data"]["unit_amount"] == "45000"
+    # The session cannot outlive Stripe's minimum, and never ends before the seat hold.
+    assert int(create["params"]["expires_at"]) >= booking.expires_at.timestamp()
+
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    mail.outbox.clear()
+    (response,) = deliver_sent_events(client, fake_stripe)
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    booking.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert booking.status == BookingStatus.CONFIRMED
+    assert Payment.objects.get(order=order).amount == 90000
+    receipt = FinanceDocument.objects.get(order=order, kind="receipt")
+    year = timezone.now().year
+    assert receipt.number == f"R-{year}-00001"
+    receipt_mail = next(m for m in mail.outbox if m.subject.startswith("Receipt"))
+    assert receipt_mail.to == [booking.purchaser.email]
+    name, content, mimetype = receipt_mail.attachments[0]
+    assert (name, mimetype) == (f"R-{year}-00001.pdf", "application/pdf")
+    text = pdf_text(content)
+    assert "Receipt" in text and f"R-{year}-00001" in text
+    assert "900.00 USD" in text
+    assert booking.event.title in text
+    assert AuditRecord.objects.filter(
+        action="payments.order.status_changed", object_id=str(order.pk)
+    )
+
+    confirmation = client.get(
+        reverse("payments:order_return", args=[order.public_id])
+        + f"?session_id={order.stripe_checkout_session_id}"
+    )
+    assert "You're registered" in confirmation.text
+    assert "We received your payment of 900.00 USD" in confirmation.text
+    assert f"Download receipt R-{year}-00001 (PDF)" in confirmation.text
+
+
+def test_return_page_says_processing_until_stripe_reports_the_payment(client, fake_stripe):
+    booking = hold_seats()
+    start_card_payment(client, booking)
+    order = Order.objects.get(booking=booking)
+    return_url = reverse("payments:order_return", args=[order.public_id])
+
+    # Back from Stripe before the payment is final: never "failed", never a second charge.
+    page = client.get(return_url + f"?session_id={order.stripe_checkout_session_id}")
+    assert "Payment processing" in page.text
+    assert "Please don't pay again" in page.text
+    assert "failed" not in page.text.lower()
+    assert "dist/payments.js" in page.text
+    status = client.get(reverse("payments:order_status", args=[order.public_id])).json()
+    assert status == {"state": "processing", "done": False}
+
+    # Stripe completed the payment but its webhook has not arrived: the page checks itself.
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    page = client.get(return_url + f"?session_id={order.stripe_checkout_session_id}")
+    assert "Registration confirmed" in page.text
+    assert client.get(reverse("payments:order_status", args=[order.public_id])).json() == {
+        "state": "confirmed",
+        "done": True,
+    }
+    # The late webhook changes nothing: still one payment.
+    deliver_sent_events(client, fake_stripe)
+    assert Payment.objects.filter(order=order).count() == 1
+
+
+def test_a_second_click_reuses_the_open_checkout_session(client, fake_stripe):
+    booking = hold_seats()
+    first = start_card_payment(client, booking)
+    second = start_card_payment(client, booking)
+    assert first == second
+    creates = [r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions"]
+    assert len(creates) == 1
+
+
+def test_leaving_stripe_page_says_nothing_was_charged(client, fake_stripe):
+    booking = hold_seats()
+    start_card_payment(client, booking)
+    response = client.get(
+        reverse("payments:checkout_cancelled", args=[booking.public_id]), follow=True
+    )
+    assert "nothing was charged" in response.text
+    assert "Pay 450.00 USD by card" in response.text
+
+
+def test_free_order_confirms_without_stripe(client, fake_stripe):
+    booking = hold_seats(price=0)
+    client.force_login(booking.purchaser)
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "Nothing to pay" in page.text
+    assert "by card" not in page.text
+
+    response = client.post(
+        reverse("payments:checkout", args=[booking.public_id]), {"action": "free"}, follow=True
+    )
+
+    assert "Registration confirmed" in response.text
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert Order.objects.get(booking=booking).payment_method == Order.Method.FREE
+    assert fake_stripe.requests == []
+
+
+def test_without_a_stripe_key_card_is_hidden_and_invoice_offered(client, settings):
+    settings.STRIPE_SECRET_KEY = None
+    booking = hold_seats()
+    client.force_login(booking.purchaser)
+
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+
+    assert "by card" not in page.text
+    assert "Pay by invoice" in page.text
+    assert "Card payment is not available at the moment" in page.text
+    refused = client.post(
+        reverse("payments:checkout", args=[booking.public_id]), {"action": "card"}, follow=True
+    )
+    assert "Card payment is not available" in refused.text
+
+
+def test_expired_hold_is_not_charged(client, fake_stripe):
+    booking = hold_seats()
+    booking.expires_at = timezone.now() - timedelta(minutes=1)
+    booking.save()
+    client.force_login(booking.purchaser)
+
+    page = client.post(
+        reverse("payments:checkout", args=[booking.public_id]), {"action": "card"}, follow=True
+    )
+
+    assert "Your seat hold has expired" in page.text
+    assert fake_stripe.requests == []
+
+
+def test_other_people_cannot_open_someone_elses_checkout_or_order(client, fake_stripe):
+    booking = hold_seats()
+    start_card_payment(client, booking)
+    order = Order.objects.get(booking=booking)
+    client.force_login(UserFactory())
+
+    assert client.get(reverse("payments:checkout", args=[booking.public_id])).status_code == 404
+    assert client.get(reverse("payments:order_return", args=[order.public_id])).status_code == 404
+    assert client.get(reverse("payments:order_status", args=[order.public_id])).status_code == 404
+    client.logout()
+    response = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_success_url_carries_the_session_placeholder(client, fake_stripe):
+    booking = hold_seats()
+    start_card_payment(client, booking)
+    create = next(r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions")
+    success = urlsplit(create["params"]["success_url"])
+    assert parse_qs(success.query) == {"session_id": ["{CHECKOUT_SESSION_ID}"]}
