@@ -214,6 +214,15 @@ CELERY_BEAT_SCHEDULE["courses-lapse-memberships"] = {
     "task": "courses.tasks.lapse_memberships",
     "schedule": 3600.0,
 }
+# payments: settle checkouts whose webhook never arrived; remind and release unpaid invoices.
+CELERY_BEAT_SCHEDULE["payments-reconcile-stripe"] = {
+    "task": "payments.tasks.reconcile_stripe",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["payments-overdue-invoices"] = {
+    "task": "payments.tasks.process_overdue_invoices",
+    "schedule": 3600.0,
+}
 
 CACHES = {
     "default": (
