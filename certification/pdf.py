@@ -65,8 +65,7 @@ def render_combined_pdf(template_name, contexts):
     """Render many contexts as one multi-page PDF (bulk printing, and the benchmark's floor)."""
     with _render_lock:
         documents = [
-            _html(template_name, context).render(font_config=_font_config())
-            for context in contexts
+            _html(template_name, context).render(font_config=_font_config()) for context in contexts
         ]
         if not documents:
             return b""

@@ -20,6 +20,8 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     path("certification/", include("certification.trainers.urls")),
     path("registrations/", include("courses.urls")),
+    path("", include("certification.urls")),
+    path("attendance/", include("courses.attendance_urls")),
     path("healthz", healthz, name="healthz"),
     path("search/", cms_views.search, name="search"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),

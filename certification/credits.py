@@ -1,0 +1,112 @@
+"""Credit earned by an attendee under each body's rules, with the reason in words when short.
+
+Reads attendance only through `courses.attendance`; changes nothing.
+"""
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from django.utils import timezone
+
+from courses.attendance import minutes_within, presence_intervals
+
+from .models import CreditBasis
+
+
+@dataclass
+class SessionPresence:
+    number: int
+    session: object
+    length_minutes: int
+    attended_minutes: int
+
+    @property
+    def missed_minutes(self):
+        return max(0, self.length_minutes - self.attended_minutes)
+
+    def describe_missed(self):
+        return (
+            f"missed {self.missed_minutes} minutes of session {self.number} ({self.session.title})"
+        )
+
+
+@dataclass
+class CreditResult:
+    """Credit for one attendee under one offering."""
+
+    offering: object
+    hours: Decimal
+    full: bool
+    shortfalls: list = field(default_factory=list)
+
+    @property
+    def body(self):
+        return self.offering.body
+
+    @property
+    def reason(self):
+        """The shortfall in plain words, e.g. "missed 40 minutes of session 3 (Feedback)"."""
+        return "; ".join(self.shortfalls)
+
+
+def session_presence(registration, *, now=None):
+    """Minutes attended of each CE session of the registration's event, in schedule order."""
+    now = now or timezone.now()
+    sessions = [s for s in registration.event.sessions.all() if s.ce_minutes]
+    sessions.sort(key=lambda s: (s.start, s.pk))
+    presence = []
+    for number, session in enumerate(sessions, start=1):
+        intervals = presence_intervals(registration, session, now=now)
+        attended = minutes_within(intervals, session.start, session.end)
+        length = round((session.end - session.start).total_seconds() / 60)
+        # Round in the attendee's favour only by seconds, never by minutes.
+        presence.append(
+            SessionPresence(number, session, length, min(length, math.floor(attended + 0.5)))
+        )
+    return presence
+
+
+def _round_down(hours, step):
+    step = step or Decimal("0.01")
+    return (hours / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def credit_for(offering, presence):
+    """Apply one body's rules to the attendee's presence."""
+    body = offering.body
+    grace = body.late_grace_minutes
+    short = [p for p in presence if p.missed_minutes > grace]
+    shortfalls = [p.describe_missed() for p in short]
+    if not presence:
+        return CreditResult(offering, Decimal("0"), False, ["the event has no CE sessions"])
+    if body.credit_basis == CreditBasis.FULL_PROGRAM:
+        if short:
+            return CreditResult(
+                offering,
+                Decimal("0"),
+                False,
+                [f"{body} gives credit only for the whole program: " + shortfalls[0]]
+                + shortfalls[1:],
+            )
+        return CreditResult(offering, offering.hours, True, [])
+    minutes = sum(p.session.ce_minutes for p in presence if p.missed_minutes <= grace)
+    hours = _round_down(Decimal(minutes) / Decimal(body.minutes_per_credit), body.credit_increment)
+    hours = min(hours, offering.hours)
+    return CreditResult(offering, hours, not short, shortfalls)
+
+
+def credits_for_registration(registration, *, now=None):
+    """A CreditResult for each of the event's offerings."""
+    presence = session_presence(registration, now=now)
+    offerings = registration.event.ce_offerings.select_related("body").order_by("body__short_name")
+    return [credit_for(offering, presence) for offering in offerings]
+
+
+def last_day_attended(registration, presence=None):
+    """The date (in the event's zone) of the last session the attendee was present at."""
+    presence = presence if presence is not None else session_presence(registration)
+    attended = [p.session for p in presence if p.attended_minutes > 0]
+    if not attended:
+        return None
+    return registration.event.local(max(s.end for s in attended)).date()

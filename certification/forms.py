@@ -1,0 +1,87 @@
+"""Forms for attendees (licenses, evaluation) and CE administrators (reissue, revoke)."""
+
+from django import forms
+
+from .models import License, QuestionKind
+from .models.evaluations import OBJECTIVE_CHOICES, RATING_CHOICES
+
+
+class LicenseForm(forms.ModelForm):
+    class Meta:
+        model = License
+        fields = ["profession", "jurisdiction", "number", "expires_on"]
+        labels = {"number": "License number", "expires_on": "Expiry date"}
+        widgets = {"expires_on": forms.DateInput(attrs={"type": "date"})}
+        help_texts = {"number": "Exactly as on your license, e.g. SW12345 or MH9876."}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_number(self):
+        return self.cleaned_data["number"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        number, jurisdiction = cleaned.get("number"), cleaned.get("jurisdiction")
+        if number and jurisdiction:
+            duplicate = License.objects.filter(
+                user=self.user, jurisdiction__iexact=jurisdiction, number__iexact=number
+            ).exclude(pk=self.instance.pk)
+            if duplicate.exists():
+                raise forms.ValidationError("You have already added this license.")
+        return cleaned
+
+
+class RegistrationLicensesForm(forms.Form):
+    licenses = forms.ModelMultipleChoiceField(
+        queryset=License.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Which of your licenses is this CE for?",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["licenses"].queryset = License.objects.filter(user=user)
+
+
+class EvaluationForm(forms.Form):
+    """One field per question the staff set for the event."""
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = list(questions)
+        for question in self.questions:
+            name = f"q{question.pk}"
+            if question.kind == QuestionKind.RATING:
+                field = forms.TypedChoiceField(
+                    choices=RATING_CHOICES,
+                    coerce=int,
+                    widget=forms.RadioSelect,
+                    help_text="1 = poor, 5 = excellent",
+                )
+            elif question.kind == QuestionKind.OBJECTIVE:
+                field = forms.ChoiceField(choices=OBJECTIVE_CHOICES, widget=forms.RadioSelect)
+            else:
+                field = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+            field.label = question.prompt
+            field.required = question.required
+            self.fields[name] = field
+
+    def answers(self):
+        return {q.pk: self.cleaned_data.get(f"q{q.pk}") for q in self.questions}
+
+
+class ReissueForm(forms.Form):
+    note = forms.CharField(
+        label="What is corrected?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "Kept with both certificates, e.g. “Legal name corrected at the attendee's request.”"
+        ),
+    )
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label="Reason for revoking", widget=forms.Textarea(attrs={"rows": 3}))

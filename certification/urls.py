@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views
+
+app_name = "certification"
+
+urlpatterns = [
+    path("ce/", views.my_ce, name="my_ce"),
+    path("ce/transcript.pdf", views.my_transcript_pdf, name="my_transcript_pdf"),
+    path("ce/transcript.csv", views.my_transcript_csv, name="my_transcript_csv"),
+    path("ce/licenses/", views.licenses, name="licenses"),
+    path("ce/licenses/<int:pk>/", views.license_edit, name="license_edit"),
+    path("ce/licenses/<int:pk>/delete/", views.license_delete, name="license_delete"),
+    path(
+        "ce/registrations/<uuid:public_id>/licenses/",
+        views.registration_licenses,
+        name="registration_licenses",
+    ),
+    path("ce/evaluation/<uuid:public_id>/", views.evaluation, name="evaluation"),
+    path("ce/certificates/<str:code>/", views.certificate_detail, name="certificate_detail"),
+    path("ce/certificates/<str:code>/pdf/", views.certificate_pdf, name="certificate_pdf"),
+    path("verify/", views.verify_lookup, name="verify_lookup"),
+    path("verify/<str:code>/", views.verify, name="verify"),
+    path("verify/<str:code>/badge.json", views.open_badge, name="open_badge"),
+]

@@ -1,0 +1,283 @@
+"""Attendee and public pages: My CE, licenses, the evaluation, certificates, verification."""
+
+import json
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
+
+from cms.roles import CE_ADMINISTRATOR, user_has_role
+from courses.models import Registration, RegistrationStatus
+
+from . import badges, pdf, services, transcripts
+from .forms import EvaluationForm, LicenseForm, RegistrationLicensesForm
+from .models import Certificate, CertificateStatus, EvaluationResponse, License
+
+CODE_PATTERN = re.compile(r"^CE-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
+VERIFY_RATE = "60/m"
+
+
+def _pdf_response(data, filename, *, inline=False):
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = pdf.content_disposition(filename, inline=inline)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _csv_response(text, filename):
+    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = pdf.content_disposition(filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def visible_certificate(request, code):
+    """The certificate if the signed-in person owns it or is a CE administrator; else 404."""
+    certificate = (
+        Certificate.objects.select_related("event", "registration").filter(code=code).first()
+    )
+    if certificate is None:
+        raise Http404
+    user = request.user
+    owns = user.is_authenticated and user.pk in (
+        certificate.attendee_id,
+        certificate.registration.attendee_id,
+    )
+    if not owns and not user_has_role(user, CE_ADMINISTRATOR):
+        raise Http404
+    return certificate
+
+
+def _own_registrations(user):
+    return (
+        Registration.objects.filter(
+            attendee=user, status=RegistrationStatus.CONFIRMED, wants_ce=True
+        )
+        .select_related("event")
+        .order_by("-event__starts_at")
+    )
+
+
+@login_required
+def my_ce(request):
+    certificates = list(transcripts.certificates_for(request.user))
+    certified = {c.registration_id for c in certificates}
+    evaluated = set(
+        EvaluationResponse.objects.filter(registration__attendee=request.user).values_list(
+            "registration_id", flat=True
+        )
+    )
+    pending = []
+    for registration in _own_registrations(request.user):
+        if registration.pk in certified:
+            continue
+        state = services.eligibility(registration)
+        pending.append(
+            {
+                "registration": registration,
+                "state": state,
+                "evaluation_open": registration.pk not in evaluated
+                and registration.event.evaluation_questions.exists()
+                and services.evaluation_is_open(registration.event),
+            }
+        )
+    return render(
+        request,
+        "certification/my_ce.html",
+        {
+            "certificates": certificates,
+            "summary": transcripts.summary(certificates),
+            "pending": pending,
+            "licenses": License.objects.filter(user=request.user),
+        },
+    )
+
+
+@login_required
+def my_transcript_pdf(request):
+    certificates = transcripts.certificates_for(request.user)
+    data = transcripts.transcript_pdf(request.user, certificates)
+    return _pdf_response(data, f"CE transcript {request.user.legal_name}.pdf")
+
+
+@login_required
+def my_transcript_csv(request):
+    text = transcripts.transcript_csv(transcripts.certificates_for(request.user))
+    return _csv_response(text, f"CE transcript {request.user.legal_name}.csv")
+
+
+@login_required
+def licenses(request):
+    form = LicenseForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        license_ = form.save(commit=False)
+        license_.user = request.user
+        services.save_license(license_, actor=request.user)
+        messages.success(request, f"Added {license_}.")
+        return redirect("certification:licenses")
+    return render(
+        request,
+        "certification/licenses.html",
+        {"form": form, "licenses": License.objects.filter(user=request.user)},
+    )
+
+
+@login_required
+def license_edit(request, pk):
+    license_ = get_object_or_404(License, pk=pk, user=request.user)
+    form = LicenseForm(request.POST or None, instance=license_, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.save_license(form.save(commit=False), actor=request.user)
+        messages.success(
+            request, "License updated. Certificates already issued keep what they print."
+        )
+        return redirect("certification:licenses")
+    return render(request, "certification/license_form.html", {"form": form, "license": license_})
+
+
+@login_required
+@require_POST
+def license_delete(request, pk):
+    license_ = get_object_or_404(License, pk=pk, user=request.user)
+    services.delete_license(license_, actor=request.user)
+    messages.success(request, f"Removed {license_}.")
+    return redirect("certification:licenses")
+
+
+@login_required
+def registration_licenses(request, public_id):
+    registration = get_object_or_404(Registration, public_id=public_id, attendee=request.user)
+    initial = {"licenses": [link.license for link in registration.ce_licenses.all()]}
+    form = RegistrationLicensesForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.set_registration_licenses(
+            registration, list(form.cleaned_data["licenses"]), actor=request.user
+        )
+        messages.success(request, f"Saved the licenses for {registration.event.title}.")
+        return redirect("certification:my_ce")
+    return render(
+        request,
+        "certification/registration_licenses.html",
+        {"form": form, "registration": registration},
+    )
+
+
+@login_required
+def evaluation(request, public_id):
+    registration = get_object_or_404(
+        Registration,
+        public_id=public_id,
+        attendee=request.user,
+        status=RegistrationStatus.CONFIRMED,
+    )
+    event = registration.event
+    if EvaluationResponse.objects.filter(registration=registration).exists():
+        messages.info(request, "You have already submitted this evaluation. Thank you.")
+        return redirect("certification:my_ce")
+    if not services.evaluation_is_open(event):
+        return render(request, "certification/evaluation_closed.html", {"event": event}, status=403)
+    questions = event.evaluation_questions.all()
+    form = EvaluationForm(request.POST or None, questions=questions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _response, certificate = services.submit_evaluation(
+                registration, form.answers(), actor=request.user
+            )
+        except services.CEError as error:
+            messages.error(request, str(error))
+            return redirect("certification:my_ce")
+        if certificate:
+            messages.success(request, "Thank you. Your certificate is ready.")
+            return redirect(certificate.get_absolute_url())
+        messages.success(request, "Thank you for your evaluation.")
+        return redirect("certification:my_ce")
+    return render(
+        request,
+        "certification/evaluation.html",
+        {"form": form, "event": event, "registration": registration},
+    )
+
+
+@login_required
+def certificate_detail(request, code):
+    certificate = visible_certificate(request, code)
+    return render(
+        request,
+        "certification/certificate_detail.html",
+        {
+            "certificate": certificate,
+            "linkedin_url": badges.linkedin_add_url(certificate),
+            "verify_url": services.absolute_url(certificate.get_verification_url()),
+        },
+    )
+
+
+@login_required
+def certificate_pdf(request, code):
+    certificate = visible_certificate(request, code)
+    data = services.certificate_pdf_bytes(certificate)
+    return _pdf_response(data, services.certificate_filename(certificate))
+
+
+def _rate_limited(request):
+    return is_ratelimited(
+        request, group="certification.verify", key="ip", rate=VERIFY_RATE, increment=True
+    )
+
+
+def _not_found(request):
+    return render(request, "certification/verify_not_found.html", status=404)
+
+
+def verify(request, code):
+    """Public: valid, superseded (link to the current one) or revoked; nothing else leaks."""
+    if _rate_limited(request):
+        return render(request, "certification/verify_rate_limited.html", status=429)
+    code = (code or "").strip().upper()
+    certificate = None
+    if CODE_PATTERN.match(code):
+        certificate = Certificate.objects.filter(code=code).first()
+    if certificate is None:
+        return _not_found(request)
+    current = (
+        certificate.current_version()
+        if certificate.status == CertificateStatus.SUPERSEDED
+        else None
+    )
+    return render(
+        request,
+        "certification/verify.html",
+        {
+            "certificate": certificate,
+            "current": current if current and current.pk != certificate.pk else None,
+        },
+    )
+
+
+def verify_lookup(request):
+    """The form on the verification page: type an id, land on its page."""
+    code = (request.GET.get("code") or "").strip().upper()
+    if not code:
+        return render(request, "certification/verify_lookup.html")
+    return redirect("certification:verify", code=code)
+
+
+def open_badge(request, code):
+    if _rate_limited(request):
+        return JsonResponse({"error": "Too many requests"}, status=429)
+    code = (code or "").strip().upper()
+    certificate = (
+        Certificate.objects.filter(code=code).first() if CODE_PATTERN.match(code) else None
+    )
+    if certificate is None:
+        return JsonResponse({"error": "Not found"}, status=404)
+    response = HttpResponse(
+        json.dumps(badges.open_badge(certificate), ensure_ascii=False, indent=2),
+        content_type="application/ld+json; charset=utf-8",
+    )
+    return response

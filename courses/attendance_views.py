@@ -1,0 +1,294 @@
+"""Attendance pages: staff check-in on a phone, the presenter's code, self check-in, Zoom import.
+
+Thin views: every change goes through `courses.attendance`.
+"""
+
+import base64
+import io
+from datetime import timedelta
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER, user_has_role
+
+from . import attendance
+from .models import EventPage, EventSession, Registration, RegistrationStatus, ZoomImport
+
+STAFF_ROLES = (EVENT_MANAGER, CE_ADMINISTRATOR)
+
+
+def attendance_staff_required(view):
+    """Event managers and CE administrators only; anyone else gets a plain 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not user_has_role(request.user, *STAFF_ROLES):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class ZoomUploadForm(forms.Form):
+    report = forms.FileField(
+        label="Zoom attendee report (CSV)",
+        help_text="In Zoom: Reports › Webinars › Attendee report › Export. Upload it unchanged.",
+    )
+
+
+class SelfCheckInForm(forms.Form):
+    code = forms.CharField(
+        label="Session code",
+        max_length=20,
+        help_text="The six-character code the presenter shows on screen.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+
+def _qr_png_data_uri(text):
+    import qrcode
+
+    image = qrcode.make(text, border=2, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def check_in_pass_url(registration, request=None):
+    """The URL in the attendee's QR code; staff scanning it land on the check-in screen."""
+    path = reverse("attendance:scan", args=[attendance.check_in_token(registration)])
+    return request.build_absolute_uri(path) if request else path
+
+
+def current_session(event, now=None):
+    """The session running now, else the next one today, else the first."""
+    now = now or timezone.now()
+    sessions = list(event.sessions.order_by("start"))
+    for session in sessions:
+        if session.start - attendance.SELF_CHECK_IN_OPENS_BEFORE <= now <= session.end:
+            return session
+    upcoming = [s for s in sessions if s.start > now]
+    return upcoming[0] if upcoming else (sessions[-1] if sessions else None)
+
+
+@attendance_staff_required
+def event_list(request):
+    now = timezone.now()
+    events = EventPage.objects.filter(
+        ends_at__gte=now - timedelta(days=60), starts_at__lte=now + timedelta(days=30)
+    ).order_by("starts_at")
+    return render(request, "courses/attendance/event_list.html", {"events": events})
+
+
+def _session_from_request(request, event):
+    session_id = request.GET.get("session") or request.POST.get("session")
+    if session_id and str(session_id).isdigit():
+        return get_object_or_404(EventSession, pk=session_id, event=event)
+    return current_session(event)
+
+
+@attendance_staff_required
+def check_in_screen(request, event_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    session = _session_from_request(request, event)
+    query = request.GET.get("q", "")
+    registrations = list(
+        attendance.search_registrations(event, query).prefetch_related("attendances")[:200]
+    )
+    rows = []
+    for registration in registrations:
+        entries = [
+            a
+            for a in registration.attendances.all()
+            if session and a.session_id == session.pk and not a.voided_at
+        ]
+        open_entry = next((a for a in entries if a.checked_out_at is None), None)
+        rows.append({"registration": registration, "entries": entries, "open": open_entry})
+    return render(
+        request,
+        "courses/attendance/check_in.html",
+        {
+            "event": event,
+            "session": session,
+            "sessions": event.sessions.order_by("start"),
+            "query": query,
+            "rows": rows,
+        },
+    )
+
+
+def _back_to_screen(event, session, query=""):
+    url = reverse("attendance:check_in", args=[event.pk]) + f"?session={session.pk}"
+    return url + (f"&q={query}" if query else "")
+
+
+@attendance_staff_required
+@require_POST
+def record_action(request, event_id, session_id, public_id, action):
+    event = get_object_or_404(EventPage, pk=event_id)
+    session = get_object_or_404(EventSession, pk=session_id, event=event)
+    registration = get_object_or_404(Registration, public_id=public_id, event=event)
+    try:
+        if action == "check-in":
+            _entry, created = attendance.check_in(registration, session, actor=request.user)
+            if created:
+                messages.success(request, f"{registration.attendee_name} checked in to {session}.")
+            else:
+                messages.info(request, f"{registration.attendee_name} was already checked in.")
+        elif action == "check-out":
+            attendance.check_out(registration, session, actor=request.user)
+            messages.success(request, f"{registration.attendee_name} checked out of {session}.")
+        else:
+            raise Http404
+    except attendance.AttendanceError as error:
+        messages.error(request, str(error))
+    next_url = request.POST.get("next")
+    if next_url and next_url.startswith("/attendance/"):
+        return redirect(next_url)
+    return redirect(_back_to_screen(event, session, request.POST.get("q", "")))
+
+
+@attendance_staff_required
+def scan(request, token):
+    """Where a scanned check-in QR code leads: the attendee, ready to be checked in."""
+    try:
+        registration = attendance.registration_for_token(token)
+    except attendance.AttendanceError as error:
+        return render(request, "courses/attendance/scan_invalid.html", {"error": error}, status=404)
+    event = registration.event
+    session = _session_from_request(request, event)
+    entries = [
+        a
+        for a in registration.attendances.all()
+        if session and a.session_id == session.pk and not a.voided_at
+    ]
+    return render(
+        request,
+        "courses/attendance/scan.html",
+        {
+            "registration": registration,
+            "event": event,
+            "session": session,
+            "sessions": event.sessions.order_by("start"),
+            "entries": entries,
+            "open": next((a for a in entries if a.checked_out_at is None), None),
+            "is_confirmed": registration.status == RegistrationStatus.CONFIRMED,
+        },
+    )
+
+
+@attendance_staff_required
+def presenter_code(request, session_id):
+    session = get_object_or_404(EventSession, pk=session_id)
+    code = attendance.session_code(session, actor=request.user)
+    return render(
+        request,
+        "courses/attendance/presenter_code.html",
+        {
+            "session": session,
+            "code": code,
+            "self_check_in_url": request.build_absolute_uri(reverse("attendance:self_check_in")),
+        },
+    )
+
+
+@login_required
+def self_check_in(request):
+    form = SelfCheckInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session, _registration = attendance.self_check_in(
+                request.user, form.cleaned_data["code"]
+            )
+        except attendance.AttendanceError as error:
+            form.add_error("code", str(error))
+        else:
+            messages.success(
+                request, f"You are checked in to “{session.title}”. Enjoy the session."
+            )
+            return redirect("attendance:self_check_in")
+    return render(request, "courses/attendance/self_check_in.html", {"form": form})
+
+
+@login_required
+def check_in_pass(request, public_id):
+    """The attendee's own QR code to show at the door (also linked from the confirmation)."""
+    registration = get_object_or_404(
+        Registration,
+        public_id=public_id,
+        attendee=request.user,
+        status=RegistrationStatus.CONFIRMED,
+    )
+    url = check_in_pass_url(registration, request)
+    return render(
+        request,
+        "courses/attendance/pass.html",
+        {"registration": registration, "qr": _qr_png_data_uri(url), "url": url},
+    )
+
+
+@attendance_staff_required
+def zoom_import(request, event_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    form = ZoomUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        batch = attendance.import_zoom_report(
+            event, form.cleaned_data["report"], actor=request.user
+        )
+        if batch.status == "imported":
+            messages.success(request, "The report was imported. Check the unmatched rows below.")
+        else:
+            messages.error(request, "The report was not imported. The reasons are listed below.")
+        return redirect("attendance:zoom_report", pk=batch.pk)
+    return render(
+        request,
+        "courses/attendance/zoom_import.html",
+        {"event": event, "form": form, "imports": event.zoom_imports.all()[:20]},
+    )
+
+
+@attendance_staff_required
+def zoom_report(request, pk):
+    batch = get_object_or_404(ZoomImport.objects.select_related("event"), pk=pk)
+    event = batch.event
+    if request.method == "POST":
+        registration = Registration.objects.filter(
+            public_id=request.POST.get("registration") or None, event=event
+        ).first()
+        email = request.POST.get("email", "")
+        if registration is None:
+            messages.error(request, "Choose the registration this email belongs to.")
+        else:
+            try:
+                count = attendance.resolve_zoom_rows(batch, email, registration, actor=request.user)
+                messages.success(
+                    request,
+                    f"{count} row(s) for {email} now count for {registration.attendee_name}.",
+                )
+            except attendance.AttendanceError as error:
+                messages.error(request, str(error))
+        return redirect("attendance:zoom_report", pk=batch.pk)
+    still_unmatched = set(
+        batch.rows.filter(registration__isnull=True).values_list("email", flat=True)
+    )
+    unmatched = [u for u in batch.summary.get("unmatched", []) if u["email"] in still_unmatched]
+    return render(
+        request,
+        "courses/attendance/zoom_report.html",
+        {
+            "batch": batch,
+            "event": event,
+            "summary": batch.summary,
+            "unmatched": unmatched,
+            "registrations": attendance.search_registrations(event, ""),
+        },
+    )

@@ -1,0 +1,132 @@
+"""Certificates: every required field in the PDF's text, for names in many scripts."""
+
+import io
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from pypdf import PdfReader
+
+from certification import pdf
+from certification.factories import (
+    make_body,
+    make_event,
+    make_offering,
+    make_registration,
+    make_sponsor,
+    make_user,
+)
+from certification.models import CertificateStatus, CreditBasis, EvaluationResponse
+from certification.services import certificate_pdf_bytes, issue_certificate
+from courses.attendance import check_in
+
+pytestmark = pytest.mark.django_db
+
+NAMES = {
+    "latin": "Zoë Ångström-Núñez",
+    "cyrillic": "Анна Сергеевна Кузнецова",
+    "greek": "Δημήτρης Παπαδόπουλος",
+    "arabic": "فاطمة الزهراء",
+    "cjk": "王小明",
+    "devanagari": "अनिता शर्मा",
+    "html": '<b>Bobby</b> & "Tables"',
+}
+
+SHAPED_SCRIPTS = {"arabic", "devanagari"}
+# The font that must have drawn each name (the fallback chain picked the right one).
+FONTS = {
+    "latin": "NotoSans",
+    "cyrillic": "NotoSans",
+    "greek": "NotoSans",
+    "arabic": "NotoSansArabic",
+    "cjk": "NotoSansCJK",
+    "devanagari": "NotoSansDevanagari",
+    "html": "NotoSans",
+}
+
+
+def pdf_text(data):
+    """The PDF's text as poppler reads it (the shaping test: glyphs map back to the name)."""
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    )
+    return result.stdout.decode("utf-8")
+
+
+def full_attendance(registration):
+    for session in registration.event.sessions.all():
+        check_in(registration, session, at=session.start - timedelta(minutes=5))
+
+
+@pytest.fixture
+def event_with_ce():
+    make_sponsor()
+    event = make_event("Feedback-Informed Treatment Intensive", time_zone="America/Los_Angeles")
+    apa = make_body("APA", provider_number="SAMPLE-1234", minutes_per_credit=60)
+    nbcc = make_body(
+        "NBCC",
+        name="National Board for Certified Counselors",
+        provider_number="SAMPLE-6789",
+        approval_statement="NBCC approval statement: the sponsor is an approved provider.",
+        minutes_per_credit=50,
+        credit_basis=CreditBasis.FULL_PROGRAM,
+    )
+    make_offering(event, apa, course_number="APA-FIT-1")
+    make_offering(event, nbcc, course_number="20-123456")
+    return event
+
+
+@pytest.mark.parametrize("script", list(NAMES))
+def test_certificate_pdf_holds_every_required_field(event_with_ce, script):
+    name = NAMES[script]
+    user = make_user(f"{script}@example.org", name)
+    registration = make_registration(
+        event_with_ce,
+        name=name,
+        user=user,
+        license_number="PY1234",
+        license_jurisdiction="FL",
+        profession="Psychologist",
+    )
+    full_attendance(registration)
+    EvaluationResponse.objects.create(registration=registration, event=event_with_ce)
+
+    certificate = issue_certificate(registration)
+
+    data = certificate_pdf_bytes(certificate)
+    assert pdf.sha256_hex(data) == certificate.pdf_sha256
+    text = pdf_text(data)
+    flat = " ".join(text.split())
+    reader = PdfReader(io.BytesIO(data))
+    page = reader.pages[0]
+    assert float(page.mediabox.width) > float(page.mediabox.height), "landscape"
+    if script in SHAPED_SCRIPTS:
+        # Shaped scripts come back in visual order (Arabic right to left, Devanagari vowel
+        # signs moved); every letter must still be there as text, not as a box or "?".
+        assert set(name.replace(" ", "")) <= set(text)
+    else:
+        assert name in flat
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert any(FONTS[script] in font.replace("-", "") for font in fonts), fonts
+    assert "Feedback-Informed Treatment Intensive" in flat
+    assert "FL #PY1234" in flat
+    assert "In person: Hilton Garden Inn" in flat
+    assert certificate.program_dates in flat
+    assert "6.00 hours" in flat  # APA: 300 minutes / 60
+    assert "6.00 hours" in flat or "6 hours" in flat
+    assert "SAMPLE-1234" in flat and "SAMPLE-6789" in flat
+    assert "NBCC approval statement" in flat
+    assert "Heart and Soul of Change Project" in flat
+    assert "Dana Whitfield, PhD" in flat
+    assert certificate.code in flat
+    assert f"/verify/{certificate.code}/" in flat
+    # The issue date is the day in the event's zone (Los Angeles), not in UTC.
+    issue_day = timezone.localtime(certificate.issued_at, event_with_ce.zone).date()
+    assert certificate.issue_date == issue_day
+    assert f"Issued: {issue_day:%B} {issue_day.day}, {issue_day.year}" in flat
+    assert "?" not in name or "?" in flat  # no glyph fell back to a question mark
+    assert certificate.status == CertificateStatus.ISSUED
