@@ -20,6 +20,10 @@ ERROR_MESSAGES = {
     ),
     "rate_limited": "Too many attempts in a short time. Wait a minute and try again.",
     "incorrect_password": "That password is not correct. Type your current password.",
+    "enter_current_password": (
+        "That password is not correct. Type your current password, or reset it with "
+        "\u201cForgot your password?\u201d."
+    ),
 }
 
 

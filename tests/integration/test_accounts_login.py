@@ -1,0 +1,194 @@
+"""Logging in and out, failed-login limits, password reset and change, email change."""
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+
+from cms.models import AuditRecord, User
+from tests.accounts_support import PASSWORD, link_in_email, make_member
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a different long passphrase 77"  # noqa: S105 - test credential
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """allauth counts attempts in the cache; each test starts with a clean count."""
+    cache.clear()
+
+
+def log_in(client, email, password=PASSWORD, **extra):
+    return client.post("/accounts/login/", {"login": email, "password": password, **extra})
+
+
+def test_log_in_page_has_labelled_fields_and_a_log_in_button(client):
+    html = client.get("/accounts/login/").content.decode()
+
+    assert "<h1>Log in</h1>" in html
+    assert '<label for="id_login">Email</label>' in html
+    assert '<label for="id_password">Password</label>' in html
+    assert '<button class="btn btn--primary" type="submit">Log in</button>' in html
+    assert 'href="/accounts/password/reset/"' in html
+    assert 'class="site-header"' in html
+
+
+def test_log_in_and_log_out(client):
+    member = make_member(email="Mixed.Case@Example.org", legal_name="Zoë Ñúñez")
+
+    response = log_in(client, "mixed.case@EXAMPLE.org")
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(member.pk)
+    page = client.get("/accounts/profile/").content.decode()
+    assert "Signed in as <strong>Zoë Ñúñez</strong>" in page
+
+    response = client.post("/accounts/logout/", follow=True)
+
+    assert "_auth_user_id" not in client.session
+    assert "Signed in as" not in client.get("/accounts/login/").content.decode()
+
+
+def test_wrong_password_says_what_to_do(client):
+    make_member(email="member@example.org")
+
+    response = log_in(client, "member@example.org", "not my password")
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "The email address or password is not correct." in html
+    assert "reset your password" in html
+    assert "_auth_user_id" not in client.session
+
+
+def test_repeated_failed_logins_are_refused_with_a_clear_message(client):
+    make_member(email="member@example.org")
+    for _attempt in range(5):
+        log_in(client, "member@example.org", "guess")
+
+    # Even the right password is refused while the limit lasts.
+    response = log_in(client, "member@example.org")
+    html = response.content.decode()
+
+    assert "Too many failed log-in attempts." in html
+    assert "Wait five minutes and try again, or reset your password" in html
+    assert 'role="alert"' in html
+    assert "_auth_user_id" not in client.session
+
+
+def test_too_many_requests_page_is_styled_and_says_what_to_do(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
+    for _attempt in range(2):
+        log_in(client, "someone@example.org", "guess")
+
+    response = log_in(client, "someone@example.org", "guess")
+    html = response.content.decode()
+
+    assert response.status_code == 429
+    assert "<h1>Too many attempts</h1>" in html
+    assert "Wait a few minutes and try again" in html
+    assert 'href="/accounts/password/reset/"' in html
+    assert 'class="site-header"' in html
+
+
+def test_password_reset_by_email(client):
+    member = make_member(email="member@example.org")
+
+    response = client.post(
+        "/accounts/password/reset/", {"email": "MEMBER@example.org"}, follow=True
+    )
+
+    assert "We have sent you an email" in response.content.decode()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["member@example.org"]
+    reset_path = link_in_email(mail.outbox[0])
+    # The link redirects once to hide the key from referrers, then shows the form.
+    form_page = client.get(reset_path, follow=True)
+    assert "New Password" in form_page.content.decode()
+    set_path = form_page.redirect_chain[-1][0]
+
+    response = client.post(
+        set_path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}, follow=True
+    )
+
+    assert "Your password is now changed." in response.content.decode()
+    member.refresh_from_db()
+    assert member.check_password(NEW_PASSWORD)
+    assert AuditRecord.objects.filter(
+        action="cms.user.password_reset", object_id=str(member.pk)
+    ).exists()
+    # The old link cannot be used twice.
+    assert "invalid" in client.get(set_path).content.decode()
+
+
+def test_password_reset_for_an_unknown_address_says_so(client):
+    response = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
+
+    assert "not assigned to any user account" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_password_change_needs_the_current_password(client):
+    member = make_member(email="member@example.org")
+    log_in(client, "member@example.org")
+
+    wrong = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": "wrong", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert "That password is not correct." in wrong.content.decode()
+
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        follow=True,
+    )
+
+    assert "Password successfully changed." in response.content.decode()
+    member.refresh_from_db()
+    assert member.check_password(NEW_PASSWORD)
+    assert AuditRecord.objects.filter(
+        action="cms.user.password_changed", object_id=str(member.pk)
+    ).exists()
+    # The account holder is told by email, so a change they did not make is noticed.
+    assert any("password" in message.subject.lower() for message in mail.outbox)
+
+
+def test_email_change_is_verified_before_it_becomes_the_login(client):
+    member = make_member(email="old@example.org")
+    log_in(client, "old@example.org")
+    page = client.get("/accounts/email/").content.decode()
+    assert "old@example.org" in page
+    assert 'aria-label="Account settings"' in page
+
+    client.post("/accounts/email/", {"action_add": "", "email": "New@Example.org"})
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["new@example.org"]
+    member.refresh_from_db()
+    assert member.email == "old@example.org"
+
+    client.post(link_in_email(mail.outbox[0]))
+    response = client.post(
+        "/accounts/email/", {"action_primary": "", "email": "new@example.org"}, follow=True
+    )
+
+    member.refresh_from_db()
+    assert member.email == "new@example.org"
+    assert "Primary email address set." in response.content.decode()
+    assert AuditRecord.objects.filter(
+        action="cms.user.email_changed", object_id=str(member.pk)
+    ).exists()
+    client.post("/accounts/logout/")
+    assert log_in(client, "new@example.org").status_code == 302
+
+
+def test_email_already_used_by_another_account_cannot_be_added(client):
+    make_member(email="taken@example.org")
+    make_member(email="member@example.org")
+    log_in(client, "member@example.org")
+
+    response = client.post("/accounts/email/", {"action_add": "", "email": "TAKEN@example.org"})
+
+    assert "An account with this email address already exists" in response.content.decode()
+    assert User.objects.filter(email__iexact="taken@example.org").count() == 1
