@@ -1,0 +1,241 @@
+"""CE administrators' screens in the Wagtail admin: issuing, jobs, corrections, exports."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from cms import audit
+from cms.roles import CE_ADMINISTRATOR, user_has_role
+from courses.models import EventPage
+
+from . import pdf, reports, rosters, services, transcripts
+from .forms import ReissueForm, RevokeForm
+from .models import AccreditingBody, Certificate, IssueJob, IssueJobStatus
+from .views import _csv_response, _pdf_response
+
+
+def ce_administrator_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not user_has_role(request.user, CE_ADMINISTRATOR):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@ce_administrator_required
+def index(request):
+    events = (
+        EventPage.objects.filter(Q(ce_offerings__isnull=False)).distinct().order_by("-starts_at")
+    )
+    return render(
+        request,
+        "certification/admin/index.html",
+        {"page_title": "Continuing education", "events": events},
+    )
+
+
+@ce_administrator_required
+def event_ce(request, event_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    if request.method == "POST":
+        selected = request.POST.getlist("registration")
+        try:
+            job = services.start_issue_job(event, selected, actor=request.user)
+        except services.CEError as error:
+            messages.error(request, str(error))
+            return redirect("certification_admin:event", event_id=event.pk)
+        return redirect("certification_admin:job", pk=job.pk)
+    roster = services.event_roster(event)
+    offerings = list(event.ce_offerings.select_related("body"))
+    return render(
+        request,
+        "certification/admin/event.html",
+        {
+            "page_title": f"CE: {event.title}",
+            "event": event,
+            "roster": roster,
+            "offerings": offerings,
+            "counts": {
+                label: sum(1 for row in roster if row.status == key)
+                for key, label in services.STATUS_LABELS.items()
+            },
+            "jobs": event.certificate_jobs.all()[:5],
+        },
+    )
+
+
+@ce_administrator_required
+def job(request, pk):
+    issue_job = get_object_or_404(IssueJob.objects.select_related("event"), pk=pk)
+    running = issue_job.status in (IssueJobStatus.QUEUED, IssueJobStatus.RUNNING)
+    return render(
+        request,
+        "certification/admin/job.html",
+        {"page_title": "Issuing certificates", "job": issue_job, "running": running},
+    )
+
+
+@ce_administrator_required
+def certificate(request, code):
+    cert = get_object_or_404(Certificate.objects.select_related("event", "registration"), code=code)
+    reissue_form = ReissueForm(request.POST if request.POST.get("action") == "reissue" else None)
+    revoke_form = RevokeForm(request.POST if request.POST.get("action") == "revoke" else None)
+    if request.method == "POST":
+        try:
+            if reissue_form.is_bound and reissue_form.is_valid():
+                new = services.reissue_certificate(
+                    cert, actor=request.user, note=reissue_form.cleaned_data["note"]
+                )
+                messages.success(request, f"Reissued as {new.code}; {cert.code} is superseded.")
+                return redirect("certification_admin:certificate", code=new.code)
+            if revoke_form.is_bound and revoke_form.is_valid():
+                services.revoke_certificate(
+                    cert, actor=request.user, reason=revoke_form.cleaned_data["reason"]
+                )
+                messages.success(request, f"{cert.code} is revoked.")
+                return redirect("certification_admin:certificate", code=cert.code)
+        except services.CEError as error:
+            messages.error(request, str(error))
+    return render(
+        request,
+        "certification/admin/certificate.html",
+        {
+            "page_title": f"Certificate {cert.code}",
+            "certificate": cert,
+            "reissue_form": reissue_form,
+            "revoke_form": revoke_form,
+            "history": audit.history(cert)[:20],
+            "successor": Certificate.objects.filter(supersedes=cert).first(),
+        },
+    )
+
+
+@ce_administrator_required
+def certificate_pdf(request, code):
+    cert = get_object_or_404(Certificate, code=code)
+    return _pdf_response(services.certificate_pdf_bytes(cert), services.certificate_filename(cert))
+
+
+@ce_administrator_required
+def evaluation_results(request, event_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    if request.GET.get("format") == "csv":
+        return _csv_response(reports.evaluation_csv(event), f"Evaluations {event.title}.csv")
+    return render(
+        request,
+        "certification/admin/evaluation.html",
+        {
+            "page_title": f"Evaluation results: {event.title}",
+            "event": event,
+            "summary": reports.evaluation_summary(event),
+        },
+    )
+
+
+@ce_administrator_required
+def ce_broker_roster(request, event_id, body_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    body = get_object_or_404(AccreditingBody, pk=body_id)
+    roster = rosters.ce_broker_roster(event, body)
+    if request.GET.get("format") == "xls":
+        if not roster.rows:
+            messages.error(request, "There is no valid row to export.")
+            return redirect(request.path)
+        audit.record(
+            "certification.roster.ce_broker_exported",
+            event,
+            actor=request.user,
+            after={
+                "body": body.short_name,
+                "rows": len(roster.rows),
+                "refused": len(roster.refused),
+            },
+        )
+        response = HttpResponse(
+            rosters.ce_broker_xls(roster), content_type="application/vnd.ms-excel"
+        )
+        response["Content-Disposition"] = pdf.content_disposition(
+            f"CE Broker roster {body.short_name} {event.title}.xls"
+        )
+        return response
+    return render(
+        request,
+        "certification/admin/ce_broker.html",
+        {
+            "page_title": f"CE Broker roster: {event.title}",
+            "event": event,
+            "body": body,
+            "roster": roster,
+            "columns": rosters.CE_BROKER_COLUMNS[: 10 if roster.partial_credit else 8],
+        },
+    )
+
+
+@ce_administrator_required
+def attendance_roster(request, event_id, body_id):
+    event = get_object_or_404(EventPage, pk=event_id)
+    body = get_object_or_404(AccreditingBody, pk=body_id, offerings__event=event)
+    return _csv_response(
+        rosters.attendance_credit_csv(event, body),
+        f"Attendance and credit {body.short_name} {event.title}.csv",
+    )
+
+
+@ce_administrator_required
+def transcript_search(request):
+    query = (request.GET.get("q") or "").strip()
+    people = []
+    if query:
+        people = (
+            get_user_model()
+            .objects.filter(Q(email__icontains=query) | Q(legal_name__icontains=query))
+            .order_by("legal_name")[:50]
+        )
+    return render(
+        request,
+        "certification/admin/transcripts.html",
+        {"page_title": "CE transcripts", "query": query, "people": people},
+    )
+
+
+@ce_administrator_required
+def person_transcript(request, user_id):
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    certificates = list(transcripts.certificates_for(person))
+    if request.GET.get("format") in ("pdf", "csv"):
+        audit.record(
+            "certification.transcript.produced",
+            person,
+            actor=request.user,
+            note=f"format={request.GET['format']}",
+        )
+        if request.GET["format"] == "pdf":
+            return _pdf_response(
+                transcripts.transcript_pdf(person, certificates),
+                f"CE transcript {person.legal_name}.pdf",
+            )
+        return _csv_response(
+            transcripts.transcript_csv(certificates), f"CE transcript {person.legal_name}.csv"
+        )
+    return render(
+        request,
+        "certification/admin/person.html",
+        {
+            "page_title": f"CE transcript: {person.legal_name}",
+            "person": person,
+            "certificates": certificates,
+            "all_certificates": Certificate.objects.filter(
+                Q(attendee=person) | Q(registration__attendee=person)
+            ).distinct(),
+            "summary": transcripts.summary(certificates),
+            "pdf_url": reverse("certification_admin:person", args=[person.pk]) + "?format=pdf",
+        },
+    )

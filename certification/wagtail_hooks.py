@@ -1,0 +1,140 @@
+"""The CE administrator's part of the Wagtail admin: rules as data, and the issuing screens.
+
+Only the CE administrator role (and superusers) sees or opens any of it.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from cms.roles import CE_ADMINISTRATOR, user_has_role
+
+from . import admin_urls
+from .models import (
+    AccreditingBody,
+    CEOffering,
+    CESponsor,
+    EvaluationQuestion,
+    EventCESettings,
+    License,
+)
+
+
+class CEAdministratorPermissionPolicy(BasePermissionPolicy):
+    """CE administrators may do everything on CE data; nobody else (bar superusers)."""
+
+    def user_has_permission(self, user, action):
+        return user_has_role(user, CE_ADMINISTRATOR)
+
+    def user_has_any_permission(self, user, actions):
+        return user_has_role(user, CE_ADMINISTRATOR)
+
+    def users_with_any_permission(self, actions):
+        return (
+            get_user_model()
+            .objects.filter(Q(is_superuser=True) | Q(groups__name=CE_ADMINISTRATOR), is_active=True)
+            .distinct()
+        )
+
+
+class CEAdministratorMenuItem(MenuItem):
+    def is_shown(self, request):
+        return user_has_role(request.user, CE_ADMINISTRATOR)
+
+
+class CEModelViewSet(ModelViewSet):
+    copy_view_enabled = False
+    search_backend_name = None
+
+    @property
+    def permission_policy(self):
+        return CEAdministratorPermissionPolicy(self.model)
+
+    @property
+    def menu_item_class(self):
+        return CEAdministratorMenuItem
+
+
+class AccreditingBodyViewSet(CEModelViewSet):
+    model = AccreditingBody
+    icon = "doc-full"
+    menu_label = _("Accrediting bodies")
+    list_display = ["short_name", "name", "provider_number", "credit_basis", "is_sample_data"]
+    search_fields = ["name", "short_name", "provider_number"]
+
+
+class CESponsorViewSet(CEModelViewSet):
+    model = CESponsor
+    icon = "site"
+    menu_label = _("Sponsor and signature")
+    list_display = ["name", "administrator_name"]
+
+
+class CEOfferingViewSet(CEModelViewSet):
+    model = CEOffering
+    icon = "tasks"
+    menu_label = _("CE offerings")
+    list_display = ["event", "body", "hours", "course_number"]
+    list_filter = ["body"]
+
+
+class EventCESettingsViewSet(CEModelViewSet):
+    model = EventCESettings
+    icon = "cog"
+    menu_label = _("Event CE settings")
+    list_display = ["event", "auto_issue_on_evaluation", "is_recorded"]
+
+
+class EvaluationQuestionViewSet(CEModelViewSet):
+    model = EvaluationQuestion
+    icon = "help"
+    menu_label = _("Evaluation questions")
+    list_display = ["prompt", "event", "kind", "required"]
+    list_filter = ["event", "kind"]
+
+
+class LicenseViewSet(CEModelViewSet):
+    model = License
+    icon = "user"
+    menu_label = _("Licenses")
+    list_display = ["user", "profession", "jurisdiction", "number", "expires_on"]
+    search_fields = ["number", "user__email", "user__legal_name"]
+    list_filter = ["jurisdiction"]
+    form_fields = ["user", "profession", "jurisdiction", "number", "expires_on"]
+
+
+class CESetupGroup(ViewSetGroup):
+    menu_label = _("CE setup")
+    menu_icon = "doc-full-inverse"
+    menu_order = 310
+    items = (
+        AccreditingBodyViewSet,
+        CESponsorViewSet,
+        CEOfferingViewSet,
+        EventCESettingsViewSet,
+        EvaluationQuestionViewSet,
+        LicenseViewSet,
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_ce_setup():
+    return CESetupGroup()
+
+
+@hooks.register("register_admin_urls")
+def register_ce_admin_urls():
+    return [path("ce/", include(admin_urls, namespace="certification_admin"))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_ce_menu_item():
+    return CEAdministratorMenuItem(
+        _("CE certificates"), reverse("certification_admin:index"), icon_name="doc-full", order=300
+    )
