@@ -30,7 +30,7 @@ HOME_INTRODUCTION = (
     "who want better outcomes by asking their clients for feedback, in every session.</p>"
 )
 
-ABOUT_PARAGRAPHS = [
+ABOUT_BODY = [
     (
         "heading",
         "Who we are",
@@ -109,7 +109,7 @@ def _publish(page):
 def _add_child(parent, page, stdout):
     parent.add_child(instance=page)
     _publish(page)
-    stdout.write(f"  created page “{page.title}” at {page.url_path}")
+    stdout.write(f"  created page “{page.title}”")
     return page
 
 
@@ -182,7 +182,7 @@ def ensure_about_page(home, stdout):
                 show_in_menus=True,
                 introduction="We help therapists and agencies find out, session by session, "
                 "whether their clients are benefiting, and what to do when they are not.",
-                body=_body(ABOUT_PARAGRAPHS),
+                body=_body(ABOUT_BODY),
             ),
             stdout,
         )
@@ -225,7 +225,7 @@ def ensure_news(home, stdout):
     return news, article
 
 
-def ensure_staff_user(stdout, *, reset_password=False):
+def ensure_staff_user(*, reset_password=False):
     """A superuser for the Wagtail admin, with a verified email so allauth lets it log in."""
     user = User.objects.filter(email__iexact=STAFF_EMAIL).first()
     password = None
@@ -245,7 +245,11 @@ def ensure_staff_user(stdout, *, reset_password=False):
     EmailAddress.objects.update_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
+    return user, password
 
+
+def print_staff_login(stdout, user, password):
+    """How to log in as the demo staff user and set up the two-factor the admin requires."""
     stdout.write("")
     stdout.write("Staff account (superuser) for the Wagtail admin:")
     stdout.write(f"  email:    {user.email}")
@@ -269,15 +273,16 @@ def ensure_staff_user(stdout, *, reset_password=False):
         "codes somewhere safe."
     )
     stdout.write("  4. Open /admin/ again; later logins ask for a fresh code from the app.")
-    return user
 
 
 def load_demo_content(stdout, *, reset_staff_password=False):
-    """The site shell's demo content; other apps' `demo` modules add theirs after this."""
+    """The site shell's demo content; other apps' `demo` modules add theirs after this.
+
+    Returns the staff user and the password to print (None when it was not changed).
+    """
     with transaction.atomic():
         home, site = ensure_home_page(stdout)
         ensure_site_settings(site)
         ensure_about_page(home, stdout)
         ensure_news(home, stdout)
-        ensure_staff_user(stdout, reset_password=reset_staff_password)
-    stdout.write(f"Site: {settings.SITE_URL}/ (home page “{home.title}”)")
+        return ensure_staff_user(reset_password=reset_staff_password)

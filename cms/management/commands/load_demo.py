@@ -1,8 +1,11 @@
 """`manage.py load_demo`: a newcomer's site with real content, safe to run again."""
 
+import contextlib
 import importlib
 import importlib.util
+import logging
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cms import demo
@@ -10,6 +13,22 @@ from cms import demo
 # The order matters: courses' events sit under the home page, payments and certification
 # refer to those events.
 EXTENDING_APPS = ["courses", "payments", "certification", "certification.trainers"]
+
+# Wagtail and the task runner log every page save at INFO; the staff password would drown.
+CHATTY_LOGGERS = ["wagtail", "django_tasks", "django_tasks.backends.immediate"]
+
+
+@contextlib.contextmanager
+def quiet_loggers(names):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -26,12 +45,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        self.stdout.write("Site shell (cms):")
-        demo.load_demo_content(self.stdout, reset_staff_password=options["reset_staff_password"])
-        for app in EXTENDING_APPS:
-            module_name = f"{app}.demo"
-            if importlib.util.find_spec(module_name) is None:
-                continue
-            self.stdout.write(f"\n{app}:")
-            importlib.import_module(module_name).load_demo_content(self.stdout)
-        self.stdout.write(self.style.SUCCESS("\nDemo content is ready."))
+        with quiet_loggers(CHATTY_LOGGERS):
+            self.stdout.write("Site shell (cms):")
+            staff, password = demo.load_demo_content(
+                self.stdout, reset_staff_password=options["reset_staff_password"]
+            )
+            for app in EXTENDING_APPS:
+                module_name = f"{app}.demo"
+                if importlib.util.find_spec(module_name) is None:
+                    continue
+                self.stdout.write(f"\n{app}:")
+                importlib.import_module(module_name).load_demo_content(self.stdout)
+        demo.print_staff_login(self.stdout, staff, password)
+        self.stdout.write(self.style.SUCCESS(f"\nDemo content is ready: {settings.SITE_URL}/"))
