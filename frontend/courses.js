@@ -60,12 +60,34 @@ function toggleLicenseFields() {
   }
 }
 
+// Webinar sessions in the viewer's own zone, beside the event's zone. (Intl refuses dateStyle
+// together with timeZoneName, so the parts are spelled out.)
+function showViewerLocalTimes() {
+  const format = new Intl.DateTimeFormat(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "numeric",
+    minute: "2-digit",
+    timeZoneName: "short",
+  });
+  for (const element of document.querySelectorAll("time[data-local-time]")) {
+    const when = new Date(element.getAttribute("datetime"));
+    const target = element.parentElement?.querySelector("[data-local-time-output]");
+    if (Number.isNaN(when.getTime()) || !target) continue;
+    target.textContent = `Your time: ${format.format(when)}`;
+    target.hidden = false;
+  }
+}
+
 function focusErrorSummary() {
   const summary = document.querySelector("[data-error-summary]");
   if (summary) summary.focus();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  showViewerLocalTimes();
   startHoldTimers();
   preventDoubleSubmit();
   confirmBeforeSubmit();
