@@ -264,3 +264,89 @@ def test_public_pages_stay_within_the_query_budget(
         response = client.get(url)
 
     assert "The Therapeutic Alliance" in response.content.decode()
+
+
+def test_header_and_footer_show_the_site_settings(client, home):
+    from wagtail_factories import ImageFactory
+
+    from cms.models import SiteSettings
+
+    site_settings = SiteSettings.objects.get()
+    site_settings.organisation_name = "Heart & Soul of Change"
+    site_settings.logo = ImageFactory(title="Logo")
+    site_settings.contact_email = "training@example.org"
+    site_settings.phone = "+1 555 010 0142"
+    site_settings.postal_address = "PO Box 1\nJensen Beach, FL"
+    site_settings.footer_text = "Feedback-informed treatment for everyone."
+    site_settings.save()
+
+    html = client.get("/").content.decode()
+
+    header = html[html.index("<header") : html.index("</header>")]
+    footer = html[html.index('<footer class="site-footer">') :]
+    assert "Heart &amp; Soul of Change" in header
+    assert re.search(
+        r'<img[^>]+alt=""[^>]+class="site-header__logo"|<img[^>]+class="site-header__logo"[^>]+alt=""',
+        header,
+    )
+    assert 'href="mailto:training@example.org"' in footer
+    assert "+1 555 010 0142" in footer
+    assert "PO Box 1\nJensen Beach, FL" in footer
+    assert "Feedback-informed treatment for everyone." in footer
+
+
+def test_navigation_marks_the_current_section(client, article):
+    html = client.get("/news/the-therapeutic-alliance/").content.decode()
+
+    assert '<a href="/news/" aria-current="true">News</a>' in html
+
+
+def test_signed_in_reader_sees_their_name_and_account_links(client, home):
+    from cms.models import User
+
+    user = User.objects.create_user(
+        email="zoe@example.org", password="x-Secret-123", legal_name="Zoë <b>Ñúñez</b>"
+    )
+    client.force_login(user)
+
+    html = client.get("/").content.decode()
+
+    assert "Signed in as <strong>Zoë &lt;b&gt;Ñúñez&lt;/b&gt;</strong>" in html
+    assert ">Account</a>" in html and "Log out" in html
+    assert "Sign up" not in html
+
+
+def test_every_body_block_renders(client, home):
+    from wagtail_factories import ImageFactory
+
+    image = ImageFactory(title="Workshop")
+    StandardPageFactory(
+        parent=home,
+        title="Blocks",
+        slug="blocks",
+        body=[
+            ("heading", {"text": "Why feedback", "level": "h2"}),
+            ("heading", {"text": "In practice", "level": "h3"}),
+            ("paragraph", paragraphs("Ask every session.")[0][1]),
+            ("image", {"image": image, "alt_text": "Trainers at work", "caption": "Florida"}),
+            ("quote", {"quote": "Clients know best.", "attribution": "A trainer"}),
+            (
+                "call_to_action",
+                {
+                    "heading": "Join us",
+                    "text": "Register now.",
+                    "page": home,
+                    "external_url": "",
+                    "button_label": "See events",
+                },
+            ),
+        ],
+    )
+
+    html = client.get("/blocks/").content.decode()
+
+    assert "<h2>Why feedback</h2>" in html and "<h3>In practice</h3>" in html
+    assert "<p>Ask every session.</p>" in html
+    assert 'alt="Trainers at work"' in html and "<figcaption>Florida</figcaption>" in html
+    assert "Clients know best." in html and "A trainer" in html
+    assert '<a class="btn btn--primary" href="/">See events</a>' in html
