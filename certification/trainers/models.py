@@ -88,11 +88,13 @@ class Requirement(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="What the candidate should do.")
-    programme = models.CharField(
-        max_length=200,
+    programme = models.ForeignKey(
+        "courses.Programme",
+        null=True,
         blank=True,
-        help_text="For attendance: the programme's name as it appears in event titles, "
-        "e.g. 'Training of Trainers'.",
+        on_delete=models.PROTECT,
+        related_name="certification_requirements",
+        help_text="For attendance: attending any event of this programme meets the requirement.",
     )
     question_bank = models.ForeignKey(
         "QuestionBank",

@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
@@ -127,44 +126,19 @@ def enrol(track, candidate, *, actor=None):
 
 
 def attended_programme(user, programme):
-    """Whether `user` attended an event of `programme`, read from the courses app.
+    """Whether `user` attended (any session of) an event of `programme`.
 
-    Attendance rows (courses.SessionAttendance) are preferred. While they are not recorded for
-    an event, a confirmed registration for an event of the programme that has already ended
-    counts. Events belong to a programme when their `programme` field (if any) or their title
-    contains the programme's name.
+    Read-only from the courses app's attendance records; a voided check-in does not count.
     """
-    if not programme:
+    if programme is None:
         return False
-    try:
-        Registration = apps.get_model("courses", "Registration")
-    except LookupError:
-        return False
-    event_model = Registration._meta.get_field("event").related_model
-    names = {f.name for f in event_model._meta.get_fields()}
-    if "programme" in names and not event_model._meta.get_field("programme").is_relation:
-        programme_filter = {"event__programme__icontains": programme}
-    else:
-        programme_filter = {"event__title__icontains": programme}
-    registrations = Registration.objects.filter(attendee=user, **programme_filter)
-    try:
-        SessionAttendance = apps.get_model("courses", "SessionAttendance")
-    except LookupError:
-        SessionAttendance = None
-    if SessionAttendance is not None:
-        fields = {f.name for f in SessionAttendance._meta.get_fields()}
-        if "registration" in fields:
-            attended = SessionAttendance.objects.filter(registration__in=registrations)
-            if "attended" in fields:
-                attended = attended.filter(attended=True)
-            if attended.exists():
-                return True
-    now = timezone.now()
-    past = registrations.filter(status="confirmed")
-    for end_field in ("end", "ends_at", "end_at", "end_date"):
-        if end_field in names:
-            return past.filter(**{f"event__{end_field}__lt": now}).exists()
-    return False
+    from courses.models import SessionAttendance
+
+    return SessionAttendance.objects.filter(
+        registration__attendee=user,
+        registration__event__programme=programme,
+        voided_at__isnull=True,
+    ).exists()
 
 
 @dataclass
@@ -204,11 +178,12 @@ def _state_for(enrolment, requirement):
     if kind == Requirement.Kind.ATTENDANCE:
         if attended_programme(enrolment.candidate, requirement.programme):
             return RequirementState(requirement, True, "Attended", "")
+        programme = requirement.programme.name if requirement.programme else "qualifying"
         return RequirementState(
             requirement,
             False,
             "Not yet attended",
-            f"Register for and attend a {requirement.programme} event.",
+            f"Register for and attend a {programme} event.",
         )
     if kind == Requirement.Kind.VIDEO:
         videos = list(enrolment.videos.filter(requirement=requirement).order_by("-version"))

@@ -253,3 +253,43 @@ def test_directory_lists_only_opted_in_certified_trainers_and_searches(client):
         "/certification/directory/my-entry/", {"listed": "on", "display_name": "Me"}
     ).content.decode()
     assert "The directory lists certified trainers only." in page
+
+
+def test_attendance_requirement_reads_session_attendance_from_courses(client):
+    from django.utils import timezone
+
+    from courses.factories import make_event
+    from courses.models import Booking, Registration, SessionAttendance
+
+    track = build_track()
+    programme = track.requirements.get(kind="attendance").programme
+    candidate = person("cand@example.org", "Casey Candidate")
+    enrolment = services.enrol(track, candidate, actor=candidate)
+    client.force_login(candidate)
+    page = client.get("/certification/").content.decode()
+    assert "Register for and attend a Training of Trainers event." in page
+
+    event = make_event(title="Training of Trainers 2026", programme=programme)
+    booking = Booking.objects.create(event=event, purchaser=candidate, status="confirmed")
+    registration = Registration.objects.create(
+        booking=booking,
+        event=event,
+        ticket_type=event.ticket_types.first(),
+        attendee=candidate,
+        attendee_name="Casey Candidate",
+        attendee_email=candidate.email,
+        status="confirmed",
+        unit_price=0,
+    )
+    attendance = SessionAttendance.objects.create(
+        registration=registration,
+        session=event.sessions.first(),
+        checked_in_at=timezone.now(),
+        voided_at=timezone.now(),
+    )
+    states = {s.requirement.kind: s for s in services.requirement_states(enrolment)}
+    assert states["attendance"].met is False  # a voided check-in does not count
+    SessionAttendance.objects.filter(pk=attendance.pk).update(voided_at=None)
+    states = {s.requirement.kind: s for s in services.requirement_states(enrolment)}
+    assert states["attendance"].met is True
+    assert "✓ Attended" in client.get("/certification/").content.decode()

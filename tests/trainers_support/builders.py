@@ -19,6 +19,7 @@ from certification.trainers.models import (
     Track,
 )
 from cms.roles import CERTIFICATION_REVIEWER
+from courses.models import Programme
 
 User = get_user_model()
 
@@ -80,7 +81,9 @@ def build_track(*, max_upload_bytes=50 * 1024 * 1024, max_duration_seconds=60, w
         track=track,
         kind="attendance",
         title="Training of Trainers",
-        programme="Training of Trainers",
+        programme=Programme.objects.get_or_create(
+            slug="training-of-trainers", defaults={"name": "Training of Trainers"}
+        )[0],
         sort_order=1,
     )
     Requirement.objects.create(track=track, kind="video", title="Demonstration video", sort_order=2)
