@@ -5,6 +5,7 @@ from allauth.mfa.models import Authenticator
 from django.db import transaction
 
 from cms import audit
+from cms.models import User
 
 PROFILE_FIELDS = ["legal_name", "preferred_name", "profession", "credentials"]
 DELETED_LEGAL_NAME = "Deleted account"
@@ -12,7 +13,10 @@ DELETED_LEGAL_NAME = "Deleted account"
 
 def update_profile(user, changes, *, actor):
     """Save the profile fields that changed and record their old and new values."""
-    before = {field: getattr(user, field) for field in PROFILE_FIELDS}
+    # Read the old values from the database: a bound ModelForm has already copied the new
+    # ones onto `user`.
+    stored = User.objects.only(*PROFILE_FIELDS).get(pk=user.pk)
+    before = {field: getattr(stored, field) for field in PROFILE_FIELDS}
     after = {field: changes[field] for field in PROFILE_FIELDS if field in changes}
     changed = {field: value for field, value in after.items() if before[field] != value}
     if not changed:
