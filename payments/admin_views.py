@@ -1,0 +1,278 @@
+"""Finance's screens in the Wagtail admin: orders, an order's timeline and actions, revenue."""
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cms.models import AuditRecord
+from cms.roles import FINANCE, user_has_role
+from payments import reports, services
+from payments.forms import MarkPaidForm, RefundForm
+from payments.models import FinanceDocument, Order, Payment, Refund, format_money
+
+
+def finance_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not user_has_role(request.user, FINANCE):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@finance_required
+def order_list(request):
+    from courses.models import EventPage
+
+    orders = reports.filtered_orders(request.GET)
+    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "payments/admin/order_list.html",
+        {
+            "page_title": "Orders",
+            "header_icon": "list-ul",
+            "orders": page,
+            "filters": request.GET,
+            "statuses": Order.Status.choices,
+            "methods": [c for c in Order.Method.choices if c[0]],
+            "events": EventPage.objects.filter(orders__isnull=False).distinct().order_by("title"),
+            "query_string": query.urlencode(),
+        },
+    )
+
+
+@finance_required
+def order_csv(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "Order",
+            "Created (UTC)",
+            "Event",
+            "Purchaser",
+            "Email",
+            "Status",
+            "Method",
+            "Currency",
+            "Total",
+            "Paid",
+            "Refunded",
+            "Discount code",
+            "PO number",
+            "Needs attention",
+        ]
+    )
+    for order in reports.filtered_orders(request.GET).prefetch_related("refunds"):
+        refunded = sum(r.amount for r in order.refunds.all() if r.status == Refund.Status.SUCCEEDED)
+        writer.writerow(
+            [
+                order.reference,
+                order.created_at.strftime("%Y-%m-%d %H:%M"),
+                _safe(order.event.title),
+                _safe(order.purchaser.display_name),
+                _safe(order.email),
+                order.get_status_display(),
+                order.get_payment_method_display(),
+                order.currency,
+                f"{order.total / 100:.2f}",
+                f"{(order.paid or 0) / 100:.2f}",
+                f"{refunded / 100:.2f}",
+                order.discount_code.code if order.discount_code else "",
+                _safe(order.po_number),
+                "yes" if order.needs_attention else "",
+            ]
+        )
+    return response
+
+
+def _safe(value):
+    """Spreadsheets run cells starting with = + - @ as formulas; make them plain text."""
+    value = str(value or "")
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@finance_required
+def order_detail(request, order_id):
+    order = get_object_or_404(
+        Order.objects.select_related("event", "purchaser", "booking"), public_id=order_id
+    )
+    refund_form = RefundForm(initial={"amount": f"{order.refundable_amount / 100:.2f}"})
+    return render(
+        request,
+        "payments/admin/order_detail.html",
+        {
+            "page_title": f"Order {order.reference}",
+            "header_icon": "doc-full",
+            "order": order,
+            "timeline": _timeline(order),
+            "refund_form": refund_form,
+            "mark_paid_form": MarkPaidForm(),
+            "registrations": order.booking.registrations.select_related("ticket_type"),
+            "documents": order.documents.all(),
+        },
+    )
+
+
+def _timeline(order):
+    """Payments, refunds, webhook events and audit records of the order, oldest first."""
+    entries = []
+    for payment in order.payments.all():
+        details = [payment.stripe_payment_intent_id, payment.reference]
+        entries.append(
+            {
+                "when": payment.created_at,
+                "kind": "Payment",
+                "text": f"{format_money(payment.amount, payment.currency)} by "
+                f"{payment.get_method_display().lower()} "
+                f"({payment.get_status_display().lower()}) " + " ".join(filter(None, details)),
+            }
+        )
+    for refund in order.refunds.all():
+        entries.append(
+            {
+                "when": refund.created_at,
+                "kind": "Refund",
+                "text": f"{format_money(refund.amount, refund.currency)}: "
+                f"{refund.get_status_display().lower()} ({refund.get_origin_display().lower()})"
+                + (f", {refund.reason}" if refund.reason else "")
+                + (f", {refund.failure_message}" if refund.failure_message else ""),
+            }
+        )
+    for event in order.webhook_events.all():
+        entries.append(
+            {
+                "when": event.received_at,
+                "kind": "Stripe webhook",
+                "text": f"{event.type} ({event.stripe_event_id}): {event.outcome or 'queued'}"
+                + (f", delivered {event.deliveries} times" if event.deliveries > 1 else ""),
+            }
+        )
+    related = [(order._meta.label_lower, [order.pk])]
+    related.append((Payment._meta.label_lower, list(order.payments.values_list("pk", flat=True))))
+    related.append((Refund._meta.label_lower, list(order.refunds.values_list("pk", flat=True))))
+    related.append(
+        (FinanceDocument._meta.label_lower, list(order.documents.values_list("pk", flat=True)))
+    )
+    for label, pks in related:
+        for record in AuditRecord.objects.filter(
+            object_type=label, object_id__in=[str(pk) for pk in pks]
+        ).select_related("actor"):
+            change = ""
+            if record.before or record.after:
+                change = f" {record.before or ''} → {record.after or ''}"
+            entries.append(
+                {
+                    "when": record.created_at,
+                    "kind": "Audit",
+                    "text": f"{record.action}{change}"
+                    + (f" by {record.actor.display_name}" if record.actor else "")
+                    + (f": {record.note}" if record.note else ""),
+                }
+            )
+    return sorted(entries, key=lambda entry: entry["when"])
+
+
+@finance_required
+@require_POST
+def order_refund(request, order_id):
+    order = get_object_or_404(Order, public_id=order_id)
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the amount to refund, e.g. 25.00.")
+        return redirect("payments_admin:order", order_id=order.public_id)
+    try:
+        refund = services.refund_order(
+            order,
+            form.amount_minor_units(),
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except services.PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Refund of {format_money(refund.amount, refund.currency)}: "
+            f"{refund.get_status_display().lower()}.",
+        )
+    return redirect("payments_admin:order", order_id=order.public_id)
+
+
+@finance_required
+@require_POST
+def order_mark_paid(request, order_id):
+    order = get_object_or_404(Order, public_id=order_id)
+    form = MarkPaidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the bank transfer or cheque reference.")
+        return redirect("payments_admin:order", order_id=order.public_id)
+    try:
+        services.mark_invoice_paid(
+            order, actor=request.user, reference=form.cleaned_data["reference"]
+        )
+    except services.PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The invoice is marked paid and a receipt was emailed.")
+    return redirect("payments_admin:order", order_id=order.public_id)
+
+
+@finance_required
+@require_POST
+def order_resolve(request, order_id):
+    order = get_object_or_404(Order, public_id=order_id)
+    services.resolve_attention(order, actor=request.user, note=request.POST.get("note", ""))
+    messages.success(request, "The order no longer needs attention.")
+    return redirect("payments_admin:order", order_id=order.public_id)
+
+
+@finance_required
+def revenue(request):
+    rows = reports.revenue_by_event()
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="revenue.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["Event", "Ticket type", "Currency", "Seats", "Gross", "Refunds", "Net"])
+        for row in rows:
+            for ticket in row["by_ticket"]:
+                writer.writerow(
+                    [
+                        _safe(row["event"].title),
+                        _safe(ticket["name"]),
+                        row["currency"],
+                        ticket["seats"],
+                        f"{ticket['gross'] / 100:.2f}",
+                        f"{ticket['refunds'] / 100:.2f}",
+                        f"{ticket['net'] / 100:.2f}",
+                    ]
+                )
+            writer.writerow(
+                [
+                    _safe(row["event"].title),
+                    "All",
+                    row["currency"],
+                    "",
+                    f"{row['gross'] / 100:.2f}",
+                    f"{row['refunds'] / 100:.2f}",
+                    f"{row['net'] / 100:.2f}",
+                ]
+            )
+        return response
+    return render(
+        request,
+        "payments/admin/revenue.html",
+        {"page_title": "Revenue", "header_icon": "table", "rows": rows},
+    )

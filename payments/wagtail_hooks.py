@@ -1,0 +1,121 @@
+"""Finance's part of the Wagtail admin. Only the Finance role (and superusers) sees any of it."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.urls import include, path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from cms.roles import FINANCE, user_has_role
+from payments import admin_urls
+from payments.models import DiscountCode, EventPaymentSettings
+
+
+class FinancePermissionPolicy(BasePermissionPolicy):
+    def user_has_permission(self, user, action):
+        return user_has_role(user, FINANCE)
+
+    def user_has_any_permission(self, user, actions):
+        return user_has_role(user, FINANCE)
+
+    def users_with_any_permission(self, actions):
+        return (
+            get_user_model()
+            .objects.filter(Q(is_superuser=True) | Q(groups__name=FINANCE), is_active=True)
+            .distinct()
+        )
+
+
+class FinanceMenuItem(MenuItem):
+    def is_shown(self, request):
+        return user_has_role(request.user, FINANCE)
+
+
+class FinanceModelViewSet(ModelViewSet):
+    copy_view_enabled = False
+    search_backend_name = None
+    add_to_admin_menu = False
+
+    @property
+    def permission_policy(self):
+        return FinancePermissionPolicy(self.model)
+
+
+class DiscountCodeViewSet(FinanceModelViewSet):
+    model = DiscountCode
+    icon = "tag"
+    menu_label = "Discount codes"
+    list_display = ["code", "describe", "event", "ticket_type", "max_uses", "valid_until", "active"]
+    list_filter = ["active", "kind"]
+    search_fields = ["code", "description"]
+    form_fields = [
+        "code",
+        "description",
+        "kind",
+        "percent_off",
+        "amount_off",
+        "currency",
+        "event",
+        "ticket_type",
+        "max_uses",
+        "valid_from",
+        "valid_until",
+        "active",
+    ]
+
+
+class EventPaymentSettingsViewSet(FinanceModelViewSet):
+    model = EventPaymentSettings
+    icon = "cog"
+    menu_label = "Event payment settings"
+    list_display = ["event", "invoice_payment_enabled", "invoice_due_days", "cancellation_fee"]
+    form_fields = [
+        "event",
+        "invoice_payment_enabled",
+        "invoice_due_days",
+        "invoice_reminder_days_before_due",
+        "invoice_release_grace_days",
+        "full_refund_days_before",
+        "no_refund_days_before",
+        "cancellation_fee",
+    ]
+
+
+discount_codes = DiscountCodeViewSet("payments_discount_codes")
+event_payment_settings = EventPaymentSettingsViewSet("payments_event_settings")
+
+
+@hooks.register("register_admin_viewset")
+def register_finance_viewsets():
+    return [discount_codes, event_payment_settings]
+
+
+@hooks.register("register_admin_urls")
+def register_finance_urls():
+    return [path("finance/orders/", include(admin_urls, namespace="payments_admin"))]
+
+
+@hooks.register("register_admin_menu_item")
+def register_finance_menu():
+    menu = Menu(
+        items=[
+            FinanceMenuItem("Orders", reverse("payments_admin:orders"), icon_name="list-ul"),
+            FinanceMenuItem("Revenue", reverse("payments_admin:revenue"), icon_name="table"),
+            FinanceMenuItem(
+                "Discount codes", reverse(discount_codes.get_url_name("index")), icon_name="tag"
+            ),
+            FinanceMenuItem(
+                "Event payment settings",
+                reverse(event_payment_settings.get_url_name("index")),
+                icon_name="cog",
+            ),
+        ]
+    )
+    return FinanceSubmenu("Finance", menu, icon_name="doc-full", order=320)
+
+
+class FinanceSubmenu(SubmenuMenuItem):
+    def is_shown(self, request):
+        return user_has_role(request.user, FINANCE)

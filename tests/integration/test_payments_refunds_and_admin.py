@@ -1,0 +1,218 @@
+"""Finance's screens: orders, the order timeline, refunds, invoices marked paid, revenue."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.urls import reverse
+
+from courses.factories import UserFactory
+from courses.models import BookingStatus, RegistrationStatus
+from payments import services
+from payments.models import Order, Refund
+from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    yield from running_fake_stripe(settings)
+
+
+@pytest.fixture
+def finance_client(client):
+    user = UserFactory(email="finance@example.org", legal_name="Fiona Finance")
+    user.groups.add(Group.objects.get(name="Finance"))
+    client.force_login(user)
+    return client
+
+
+def paid_order(client, fake_stripe, **hold):
+    booking = hold_seats(**hold)
+    order = services.order_for_booking(booking)
+    services.start_card_checkout(order, success_url="http://testserver/ok", cancel_url="http://x")
+    order.refresh_from_db()
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    deliver_sent_events(client, fake_stripe)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    return order
+
+
+def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stripe):
+    order = paid_order(finance_client, fake_stripe, price=45000, seats=2)
+    url = reverse("payments_admin:order", args=[order.public_id])
+
+    page = finance_client.get(url)
+    assert "Up to 900.00 USD can be refunded" in page.text
+    assert "checkout.session.completed" in page.text  # the webhook in the timeline
+    assert "payments.order.status_changed" in page.text
+
+    response = finance_client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "100.00", "reason": "Travel grant"},
+        follow=True,
+    )
+    assert "Refund of 100.00 USD: succeeded" in response.text
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
+    assert order.booking.registrations.filter(status=RegistrationStatus.CONFIRMED).count() == 2
+    refund_call = next(r for r in fake_stripe.requests if r["path"] == "/v1/refunds")
+    assert refund_call["idempotency_key"].startswith("refund-")
+    assert refund_call["params"]["amount"] == "10000"
+
+    # Too much: refused with the limit, nothing sent to Stripe.
+    refused = finance_client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "900.00"},
+        follow=True,
+    )
+    assert "The most you can refund is 800.00 USD" in refused.text
+    assert len([r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]) == 1
+
+    finance_client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]), {"amount": "800.00"}
+    )
+    deliver_sent_events(finance_client, fake_stripe)  # charge.refunded, twice: no change
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert order.amount_refunded == 90000
+    assert Refund.objects.filter(order=order).count() == 2
+    booking = order.booking
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert not booking.registrations.filter(status=RegistrationStatus.CONFIRMED).exists()
+    timeline = finance_client.get(url).text
+    assert "Travel grant" in timeline
+    assert "Refunded" in timeline
+
+
+def test_a_refund_stripe_refuses_is_shown_and_recorded_as_failed(finance_client, fake_stripe):
+    order = paid_order(finance_client, fake_stripe)
+    # Someone refunded in the Stripe dashboard and the webhook has not arrived yet.
+    fake_stripe.create_refund(
+        {"payment_intent": order.stripe_payment_intent_id}, send_webhook=False
+    )
+
+    response = finance_client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "10.00"},
+        follow=True,
+    )
+
+    assert "Stripe refused the refund" in response.text
+    assert "Nothing was refunded" in response.text
+    assert Refund.objects.get(order=order).status == Refund.Status.FAILED
+
+
+def test_negative_refund_is_refused(fake_stripe, client):
+    order = paid_order(client, fake_stripe)
+    with pytest.raises(services.PaymentError, match="above zero"):
+        services.refund_order(order, -100)
+
+
+def test_orders_list_search_filters_and_csv(finance_client, fake_stripe):
+    paid = paid_order(finance_client, fake_stripe)
+    other = services.order_for_booking(hold_seats(buyer=UserFactory(email="zed@example.org")))
+
+    page = finance_client.get(reverse("payments_admin:orders"))
+    assert paid.reference in page.text and other.reference in page.text
+
+    searched = finance_client.get(reverse("payments_admin:orders"), {"q": "zed@example"})
+    assert other.reference in searched.text and paid.reference not in searched.text
+
+    filtered = finance_client.get(reverse("payments_admin:orders"), {"status": "paid"})
+    assert paid.reference in filtered.text and other.reference not in filtered.text
+
+    export = finance_client.get(reverse("payments_admin:orders_csv"), {"status": "paid"})
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[0][:3] == ["Order", "Created (UTC)", "Event"]
+    assert [row[0] for row in rows[1:]] == [paid.reference]
+    assert rows[1][8:10] == ["450.00", "450.00"]
+
+
+def test_revenue_per_event_by_ticket_type(finance_client, fake_stripe):
+    order = paid_order(finance_client, fake_stripe, price=45000, seats=2)
+    services.refund_order(order, 10000, reason="partial")
+
+    page = finance_client.get(reverse("payments_admin:revenue"))
+
+    assert order.event.title in page.text
+    assert "<svg" in page.text  # the chart, drawn on the server
+    assert "900.00 USD" in page.text  # gross
+    assert "100.00 USD" in page.text  # refunds
+    assert "800.00 USD" in page.text  # net
+    export = finance_client.get(reverse("payments_admin:revenue"), {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[1][1:] == ["Standard", "USD", "2", "900.00", "100.00", "800.00"]
+
+
+@pytest.mark.parametrize("role", [None, "Event manager", "CE administrator"])
+def test_finance_screens_are_for_the_finance_role_only(client, fake_stripe, role):
+    order = paid_order(client, fake_stripe)
+    user = UserFactory()
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+
+    for url in [
+        reverse("payments_admin:orders"),
+        reverse("payments_admin:orders_csv"),
+        reverse("payments_admin:revenue"),
+        reverse("payments_admin:order", args=[order.public_id]),
+    ]:
+        assert client.get(url).status_code in (302, 403), url
+    response = client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]), {"amount": "450.00"}
+    )
+    assert response.status_code in (302, 403)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert not Refund.objects.exists()
+
+
+def test_receipt_is_downloadable_by_its_buyer_and_finance_only(client, fake_stripe):
+    order = paid_order(client, fake_stripe)
+    receipt = order.documents.get()
+    url = reverse("payments:document", args=[receipt.public_id])
+
+    client.force_login(order.purchaser)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert receipt.number in response["Content-Disposition"]
+
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+
+    finance = UserFactory()
+    finance.groups.add(Group.objects.get(name="Finance"))
+    client.force_login(finance)
+    assert client.get(url).status_code == 200
+
+
+def test_attendee_cancellation_refunds_by_the_event_policy(client, fake_stripe):
+    from courses import services as courses_services
+    from payments.models import EventPaymentSettings
+
+    order = paid_order(client, fake_stripe, price=45000, seats=1)
+    EventPaymentSettings.objects.create(
+        event=order.event,
+        full_refund_days_before=60,
+        no_refund_days_before=7,
+        cancellation_fee=5000,
+    )
+    registration = order.booking.registrations.get()
+    mail.outbox.clear()
+
+    courses_services.cancel_registration(registration, actor=order.purchaser)
+
+    refund = Refund.objects.get(order=order)
+    # The event starts in 30 days: between the limits, so the fee is kept.
+    assert (refund.amount, refund.origin, refund.status) == (40000, "cancellation", "succeeded")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
