@@ -110,6 +110,9 @@ def article_json_ld(context, article, tags=None):
     if request is not None:
         organisation = SiteSettings.for_request(request).organisation_name
         data["publisher"] = {"@type": "Organization", "name": organisation}
+        # Articles written by the organisation itself credit it, not a person.
+        if article.author == organisation:
+            data["author"] = data["publisher"]
     keywords = [tag.name for tag in (tags if tags is not None else article.tags.all())]
     if keywords:
         data["keywords"] = keywords

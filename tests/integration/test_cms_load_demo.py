@@ -3,6 +3,7 @@
 import html
 import importlib.machinery
 import io
+import json
 import re
 import sys
 import types
@@ -72,7 +73,8 @@ def test_the_article_is_published_with_the_newsletter_full_text(client, no_app_d
     assert article.title == ARTICLE_TITLE
     assert article.live
 
-    page = html.unescape(client.get(article.url).content.decode())
+    raw = client.get(article.url).content.decode()
+    page = html.unescape(raw)
     newsletter = demo.ARTICLE_FILE.read_text(encoding="utf-8")
     paragraphs = [part.strip() for part in newsletter.split("\n\n")][2:]
     assert len(paragraphs) == 9
@@ -82,6 +84,10 @@ def test_the_article_is_published_with_the_newsletter_full_text(client, no_app_d
     assert "MyOutcomes’ Session Rating Scale can assist the therapist" in page
     # Nothing from the newsletter's next item (the workshop announcement).
     assert "Upcoming Workshop" not in page
+    data = json.loads(re.search(r'"application/ld\+json">(.*?)</script>', raw, re.S).group(1))
+    assert data["headline"] == ARTICLE_TITLE
+    assert data["author"] == {"@type": "Organization", "name": "Heart and Soul of Change Project"}
+    assert data["datePublished"] == "2014-11-01"
 
 
 def test_load_demo_twice_leaves_one_of_everything(no_app_demos):
