@@ -249,6 +249,10 @@ PAGE_CACHE_INVALIDATING_APPS = [
 # Wagtail
 WAGTAIL_SITE_NAME = "Heart and Soul of Change Project"
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
+# No avatars from gravatar.com: the admin must not call any outside host (the CSP blocks it).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor a release check against releases.wagtail.org from the dashboard.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
