@@ -1,0 +1,180 @@
+"""Paying by invoice with a purchase order, reminders, releases, and gapless numbering."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from courses.factories import UserFactory
+from courses.models import BookingStatus, RegistrationStatus
+from payments import services
+from payments.models import DocumentCounter, EventPaymentSettings, FinanceDocument, Order
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+from tests.fakestripe.helpers import hold_seats  # noqa: E402
+
+
+def pdf_text(data):
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def invoice_booking(**hold):
+    booking = hold_seats(**hold)
+    EventPaymentSettings.objects.create(
+        event=booking.event, invoice_payment_enabled=True, invoice_due_days=30
+    )
+    return booking
+
+
+def choose_invoice(client, booking, **fields):
+    client.force_login(booking.purchaser)
+    data = {
+        "action": "invoice",
+        "billing_name": "Riverside Community Mental Health",
+        "billing_address": "12 River Road\nSpringfield, IL 62701",
+        "po_number": "PO-7731",
+        **fields,
+    }
+    return client.post(reverse("payments:checkout", args=[booking.public_id]), data, follow=True)
+
+
+def test_agency_pays_by_invoice_and_finance_marks_it_paid(client, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_unused"  # card is offered too; the agency picks invoice
+    booking = invoice_booking(price=45000, seats=3)
+    client.force_login(booking.purchaser)
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "Pay by invoice" in page.text and "by card" in page.text
+    mail.outbox.clear()
+
+    response = choose_invoice(client, booking)
+
+    assert "Invoice sent" in response.text
+    assert "quoting purchase order PO-7731" in response.text
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    order = Order.objects.get(booking=booking)
+    assert (order.status, order.payment_method) == (Order.Status.PENDING, "invoice")
+    year = timezone.now().year
+    invoice_mail = next(m for m in mail.outbox if m.subject.startswith("Invoice"))
+    name, content, _ = invoice_mail.attachments[0]
+    assert name == f"INV-{year}-00001.pdf"
+    text = pdf_text(content)
+    assert "Riverside Community Mental Health" in text
+    assert "PO-7731" in text
+    assert "1,350.00 USD" in text
+    assert "Please pay" in text
+    assert "Download invoice INV-" in response.text
+
+    # Finance records the bank transfer.
+    finance = UserFactory()
+    finance.groups.add(Group.objects.get(name="Finance"))
+    client.force_login(finance)
+    mail.outbox.clear()
+    done = client.post(
+        reverse("payments_admin:order_mark_paid", args=[order.public_id]),
+        {"reference": "BACS 99812"},
+        follow=True,
+    )
+    assert "marked paid" in done.text
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.payments.get().reference == "BACS 99812"
+    receipt_mail = next(m for m in mail.outbox if m.subject.startswith("Receipt"))
+    assert "BACS 99812" in pdf_text(receipt_mail.attachments[0][1])
+
+
+def test_invoice_needs_a_billing_name_and_address(client):
+    booking = invoice_booking()
+    response = choose_invoice(client, booking, billing_name="", billing_address="")
+    assert "This field is required" in response.text
+    assert Order.objects.get(booking=booking).payment_method == ""
+
+
+def test_invoice_is_not_offered_unless_staff_enabled_it(client, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_unused"
+    booking = hold_seats()
+    client.force_login(booking.purchaser)
+    assert (
+        "Pay by invoice"
+        not in client.get(reverse("payments:checkout", args=[booking.public_id])).text
+    )
+    response = choose_invoice(client, booking)
+    assert "Invoice payment is not offered for this event" in response.text
+
+
+def test_unpaid_invoice_is_reminded_then_released(client):
+    booking = invoice_booking()
+    EventPaymentSettings.objects.filter(event=booking.event).update(
+        invoice_due_days=10, invoice_reminder_days_before_due=3, invoice_release_grace_days=2
+    )
+    choose_invoice(client, booking)
+    order = Order.objects.get(booking=booking)
+    mail.outbox.clear()
+    start = timezone.now()
+
+    assert services.process_overdue_invoices(now=start + timedelta(days=2)) == {
+        "reminded": 0,
+        "released": 0,
+    }
+    with time_machine.travel(start + timedelta(days=8), tick=False):
+        assert services.process_overdue_invoices()["reminded"] == 1
+    reminder = next(m for m in mail.outbox if m.subject.startswith("Reminder"))
+    assert "is due on" in reminder.body
+    with time_machine.travel(start + timedelta(days=11), tick=False):
+        assert services.process_overdue_invoices() == {"reminded": 0, "released": 0}
+    with time_machine.travel(start + timedelta(days=13), tick=False):
+        assert services.process_overdue_invoices()["released"] == 1
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert booking.registrations.get().status == RegistrationStatus.CANCELLED
+    assert any("was released" in m.subject for m in mail.outbox)
+
+
+def test_document_numbers_have_no_gaps_and_restart_each_year(client, settings):
+    settings.STRIPE_SECRET_KEY = None
+    orders = []
+    for _ in range(3):
+        booking = invoice_booking()
+        choose_invoice(client, booking)
+        orders.append(Order.objects.get(booking=booking))
+    year = timezone.now().year
+    assert sorted(FinanceDocument.objects.values_list("number", flat=True)) == [
+        f"INV-{year}-00001",
+        f"INV-{year}-00002",
+        f"INV-{year}-00003",
+    ]
+    # Asking again returns the same document, not a new number.
+    assert services.issue_document(orders[0], "invoice").number == f"INV-{year}-00001"
+
+    next_year = timezone.now().replace(year=year + 1, month=1, day=2)
+    booking = invoice_booking()
+    order = services.order_for_booking(booking)
+    document = services.issue_document(order, "invoice", now=next_year)
+    assert document.number == f"INV-{year + 1}-00001"
+    assert DocumentCounter.objects.get(kind="invoice", year=year).last_number == 3
+
+
+def test_a_failed_render_does_not_use_up_a_number(client, settings, monkeypatch):
+    settings.STRIPE_SECRET_KEY = None
+    booking = invoice_booking()
+    order = services.order_for_booking(booking)
+    import certification.pdf
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(certification.pdf, "render_pdf", broken)
+    with pytest.raises(RuntimeError):
+        services.issue_document(order, "invoice")
+    monkeypatch.undo()
+
+    document = services.issue_document(order, "invoice")
+    assert document.number.endswith("-00001")
