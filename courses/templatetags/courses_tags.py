@@ -57,9 +57,18 @@ def upcoming_events(limit=3):
 
 
 @register.simple_tag
-def schedule(event):
-    """The event's sessions with their presenters, in one query."""
-    return list(event.sessions.all().select_related("presenter"))
+def event_page_data(event):
+    """Everything the event page lists, each fetched once (the page is read far more often
+    than it changes, and its query count must not grow with the schedule)."""
+    sessions = list(event.sessions.all().select_related("presenter"))
+    return {
+        "sessions": sessions,
+        "total_ce_minutes": sum(s.ce_minutes for s in sessions),
+        "benefits": list(event.benefits.all()),
+        "presenters": list(event.presenters.all().select_related("photo")),
+        "ticket_types": list(event.ticket_types.all()),
+        "add_ons": list(event.add_ons.all()),
+    }
 
 
 @register.simple_tag(takes_context=True)
@@ -73,7 +82,7 @@ def event_json_ld(context, event):
 
 
 @register.inclusion_tag("courses/includes/registration_box.html", takes_context=True)
-def registration_box(context, event):
+def registration_box(context, event, data=None):
     """What the event page offers right now: the ticket form, the waitlist or a closed note."""
     from courses.forms import RegistrationChoiceForm
     from courses.queries import active_registration, my_waitlist_entries
@@ -105,7 +114,14 @@ def registration_box(context, event):
         "authenticated": authenticated,
         "existing": active_registration(user, event) if authenticated else None,
         "on_waitlist": on_waitlist,
-        "form": RegistrationChoiceForm(event, now=now) if state == "open" else None,
+        "form": RegistrationChoiceForm(
+            event,
+            now=now,
+            ticket_types=data["ticket_types"] if data else None,
+            add_ons=data["add_ons"] if data else None,
+        )
+        if state == "open"
+        else None,
         "csrf_token": context.get("csrf_token"),
     }
 
