@@ -1,0 +1,297 @@
+"""Staff screens for trainer certification in the Wagtail admin.
+
+The certification lead (permission `trainers.lead_certification`, or a superuser) sets up
+tracks, rubrics and question banks and sees every submission; a member of the "Certification
+reviewer" role sees the queue of videos assigned to them. Nobody else sees any of it.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils import timezone
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from . import services
+from .models import (
+    Enrolment,
+    Question,
+    QuestionBank,
+    Rubric,
+    RubricCriterion,
+    Track,
+    VideoSubmission,
+)
+
+VS = VideoSubmission.Status
+
+
+class CertificationLeadPolicy(BasePermissionPolicy):
+    def user_has_permission(self, user, action):
+        return services.is_certification_lead(user)
+
+    def user_has_any_permission(self, user, actions):
+        return services.is_certification_lead(user)
+
+    def users_with_any_permission(self, actions):
+        return (
+            get_user_model()
+            .objects.filter(
+                Q(is_superuser=True)
+                | Q(user_permissions__codename="lead_certification")
+                | Q(groups__permissions__codename="lead_certification"),
+                is_active=True,
+            )
+            .distinct()
+        )
+
+
+class LeadMenuItem(MenuItem):
+    def is_shown(self, request):
+        return services.is_certification_lead(request.user)
+
+
+class ReviewerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return services.is_reviewer(request.user) or services.is_certification_lead(request.user)
+
+
+class LeadViewSet(ModelViewSet):
+    copy_view_enabled = False
+    search_backend_name = None
+    add_to_admin_menu = False
+
+    @property
+    def permission_policy(self):
+        return CertificationLeadPolicy(self.model)
+
+    @property
+    def menu_item_class(self):
+        return LeadMenuItem
+
+
+class TrackViewSet(LeadViewSet):
+    name = "trainers_tracks"
+    url_prefix = "certification/setup/tracks"
+    model = Track
+    icon = "tasks"
+    menu_label = "Tracks and requirements"
+    list_display = ["name", "is_open", "max_upload_bytes", "video_retention_days"]
+
+
+class RubricViewSet(LeadViewSet):
+    name = "trainers_rubrics"
+    url_prefix = "certification/setup/rubrics"
+    model = Rubric
+    icon = "list-ul"
+    menu_label = "Rubrics"
+    list_display = ["track", "pass_threshold"]
+
+
+class RubricCriterionViewSet(LeadViewSet):
+    name = "trainers_rubric_criteria"
+    url_prefix = "certification/setup/rubric-criteria"
+    model = RubricCriterion
+    icon = "list-ol"
+    menu_label = "Rubric criteria and levels"
+    list_display = ["title", "rubric", "required", "minimum_points"]
+    list_filter = ["rubric"]
+
+    def get_edit_handler(self):
+        from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
+
+        return ObjectList(
+            [
+                FieldPanel("rubric"),
+                FieldPanel("title"),
+                FieldPanel("description"),
+                FieldPanel("required"),
+                FieldPanel("minimum_points"),
+                FieldPanel("sort_order"),
+                InlinePanel("levels", label="Levels"),
+            ]
+        ).bind_to_model(RubricCriterion)
+
+
+class QuestionBankViewSet(LeadViewSet):
+    name = "trainers_question_banks"
+    url_prefix = "certification/setup/question-banks"
+    model = QuestionBank
+    icon = "help"
+    menu_label = "Question banks"
+    list_display = ["title", "mode", "pass_mark_percent", "attempt_limit"]
+
+
+class QuestionViewSet(LeadViewSet):
+    name = "trainers_questions"
+    url_prefix = "certification/setup/questions"
+    model = Question
+    icon = "help"
+    menu_label = "Questions and choices"
+    list_display = ["text", "bank", "kind"]
+    list_filter = ["bank"]
+
+    def get_edit_handler(self):
+        from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
+
+        return ObjectList(
+            [
+                FieldPanel("bank"),
+                FieldPanel("kind"),
+                FieldPanel("text"),
+                FieldPanel("sort_order"),
+                InlinePanel("choices", label="Choices"),
+            ]
+        ).bind_to_model(Question)
+
+
+class CertificationSetupGroup(ViewSetGroup):
+    menu_label = "Certification setup"
+    menu_icon = "cogs"
+    menu_order = 330
+    items = (
+        TrackViewSet,
+        RubricViewSet,
+        RubricCriterionViewSet,
+        QuestionBankViewSet,
+        QuestionViewSet,
+    )
+
+
+QUEUE_FILTERS = {
+    "open": ("Waiting for a decision", Q(status__in=[VS.READY, VS.IN_REVIEW])),
+    "unassigned": ("Unassigned", Q(status=VS.READY, assignments__isnull=True)),
+    "overdue": ("Overdue reviews", None),
+    "failed": ("Failed processing", Q(status=VS.FAILED)),
+    "decided": ("Decided", Q(status__in=list(VideoSubmission.FINAL))),
+}
+
+
+def review_queue(request):
+    """Every video waiting for review (the lead), or the ones assigned to me (a reviewer)."""
+    user = request.user
+    is_lead = services.is_certification_lead(user)
+    if not (is_lead or services.is_reviewer(user)):
+        raise PermissionDenied
+    chosen = request.GET.get("filter", "open")
+    if chosen not in QUEUE_FILTERS:
+        chosen = "open"
+    submissions = VideoSubmission.objects.select_related(
+        "enrolment__candidate", "enrolment__track"
+    ).annotate(
+        reviewers=Count("assignments", distinct=True),
+        reviews_done=Count("assignments__review", distinct=True),
+    )
+    if not is_lead:
+        submissions = submissions.filter(assignments__reviewer=user)
+    label, condition = QUEUE_FILTERS[chosen]
+    if chosen == "overdue":
+        submissions = submissions.filter(
+            status=VS.IN_REVIEW,
+            assignments__due_at__lt=timezone.now(),
+            assignments__review__isnull=True,
+        )
+    else:
+        submissions = submissions.filter(condition)
+    return render(
+        request,
+        "certification/trainers/admin/queue.html",
+        {
+            "page_title": "Review queue",
+            "header_icon": "media",
+            "submissions": submissions.distinct().order_by("created_at"),
+            "filters": [(key, value[0]) for key, value in QUEUE_FILTERS.items()],
+            "chosen": chosen,
+            "chosen_label": label,
+            "is_lead": is_lead,
+            "stale_after": timezone.now() - timedelta(days=7),
+        },
+    )
+
+
+def candidates(request):
+    if not services.is_certification_lead(request.user):
+        raise PermissionDenied
+    query = request.GET.get("q", "").strip()[:100]
+    enrolments = Enrolment.objects.select_related("candidate", "track").annotate(
+        video_count=Count("videos")
+    )
+    if query:
+        enrolments = enrolments.filter(
+            Q(candidate__legal_name__icontains=query)
+            | Q(candidate__preferred_name__icontains=query)
+            | Q(candidate__email__icontains=query)
+        )
+    return render(
+        request,
+        "certification/trainers/admin/candidates.html",
+        {
+            "page_title": "Certification candidates",
+            "header_icon": "user",
+            "enrolments": enrolments.order_by("candidate__legal_name"),
+            "query": query,
+        },
+    )
+
+
+def candidate_submissions(request, enrolment_id):
+    if not services.is_certification_lead(request.user):
+        raise PermissionDenied
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("candidate", "track"), pk=enrolment_id
+    )
+    return render(
+        request,
+        "certification/trainers/admin/candidate.html",
+        {
+            "page_title": f"{enrolment.candidate.display_name} – {enrolment.track.name}",
+            "header_icon": "user",
+            "enrolment": enrolment,
+            "states": services.requirement_states(enrolment),
+            "videos": enrolment.videos.select_related("requirement").prefetch_related(
+                "assignments__reviewer", "assignments__review"
+            ),
+        },
+    )
+
+
+@hooks.register("register_admin_urls")
+def register_trainer_admin_urls():
+    return [
+        path("certification/queue/", review_queue, name="trainers_admin_queue"),
+        path("certification/candidates/", candidates, name="trainers_admin_candidates"),
+        path(
+            "certification/candidates/<int:enrolment_id>/",
+            candidate_submissions,
+            name="trainers_admin_candidate",
+        ),
+    ]
+
+
+@hooks.register("register_admin_viewset")
+def register_certification_setup():
+    return CertificationSetupGroup()
+
+
+@hooks.register("register_admin_menu_item")
+def register_review_queue_menu_item():
+    return ReviewerMenuItem(
+        "Review queue", reverse("trainers_admin_queue"), icon_name="media", order=320
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def register_candidates_menu_item():
+    return LeadMenuItem(
+        "Certification candidates",
+        reverse("trainers_admin_candidates"),
+        icon_name="user",
+        order=325,
+    )
