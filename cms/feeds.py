@@ -28,7 +28,8 @@ class ArticleFeed(Feed):
         return site.root_page.get_url(request=self.request) if site else "/"
 
     def description(self, site):
-        return "Articles and news from the Heart and Soul of Change Project."
+        name = SiteSettings.for_request(self.request).organisation_name
+        return f"Articles and news from {name}."
 
     def items(self, site):
         articles = (

@@ -350,3 +350,30 @@ def test_every_body_block_renders(client, home):
     assert 'alt="Trainers at work"' in html and "<figcaption>Florida</figcaption>" in html
     assert "Clients know best." in html and "A trainer" in html
     assert '<a class="btn btn--primary" href="/">See events</a>' in html
+
+
+def test_permission_denied_page_tells_a_visitor_to_log_in(rf, home):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    request = rf.get("/certification/secret/")
+    request.user = AnonymousUser()
+
+    response = permission_denied(request, PermissionDenied())
+
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "You don't have access to this page" in html
+    assert 'href="/accounts/login/?next=/certification/secret/"' in html
+
+
+def test_an_expired_form_explains_how_to_send_it_again(home):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"login": "a@example.org", "password": "x"}
+    )
+
+    assert response.status_code == 403
+    assert "Please send the form again" in response.content.decode()
