@@ -572,16 +572,19 @@ def confirm_registrations(booking, *, actor=None, now=None):
 
 
 def _send_confirmations(booking, registrations):
+    """Each attendee gets their own email (an invitation for a seat still to be claimed); a
+    purchaser buying for others also gets a summary. Staff entering a seat get nothing."""
+    staff_made = booking.kind in (BookingKind.COMPLIMENTARY, BookingKind.SPEAKER)
     purchaser_email = booking.purchaser.email.casefold()
     purchaser_is_attendee = False
     for registration in registrations:
-        if registration.awaiting_claim:
+        if registration.awaiting_claim and not staff_made:
             emails.send_seat_invitation(registration)
         else:
             emails.send_registration_confirmation(registration)
         if registration.attendee_email.casefold() == purchaser_email:
             purchaser_is_attendee = True
-    if not purchaser_is_attendee or len(registrations) > 1:
+    if not staff_made and (not purchaser_is_attendee or len(registrations) > 1):
         emails.send_booking_confirmation(booking)
 
 

@@ -82,6 +82,31 @@ class Presenter(index.Indexed, models.Model):
         return f"{self.name}, {self.credentials}" if self.credentials else self.name
 
 
+EVENT_MANAGER_PAGE_PERMISSIONS = [
+    "add_page",
+    "change_page",
+    "publish_page",
+    "lock_page",
+    "unlock_page",
+]
+
+
+def grant_event_manager_page_permissions(page):
+    """Event managers publish and edit everything under the events index, and nothing else."""
+    from django.contrib.auth.models import Group, Permission
+    from wagtail.models import GroupPagePermission
+
+    from cms.roles import EVENT_MANAGER
+
+    group = Group.objects.filter(name=EVENT_MANAGER).first()
+    if group is None:
+        return
+    for permission in Permission.objects.filter(
+        content_type__app_label="wagtailcore", codename__in=EVENT_MANAGER_PAGE_PERMISSIONS
+    ):
+        GroupPagePermission.objects.get_or_create(group=group, page=page, permission=permission)
+
+
 class EventIndexPage(Page):
     """The list of events: upcoming first, then past; filtered by format and month."""
 
@@ -91,6 +116,12 @@ class EventIndexPage(Page):
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["courses.EventPage"]
     max_count = 1
+
+    def save(self, *args, **kwargs):
+        is_new = self._state.adding
+        super().save(*args, **kwargs)
+        if is_new:
+            grant_event_manager_page_permissions(self)
 
     def live_events(self):
         return EventPage.objects.live().descendant_of(self).select_related("programme")

@@ -1,0 +1,105 @@
+"""Event rosters for staff: one row per confirmed seat, as CSV or XLSX."""
+
+import csv
+import io
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from courses.models import Registration, RegistrationStatus
+
+BASE_COLUMNS = [
+    "Legal name",
+    "Email",
+    "Ticket",
+    "Status",
+    "Profession",
+    "License number",
+    "License jurisdiction",
+    "CE requested",
+    "Add-ons",
+    "Accessibility needs",
+    "Dietary needs",
+    "Booked by",
+    "Booking",
+    "Confirmed at",
+]
+
+
+def roster_rows(event):
+    """The header and one row per confirmed registration, answers to staff questions last."""
+    questions = list(event.questions.all())
+    header = BASE_COLUMNS + [q.label for q in questions]
+    registrations = (
+        Registration.objects.filter(event=event, status=RegistrationStatus.CONFIRMED)
+        .select_related("ticket_type", "booking__purchaser")
+        .prefetch_related("add_on_lines__add_on")
+        .order_by("attendee_name", "pk")
+    )
+    rows = [header]
+    for r in registrations:
+        answers = r.answers or {}
+        confirmed = timezone.localtime(r.confirmed_at, event.zone) if r.confirmed_at else None
+        rows.append(
+            [
+                r.attendee_name,
+                r.attendee_email,
+                r.ticket_type.name,
+                r.get_status_display(),
+                r.profession,
+                r.license_number,
+                r.license_jurisdiction,
+                "yes" if r.wants_ce else "no",
+                ", ".join(line.add_on.name for line in r.add_on_lines.all()),
+                r.accessibility_needs,
+                r.dietary_needs,
+                r.booking.purchaser.email,
+                str(r.booking.public_id),
+                confirmed.strftime("%Y-%m-%d %H:%M") if confirmed else "",
+            ]
+            + [_answer(answers.get(str(q.pk), "")) for q in questions]
+        )
+    return rows
+
+
+def _answer(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _safe_cell(value):
+    """Spreadsheet apps run cells starting with = + - @ as formulas; names are typed by the
+    public, so such cells are prefixed with an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def roster_csv(event):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in roster_rows(event):
+        writer.writerow([_safe_cell(v) for v in row])
+    # A byte-order mark so Excel opens non-Latin names correctly.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def roster_xlsx(event):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Roster"
+    for index, row in enumerate(roster_rows(event)):
+        sheet.append([_safe_cell(v) for v in row])
+        if index == 0:
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def roster_filename(event, extension):
+    return f"roster-{event.slug}.{extension}"

@@ -1,0 +1,433 @@
+"""Staff screens for events (Wagtail admin): registrations, waitlists, materials, capacity,
+rosters, manual registrations, approvals and messages. Only the Event manager role (and
+superusers) may open them; every change goes through courses.services."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.panels import FieldPanel, FieldRowPanel
+from wagtail.admin.views.generic import EditView
+from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from cms.roles import EVENT_MANAGER, user_has_role
+from courses import exports, services
+from courses.models import (
+    ApprovalStatus,
+    Booking,
+    BookingKind,
+    BookingStatus,
+    EventPage,
+    Material,
+    Registration,
+    RegistrationStatus,
+    TicketType,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+
+class EventManagerPermissionPolicy(BasePermissionPolicy):
+    """Event managers may do the given actions on the model; nobody else (bar superusers)."""
+
+    def __init__(self, model, actions=("add", "change", "delete", "view")):
+        super().__init__(model)
+        self.actions = set(actions)
+
+    def user_has_permission(self, user, action):
+        return action in self.actions and user_has_role(user, EVENT_MANAGER)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def users_with_any_permission(self, actions):
+        if not self.actions.intersection(actions):
+            return get_user_model().objects.none()
+        return (
+            get_user_model()
+            .objects.filter(Q(is_superuser=True) | Q(groups__name=EVENT_MANAGER), is_active=True)
+            .distinct()
+        )
+
+
+class EventManagerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return user_has_role(request.user, EVENT_MANAGER)
+
+
+# -- registrations -------------------------------------------------------------------------------
+
+
+class RegistrationEditView(EditView):
+    """Staff correct attendee details; the change is made (and audited) by the service."""
+
+    def save_instance(self):
+        registration = Registration.objects.get(pk=self.object.pk)
+        data = {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name in services.ATTENDEE_FIELDS
+        }
+        return services.update_attendee_details(registration, data, actor=self.request.user)
+
+
+class RegistrationViewSet(ModelViewSet):
+    model = Registration
+    name = "course_registrations"
+    icon = "group"
+    menu_label = _("Registrations")
+    edit_view_class = RegistrationEditView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    search_backend_name = None
+    search_fields = ["attendee_name", "attendee_email", "license_number"]
+    list_display = ["attendee_name", "attendee_email", "event", "ticket_type", "status", "wants_ce"]
+    list_filter = ["event", "status", "wants_ce"]
+    ordering = ["event", "attendee_name"]
+    list_export = [
+        "attendee_name",
+        "attendee_email",
+        "event",
+        "ticket_type",
+        "status",
+        "profession",
+        "license_number",
+        "license_jurisdiction",
+        "wants_ce",
+        "accessibility_needs",
+        "dietary_needs",
+        "unit_price",
+    ]
+    export_filename = "registrations"
+    panels = [
+        FieldPanel("attendee_name"),
+        FieldPanel("attendee_email"),
+        FieldRowPanel([FieldPanel("license_number"), FieldPanel("license_jurisdiction")]),
+        FieldRowPanel([FieldPanel("profession"), FieldPanel("wants_ce")]),
+        FieldPanel("accessibility_needs"),
+        FieldPanel("dietary_needs"),
+    ]
+
+    @property
+    def permission_policy(self):
+        # Seats are created by checkout or the manual-registration form, never "added" here.
+        return EventManagerPermissionPolicy(self.model, actions=("change", "view"))
+
+    @property
+    def menu_item_class(self):
+        return EventManagerMenuItem
+
+    def get_queryset(self, request):
+        return Registration.objects.select_related("event", "ticket_type")
+
+
+class WaitlistViewSet(ModelViewSet):
+    model = WaitlistEntry
+    name = "course_waitlist"
+    icon = "time"
+    menu_label = _("Waitlists")
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    search_backend_name = None
+    search_fields = ["user__email", "user__legal_name"]
+    list_display = ["user", "event", "status", "created_at", "offer_expires_at"]
+    list_filter = ["event", "status"]
+    ordering = ["event", "created_at"]
+    list_export = ["user", "user.email", "event", "status", "created_at", "offer_expires_at"]
+    export_filename = "waitlist"
+    form_fields = ["status"]
+
+    @property
+    def permission_policy(self):
+        return EventManagerPermissionPolicy(self.model, actions=("view",))
+
+    @property
+    def menu_item_class(self):
+        return EventManagerMenuItem
+
+    def get_queryset(self, request):
+        return WaitlistEntry.objects.select_related("event", "user")
+
+
+class MaterialViewSet(ModelViewSet):
+    """Staff attach slides and manuals to an event; files go to the private storage."""
+
+    model = Material
+    name = "course_materials"
+    icon = "doc-full"
+    menu_label = _("Event materials")
+    copy_view_enabled = False
+    search_backend_name = None
+    search_fields = ["title"]
+    list_display = ["title", "event", "kind", "available_from"]
+    list_filter = ["event", "kind"]
+    form_fields = ["event", "title", "kind", "file", "available_from"]
+
+    @property
+    def permission_policy(self):
+        return EventManagerPermissionPolicy(self.model)
+
+    @property
+    def menu_item_class(self):
+        return EventManagerMenuItem
+
+
+# -- capacity overview and per-event actions ------------------------------------------------------
+
+
+def _require_event_manager(request):
+    if not user_has_role(request.user, EVENT_MANAGER):
+        raise PermissionDenied
+
+
+def _admin_page(request, template, title, context, *, icon="calendar"):
+    return TemplateResponse(
+        request,
+        f"courses/admin/{template}",
+        {"page_title": title, "header_title": title, "header_icon": icon, **context},
+    )
+
+
+def capacity_rows(events, now=None):
+    """Per event: capacity, confirmed, unexpired holds, open offers, seats left, waiting."""
+    now = now or timezone.now()
+    events = list(events)
+    counts = {
+        row["event"]: row
+        for row in Registration.objects.filter(event__in=events)
+        .values("event")
+        .annotate(
+            confirmed=Count("pk", filter=Q(status=RegistrationStatus.CONFIRMED)),
+            held=Count(
+                "pk",
+                filter=Q(status=RegistrationStatus.HELD)
+                & (Q(booking__expires_at__gt=now) | Q(booking__expires_at__isnull=True)),
+            ),
+        )
+    }
+    waiting = {
+        row["event"]: row
+        for row in WaitlistEntry.objects.filter(event__in=events)
+        .values("event")
+        .annotate(
+            waiting=Count("pk", filter=Q(status=WaitlistStatus.WAITING)),
+            offered=Count("pk", filter=Q(status=WaitlistStatus.OFFERED, offer_expires_at__gt=now)),
+        )
+    }
+    rows = []
+    for event in events:
+        c = counts.get(event.pk, {})
+        w = waiting.get(event.pk, {})
+        taken = c.get("confirmed", 0) + c.get("held", 0) + w.get("offered", 0)
+        rows.append(
+            {
+                "event": event,
+                "capacity": event.capacity,
+                "confirmed": c.get("confirmed", 0),
+                "held": c.get("held", 0),
+                "offered": w.get("offered", 0),
+                "waiting": w.get("waiting", 0),
+                "left": max(0, event.capacity - taken),
+                "starts": event.local(event.starts_at),
+            }
+        )
+    return rows
+
+
+def capacity_overview(request):
+    _require_event_manager(request)
+    now = timezone.now()
+    show_past = request.GET.get("when") == "past"
+    events = EventPage.objects.exclude(starts_at__isnull=True)
+    events = (
+        events.filter(ends_at__lt=now).order_by("-starts_at")
+        if show_past
+        else events.filter(ends_at__gte=now).order_by("starts_at")
+    )
+    pending = (
+        Booking.objects.filter(approval_status=ApprovalStatus.PENDING, status=BookingStatus.HELD)
+        .select_related("event", "purchaser")
+        .prefetch_related("registrations__ticket_type")
+        .order_by("created_at")
+    )
+    return _admin_page(
+        request,
+        "capacity_overview.html",
+        _("Capacity overview"),
+        {"rows": capacity_rows(events[:100], now), "pending": pending, "show_past": show_past},
+    )
+
+
+def roster_export(request, event_id, extension):
+    _require_event_manager(request)
+    event = get_object_or_404(EventPage, pk=event_id)
+    if extension not in ("csv", "xlsx"):
+        raise Http404("Rosters come as .csv or .xlsx.")
+    if extension == "csv":
+        content, content_type = exports.roster_csv(event), "text/csv; charset=utf-8"
+    else:
+        content = exports.roster_xlsx(event)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = HttpResponse(content, content_type=content_type)
+    filename = exports.roster_filename(event, extension)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class MessageRegistrantsForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}), max_length=10000
+    )
+
+
+def message_registrants(request, event_id):
+    _require_event_manager(request)
+    event = get_object_or_404(EventPage, pk=event_id)
+    form = MessageRegistrantsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        sent = services.message_registrants(
+            event,
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+            actor=request.user,
+        )
+        messages.success(request, _("Message queued for %(count)s registrants.") % {"count": sent})
+        return redirect("courses_admin:overview")
+    return _admin_page(
+        request,
+        "message_registrants.html",
+        _("Message all registrants"),
+        {
+            "event": event,
+            "form": form,
+            "recipients": services.registrants_to_message(event).count(),
+        },
+        icon="mail",
+    )
+
+
+class ManualRegistrationForm(forms.Form):
+    ticket_type = forms.ModelChoiceField(queryset=TicketType.objects.none())
+    attendee_name = forms.CharField(label=_("Legal name"), max_length=200)
+    attendee_email = forms.EmailField(label=_("Email"))
+    kind = forms.ChoiceField(
+        choices=[
+            (BookingKind.COMPLIMENTARY, _("Complimentary")),
+            (BookingKind.SPEAKER, _("Speaker")),
+        ]
+    )
+    wants_ce = forms.BooleanField(label=_("Wants CE credit"), required=False)
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ticket_type"].queryset = TicketType.objects.filter(event=event)
+
+
+def manual_registration(request, event_id):
+    _require_event_manager(request)
+    event = get_object_or_404(EventPage, pk=event_id)
+    form = ManualRegistrationForm(request.POST or None, event=event)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration = services.register_manually(
+                event,
+                ticket_type=form.cleaned_data["ticket_type"],
+                attendee_name=form.cleaned_data["attendee_name"],
+                attendee_email=form.cleaned_data["attendee_email"],
+                kind=form.cleaned_data["kind"],
+                wants_ce=form.cleaned_data["wants_ce"],
+                actor=request.user,
+            )
+        except services.RegistrationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is registered for %(event)s.")
+                % {"name": registration.attendee_name, "event": event.title},
+            )
+            return redirect("courses_admin:overview")
+    return _admin_page(
+        request,
+        "manual_registration.html",
+        _("Add a registration"),
+        {"event": event, "form": form},
+        icon="user",
+    )
+
+
+@require_POST
+def decide_approval(request, booking_id):
+    _require_event_manager(request)
+    booking = get_object_or_404(Booking, pk=booking_id)
+    approve = request.POST.get("decision") == "approve"
+    services.decide_approval(booking, approve=approve, actor=request.user)
+    messages.success(request, _("Approved.") if approve else _("Rejected; the seat is released."))
+    return redirect("courses_admin:overview")
+
+
+def cancel_registration(request, registration_id):
+    _require_event_manager(request)
+    registration = get_object_or_404(
+        Registration.objects.select_related("event"), pk=registration_id
+    )
+    if request.method == "POST":
+        services.cancel_registration(registration, actor=request.user, note="by staff")
+        messages.success(request, _("The registration is cancelled and the seat freed."))
+        return redirect("courses_admin:overview")
+    return _admin_page(
+        request,
+        "cancel_registration.html",
+        _("Cancel a registration"),
+        {"registration": registration},
+        icon="warning",
+    )
+
+
+class EventAdminViewSet(ViewSet):
+    name = "courses_admin"
+    icon = "calendar"
+    menu_label = _("Capacity overview")
+    url_prefix = "events-admin"
+
+    @property
+    def menu_item_class(self):
+        return EventManagerMenuItem
+
+    def get_urlpatterns(self):
+        return [
+            path("", capacity_overview, name="overview"),
+            path("events/<int:event_id>/roster.<str:extension>", roster_export, name="roster"),
+            path("events/<int:event_id>/message/", message_registrants, name="message"),
+            path("events/<int:event_id>/register/", manual_registration, name="register"),
+            path("bookings/<int:booking_id>/approval/", decide_approval, name="approval"),
+            path(
+                "registrations/<int:registration_id>/cancel/",
+                cancel_registration,
+                name="cancel_registration",
+            ),
+        ]
+
+
+class EventAdminGroup(ViewSetGroup):
+    menu_label = _("Event registrations")
+    menu_icon = "calendar-check"
+    menu_order = 250
+    items = (EventAdminViewSet, RegistrationViewSet, WaitlistViewSet, MaterialViewSet)
+
+    def get_menu_item(self, order=None):
+        item = super().get_menu_item(order)
+        item.is_shown = lambda request: user_has_role(request.user, EVENT_MANAGER)
+        return item

@@ -1,0 +1,238 @@
+"""Staff screens: only event managers see registrations, rosters, waitlists and forms."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from openpyxl import load_workbook
+
+from cms.roles import EDITOR, EVENT_MANAGER
+from courses import services
+from courses.factories import UserFactory, make_event
+from courses.models import (
+    Booking,
+    Registration,
+    RegistrationQuestion,
+    RegistrationStatus,
+    WaitlistStatus,
+)
+from tests.accounts_support import make_staff_with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def _staff(client, role, email):
+    user, _secret = make_staff_with_totp(email=email)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def event_with_registrants():
+    event = make_event(title="FIT Supervision Training", capacity=3)
+    question = RegistrationQuestion.objects.create(event=event, label="Your agency")
+    for name, email in [("Zoë Ångström", "zoe@example.org"), ("=HYPERLINK(1)", "x@example.org")]:
+        user = UserFactory(email=email, legal_name=name)
+        booking = services.place_hold(
+            event=event,
+            purchaser=user,
+            tickets={event.ticket_types.get().pk: 1},
+            attendees=[
+                {
+                    "attendee_name": name,
+                    "attendee_email": email,
+                    "license_number": "MH123",
+                    "answers": {str(question.pk): "County clinic"},
+                }
+            ],
+        )
+        services.confirm_registrations(booking)
+    mail.outbox.clear()
+    return event
+
+
+def test_event_manager_lists_searches_and_filters_registrations(client, event_with_registrants):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    other = make_event(title="Another Event")
+    services.place_hold(
+        event=other,
+        purchaser=UserFactory(legal_name="Other Person"),
+        tickets={other.ticket_types.get().pk: 1},
+    )
+
+    listing = client.get("/admin/course_registrations/", {"event": event_with_registrants.pk})
+    text = listing.content.decode()
+    assert "Zoë Ångström" in text and "Other Person" not in text
+
+    found = client.get("/admin/course_registrations/", {"q": "zoe@"}).content.decode()
+    assert "Zoë Ångström" in found and "HYPERLINK" not in found
+
+
+def test_roster_exports_as_csv_and_xlsx(client, event_with_registrants):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = event_with_registrants
+
+    response = client.get(f"/admin/events-admin/events/{event.pk}/roster.csv")
+    assert response["Content-Disposition"] == f'attachment; filename="roster-{event.slug}.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Legal name", "Email", "Ticket"] and rows[0][-1] == "Your agency"
+    assert rows[1][:2] == ["'=HYPERLINK(1)", "x@example.org"]
+    assert rows[2][0] == "Zoë Ångström" and rows[2][-1] == "County clinic"
+
+    response = client.get(f"/admin/events-admin/events/{event.pk}/roster.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[2][0] == "Zoë Ångström" and values[2][5] == "MH123"
+
+
+def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat(
+    client, event_with_registrants
+):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = event_with_registrants
+    assert "Event registrations" in client.get("/admin/").content.decode()
+    overview = client.get("/admin/events-admin/").content.decode()
+    assert "FIT Supervision Training" in overview
+    assert "Roster XLSX" in overview
+
+    response = client.post(
+        f"/admin/events-admin/events/{event.pk}/register/",
+        {
+            "ticket_type": event.ticket_types.get().pk,
+            "attendee_name": "Scott Miller",
+            "attendee_email": "scott@example.org",
+            "kind": "speaker",
+        },
+    )
+    assert response.status_code == 302
+    registration = Registration.objects.get(attendee_email="scott@example.org")
+    assert registration.status == RegistrationStatus.CONFIRMED and registration.unit_price == 0
+    assert registration.booking.kind == "speaker"
+    welcome = next(m for m in mail.outbox if m.to == ["scott@example.org"])
+    assert welcome.subject == "You are registered: FIT Supervision Training"
+    assert "Please link this seat to your own account" in welcome.body
+
+    full = client.post(
+        f"/admin/events-admin/events/{event.pk}/register/",
+        {
+            "ticket_type": event.ticket_types.get().pk,
+            "attendee_name": "One Too Many",
+            "attendee_email": "late@example.org",
+            "kind": "complimentary",
+        },
+    )
+    assert "sold out" in full.content.decode()
+    assert not Registration.objects.filter(attendee_email="late@example.org").exists()
+
+
+def test_message_all_registrants_form(client, event_with_registrants):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = event_with_registrants
+
+    empty = client.post(f"/admin/events-admin/events/{event.pk}/message/", {"subject": ""})
+    assert "This field is required" in empty.content.decode()
+    assert mail.outbox == []
+
+    client.post(
+        f"/admin/events-admin/events/{event.pk}/message/",
+        {"subject": "Parking", "body": "Use the north garage."},
+    )
+    assert sorted(m.to[0] for m in mail.outbox) == ["x@example.org", "zoe@example.org"]
+    assert "Use the north garage." in mail.outbox[0].body
+
+
+def test_staff_cancel_and_approval_decisions(client, event_with_registrants):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = event_with_registrants
+    registration = Registration.objects.filter(event=event).first()
+    event.capacity = 2
+    event.save()
+    entry = services.join_waitlist(event, user=UserFactory(email="waiting@example.org"))
+    # After the attendee's cut-off, staff can still cancel.
+    event.cancellation_cutoff_hours = 24 * 365
+    event.save()
+
+    client.post(f"/admin/events-admin/registrations/{registration.pk}/cancel/")
+
+    registration.refresh_from_db()
+    entry.refresh_from_db()
+    assert registration.status == RegistrationStatus.CANCELLED
+    assert entry.status == WaitlistStatus.OFFERED
+    waitlist = client.get("/admin/course_waitlist/", {"event": event.pk}).content.decode()
+    assert entry.user.legal_name in waitlist and "Seat offered" in waitlist
+
+    approval_event = make_event()
+    ticket = approval_event.ticket_types.get()
+    ticket.requires_approval = True
+    ticket.save()
+    booking = services.place_hold(
+        event=approval_event, purchaser=UserFactory(), tickets={ticket.pk: 1}
+    )
+    assert "Waiting for approval" in client.get("/admin/events-admin/").content.decode()
+    client.post(f"/admin/events-admin/bookings/{booking.pk}/approval/", {"decision": "reject"})
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/course_registrations/",
+        "/admin/course_waitlist/",
+        "/admin/course_materials/",
+        "/admin/events-admin/",
+        "/admin/events-admin/events/{event}/roster.csv",
+        "/admin/events-admin/events/{event}/message/",
+        "/admin/events-admin/events/{event}/register/",
+    ],
+)
+def test_other_staff_roles_are_refused(client, event_with_registrants, path):
+    _staff(client, EDITOR, "editor@example.org")
+
+    response = client.get(path.format(event=event_with_registrants.pk))
+    assert response.status_code == 302 and response.url == "/admin/"
+
+    text = client.get(response.url).content.decode()
+    assert "Sorry, you do not have permission to access this area." in text
+    assert "Zoë Ångström" not in text
+    assert "Event registrations" not in text, "the menu item is hidden too"
+
+
+def test_signed_out_visitors_are_sent_to_log_in(client, event_with_registrants):
+    response = client.get(f"/admin/events-admin/events/{event_with_registrants.pk}/roster.csv")
+    assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_manager_attaches_material_to_private_storage(client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = make_event(starts_in=timedelta(days=5))
+    response = client.post(
+        "/admin/course_materials/new/",
+        {
+            "event": event.pk,
+            "title": "PCOMS manual",
+            "kind": "manual",
+            "file": SimpleUploadedFile("pcoms.pdf", b"%PDF-1.4 manual", "application/pdf"),
+            "available_from": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    material = event.materials.get()
+    assert material.file.read() == b"%PDF-1.4 manual"
+    assert (settings.PRIVATE_MEDIA_ROOT / material.file.name).exists()
+    assert not (settings.MEDIA_ROOT / material.file.name).exists()
+
+
+def test_event_managers_publish_events_but_not_other_pages():
+    event = make_event()
+    manager = UserFactory(email="pages@example.org")
+    manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
+
+    assert event.permissions_for_user(manager).can_publish()
+    assert event.get_parent().permissions_for_user(manager).can_add_subpage()
+    assert not event.get_parent().get_parent().permissions_for_user(manager).can_edit()
