@@ -1,0 +1,52 @@
+"""The demo events: the newsletter's three events, upcoming, and a past one with attendees."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from wagtail.models import PageViewRestriction
+
+from cms.factories import home_page
+from courses.demo import WEBINAR_TITLE, load_demo_content
+from courses.models import EventPage, Registration, RegistrationStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_events_are_loaded_once_and_upcoming():
+    home_page()
+    load_demo_content(io.StringIO())
+    load_demo_content(io.StringIO())
+
+    now = timezone.now()
+    events = {e.title: e for e in EventPage.objects.live()}
+    assert len(events) == 4
+
+    tot = events["Training of Trainers Conference"]
+    assert tot.starts_at > now and tot.venue_address == "Sarasota, Florida, USA"
+    assert tot.sessions.count() == 5 and tot.total_ce_minutes == 27 * 60
+    assert tot.local(tot.starts_at).weekday() == 0 and tot.local(tot.starts_at).month == 2
+    assert "Subscription to Member Site (a $120 value)" in [b.text for b in tot.benefits.all()]
+    assert tot.member_group.name == "Member site subscribers" and tot.membership_months == 12
+    assert PageViewRestriction.objects.filter(page__slug="member-site", groups=tot.member_group)
+
+    fit = events["FIT Supervision Training"]
+    assert fit.starts_at > now and fit.sessions.count() == 3 and fit.time_zone == "America/Chicago"
+    assert fit.add_ons.get().grants_ce and fit.add_ons.get().price == 7500
+    assert "Set of ICCE FIT manuals valued at $129 USD" in [b.text for b in fit.benefits.all()]
+
+    webinar = events[WEBINAR_TITLE]
+    assert webinar.is_online and webinar.ticket_types.get().is_free
+    assert webinar.presenters.get().name == "David Prescott"
+    local_start = webinar.local(webinar.starts_at)
+    assert (local_start.month, local_start.day, local_start.hour) == (12, 9, 12)
+    assert now < webinar.starts_at < now + timedelta(days=380)
+
+    past = next(
+        e for title, e in events.items() if title.startswith("Training of Trainers Conference ")
+    )
+    assert past.is_past
+    confirmed = Registration.objects.filter(event=past, status=RegistrationStatus.CONFIRMED)
+    names = set(confirmed.values_list("attendee_name", flat=True))
+    assert len(names) == 8 and {"李明", "محمد الأحمد", "Мария Иванова"} <= names
