@@ -69,7 +69,7 @@ def session_presence(registration, *, now=None):
 
 def _round_down(hours, step):
     step = step or Decimal("0.01")
-    return (hours / step).to_integral_value(rounding=ROUND_DOWN) * step
+    return ((hours / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(Decimal("0.01"))
 
 
 def credit_for(offering, presence):

@@ -113,7 +113,7 @@ def my_transcript_csv(request):
 
 @login_required
 def licenses(request):
-    form = LicenseForm(request.POST or None, user=request.user)
+    form = LicenseForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         license_ = form.save(commit=False)
         license_.user = request.user
@@ -130,7 +130,9 @@ def licenses(request):
 @login_required
 def license_edit(request, pk):
     license_ = get_object_or_404(License, pk=pk, user=request.user)
-    form = LicenseForm(request.POST or None, instance=license_, user=request.user)
+    form = LicenseForm(
+        request.POST if request.method == "POST" else None, instance=license_, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         services.save_license(form.save(commit=False), actor=request.user)
         messages.success(
@@ -153,7 +155,9 @@ def license_delete(request, pk):
 def registration_licenses(request, public_id):
     registration = get_object_or_404(Registration, public_id=public_id, attendee=request.user)
     initial = {"licenses": [link.license for link in registration.ce_licenses.all()]}
-    form = RegistrationLicensesForm(request.POST or None, user=request.user, initial=initial)
+    form = RegistrationLicensesForm(
+        request.POST if request.method == "POST" else None, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         services.set_registration_licenses(
             registration, list(form.cleaned_data["licenses"]), actor=request.user
@@ -182,7 +186,7 @@ def evaluation(request, public_id):
     if not services.evaluation_is_open(event):
         return render(request, "certification/evaluation_closed.html", {"event": event}, status=403)
     questions = event.evaluation_questions.all()
-    form = EvaluationForm(request.POST or None, questions=questions)
+    form = EvaluationForm(request.POST if request.method == "POST" else None, questions=questions)
     if request.method == "POST" and form.is_valid():
         try:
             _response, certificate = services.submit_evaluation(

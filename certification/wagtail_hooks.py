@@ -62,6 +62,7 @@ class CEModelViewSet(ModelViewSet):
 
 
 class AccreditingBodyViewSet(CEModelViewSet):
+    name = "ce_accrediting_bodies"
     model = AccreditingBody
     icon = "doc-full"
     menu_label = _("Accrediting bodies")
@@ -70,6 +71,7 @@ class AccreditingBodyViewSet(CEModelViewSet):
 
 
 class CESponsorViewSet(CEModelViewSet):
+    name = "ce_sponsor"
     model = CESponsor
     icon = "site"
     menu_label = _("Sponsor and signature")
@@ -77,6 +79,7 @@ class CESponsorViewSet(CEModelViewSet):
 
 
 class CEOfferingViewSet(CEModelViewSet):
+    name = "ce_offerings"
     model = CEOffering
     icon = "tasks"
     menu_label = _("CE offerings")
@@ -85,6 +88,7 @@ class CEOfferingViewSet(CEModelViewSet):
 
 
 class EventCESettingsViewSet(CEModelViewSet):
+    name = "ce_event_settings"
     model = EventCESettings
     icon = "cog"
     menu_label = _("Event CE settings")
@@ -92,6 +96,7 @@ class EventCESettingsViewSet(CEModelViewSet):
 
 
 class EvaluationQuestionViewSet(CEModelViewSet):
+    name = "ce_evaluation_questions"
     model = EvaluationQuestion
     icon = "help"
     menu_label = _("Evaluation questions")
@@ -100,6 +105,7 @@ class EvaluationQuestionViewSet(CEModelViewSet):
 
 
 class LicenseViewSet(CEModelViewSet):
+    name = "ce_licenses"
     model = License
     icon = "user"
     menu_label = _("Licenses")

@@ -203,7 +203,7 @@ def presenter_code(request, session_id):
 
 @login_required
 def self_check_in(request):
-    form = SelfCheckInForm(request.POST or None)
+    form = SelfCheckInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             session, _registration = attendance.self_check_in(
@@ -239,7 +239,10 @@ def check_in_pass(request, public_id):
 @attendance_staff_required
 def zoom_import(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
-    form = ZoomUploadForm(request.POST or None, request.FILES or None)
+    form = ZoomUploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
     if request.method == "POST" and form.is_valid():
         batch = attendance.import_zoom_report(
             event, form.cleaned_data["report"], actor=request.user
