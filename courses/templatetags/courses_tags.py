@@ -1,8 +1,7 @@
 """Template helpers for the event and registration pages."""
 
-from zoneinfo import ZoneInfo
-
 from django import template
+from django.templatetags.tz import do_timezone
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -16,10 +15,13 @@ CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": 
 
 @register.filter
 def in_zone(value, zone_name):
-    """The datetime in the event's IANA zone, so it reads as it will for people there."""
+    """The datetime in the event's IANA zone, so it reads as it will for people there.
+
+    Built on Django's `timezone` filter, whose result the `date` filter leaves in that zone.
+    """
     if value is None or not zone_name:
         return value
-    return timezone.localtime(value, ZoneInfo(str(zone_name)))
+    return do_timezone(value, str(zone_name))
 
 
 @register.filter

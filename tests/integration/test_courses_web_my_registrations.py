@@ -49,7 +49,9 @@ def _confirmed(event, user, **attendee):
 
 
 def test_events_index_filters_by_format_and_month_and_lists_past_events(client):
-    webinar = make_event(title="Live webinar on feedback", format=EventFormat.WEBINAR)
+    webinar = make_event(
+        title="Live webinar on feedback", format=EventFormat.WEBINAR, time_zone="America/New_York"
+    )
     workshop = make_event(title="FIT Supervision training", starts_in=timedelta(days=70))
     past = make_event(title="Last year's conference", starts_in=timedelta(days=-30))
     index = events_index()
@@ -57,6 +59,8 @@ def test_events_index_filters_by_format_and_month_and_lists_past_events(client):
     upcoming = _text(client.get(index.url))
     assert webinar.title in upcoming and workshop.title in upcoming
     assert past.title not in upcoming
+    # A webinar's card gives its start in the event's own zone, not the server's (UTC).
+    assert re.search(r"Online, 9:00 AM E[SD]T", upcoming)
 
     only_webinars = _text(client.get(index.url, {"format": "webinar"}))
     assert webinar.title in only_webinars and workshop.title not in only_webinars
