@@ -30,8 +30,8 @@ class StaffTwoFactorMiddleware:
         ):
             messages.warning(
                 request,
-                "Staff accounts need two-factor authentication. Set up an authenticator app "
-                "below, then open the admin again.",
+                "Staff accounts need two-factor authentication before the admin opens. Confirm "
+                "your password if asked, set up an authenticator app, then open the admin again.",
             )
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
         return self.get_response(request)
