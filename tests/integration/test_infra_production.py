@@ -143,6 +143,7 @@ def script_directive(policy):
     raise AssertionError(f"no script-src in {policy!r}")
 
 
+@pytest.mark.django_db
 def test_public_pages_forbid_inline_scripts(client):
     response = client.get("/accounts/login/")
     sources = script_directive(response.headers["Content-Security-Policy"])
@@ -150,6 +151,7 @@ def test_public_pages_forbid_inline_scripts(client):
     assert "'unsafe-inline'" not in sources
 
 
+@pytest.mark.django_db
 def test_admin_alone_allows_inline_scripts_for_wagtails_editor(client):
     response = client.get("/admin/")
     sources = script_directive(response.headers["Content-Security-Policy"])
@@ -169,3 +171,27 @@ def test_project_templates_contain_no_inline_scripts():
             if INLINE_SCRIPT.search(text) or re.search(r"\son[a-z]+=\"", text):
                 offenders.append(str(template.relative_to(PROJECT_ROOT)))
     assert offenders == [], f"inline scripts or event handlers in {offenders}"
+
+
+INLINE_SCRIPT_IN_HTML = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:ld\+)?json\")[^>]*>", re.I
+)
+
+
+@pytest.mark.django_db
+def test_home_and_article_pages_send_the_strict_policy_and_need_no_inline_script(client):
+    from cms.factories import ArticlePageFactory, NewsIndexPageFactory, home_page
+
+    home = home_page()
+    article = ArticlePageFactory(
+        parent=NewsIndexPageFactory(parent=home), title="The Therapeutic Alliance"
+    )
+    for url in (home.url, article.url):
+        response = client.get(url)
+        assert response.status_code == 200
+        policy = response.headers["Content-Security-Policy"]
+        assert script_directive(policy) == ["'self'"]
+        assert "object-src 'none'" in policy
+        html = response.content.decode()
+        assert INLINE_SCRIPT_IN_HTML.findall(html) == []
+        assert re.search(r"<script[^>]+src=\"/static/", html)
