@@ -76,6 +76,8 @@ def event_page_data(event):
 @register.simple_tag(takes_context=True)
 def event_json_ld(context, event):
     """schema.org Event data as an ld+json block, escaped so no value can end the element."""
+    if event.pk is None:
+        return ""  # an unsaved preview: no seats to count, nothing for search engines yet
     data = event.schema_org(context.get("request"))
     return format_html(
         '<script type="application/ld+json">{}</script>',
@@ -92,9 +94,12 @@ def registration_box(context, event, data=None):
     request = context.get("request")
     user = getattr(request, "user", None)
     now = timezone.now()
-    seats_left = event.seats_left
+    seats_left = event.seats_left if event.pk else event.capacity
     opens = event.registration_opens_at
-    if opens and now < opens:
+    if event.pk is None:
+        # An editor's preview of a page not yet saved: there is nothing to register for.
+        state = "preview"
+    elif opens and now < opens:
         state = "not_yet_open"
     elif not event.registration_is_open(now):
         state = "closed"

@@ -442,3 +442,28 @@ def test_second_ticket_type_with_access_code(client, attendee):
     right = _choose(client, event, {student: 1}, key="k2", access_code="student25")
     assert right.status_code == 302
     assert Registration.objects.get().unit_price == 20000
+
+
+def test_editor_preview_of_an_unsaved_event_renders(rf):
+    from courses.factories import EventPageFactory, events_index
+    from courses.models import EventSession
+
+    index = events_index()
+    event = EventPageFactory.build(title="Draft workshop", slug="draft-workshop")
+    event.sessions = [
+        EventSession(
+            title="Day 1",
+            start=timezone.now() + timedelta(days=5),
+            end=timezone.now() + timedelta(days=5, hours=3),
+        )
+    ]
+    event.path = index.path + "9999"
+    event.depth = index.depth + 1
+    event.url_path = index.url_path + "draft-workshop/"
+
+    response = event.make_preview_request()
+
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Draft workshop" in text
+    assert "Registration opens here once the event is published." in text
