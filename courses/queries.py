@@ -128,6 +128,9 @@ def my_bookings(user, now=None):
         booking = registration.booking
         if booking.status == BookingStatus.EXPIRED:
             continue
+        # Someone else's checkout in progress is theirs to finish; the seat shows once confirmed.
+        if booking.purchaser_id != user.pk and registration.status == RegistrationStatus.HELD:
+            continue
         if booking.status == BookingStatus.HELD and booking.hold_has_expired(now):
             continue
         entry = grouped.setdefault(

@@ -28,6 +28,8 @@ urlpatterns = [
         views.transfer_registration,
         name="transfer_registration",
     ),
+    path("seats/<uuid:public_id>/invite/", views.resend_invitation, name="resend_invitation"),
+    path("waitlist/leave/<int:entry_id>/", views.leave_waitlist, name="leave_waitlist"),
     path("claim/<str:token>/", views.claim_seat, name="claim_seat"),
     path("waitlist/<str:token>/", views.waitlist_claim, name="waitlist_claim"),
     path("materials/<int:material_id>/", views.download_material, name="download_material"),

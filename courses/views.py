@@ -20,6 +20,7 @@ from courses.models import (
     Material,
     RegistrationStatus,
     TicketType,
+    WaitlistEntry,
 )
 
 
@@ -305,6 +306,33 @@ def cancel_registration(request, public_id):
             f"The registration of {registration.attendee_name} for {registration.event.title} "
             "is cancelled.",
         )
+    return redirect("courses:my_registrations")
+
+
+@login_required
+@require_POST
+def resend_invitation(request, public_id):
+    """The purchaser sends an invited attendee the claim link again."""
+    registration = queries.registration_for(request.user, public_id)
+    try:
+        services.invite_attendee(registration, actor=request.user)
+    except services.RegistrationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"We've sent the invitation again to {registration.attendee_email}."
+        )
+    return redirect("courses:my_registrations")
+
+
+@login_required
+@require_POST
+def leave_waitlist(request, entry_id):
+    entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
+    if entry.user_id != request.user.pk:
+        raise Http404("No such waitlist entry.")
+    services.leave_waitlist(entry, actor=request.user)
+    messages.success(request, f"You've left the waitlist for {entry.event.title}.")
     return redirect("courses:my_registrations")
 
 

@@ -378,3 +378,51 @@ def test_invalid_invitation_link_says_so(client):
 
     assert response.status_code == 404
     assert "This invitation link is no longer valid" in _text(response)
+
+
+def test_leaving_the_waitlist(client):
+    event = make_event(capacity=1)
+    _confirmed(event, UserFactory())
+    waiting = UserFactory()
+    entry = services.join_waitlist(event, user=waiting)
+    client.force_login(UserFactory())
+    url = reverse("courses:leave_waitlist", args=[entry.pk])
+    assert client.post(url).status_code == 404
+
+    client.force_login(waiting)
+    response = client.post(url, follow=True)
+
+    assert f"You've left the waitlist for {event.title}" in _text(response)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.CANCELLED
+
+
+def test_coordinator_resends_an_invitation_and_invitee_sees_no_unfinished_checkout(client):
+    event = make_event(title="Agency training")
+    coordinator = UserFactory()
+    booking = services.place_hold(
+        event=event,
+        purchaser=coordinator,
+        tickets={event.ticket_types.get().pk: 1},
+        attendees=[
+            {"attendee_name": "Ilse Brandt", "attendee_email": "ilse@example.org", "invite": True}
+        ],
+    )
+    invitee = UserFactory(email="ilse@example.org")
+    registration = booking.registrations.get()
+    client.force_login(invitee)
+    # The seat is not hers until the coordinator completes the booking and she claims it.
+    assert "Agency training" not in _text(client.get(reverse("courses:my_registrations")))
+
+    services.confirm_registrations(booking, actor=coordinator)
+    mail.outbox.clear()
+    client.force_login(coordinator)
+    page = _text(client.get(reverse("courses:my_registrations")))
+    assert "Invitation sent, not yet claimed" in page
+
+    response = client.post(
+        reverse("courses:resend_invitation", args=[registration.public_id]), follow=True
+    )
+
+    assert "We've sent the invitation again to ilse@example.org" in _text(response)
+    assert [m.to for m in mail.outbox] == [["ilse@example.org"]]
