@@ -12,6 +12,22 @@ COLLECTION_PERMISSIONS = {
     ("wagtaildocs", "document"): ["add_document", "change_document", "choose_document"],
 }
 
+PERMISSION_NAMES = {
+    "access_admin": "Can access Wagtail admin",
+    "change_sitesettings": "Can change site settings",
+    "add_page": "Can add page",
+    "change_page": "Can change page",
+    "publish_page": "Publish any page",
+    "lock_page": "Lock/unlock pages you've locked",
+    "unlock_page": "Unlock any page",
+    "add_image": "Can add image",
+    "change_image": "Can change image",
+    "choose_image": "Can choose image",
+    "add_document": "Can add document",
+    "change_document": "Can change document",
+    "choose_document": "Can choose document",
+}
+
 
 def _permission(apps, app_label, model, codename):
     ContentType = apps.get_model("contenttypes", "ContentType")
@@ -20,7 +36,8 @@ def _permission(apps, app_label, model, codename):
     permission, _ = Permission.objects.get_or_create(
         content_type=content_type,
         codename=codename,
-        defaults={"name": codename.replace("_", " ").capitalize()},
+        # The same name Django or Wagtail gives it when they create it after migrating.
+        defaults={"name": PERMISSION_NAMES.get(codename, codename.replace("_", " "))},
     )
     return permission
 
