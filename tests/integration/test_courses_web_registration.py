@@ -467,3 +467,23 @@ def test_editor_preview_of_an_unsaved_event_renders(rf):
     text = _text(response)
     assert "Draft workshop" in text
     assert "Registration opens here once the event is published." in text
+
+
+def test_tampered_price_and_bad_quantities_change_nothing(client, attendee):
+    event = make_event(price=45000, add_ons=[("Printed manual", 2500, False)])
+    standard = event.ticket_types.get()
+    manual = AddOn.objects.get(event=event)
+
+    # A price field someone adds to the form is ignored: prices come from the database.
+    _choose(client, event, {standard: 1}, key="a", price="0", unit_price="0")
+    assert Registration.objects.get().unit_price == 45000
+
+    not_a_number = _choose(client, event, {standard: "two"}, key="b")
+    assert "Enter a whole number of tickets." in _text(not_a_number)
+    too_many_add_ons = _choose(client, event, {standard: 1}, key="c", **{f"addon_{manual.pk}": 3})
+    assert "“Printed manual” can be added at most once per attendee (1 in this order)." in _text(
+        too_many_add_ons
+    )
+    negative = _choose(client, event, {standard: -1}, key="d")
+    assert "Enter 0 or more." in _text(negative)
+    assert Booking.objects.count() == 1
