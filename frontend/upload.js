@@ -26,8 +26,14 @@ function postJson(url, body, csrfToken) {
 function start(target) {
   const config = JSON.parse(target.dataset.uploadConfig);
   const status = document.getElementById("upload-status");
+  const progress = document.getElementById("upload-progress");
+  const done = document.getElementById("upload-done");
   const say = (text) => {
     if (status) status.textContent = text;
+  };
+  const finished = (text) => {
+    say(text);
+    if (done) done.hidden = false;
   };
 
   const uppy = new Uppy({
@@ -75,7 +81,7 @@ function start(target) {
     uppy.on("upload-success", () => {
       say("Upload complete. Checking the file…");
       postJson(config.s3Finish, { submission: config.submission }, config.csrfToken)
-        .then(() => window.location.assign(config.doneUrl))
+        .then(() => finished("Upload complete. We are now checking and preparing your video."))
         .catch((error) => say(error.message));
     });
   } else {
@@ -85,17 +91,19 @@ function start(target) {
       chunkSize: 8 * MiB,
       retryDelays: [0, 1000, 3000, 5000, 10000],
       headers: { "X-CSRFToken": config.csrfToken },
-      allowedMetaFields: ["submission", "filename", "name", "type", "filetype"],
+      allowedMetaFields: ["submission", "name", "type"],
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
     });
     uppy.on("upload-success", () => {
-      say("Upload complete. We are now checking and preparing your video.");
-      window.location.assign(config.doneUrl);
+      finished("Upload complete. We are now checking and preparing your video.");
     });
   }
 
-  uppy.on("progress", (percent) => say(`Uploaded ${percent}%`));
+  uppy.on("progress", (percent) => {
+    if (progress) progress.value = percent;
+    say(`Uploaded ${percent}%`);
+  });
   uppy.on("upload-error", (file, error) => say(`The upload stopped: ${error.message}`));
   uppy.on("restriction-failed", (file, error) => say(error.message));
 }

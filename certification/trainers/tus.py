@@ -119,7 +119,7 @@ def collection(request):
             submission,
             owner=request.user,
             length=length,
-            filename=metadata.get("filename") or metadata.get("name"),
+            filename=metadata.get("name") or metadata.get("filename"),
         )
     except services.UploadTooLarge as error:
         return _error(413, str(error))

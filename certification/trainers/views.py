@@ -127,7 +127,6 @@ def video_upload(request, public_id):
         "submission": str(submission.public_id),
         "maxBytes": submission.enrolment.track.max_upload_bytes,
         "csrfToken": get_token(request),
-        "doneUrl": reverse("trainers:video", args=[submission.public_id]),
         "tusEndpoint": reverse("trainers:tus_collection"),
         "s3Sign": reverse("trainers:s3_sign"),
         "s3Finish": reverse("trainers:s3_finish"),

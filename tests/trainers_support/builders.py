@@ -186,7 +186,7 @@ def tus_upload(client, submission, data, *, filename="demo.mp4", chunk=None):
         "/certification/uploads/tus/",
         content_type="application/offset+octet-stream",
         HTTP_UPLOAD_LENGTH=str(len(data)),
-        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id, filename=filename),
+        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id, name=filename),
         **TUS,
     )
     assert created.status_code == 201, created.content
