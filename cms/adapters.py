@@ -1,6 +1,7 @@
 """How allauth talks to people on this site: the wording of its errors and the missing username."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
 
 # allauth's own wording ("Invalid login", "Try again later") does not tell people what to do
 # next; these say it.
@@ -33,3 +34,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def populate_username(self, request, user):
         """The user model has no username: email is the login."""
         return None
+
+    def get_email_verification_redirect_url(self, email_address):
+        """Someone already logged in has just confirmed a new address: show them their addresses."""
+        if self.request.user.is_authenticated:
+            return reverse("account_email")
+        return super().get_email_verification_redirect_url(email_address)

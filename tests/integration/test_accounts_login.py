@@ -43,10 +43,13 @@ def test_log_in_and_log_out(client):
     page = client.get("/accounts/profile/").content.decode()
     assert "Signed in as <strong>Zoë Ñúñez</strong>" in page
 
-    response = client.post("/accounts/logout/", follow=True)
+    assert "<h1>Log out</h1>" in client.get("/accounts/logout/").content.decode()
+    client.post("/accounts/logout/")
 
     assert "_auth_user_id" not in client.session
-    assert "Signed in as" not in client.get("/accounts/login/").content.decode()
+    page = client.get("/accounts/login/").content.decode()
+    assert "You have logged out." in page
+    assert "Signed in as" not in page
 
 
 def test_wrong_password_says_what_to_do(client):
@@ -168,14 +171,14 @@ def test_email_change_is_verified_before_it_becomes_the_login(client):
     member.refresh_from_db()
     assert member.email == "old@example.org"
 
-    client.post(link_in_email(mail.outbox[0]))
-    response = client.post(
-        "/accounts/email/", {"action_primary": "", "email": "new@example.org"}, follow=True
-    )
+    response = client.post(link_in_email(mail.outbox[0]), follow=True)
 
+    assert response.redirect_chain[-1][0] == "/accounts/email/"
     member.refresh_from_db()
     assert member.email == "new@example.org"
-    assert "Primary email address set." in response.content.decode()
+    assert "You have confirmed new@example.org." in response.content.decode()
+    # The old address is replaced, not kept beside the new one.
+    assert list(member.emailaddress_set.values_list("email", flat=True)) == ["new@example.org"]
     assert AuditRecord.objects.filter(
         action="cms.user.email_changed", object_id=str(member.pk)
     ).exists()
@@ -192,3 +195,13 @@ def test_email_already_used_by_another_account_cannot_be_added(client):
 
     assert "An account with this email address already exists" in response.content.decode()
     assert User.objects.filter(email__iexact="taken@example.org").count() == 1
+
+
+def test_a_name_with_html_or_ampersands_is_shown_as_typed_in_the_log_in_message(client):
+    make_member(email="member@example.org", legal_name="<b>Bo</b> & Co")
+
+    client.post("/accounts/login/", {"login": "member@example.org", "password": PASSWORD})
+    html = client.get("/accounts/profile/").content.decode()
+
+    assert "You are logged in as &lt;b&gt;Bo&lt;/b&gt; &amp; Co." in html
+    assert "<b>Bo</b>" not in html

@@ -128,7 +128,8 @@ def test_setting_up_totp_opens_the_admin_and_the_next_login_asks_for_a_code(clie
     assert response.url.startswith("/accounts/2fa/authenticate/")
     assert "_auth_user_id" not in client.session
     challenge = client.get(response.url).content.decode()
-    assert "Two-Factor Authentication" in challenge
+    assert "<h1>Two-factor authentication</h1>" in challenge
+    assert '<button class="btn btn--primary" type="submit">Log in</button>' in challenge
     client.post("/accounts/2fa/authenticate/", {"code": pyotp.TOTP(secret).now()})
     assert client.get("/admin/").status_code == 200
 
