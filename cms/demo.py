@@ -285,4 +285,8 @@ def load_demo_content(stdout, *, reset_staff_password=False):
         ensure_site_settings(site)
         ensure_about_page(home, stdout)
         ensure_news(home, stdout)
-        return ensure_staff_user(reset_password=reset_staff_password)
+        staff = ensure_staff_user(reset_password=reset_staff_password)
+    stdout.write(
+        "  in place: the home page, About the project, and News with the newsletter article"
+    )
+    return staff
