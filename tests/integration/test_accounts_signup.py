@@ -71,6 +71,7 @@ def test_sign_up_sends_a_verification_email_and_the_link_verifies_and_logs_in(cl
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ada@example.org"]
+    assert message.body.startswith("Hello from Heart and Soul of Change Project!")
     confirm_path = link_in_email(message)
     assert confirm_path.startswith("/accounts/confirm-email/")
 
