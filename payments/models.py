@@ -399,8 +399,9 @@ class FinanceDocument(models.Model):
     number = models.CharField(max_length=30, unique=True)
     amount = models.IntegerField()
     currency = models.CharField(max_length=3)
-    file = models.FileField(storage=private_storage, upload_to="finance/%Y/")
-    sha256 = models.CharField(max_length=64)
+    # Empty only between taking the number and storing the rendered PDF.
+    file = models.FileField(storage=private_storage, upload_to="finance/%Y/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
     issued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -519,7 +519,7 @@ def record_card_payment(order, intent, *, source):
         except seats_unavailable_error():
             seats_gone = True
         else:
-            transaction.on_commit(lambda: send_receipt(order.pk))
+            transaction.on_commit(lambda: _queue_document_email("receipt", order.pk))
     if seats_gone:
         refund_unavailable_seats(order)
     return order
@@ -881,7 +881,7 @@ def choose_invoice_payment(order, *, po_number, billing_name, billing_address, a
             raise PaymentError(
                 "Your seat hold has expired and the event is now full. Nothing was invoiced."
             ) from error
-        transaction.on_commit(lambda: send_invoice(order.pk))
+        transaction.on_commit(lambda: _queue_document_email("invoice", order.pk))
     return order
 
 
@@ -912,7 +912,7 @@ def mark_invoice_paid(order, *, actor, reference="", amount=None):
         _change_status(
             order, Order.Status.PAID, actor=actor, note="Invoice paid", extra_fields=["paid_at"]
         )
-        transaction.on_commit(lambda: send_receipt(order.pk))
+        transaction.on_commit(lambda: _queue_document_email("receipt", order.pk))
     return order
 
 
@@ -1002,50 +1002,73 @@ def _next_number(kind, year):
 
 
 def issue_document(order, kind, *, now=None):
-    """The order's receipt or invoice PDF, created (and numbered) the first time."""
-    from certification.pdf import render_pdf, sha256_hex
+    """The order's receipt or invoice, numbered the first time it is asked for, with its PDF.
 
+    Taking the number and creating the row is one short transaction under the counter's row
+    lock; the PDF is rendered after it, so concurrent payments do not queue behind a render.
+    A render that fails leaves the numbered row without a file, and the next call renders the
+    same number: the sequence never has a gap.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         order = _locked(order)
-        existing = order.documents.filter(kind=kind).first()
-        if existing:
-            return existing
-        year = now.year
-        sequence = _next_number(kind, year)
-        number = f"{DOCUMENT_PREFIX[kind]}-{year}-{sequence:05d}"
-        payments = list(order.payments.filter(status=Payment.Status.SUCCEEDED))
-        amount = order.total if kind == FinanceDocument.Kind.INVOICE else order.amount_paid
-        pdf = render_pdf(
-            "payments/pdf/document.html",
-            {
-                "kind": kind,
-                "title": "Invoice" if kind == FinanceDocument.Kind.INVOICE else "Receipt",
-                "number": number,
-                "issued_on": timezone.localdate(now),
-                "order": order,
-                "lines": list(order.line_items.all()),
-                "payments": payments,
-                "amount": amount,
-                "attendees": list(order.booking.registrations.all()),
-                "organisation": organisation_details(),
-            },
-        )
-        document = FinanceDocument(
-            order=order,
-            kind=kind,
-            year=year,
-            sequence=sequence,
-            number=number,
-            amount=amount,
-            currency=order.currency,
-            sha256=sha256_hex(pdf),
-            issued_at=now,
-        )
-        document.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
-        document.save()
-        _record("document.issued", document, after={"number": number, "amount": amount})
+        document = order.documents.filter(kind=kind).first()
+        if document is None:
+            year = now.year
+            sequence = _next_number(kind, year)
+            number = f"{DOCUMENT_PREFIX[kind]}-{year}-{sequence:05d}"
+            amount = order.total if kind == FinanceDocument.Kind.INVOICE else order.amount_paid
+            document = FinanceDocument.objects.create(
+                order=order,
+                kind=kind,
+                year=year,
+                sequence=sequence,
+                number=number,
+                amount=amount,
+                currency=order.currency,
+                issued_at=now,
+            )
+            _record("document.issued", document, after={"number": number, "amount": amount})
+    if not document.file:
+        document = render_document_file(document)
     return document
+
+
+def render_document_file(document):
+    """Render and store the PDF of a numbered document (once)."""
+    from certification.pdf import render_pdf, sha256_hex
+
+    order = document.order
+    pdf = render_pdf(
+        "payments/pdf/document.html",
+        {
+            "kind": document.kind,
+            "title": document.get_kind_display(),
+            "number": document.number,
+            "issued_on": timezone.localdate(document.issued_at),
+            "order": order,
+            "lines": list(order.line_items.all()),
+            "payments": list(order.payments.filter(status=Payment.Status.SUCCEEDED)),
+            "amount": document.amount,
+            "attendees": list(order.booking.registrations.all()),
+            "organisation": organisation_details(),
+        },
+    )
+    with transaction.atomic():
+        document = FinanceDocument.objects.select_for_update().get(pk=document.pk)
+        if not document.file:
+            document.file.save(f"{document.number}.pdf", ContentFile(pdf), save=False)
+            document.sha256 = sha256_hex(pdf)
+            document.save(update_fields=["file", "sha256"])
+    return document
+
+
+def _queue_document_email(kind, order_id):
+    """Render and email the document in its own task, after the payment has committed."""
+    from payments import tasks
+
+    task = tasks.send_receipt if kind == "receipt" else tasks.send_invoice
+    task.delay(order_id)
 
 
 def send_receipt(order_id):

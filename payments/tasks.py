@@ -28,6 +28,13 @@ def process_overdue_invoices():
     return services.process_overdue_invoices()
 
 
-@shared_task
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_receipt(order_pk):
+    """Number, render and email the receipt of a paid order."""
     services.send_receipt(order_pk)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_invoice(order_pk):
+    """Number, render and email the invoice of an order paid by invoice."""
+    services.send_invoice(order_pk)

@@ -161,6 +161,9 @@ def document_download(request, document_id):
     )
     if document.order.purchaser_id != request.user.pk and not user_has_role(request.user, FINANCE):
         raise Http404("No such document.")
+    if not document.file:
+        # Its first render failed; render it now under the number it already has.
+        document = services.render_document_file(document)
     return FileResponse(
         document.file.open("rb"),
         as_attachment=True,

@@ -162,7 +162,7 @@ def test_document_numbers_have_no_gaps_and_restart_each_year(client, settings):
     assert DocumentCounter.objects.get(kind="invoice", year=year).last_number == 3
 
 
-def test_a_failed_render_does_not_use_up_a_number(client, settings, monkeypatch):
+def test_a_failed_render_keeps_its_number_and_is_rendered_later(client, settings, monkeypatch):
     settings.STRIPE_SECRET_KEY = None
     booking = invoice_booking()
     order = services.order_for_booking(booking)
@@ -175,6 +175,12 @@ def test_a_failed_render_does_not_use_up_a_number(client, settings, monkeypatch)
     with pytest.raises(RuntimeError):
         services.issue_document(order, "invoice")
     monkeypatch.undo()
+    pending = FinanceDocument.objects.get(order=order)
+    assert pending.number.endswith("-00001") and not pending.file
 
-    document = services.issue_document(order, "invoice")
-    assert document.number.endswith("-00001")
+    # The buyer's download renders it under the same number: no gap, no second number.
+    client.force_login(order.purchaser)
+    response = client.get(reverse("payments:document", args=[pending.public_id]))
+    text = pdf_text(b"".join(response.streaming_content))
+    assert pending.number in text
+    assert FinanceDocument.objects.count() == 1
