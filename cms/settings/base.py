@@ -223,6 +223,15 @@ CELERY_BEAT_SCHEDULE["payments-overdue-invoices"] = {
     "task": "payments.tasks.process_overdue_invoices",
     "schedule": 3600.0,
 }
+# trainers: delete demonstration videos a track's retention period after the final decision.
+CELERY_BEAT_SCHEDULE["trainers-purge-expired-videos"] = {
+    "task": "certification.trainers.tasks.purge_expired_videos",
+    "schedule": 86400.0,
+}
+# Trainer video playback with local storage: "stream" (a Range-capable Django response) or
+# "x-accel" (nginx serves TRAINERS_X_ACCEL_PREFIX + the file's name from an internal location).
+TRAINERS_VIDEO_DELIVERY = env("TRAINERS_VIDEO_DELIVERY", "stream")
+TRAINERS_X_ACCEL_PREFIX = env("TRAINERS_X_ACCEL_PREFIX", "/protected-media/")
 
 CACHES = {
     "default": (
