@@ -10,7 +10,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from courses import services
-from courses.factories import UserFactory, make_event
+from courses.factories import UserFactory, events_index, make_event
 from courses.models import (
     AddOn,
     Booking,
@@ -132,7 +132,14 @@ def test_coordinator_takes_a_conference_group_booking_to_the_payment_step(page):
     EmailAddress.objects.create(user=coordinator, email=coordinator.email, verified=True)
     log_in(page, coordinator)
 
-    page.goto(event.url)
+    make_event(title="Monthly live webinar", format=EventFormat.WEBINAR)
+    page.goto(events_index().url)
+    page.get_by_label("Format").select_option(label="In-person conference")
+    page.get_by_role("button", name="Show events").click()
+    expect(page.locator("main")).not_to_contain_text("Monthly live webinar")
+    assert_accessible(page)
+    page.get_by_role("link", name="Training of Trainers Conference").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Training of Trainers Conference")
     page.get_by_label(re.compile("^Standard")).fill("2")
     page.get_by_label(re.compile("^CE credits")).fill("1")
     page.get_by_role("button", name="Register").click()
