@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management import call_command
 from playwright.sync_api import expect
+from wagtail.models import Page
 
 from cms.models import User
 from tests.browser.conftest import assert_accessible, last_email, links_in, local_path
@@ -107,3 +108,10 @@ def test_staff_member_logs_into_the_wagtail_admin_with_a_totp_code(page, demo_si
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page.locator("body")).to_contain_text("Heart and Soul of Change Project")
     expect(page.get_by_role("link", name=re.compile("Pages", re.I)).first).to_be_visible()
+
+    # The page editor runs Wagtail's inline scripts; the admin's CSP must let them work.
+    article = Page.objects.get(title=ARTICLE_TITLE)
+    page.goto(f"/admin/pages/{article.pk}/edit/")
+    expect(page.get_by_role("textbox", name=re.compile("Title", re.I)).first).to_have_value(
+        ARTICLE_TITLE
+    )
