@@ -54,7 +54,11 @@ def _courses():
 
 
 def seats_unavailable_error():
-    return getattr(_courses(), "SeatsNoLongerAvailable", LookupError)
+    return _courses().SeatsNoLongerAvailable
+
+
+def registration_error():
+    return _courses().RegistrationError
 
 
 def _record(action, obj, *, actor=None, before=None, after=None, note=""):
@@ -195,6 +199,10 @@ def ensure_payable(order):
         raise PaymentError(
             "Your seat hold has expired, so nothing was charged. Please register again."
         )
+    if booking.approval_status in ("pending", "rejected"):
+        raise PaymentError(
+            "This booking is waiting for staff approval; we will email you when you can pay."
+        )
 
 
 # -- discount codes --------------------------------------------------------------------------
@@ -321,7 +329,11 @@ def confirm_free_order(order, *, actor=None):
             note="Nothing to pay",
             extra_fields=["payment_method", "paid_at"],
         )
-        _courses().confirm_registrations(order.booking, actor=actor)
+        try:
+            with transaction.atomic():
+                _courses().confirm_registrations(order.booking, actor=actor)
+        except registration_error() as error:
+            raise PaymentError(str(error)) from error
     return order
 
 
@@ -518,6 +530,9 @@ def record_card_payment(order, intent, *, source):
                 _courses().confirm_registrations(order.booking)
         except seats_unavailable_error():
             seats_gone = True
+        except registration_error() as error:
+            # The money is in: keep the payment row and let staff decide (confirm or refund).
+            flag_order(order, f"Paid, but the seats could not be confirmed: {error}")
         else:
             transaction.on_commit(lambda: _queue_document_email("receipt", order.pk))
     if seats_gone:
@@ -881,6 +896,8 @@ def choose_invoice_payment(order, *, po_number, billing_name, billing_address, a
             raise PaymentError(
                 "Your seat hold has expired and the event is now full. Nothing was invoiced."
             ) from error
+        except registration_error() as error:
+            raise PaymentError(str(error)) from error
         transaction.on_commit(lambda: _queue_document_email("invoice", order.pk))
     return order
 
