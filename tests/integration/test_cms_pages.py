@@ -377,3 +377,18 @@ def test_an_expired_form_explains_how_to_send_it_again(home):
 
     assert response.status_code == 403
     assert "Please send the form again" in response.content.decode()
+
+
+def test_search_results_are_paginated_and_keep_the_query(client, news):
+    for number in range(12):
+        ArticlePageFactory(parent=news, title=f"Outcome bulletin {number:02d}")
+
+    first = client.get("/search/", {"query": "bulletin"}).content.decode()
+    second = client.get("/search/", {"query": "bulletin", "page": "2"}).content.decode()
+    not_a_number = client.get("/search/", {"query": "bulletin", "page": "abc"}).content.decode()
+
+    assert "12 results for “bulletin”" in first
+    assert first.count("Outcome bulletin") == 10
+    assert second.count("Outcome bulletin") == 2
+    assert 'href="?query=bulletin&amp;page=2"' in first
+    assert not_a_number.count("Outcome bulletin") == 10
