@@ -437,3 +437,39 @@ def test_withdrawn_video_loses_its_files_but_keeps_its_record(
     assert submission.status == VideoSubmission.Status.WITHDRAWN
     assert private_files(settings) == []
     assert client.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
+
+
+def test_x_accel_redirect_hands_playback_to_nginx(client, track, candidate, settings, tmp_path):
+    submission = start_submission(track, candidate)
+    tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
+    settings.TRAINERS_VIDEO_DELIVERY = "x-accel"
+    response = client.get(f"/certification/videos/{submission.public_id}/play/")
+    assert response.status_code == 200 and response.content == b""
+    assert response["X-Accel-Redirect"] == f"/protected-media/videos/{submission.public_id}/source"
+    client.force_login(person("intruder@example.org"))
+    assert client.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
+
+
+def test_tus_requests_need_the_csrf_token(track, candidate):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(candidate)
+    submission = start_submission(track, candidate)
+    refused = strict.post(
+        "/certification/uploads/tus/",
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id),
+        **TUS,
+    )
+    assert refused.status_code == 403
+    strict.get("/certification/")  # sets the csrftoken cookie
+    token = strict.cookies["csrftoken"].value
+    accepted = strict.post(
+        "/certification/uploads/tus/",
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id),
+        HTTP_X_CSRFTOKEN=token,
+        **TUS,
+    )
+    assert accepted.status_code == 201
