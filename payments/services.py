@@ -577,12 +577,21 @@ def refund_unavailable_seats(order):
     """A payment arrived after the hold expired and the seats went to others: give it back."""
     with transaction.atomic():
         _courses().release_registrations(order.booking, reason="paid after the seats were gone")
-    refund = refund_order(
-        order,
-        Order.objects.get(pk=order.pk).refundable_amount,
-        origin=Refund.Origin.NO_SEAT,
-        reason="The payment arrived after the seat hold expired and the event was full.",
-    )
+    try:
+        refund = refund_order(
+            order,
+            Order.objects.get(pk=order.pk).refundable_amount,
+            origin=Refund.Origin.NO_SEAT,
+            reason="The payment arrived after the seat hold expired and the event was full.",
+        )
+    except PaymentError as error:
+        with transaction.atomic():
+            flag_order(
+                _locked(order),
+                f"Paid after the seats were gone, and the automatic refund failed: {error} "
+                "Refund it by hand.",
+            )
+        return None
     order.refresh_from_db()
     context = {"order": order, "refund": refund}
     _send(

@@ -19,7 +19,9 @@ def process_webhook_event(event_pk):
 @shared_task
 def reconcile_stripe():
     """Settle checkouts that finished at Stripe without a processed webhook."""
-    return services.reconcile_with_stripe()
+    result = services.reconcile_with_stripe()
+    result["stale_events"] = webhooks.process_stale_events()
+    return result
 
 
 @shared_task

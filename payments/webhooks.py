@@ -103,3 +103,17 @@ def process_event(event_pk):
         processed_at=timezone.now(), outcome=outcome[:255], order=order
     )
     return outcome
+
+
+def process_stale_events(*, older_than=REQUEUE_AFTER):
+    """Process events stored but never processed (a worker died): reconciliation's safety net."""
+    cutoff = timezone.now() - older_than
+    stale = WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+    count = 0
+    for pk in stale.values_list("pk", flat=True):
+        try:
+            process_event(pk)
+            count += 1
+        except stripe.StripeError as error:
+            log.warning("Stale webhook event %s still fails: %s", pk, error)
+    return count

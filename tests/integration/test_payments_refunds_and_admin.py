@@ -216,3 +216,32 @@ def test_attendee_cancellation_refunds_by_the_event_policy(client, fake_stripe):
     assert (refund.amount, refund.origin, refund.status) == (40000, "cancellation", "succeeded")
     order.refresh_from_db()
     assert order.status == Order.Status.PARTIALLY_REFUNDED
+
+
+def test_finance_manages_discount_codes_and_impossible_ones_are_refused(finance_client):
+    index = finance_client.get("/admin/payments_discount_codes/")
+    assert index.status_code == 200
+    response = finance_client.post(
+        "/admin/payments_discount_codes/new/",
+        {"code": "half", "kind": "percent", "percent_off": "150", "currency": "USD"},
+    )
+    assert response.status_code == 200
+    assert (
+        "Enter a percentage between 1 and 100" in response.text
+        or "less than or equal to 100" in response.text
+    )
+    from payments.models import DiscountCode
+
+    assert not DiscountCode.objects.exists()
+    finance_client.post(
+        "/admin/payments_discount_codes/new/",
+        {"code": "half", "kind": "percent", "percent_off": "50", "currency": "USD", "active": "on"},
+    )
+    assert DiscountCode.objects.get().code == "HALF"
+
+
+def test_event_managers_cannot_open_discount_codes(client):
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="Event manager"))
+    client.force_login(user)
+    assert client.get("/admin/payments_discount_codes/").status_code in (302, 403)

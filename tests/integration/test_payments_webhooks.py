@@ -383,3 +383,26 @@ def test_reconciliation_expires_the_session_of_a_lapsed_hold(fake_stripe):
     assert fake_stripe.sessions[order.stripe_checkout_session_id]["status"] == "expired"
     order.refresh_from_db()
     assert order.status == Order.Status.EXPIRED
+
+
+def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fake_stripe):
+    from payments import webhooks
+
+    order = card_order(fake_stripe)
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    event = fake_stripe.sent_events[-1]
+    # Stored, but the worker died before processing it.
+    record, _ = webhooks.store_event(event["id"], event["type"], event)
+    WebhookEvent.objects.filter(pk=record.pk).update(
+        received_at=timezone.now() - timedelta(minutes=30)
+    )
+
+    from io import StringIO
+
+    out = StringIO()
+    call_command("reconcile_stripe", stdout=out)
+
+    assert "Processed 1 stored webhook event" in out.getvalue()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert WebhookEvent.objects.get(pk=record.pk).processed_at is not None
