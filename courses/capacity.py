@@ -10,7 +10,8 @@ IMMEDIATE, which already serialises writers, and `select_for_update` is a no-op.
 """
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import (
@@ -67,10 +68,24 @@ def open_offers(event, now, *, exclude_entry=None):
     return offers
 
 
+def _count(queryset):
+    """A correlated COUNT subquery, so several counts travel in one round trip."""
+    counted = queryset.order_by().values("event").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
 def event_seats_taken(event, now=None, *, exclude_entry=None):
+    """Confirmed seats, unexpired holds and open waitlist offers, counted in one query."""
     now = now or timezone.now()
-    taken = _seat_taking_registrations(now).filter(event=event).count()
-    return taken + open_offers(event, now, exclude_entry=exclude_entry).count()
+    registrations = _seat_taking_registrations(now).filter(event=event.pk)
+    offers = open_offers(event, now, exclude_entry=exclude_entry)
+    held, offered = (
+        EventPage.objects.filter(pk=event.pk)
+        .annotate(held=_count(registrations), offered=_count(offers))
+        .values_list("held", "offered")
+        .get()
+    )
+    return held + offered
 
 
 def event_seats_left(event, now=None, *, exclude_entry=None):

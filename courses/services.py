@@ -158,6 +158,8 @@ def _validate_tickets(event, quantities, *, access_code, now, staff):
 
 def _validate_add_ons(event, add_on_ids):
     ids = {int(pk) for pk in add_on_ids}
+    if not ids:
+        return {}
     found = {a.pk: a for a in AddOn.objects.filter(event=event, pk__in=ids)}
     if len(found) != len(ids):
         raise InvalidSelection(_("That add-on is not offered for this event."), field="add_ons")
