@@ -41,6 +41,6 @@ def test_health_reports_an_unreachable_broker_without_failing_the_web(client, se
     assert response.json() == {"status": "degraded", "database": "ok", "broker": "error"}
 
 
-def test_health_accepts_only_get(client):
-    response = client.post("/healthz")
-    assert response.status_code == 405
+def test_health_answers_head_for_load_balancers_and_refuses_post(client):
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405

@@ -4,7 +4,7 @@ Each benchmark prints one JSON object per line. A separate process per module le
 choose its own settings and servers. `python -m tests.perf.run_all pages` runs bench_pages only.
 """
 
-import importlib
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +20,11 @@ def discover(selected):
         name = path.stem
         if selected and name.removeprefix("bench_") not in selected and name not in selected:
             continue
-        module_name = f"tests.perf.{name}"
-        if callable(getattr(importlib.import_module(module_name), "main", None)):
-            modules.append(module_name)
+        # Read, not imported: a benchmark may import Django models at the top, which only
+        # works after its own process has configured settings.
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body):
+            modules.append(f"tests.perf.{name}")
     return modules
 
 
