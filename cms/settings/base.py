@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.search_promotions",
     "wagtail.embeds",
     "wagtail.sites",
-    "wagtail.users",
+    "cms.wagtail_users_config.UsersAppConfig",  # wagtail.users with forms for this user model
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",
