@@ -134,3 +134,35 @@ def client_errors():
     from botocore.exceptions import BotoCoreError, ClientError
 
     return (BotoCoreError, ClientError)
+
+
+def configure_bucket(*, allowed_origins, stale_upload_days=7):
+    """CORS that lets browsers upload parts and read ETag; a rule that aborts stale uploads."""
+    client = _client()
+    client.put_bucket_cors(
+        Bucket=_bucket(),
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": list(allowed_origins),
+                    "AllowedMethods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
+                    "AllowedHeaders": ["Content-Type", "Range"],
+                    "ExposeHeaders": ["ETag", "Content-Range", "Accept-Ranges"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+        },
+    )
+    client.put_bucket_lifecycle_configuration(
+        Bucket=_bucket(),
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "abort-stale-video-uploads",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": key_for("videos/")},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": stale_upload_days},
+                }
+            ]
+        },
+    )

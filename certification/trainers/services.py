@@ -487,10 +487,22 @@ def withdraw_submission(submission, *, actor):
     return submission
 
 
+STALE_UPLOAD_DAYS = 7
+
+
 @transaction.atomic
 def purge_expired_videos(*, now=None):
-    """Delete video files a track's retention period after the final decision."""
+    """Delete video files a track's retention period after the final decision.
+
+    Also drops the bytes of uploads abandoned for a week; the candidate can start again.
+    """
     now = now or timezone.now()
+    for upload in VideoUpload.objects.filter(
+        completed_at__isnull=True, created_at__lt=now - timedelta(days=STALE_UPLOAD_DAYS)
+    ).select_related("submission"):
+        discard_upload_files(upload)
+        audit.record("trainers.upload.abandoned", upload.submission, note="stale upload removed")
+        upload.delete()
     purged = 0
     candidates = VideoSubmission.objects.filter(
         status__in=list(VideoSubmission.FINAL), files_deleted_at__isnull=True

@@ -231,3 +231,16 @@ def test_over_limit_and_foreign_keys_are_refused(client, s3_settings):
         partNumber=1,
     )
     assert foreign.status_code == 403
+
+
+def test_bucket_setup_command_sets_cors_and_lifecycle(s3_settings):
+    import io
+
+    from django.core.management import call_command
+
+    s3, bucket = s3_settings
+    call_command("trainers_s3_setup", stdout=io.StringIO())
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
+    assert "ETag" in cors["ExposeHeaders"] and "PUT" in cors["AllowedMethods"]
+    rule = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7

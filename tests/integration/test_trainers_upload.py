@@ -473,3 +473,34 @@ def test_tus_requests_need_the_csrf_token(track, candidate):
         **TUS,
     )
     assert accepted.status_code == 201
+
+
+def test_abandoned_partial_uploads_are_removed_after_a_week(
+    client, track, candidate, settings, time_machine
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    submission = start_submission(track, candidate)
+    created = client.post(
+        "/certification/uploads/tus/",
+        HTTP_UPLOAD_LENGTH="100",
+        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id),
+        **TUS,
+    )
+    client.generic(
+        "PATCH",
+        created["Location"],
+        b"z" * 40,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0",
+        **TUS,
+    )
+    services.purge_expired_videos()
+    assert private_files(settings)
+    time_machine.move_to(timezone.now() + timedelta(days=8))
+    services.purge_expired_videos()
+    assert private_files(settings) == []
+    assert not VideoUpload.objects.exists()
+    assert client.head(created["Location"], **TUS).status_code == 404

@@ -1,0 +1,22 @@
+"""`manage.py trainers_s3_setup`: prepare the private bucket for direct video uploads."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from certification.trainers import s3
+
+
+class Command(BaseCommand):
+    help = (
+        "Set the private bucket's CORS (browsers upload parts and read ETag) and a lifecycle "
+        "rule that aborts multipart uploads left unfinished."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=7, help="Abort uploads older than this.")
+
+    def handle(self, *args, days, **options):
+        if not s3.is_active():
+            raise CommandError("Private files are not in S3 (set AWS_STORAGE_BUCKET_NAME).")
+        s3.configure_bucket(allowed_origins=[settings.SITE_URL], stale_upload_days=days)
+        self.stdout.write(self.style.SUCCESS("Bucket CORS and lifecycle rule are set."))
