@@ -66,3 +66,22 @@ def test_json_ld_escapes_characters_that_could_close_the_script_element():
 
 def test_main_navigation_without_a_request_lists_nothing():
     assert cms_tags.main_navigation(Context({"request": None})) == {"items": [], "request": None}
+
+
+def test_messages_announce_errors_at_once_and_others_politely():
+    from django.contrib import messages
+    from django.contrib.messages.storage.base import Message
+    from django.template.loader import render_to_string
+
+    html = render_to_string(
+        "components/messages.html",
+        {
+            "messages": [
+                Message(messages.ERROR, "Your card was declined."),
+                Message(messages.SUCCESS, "Registration confirmed."),
+            ]
+        },
+    )
+
+    assert '<p class="message message--error" role="alert">Your card was declined.</p>' in html
+    assert '<p class="message message--success" role="status">Registration confirmed.</p>' in html
