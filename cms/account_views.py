@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from allauth import ratelimit
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -32,6 +33,11 @@ def delete_account(request):
         # A staff account holds roles and admin access; an administrator closes it so that
         # nobody locks the organisation out of its own site by accident.
         return render(request, "cms/account/delete_staff.html", status=403)
+    if request.method == "POST":
+        # The password check must not become a way to guess the password of an open session.
+        too_many = ratelimit.consume_or_429(request, action="reauthenticate", user=user)
+        if too_many:
+            return too_many
     form = CloseAccountForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         account_services.close_account(user, actor=user)

@@ -160,3 +160,16 @@ def test_delete_page_needs_a_logged_in_member(client):
 
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+def test_guessing_the_password_on_the_delete_page_is_rate_limited(client, member, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reauthenticate": "2/m/user"}
+    for _attempt in range(2):
+        client.post("/accounts/delete/", {"password": "guess", "confirm": "on"})
+
+    response = client.post("/accounts/delete/", {"password": PASSWORD, "confirm": "on"})
+
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    member.refresh_from_db()
+    assert member.is_active
