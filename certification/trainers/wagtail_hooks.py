@@ -7,10 +7,11 @@ reviewer" role sees the queue of videos assigned to them. Nobody else sees any o
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from wagtail import hooks
@@ -217,8 +218,24 @@ def review_queue(request):
 
 
 def candidates(request):
+    """Everyone enrolled, searchable; the lead can enrol a person here too."""
     if not services.is_certification_lead(request.user):
         raise PermissionDenied
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip()
+        person = get_user_model().objects.filter(email__iexact=email).first()
+        track = Track.objects.filter(pk=request.POST.get("track") or None).first()
+        if person is None or track is None:
+            messages.error(
+                request, "Choose a track and give the email of a person who has an account."
+            )
+        else:
+            try:
+                services.enrol(track, person, actor=request.user)
+                messages.success(request, f"{person.display_name} is enrolled in {track.name}.")
+            except services.CertificationError as error:
+                messages.error(request, str(error))
+        return redirect("trainers_admin_candidates")
     query = request.GET.get("q", "").strip()[:100]
     enrolments = Enrolment.objects.select_related("candidate", "track").annotate(
         video_count=Count("videos")
@@ -237,6 +254,7 @@ def candidates(request):
             "header_icon": "user",
             "enrolments": enrolments.order_by("candidate__legal_name"),
             "query": query,
+            "tracks": Track.objects.all(),
         },
     )
 

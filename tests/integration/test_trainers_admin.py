@@ -136,3 +136,27 @@ def test_lead_sets_up_a_track_in_the_admin(client):
     assert response.status_code == 302, response.content.decode()[:3000]
     track = Track.objects.get(slug="fit-supervisor")
     assert [r.title for r in track.requirements.all()] == ["Supervision log"]
+
+
+def test_lead_enrols_a_person_even_when_the_track_is_closed(client):
+    track = build_track()
+    track.is_open = False
+    track.save()
+    casey = person("casey@example.org", "Casey Candidate")
+    with pytest.raises(services.CertificationError, match="closed"):
+        services.enrol(track, casey, actor=casey)
+    boss = admin_user(lead())
+    client.force_login(boss)
+    page = client.post(
+        "/admin/certification/candidates/",
+        {"email": "CASEY@example.org", "track": track.pk},
+        follow=True,
+    ).content.decode()
+    assert "Casey Candidate is enrolled in Certified Trainer." in page
+    assert casey.trainer_enrolments.get().enrolled_by == boss
+    page = client.post(
+        "/admin/certification/candidates/",
+        {"email": "nobody@example.org", "track": track.pk},
+        follow=True,
+    ).content.decode()
+    assert "give the email of a person who has an account" in page
