@@ -5,6 +5,7 @@ import contextlib
 import stripe
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +16,9 @@ from payments import services
 from payments.forms import DiscountCodeForm, InvoiceForm
 from payments.models import FinanceDocument, Order
 from payments.stripe_client import checkout_origin
+
+# The status poll asks Stripe itself at most this often (seconds) per order.
+STRIPE_CHECK_EVERY = 10
 
 
 def _own_booking(request, booking_id):
@@ -150,6 +154,16 @@ def order_status(request, order_id):
     """JSON for the return page's poll."""
     order = _own_order(request, order_id)
     state = _buyer_state(order)
+    if (
+        state == "processing"
+        and order.stripe_checkout_session_id
+        and cache.add(f"payments:status-check:{order.pk}", True, timeout=STRIPE_CHECK_EVERY)
+    ):
+        # A lost or slow webhook must not leave the buyer waiting: ask Stripe now and then.
+        with contextlib.suppress(stripe.StripeError):
+            services.settle_checkout_session(order.stripe_checkout_session_id, source="status")
+        order.refresh_from_db()
+        state = _buyer_state(order)
     return JsonResponse({"state": state, "done": state != "processing"})
 
 

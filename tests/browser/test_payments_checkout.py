@@ -161,3 +161,31 @@ def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
     assert order.status == Order.Status.REFUNDED
     registration = order.booking.registrations.get()
     assert registration.status == RegistrationStatus.CANCELLED
+
+
+def test_processing_page_turns_into_the_confirmation_by_itself(page, settings):
+    """No webhook arrives here: the page's poll (frontend/payments.js) finds the payment."""
+    from payments import services
+    from tests.fakestripe.helpers import hold_seats
+
+    fake_gen = running_fake_stripe(settings)  # no webhook URL: Stripe's webhook is "lost"
+    fake = next(fake_gen)
+    try:
+        page.problems.allowed_host.add(urlsplit(fake.base_url).hostname)
+        booking = hold_seats(price=45000)
+        order = services.order_for_booking(booking)
+        services.start_card_checkout(order, success_url="http://x/ok", cancel_url="http://x/no")
+        order.refresh_from_db()
+        log_in(page, booking.purchaser)
+
+        page.goto(f"/payments/orders/{order.public_id}/")
+        expect(page.get_by_role("heading", name="Payment processing")).to_be_visible()
+        expect(page.get_by_role("link", name="Check again")).to_be_visible()
+        assert_accessible(page)
+        fake.complete_session(order.stripe_checkout_session_id, send_webhook=False)
+
+        # The poll asks Stripe at most every 10 seconds: wait longer than that.
+        expect(page.get_by_role("heading", name="You're registered")).to_be_visible(timeout=30_000)
+        assert "failed" not in page.locator("main").inner_text().lower()
+    finally:
+        fake_gen.close()
