@@ -85,7 +85,9 @@ def checkout(request, booking_id):
             "order": order,
             "lines": order.line_items.all(),
             "options": services.payment_options(order),
-            "hold_expired": booking.hold_has_expired(),
+            "hold_expired": booking.hold_has_expired()
+            or booking.status in ("cancelled", "expired")
+            or order.status != Order.Status.PENDING,
             "discount_form": discount_form,
             "invoice_form": invoice_form,
         },
