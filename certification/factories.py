@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from wagtail.models import Page
+from wagtail.models import Page, Site
 
 from courses.models import (
     Booking,
@@ -22,10 +22,12 @@ from .models import AccreditingBody, CEOffering, CESponsor, CreditBasis, EventCE
 
 
 def event_index():
+    """The events index, under the default site's home page so event pages have URLs."""
     index = EventIndexPage.objects.first()
     if index is None:
-        root = Page.get_first_root_node()
-        index = root.add_child(instance=EventIndexPage(title="Events", slug="events"))
+        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+        parent = site.root_page if site else Page.get_first_root_node()
+        index = parent.add_child(instance=EventIndexPage(title="Events", slug="events"))
     return index
 
 
