@@ -7,6 +7,7 @@ import Tus from "@uppy/tus";
 import AwsS3 from "@uppy/aws-s3";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
+import "./upload.css";
 
 const MiB = 1024 * 1024;
 

@@ -53,6 +53,7 @@ def test_upload_review_approve_and_credential(page, live_server, tmp_path):
     expect(page.locator("main")).to_contain_text("Register for and attend a Training of Trainers")
     page.get_by_role("link", name="Upload your video").click()
 
+    assert_accessible(page)
     page.get_by_role("button", name="Continue to upload").click()
     expect(page.locator(".field-error")).to_contain_text("Please confirm consent")
     page.get_by_label(re.compile("Everyone recognisable in this video agreed")).check()
@@ -61,6 +62,7 @@ def test_upload_review_approve_and_credential(page, live_server, tmp_path):
     expect(page.get_by_role("heading", name=re.compile("Upload your video"))).to_be_visible()
     expect(page.locator(".uppy-Dashboard")).to_be_visible()
     assert page.locator("a.uppy-Dashboard-poweredBy").count() == 0
+    assert_accessible(page)
     page.locator("input.uppy-Dashboard-input").first.set_input_files(str(video))
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
     expect(page.locator("#upload-status")).to_have_text(
@@ -131,3 +133,6 @@ def test_upload_review_approve_and_credential(page, live_server, tmp_path):
     page.goto(f"/certification/videos/{submission.public_id}/")
     expect(page.locator("main")).to_contain_text("Clear explanation of the ORS.")
     expect(page.locator("main")).to_contain_text("Exemplary (3)")
+    assert_accessible(page)
+    page.goto("/certification/directory/")
+    assert_accessible(page)
