@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from allauth import ratelimit
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required

@@ -30,7 +30,7 @@ class ProfileSignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
     )
 
-    field_order = ["legal_name", "preferred_name", "email", "password1", "password2", "profession"]
+    field_order = ["legal_name", "preferred_name", "profession", "email", "password1", "password2"]
 
     def signup(self, request, user):
         # Django's CharField has already stripped surrounding spaces; the rest is kept exactly.
