@@ -97,10 +97,28 @@ def credit_for(offering, presence):
 
 
 def credits_for_registration(registration, *, now=None):
-    """A CreditResult for each of the event's offerings."""
+    """A CreditResult for each of the event's offerings.
+
+    An approval that had lapsed (or not begun) on the program's first day gives no credit.
+    """
     presence = session_presence(registration, now=now)
-    offerings = registration.event.ce_offerings.select_related("body").order_by("body__short_name")
-    return [credit_for(offering, presence) for offering in offerings]
+    event = registration.event
+    first_day = event.local(event.starts_at).date() if event.starts_at else None
+    offerings = event.ce_offerings.select_related("body").order_by("body__short_name")
+    results = []
+    for offering in offerings:
+        if first_day and not offering.body.is_approved_on(first_day):
+            results.append(
+                CreditResult(
+                    offering,
+                    Decimal("0"),
+                    False,
+                    [f"the {offering.body} approval was not valid on {first_day:%B %-d, %Y}"],
+                )
+            )
+            continue
+        results.append(credit_for(offering, presence))
+    return results
 
 
 def last_day_attended(registration, presence=None):

@@ -20,7 +20,14 @@ from django.views.decorators.http import require_POST
 from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER, user_has_role
 
 from . import attendance
-from .models import EventPage, EventSession, Registration, RegistrationStatus, ZoomImport
+from .models import (
+    EventPage,
+    EventSession,
+    Registration,
+    RegistrationStatus,
+    SessionAttendance,
+    ZoomImport,
+)
 
 STAFF_ROLES = (EVENT_MANAGER, CE_ADMINISTRATOR)
 
@@ -155,6 +162,22 @@ def record_action(request, event_id, session_id, public_id, action):
     if next_url and next_url.startswith("/attendance/"):
         return redirect(next_url)
     return redirect(_back_to_screen(event, session, request.POST.get("q", "")))
+
+
+@attendance_staff_required
+@require_POST
+def void_entry(request, pk):
+    """Cancel a wrong check-in; it stays on record with the reason."""
+    entry = get_object_or_404(SessionAttendance.objects.select_related("registration"), pk=pk)
+    try:
+        attendance.void_attendance(entry, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, f"The entry for {entry.registration.attendee_name} is voided.")
+    except attendance.AttendanceError as error:
+        messages.error(request, str(error))
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/attendance/"):
+        return redirect(next_url)
+    return redirect("attendance:check_in", event_id=entry.session.event_id)
 
 
 @attendance_staff_required

@@ -91,6 +91,20 @@ def test_scanning_the_attendees_qr_pass_opens_their_check_in(client, event, door
     assert "not valid" in response.content.decode()
 
 
+def test_staff_void_a_wrong_check_in_with_a_reason(client, event, door_staff):
+    registration = make_registration(event, name="Wrong Wanda")
+    session = first_session(event)
+    entry, _ = attendance.check_in(registration, session, actor=door_staff)
+    url = reverse("attendance:void", args=[entry.pk])
+
+    response = client.post(url, {"reason": ""}, follow=True)
+    assert "Say why this entry is wrong" in response.content.decode()
+    response = client.post(url, {"reason": "Checked in the wrong Wanda"}, follow=True)
+    assert "is voided" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.void_reason == "Checked in the wrong Wanda" and entry.voided_by == door_staff
+
+
 def attendance_views_url(registration):
     from courses.attendance_views import check_in_pass_url
 

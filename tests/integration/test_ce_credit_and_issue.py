@@ -87,6 +87,19 @@ def test_early_leaving_counts_and_rejoining_is_not_double_counted(event):
     assert apa.hours == Decimal("3.00")
 
 
+def test_a_lapsed_approval_gives_no_credit(event):
+    registration = make_registration(event)
+    attend_all(registration)
+    apa = event.ce_offerings.get(body__short_name="APA").body
+    apa.approved_until = event.local(event.starts_at).date() - timedelta(days=1)
+    apa.save()
+
+    apa_result = next(c for c in credits_for_registration(registration) if c.body == apa)
+
+    assert apa_result.hours == 0
+    assert "the APA approval was not valid on" in apa_result.reason
+
+
 def test_ineligible_attendee_is_refused_with_the_reason(event):
     registration = make_registration(event, name="Absent Abe")
     with pytest.raises(services.NotEligible, match="short attendance"):
