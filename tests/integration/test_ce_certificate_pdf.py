@@ -107,10 +107,7 @@ def test_certificate_pdf_holds_every_required_field(event_with_ce, script):
         assert set(name.replace(" ", "")) <= set(text)
     else:
         assert name in flat
-    fonts = {
-        str(font.get_object()["/BaseFont"])
-        for font in page["/Resources"]["/Font"].values()
-    }
+    fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
     assert any(FONTS[script] in font.replace("-", "") for font in fonts), fonts
     assert "Feedback-Informed Treatment Intensive" in flat
     assert "FL #PY1234" in flat
