@@ -214,10 +214,12 @@ def local_copy(name):
     """A local path for a stored file: the file itself on disk, or a temporary download."""
     storage = storages["private"]
     try:
-        yield storage.path(name)
-        return
+        path = storage.path(name)
     except NotImplementedError:
-        pass
+        path = None
+    if path is not None:
+        yield path
+        return
     with tempfile.NamedTemporaryFile(suffix=".video") as handle:
         with storage.open(name, "rb") as source:
             shutil.copyfileobj(source, handle, COPY_SIZE)

@@ -113,6 +113,23 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
     dashboard = client.get("/certification/").content.decode()
     assert "✓ Approved" in dashboard
 
+    from cms import audit
+
+    actions = [r.action for r in audit.history(submission)]
+    for action in (
+        "trainers.video.created",
+        "trainers.upload.created",
+        "trainers.video.uploaded",
+        "trainers.video.processed",
+        "trainers.review.assigned",
+        "trainers.review.comment",
+        "trainers.review.submitted",
+        "trainers.video.decided",
+    ):
+        assert action in actions, action
+    decided = audit.history(submission).get(action="trainers.video.decided")
+    assert decided.actor == boss and decided.after == {"status": "approved"}
+
 
 def test_required_criterion_below_minimum_fails_the_rubric(ready_video):
     track, _candidate, submission = ready_video

@@ -504,3 +504,19 @@ def test_abandoned_partial_uploads_are_removed_after_a_week(
     assert private_files(settings) == []
     assert not VideoUpload.objects.exists()
     assert client.head(created["Location"], **TUS).status_code == 404
+
+
+def test_patch_streams_the_body_without_loading_it(client, track, candidate, tmp_path, monkeypatch):
+    """Memory stays flat: the tus view reads the stream in pieces, never `request.body`."""
+    from django.http import HttpRequest
+
+    def refuse(self):
+        raise AssertionError("request.body must not be read by the tus endpoint")
+
+    data = make_video(tmp_path / "demo.mp4").read_bytes()
+    submission = start_submission(track, candidate)
+    monkeypatch.setattr(HttpRequest, "body", property(refuse))
+    _, responses = tus_upload(client, submission, data, chunk=len(data) // 2 + 1)
+    assert [r.status_code for r in responses] == [204, 204]
+    submission.refresh_from_db()
+    assert submission.status == VideoSubmission.Status.READY
