@@ -309,3 +309,33 @@ def test_ce_broker_roster_layout_and_refused_rows(client, event):
         reverse("certification_admin:attendance_roster", args=[event.pk, body.pk])
     ).content.decode("utf-8-sig")
     assert "Valid Val" in csv_text and "Typo Tim" in csv_text
+
+
+def test_ce_admin_reissues_and_revokes_from_the_certificate_screen(client, event):
+    _user, certificate = certified(event, "Jon Smtih", "jon@example.org")
+    registration = certificate.registration
+    registration.attendee_name = "Jon Smith"
+    registration.save()
+    staff(client, CE_ADMINISTRATOR, "ce@example.org")
+    url = reverse("certification_admin:certificate", args=[certificate.code])
+
+    page = client.post(url, {"action": "reissue", "note": ""}).content.decode()
+    assert "This field is required." in page
+    response = client.post(url, {"action": "reissue", "note": "Surname misspelt"}, follow=True)
+    page = response.content.decode()
+    replacement = registration.certificates.get(status=CertificateStatus.ISSUED)
+    assert f"Reissued as {replacement.code}" in page and "Jon Smith" in page
+    certificate.refresh_from_db()
+    assert certificate.status == CertificateStatus.SUPERSEDED
+
+    new_url = reverse("certification_admin:certificate", args=[replacement.code])
+    client.post(new_url, {"action": "revoke", "reason": "Entered for the wrong event"})
+    replacement.refresh_from_db()
+    assert replacement.status == CertificateStatus.REVOKED
+
+    person = client.get(reverse("certification_admin:person", args=[_user.pk])).content.decode()
+    assert certificate.code in person and replacement.code in person
+    transcript = client.get(
+        reverse("certification_admin:person", args=[_user.pk]) + "?format=csv"
+    ).content.decode("utf-8-sig")
+    assert replacement.code not in transcript  # only valid certificates count
