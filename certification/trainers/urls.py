@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("videos/<uuid:public_id>/", views.video_detail, name="video"),
     path("videos/<uuid:public_id>/upload/", views.video_upload, name="video_upload"),
+    path("videos/<uuid:public_id>/status/", views.video_status, name="video_status"),
     path("videos/<uuid:public_id>/withdraw/", views.video_withdraw, name="video_withdraw"),
     path("videos/<uuid:public_id>/play/", playback.video, name="video_play"),
     path("videos/<uuid:public_id>/poster/", playback.poster, name="video_poster"),

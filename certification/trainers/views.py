@@ -158,6 +158,16 @@ def video_detail(request, public_id):
 
 
 @login_required
+def video_status(request, public_id):
+    """The state of one version, for the page to update itself while processing runs."""
+    submission = _own_submission(request, public_id)
+    return JsonResponse(
+        {"status": submission.status, "label": submission.get_status_display()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@login_required
 @require_POST
 def video_withdraw(request, public_id):
     submission = _own_submission(request, public_id)

@@ -520,3 +520,14 @@ def test_patch_streams_the_body_without_loading_it(client, track, candidate, tmp
     assert [r.status_code for r in responses] == [204, 204]
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY
+
+
+def test_status_endpoint_reports_processing_state_to_its_owner_only(client, track, candidate):
+    submission = start_submission(track, candidate)
+    VideoSubmission.objects.filter(pk=submission.pk).update(status="processing")
+    page = client.get(f"/certification/videos/{submission.public_id}/").content.decode()
+    assert f'data-status-url="/certification/videos/{submission.public_id}/status/"' in page
+    status = client.get(f"/certification/videos/{submission.public_id}/status/")
+    assert status.json() == {"status": "processing", "label": "Processing"}
+    client.force_login(person("other@example.org"))
+    assert client.get(f"/certification/videos/{submission.public_id}/status/").status_code == 404
