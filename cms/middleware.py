@@ -13,6 +13,15 @@ def has_two_factor(user):
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
+def needs_two_factor(user):
+    """Anyone who can reach the admin: staff flags, or a role group granting admin access.
+
+    Role groups (Editor, Event manager, ...) give `wagtailadmin.access_admin` without
+    `is_staff`, so the flag alone would let them in without a second factor.
+    """
+    return user.is_staff or user.is_superuser or user.has_perm("wagtailadmin.access_admin")
+
+
 class StaffTwoFactorMiddleware:
     """Send a signed-in staff user without TOTP to the set-up page instead of the admin."""
 
@@ -25,7 +34,7 @@ class StaffTwoFactorMiddleware:
             request.path.startswith(ADMIN_PREFIX)
             and user is not None
             and user.is_authenticated
-            and (user.is_staff or user.is_superuser)
+            and needs_two_factor(user)
             and not has_two_factor(user)
         ):
             messages.warning(
