@@ -244,6 +244,10 @@ def place_hold(
             raise InvalidSelection(_("A waitlist offer is for one seat."))
         kind = BookingKind.WAITLIST
 
+    # In a rush most attempts find the event full: tell them without queueing for the lock.
+    # The unlocked count sees only committed seats, so a "sold out" it finds was true when
+    # read; a hold is still written only after the same check under the lock.
+    _check_seats(event, ticket_types, quantities, now, exclude_entry=entry)
     try:
         with transaction.atomic():
             capacity.lock_capacity(event, ticket_types.values())

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from openpyxl import load_workbook
 
+from cms.models import AuditRecord
 from cms.roles import EDITOR, EVENT_MANAGER
 from courses import services
 from courses.factories import UserFactory, make_event
@@ -236,3 +237,30 @@ def test_event_managers_publish_events_but_not_other_pages():
     assert event.permissions_for_user(manager).can_publish()
     assert event.get_parent().permissions_for_user(manager).can_add_subpage()
     assert not event.get_parent().get_parent().permissions_for_user(manager).can_edit()
+
+
+def test_manager_corrects_attendee_details_through_the_service(client, event_with_registrants):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    registration = Registration.objects.get(attendee_email="zoe@example.org")
+
+    response = client.post(
+        f"/admin/course_registrations/edit/{registration.pk}/",
+        {
+            "attendee_name": "Zoë Ångström-Berg",
+            "attendee_email": "zoe@example.org",
+            "license_number": "MH999",
+            "license_jurisdiction": "FL",
+            "profession": "Counselor",
+            "wants_ce": "on",
+            "accessibility_needs": "",
+            "dietary_needs": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    registration.refresh_from_db()
+    assert registration.attendee_name == "Zoë Ångström-Berg"
+    assert registration.license_number == "MH999"
+    assert AuditRecord.objects.filter(
+        action="courses.registration.details_changed", object_id=str(registration.pk)
+    ).exists()
