@@ -972,8 +972,14 @@ def renew_credential(credential, *, actor):
 def revoke_credential(credential, *, actor, reason):
     if not is_certification_lead(actor):
         raise CertificationError("Only the certification lead can revoke a credential.")
+    if credential.status == Credential.Status.REVOKED:
+        return credential
     credential.status = Credential.Status.REVOKED
     credential.save(update_fields=["status"])
+    enrolment = credential.enrolment
+    if not enrolment.credentials.filter(status=Credential.Status.ACTIVE).exists():
+        enrolment.status = Enrolment.Status.ACTIVE
+        enrolment.save(update_fields=["status"])
     audit.record("trainers.credential.revoked", credential, actor=actor, note=reason)
     return credential
 

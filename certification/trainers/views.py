@@ -553,6 +553,14 @@ def enrolment_staff(request, public_id):
                 )
             elif action == "issue":
                 services.issue_credential(enrolment, actor=request.user)
+            elif action == "revoke":
+                credential = get_object_or_404(
+                    Credential, pk=request.POST.get("credential"), enrolment=enrolment
+                )
+                reason = request.POST.get("reason", "").strip()
+                if not reason:
+                    raise services.CertificationError("Give the reason for revoking.")
+                services.revoke_credential(credential, actor=request.user, reason=reason)
             elif action == "renew":
                 credential = get_object_or_404(
                     Credential, pk=request.POST.get("credential"), enrolment=enrolment

@@ -293,3 +293,32 @@ def test_attendance_requirement_reads_session_attendance_from_courses(client):
     states = {s.requirement.kind: s for s in services.requirement_states(enrolment)}
     assert states["attendance"].met is True
     assert "✓ Attended" in client.get("/certification/").content.decode()
+
+
+def test_revoked_credential_shows_on_verification_and_leaves_the_directory(client):
+    track = build_track()
+    candidate = person("cand@example.org", "Casey Candidate")
+    boss = lead()
+    enrolment, evidence = _meet_everything(track, candidate, boss)
+    services.review_evidence(evidence, actor=boss, accept=True)
+    credential = services.issue_credential(enrolment, actor=boss)
+    services.update_listing(candidate, listed=True, display_name="Casey C", place="Leeds")
+    assert "Casey C" in client.get("/certification/directory/").content.decode()
+
+    client.force_login(boss)
+    staff_url = f"/certification/staff/enrolments/{enrolment.public_id}/"
+    page = client.post(
+        staff_url, {"action": "revoke", "credential": credential.pk}, follow=True
+    ).content.decode()
+    assert "Give the reason for revoking." in page
+    client.post(
+        staff_url, {"action": "revoke", "credential": credential.pk, "reason": "Data misused."}
+    )
+    credential.refresh_from_db()
+    assert credential.status == Credential.Status.REVOKED
+    client.logout()
+    assert (
+        "Revoked."
+        in client.get(f"/certification/verify/{credential.verification_code}/").content.decode()
+    )
+    assert "Casey C" not in client.get("/certification/directory/").content.decode()
