@@ -26,6 +26,25 @@ from tests.browser.conftest import assert_accessible, last_email, links_in, loca
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _remember_migrated_baseline(django_db_setup, django_db_blocker):
+    """Make the live server's serialized rollback work whatever ran before.
+
+    When database tests run before the first browser test, the database is set up before
+    Playwright starts, and after that this thread sees a fresh connection wrapper without the
+    serialized migration data, so the flush after a browser test would leave the next one
+    without Wagtail's root page, locale and staff groups. While the data is still there,
+    serialize it on the connection this thread now uses.
+    """
+    from django.db import connection
+    from wagtail.models import Page
+
+    if not hasattr(connection, "_test_serialized_contents"):
+        with django_db_blocker.unblock():
+            if Page.objects.exists():
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+
+
 def log_in(page, user):
     """Give the browser a session for `user` (the login form has its own browser test)."""
     client = Client()
