@@ -531,3 +531,31 @@ def test_status_endpoint_reports_processing_state_to_its_owner_only(client, trac
     assert status.json() == {"status": "processing", "label": "Processing"}
     client.force_login(person("other@example.org"))
     assert client.get(f"/certification/videos/{submission.public_id}/status/").status_code == 404
+
+
+def test_a_second_concurrent_patch_is_told_to_retry(client, track, candidate):
+    """Two writers never interleave bytes: while one PATCH holds the upload, another gets 423."""
+    import fcntl
+
+    from certification.trainers import tus
+
+    submission = start_submission(track, candidate)
+    created = client.post(
+        "/certification/uploads/tus/",
+        HTTP_UPLOAD_LENGTH="100",
+        HTTP_UPLOAD_METADATA=tus_metadata(submission=submission.public_id),
+        **TUS,
+    )
+    upload = VideoUpload.objects.get()
+    with open(tus.partial_path(upload), "ab") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        busy = client.generic(
+            "PATCH",
+            created["Location"],
+            b"a" * 10,
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_OFFSET="0",
+            **TUS,
+        )
+    assert busy.status_code == 423
+    assert client.head(created["Location"], **TUS)["Upload-Offset"] == "0"
