@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .credits import credit_for, session_presence
 from .models import Certificate, CertificateStatus, CreditBasis, EvaluationResponse
+from .services import asked_for_ce
 from .transcripts import license_label
 
 # Columns A..J of CE Broker's roster upload, in this order (see DOMAIN.md).
@@ -171,7 +172,9 @@ def attendance_credit_csv(event, body):
         EvaluationResponse.objects.filter(event=event).values_list("registration_id", flat=True)
     )
     registrations = (
-        event.registrations.filter(status=RegistrationStatus.CONFIRMED, wants_ce=True)
+        event.registrations.filter(status=RegistrationStatus.CONFIRMED)
+        .filter(asked_for_ce())
+        .distinct()
         .prefetch_related("attendances", "certificates", "ce_licenses__license")
         .order_by("attendee_name")
     )

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -102,6 +103,11 @@ def ce_fee_paid(registration):
         return registration.wants_ce
     chosen = {line.add_on_id for line in registration.add_on_lines.all()}
     return any(a.pk in chosen for a in ce_add_ons)
+
+
+def asked_for_ce():
+    """Registrations that asked for CE: the "wants CE" box, or a CE add-on where one is sold."""
+    return Q(wants_ce=True) | Q(add_on_lines__add_on__grants_ce=True)
 
 
 def current_certificate(registration):

@@ -55,9 +55,9 @@ def visible_certificate(request, code):
 
 def _own_registrations(user):
     return (
-        Registration.objects.filter(
-            attendee=user, status=RegistrationStatus.CONFIRMED, wants_ce=True
-        )
+        Registration.objects.filter(attendee=user, status=RegistrationStatus.CONFIRMED)
+        .filter(services.asked_for_ce())
+        .distinct()
         .select_related("event")
         .order_by("-event__starts_at")
     )

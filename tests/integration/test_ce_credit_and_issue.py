@@ -269,3 +269,19 @@ def test_attendance_changes_are_audited_and_voided_not_deleted(event):
         AuditRecord.objects.filter(object_id=str(entry.pk)).values_list("action", flat=True)
     )
     assert set(actions) == {"courses.attendance.checked_in", "courses.attendance.voided"}
+
+
+def test_the_ce_add_on_is_how_attendees_pay_for_ce(event):
+    from courses.models import AddOn, RegistrationAddOn
+
+    ce = AddOn.objects.create(event=event, name="CE credits", price=2500, grants_ce=True)
+    bought = make_registration(event, name="Bought Bea", wants_ce=False)
+    RegistrationAddOn.objects.create(registration=bought, add_on=ce, unit_price=2500)
+    skipped = make_registration(event, name="Skipped Sid", wants_ce=True)
+    for registration in (bought, skipped):
+        attend_all(registration)
+        EvaluationResponse.objects.create(registration=registration, event=event)
+
+    assert services.eligibility(bought).status == services.ELIGIBLE
+    assert services.eligibility(skipped).status == services.CE_FEE_UNPAID
+    assert "CE add-on was not bought" in services.eligibility(skipped).reason
