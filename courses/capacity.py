@@ -39,7 +39,8 @@ def lock_capacity(event, ticket_types=()):
         .filter(pk=event.pk)
         .values_list("pk", flat=True)
     )
-    ids = sorted({t.pk for t in ticket_types})
+    # A ticket row is a capacity row only when the ticket has its own quota.
+    ids = sorted({t.pk for t in ticket_types if t.capacity is not None})
     if ids:
         list(
             TicketType.objects.select_for_update()
