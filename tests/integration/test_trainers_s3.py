@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from urllib.error import HTTPError
@@ -35,7 +36,7 @@ def moto_endpoint():
     env = {**os.environ, "S3_UPLOAD_PART_MIN_SIZE": str(PART)}
     server = subprocess.Popen(
         [
-            os.path.join(os.path.dirname(os.sys.executable), "moto_server"),
+            os.path.join(os.path.dirname(sys.executable), "moto_server"),
             "-H",
             "127.0.0.1",
             "-p",
