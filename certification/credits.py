@@ -101,8 +101,11 @@ def credits_for_registration(registration, *, now=None):
 
     An approval that had lapsed (or not begun) on the program's first day gives no credit.
     """
+    from .models import EventCESettings
+
     presence = session_presence(registration, now=now)
     event = registration.event
+    recorded = EventCESettings.objects.filter(event=event, is_recorded=True).exists()
     first_day = event.local(event.starts_at).date() if event.starts_at else None
     offerings = event.ce_offerings.select_related("body").order_by("body__short_name")
     results = []
@@ -114,6 +117,18 @@ def credits_for_registration(registration, *, now=None):
                     Decimal("0"),
                     False,
                     [f"the {offering.body} approval was not valid on {first_day:%B %-d, %Y}"],
+                )
+            )
+            continue
+        if recorded and offering.body.posttest_required_for_recorded:
+            # Home study needs a passed post-test under this body's rules; the platform has
+            # no post-tests yet, so it refuses the credit rather than issue it without one.
+            results.append(
+                CreditResult(
+                    offering,
+                    Decimal("0"),
+                    False,
+                    [f"{offering.body} requires a passed post-test for a recorded program"],
                 )
             )
             continue

@@ -100,6 +100,17 @@ def test_a_lapsed_approval_gives_no_credit(event):
     assert "the APA approval was not valid on" in apa_result.reason
 
 
+def test_a_recorded_program_needs_the_post_test_where_the_body_says_so(event):
+    ce_settings(event, is_recorded=True)
+    registration = make_registration(event)
+    attend_all(registration)
+
+    apa, _florida = credits_for_registration(registration)
+
+    assert apa.hours == 0
+    assert apa.reason == "APA requires a passed post-test for a recorded program"
+
+
 def test_ineligible_attendee_is_refused_with_the_reason(event):
     registration = make_registration(event, name="Absent Abe")
     with pytest.raises(services.NotEligible, match="short attendance"):
