@@ -5,9 +5,11 @@ import re
 import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 
+from cms.roles import STAFF_ROLES
 from tests.accounts_support import (
     PASSWORD,
     has_totp,
@@ -70,6 +72,20 @@ def test_staff_without_an_authenticator_are_sent_to_set_one_up(client):
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert any("Staff accounts need two-factor authentication" in m for m in messages)
     assert not has_totp(staff)
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_role_members_without_the_staff_flag_also_need_two_factor(client, role):
+    """A role group grants admin access on its own; that access must not skip the second factor."""
+    editor = make_member(email="role-member@example.org")
+    editor.groups.add(Group.objects.get(name=role))
+    log_in(client, "role-member@example.org")
+
+    response = client.get("/admin/pages/")
+
+    assert response.status_code == 302
+    assert response.url == "/accounts/2fa/totp/activate/?next=/admin/pages/"
+    assert not has_totp(editor)
 
 
 def test_members_who_are_not_staff_are_not_asked_for_two_factor(client):
