@@ -45,12 +45,25 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (make install)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API leaves an event loop running in this thread, and from then on
+    # Django hands out new connection objects (its connection store is per event loop).
+    # The test database's serialized copy, which `serialized_rollback` restores after each
+    # transactional test, hangs on the old objects: carry it over, or every transactional
+    # test after the first would start from an empty database (no Wagtail root page).
+    serialized = {
+        alias: getattr(connections[alias], "_test_serialized_contents", None)
+        for alias in connections
+    }
     playwright = sync_playwright().start()
+    for alias, contents in serialized.items():
+        if contents is not None:
+            connections[alias]._test_serialized_contents = contents
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
     chromium.close()
