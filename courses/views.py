@@ -4,6 +4,7 @@ payment, and manage registrations afterwards. Views only read and call `courses.
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -378,7 +379,7 @@ def claim_seat(request, token):
         return render(request, "courses/claim_invalid.html", {"message": error.message}, status=404)
     if request.method == "POST":
         if not request.user.is_authenticated:
-            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+            return redirect_to_login(request.get_full_path())
         try:
             services.claim_invited_seat(token, user=request.user)
         except services.RegistrationError as error:

@@ -426,3 +426,28 @@ def test_coordinator_resends_an_invitation_and_invitee_sees_no_unfinished_checko
 
     assert "We've sent the invitation again to ilse@example.org" in _text(response)
     assert [m.to for m in mail.outbox] == [["ilse@example.org"]]
+
+
+def test_claiming_an_invited_seat_needs_an_account(client):
+    event = make_event(title="Agency training")
+    coordinator = UserFactory()
+    booking = services.place_hold(
+        event=event,
+        purchaser=coordinator,
+        tickets={event.ticket_types.get().pk: 1},
+        attendees=[
+            {"attendee_name": "Ilse Brandt", "attendee_email": "ilse@example.org", "invite": True}
+        ],
+    )
+    services.confirm_registrations(booking, actor=coordinator)
+    registration = booking.registrations.get()
+    url = reverse("courses:claim_seat", args=[registration.invitation_token])
+
+    page = _text(client.get(url))
+    response = client.post(url)
+
+    assert "Log in or create an account to claim this seat" in page
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    registration.refresh_from_db()
+    assert registration.attendee is None
