@@ -13,25 +13,6 @@ function setUpNavigationToggle() {
   });
 }
 
-// Shows <time data-local-time datetime="..."> in the viewer's own zone, beside the event's zone.
-function showLocalTimes() {
-  for (const element of document.querySelectorAll("time[data-local-time]")) {
-    const when = new Date(element.getAttribute("datetime"));
-    if (Number.isNaN(when.getTime())) continue;
-    const formatted = when.toLocaleString(undefined, {
-      dateStyle: "medium",
-      timeStyle: "short",
-      timeZoneName: "short",
-    });
-    const target = element.parentElement.querySelector("[data-local-time-output]");
-    if (target) {
-      target.textContent = `Your time: ${formatted}`;
-      target.hidden = false;
-    }
-  }
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   setUpNavigationToggle();
-  showLocalTimes();
 });
