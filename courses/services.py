@@ -611,7 +611,9 @@ def release_registrations(booking, *, reason, actor=None, now=None):
         booking = Booking.objects.select_for_update().select_related("event").get(pk=booking.pk)
         if booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED):
             return booking
-        expiring = reason == "expired" and booking.status == BookingStatus.HELD
+        # A hold that lapses (the timer, or a checkout whose payment window ran out) expires;
+        # anything else (abandoned, refunded, rejected) is a cancellation.
+        expiring = "expired" in reason and booking.status == BookingStatus.HELD
         new_status = BookingStatus.EXPIRED if expiring else BookingStatus.CANCELLED
         before = _snapshot(booking)
         for registration in booking.registrations.filter(

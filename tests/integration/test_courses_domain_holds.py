@@ -269,3 +269,16 @@ def test_release_is_idempotent_and_line_items_describe_the_order():
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert AuditRecord.objects.filter(action="courses.booking.cancelled").count() == 1
+
+
+def test_a_lapsed_payment_window_expires_the_hold():
+    event = make_event(price=1000)
+    booking = services.place_hold(
+        event=event, purchaser=UserFactory(), tickets={event.ticket_types.get().pk: 1}
+    )
+
+    services.release_registrations(booking, reason="payment expired")
+
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.EXPIRED
+    assert booking.registrations.get().status == RegistrationStatus.EXPIRED
