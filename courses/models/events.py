@@ -25,6 +25,12 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+# The admin reads and shows date-times in the editor's own zone, not the event's.
+ADMIN_TIME_HELP = _(
+    "Enter times in your admin time zone (Account › Preferences › Current time zone); "
+    "visitors see them in the event's time zone."
+)
+
 
 def validate_time_zone(value):
     """Reject anything that is not an IANA zone name, so times always convert."""
@@ -226,7 +232,8 @@ class EventPage(Page):
         MultiFieldPanel(
             [
                 FieldRowPanel(
-                    [FieldPanel("registration_opens_at"), FieldPanel("registration_closes_at")]
+                    [FieldPanel("registration_opens_at"), FieldPanel("registration_closes_at")],
+                    help_text=ADMIN_TIME_HELP,
                 ),
                 FieldRowPanel([FieldPanel("capacity"), FieldPanel("currency")]),
                 FieldRowPanel([FieldPanel("hold_minutes"), FieldPanel("waitlist_offer_hours")]),
@@ -414,7 +421,10 @@ class EventSession(Orderable):
 
     panels = [
         FieldPanel("title"),
-        FieldRowPanel([FieldPanel("start"), FieldPanel("end")]),
+        FieldRowPanel(
+            [FieldPanel("start"), FieldPanel("end")],
+            help_text=ADMIN_TIME_HELP,
+        ),
         FieldRowPanel([FieldPanel("ce_minutes"), FieldPanel("presenter")]),
     ]
 

@@ -264,3 +264,13 @@ def test_manager_corrects_attendee_details_through_the_service(client, event_wit
     assert AuditRecord.objects.filter(
         action="courses.registration.details_changed", object_id=str(registration.pk)
     ).exists()
+
+
+def test_event_editor_explains_which_zone_times_are_entered_in(client):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = make_event()
+
+    page = client.get(f"/admin/pages/{event.pk}/edit/").content.decode()
+
+    assert "Enter times in your admin time zone" in page
+    assert "What participants receive" in page and "Ticket type" in page
