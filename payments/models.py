@@ -317,6 +317,7 @@ class Refund(models.Model):
         CANCELLATION = "cancellation", "Attendee cancellation"
         NO_SEAT = "no_seat", "Paid after the seats were gone"
         STRIPE = "stripe", "Made in Stripe"
+        DUPLICATE = "duplicate", "Duplicate payment"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(

@@ -489,11 +489,13 @@ def record_card_payment(order, intent, *, source):
     """
     amount = intent.amount_received
     currency = intent.currency.upper()
-    seats_gone = False
+    seats_gone = duplicate = False
     with transaction.atomic():
         order = _locked(order)
         if Payment.objects.filter(stripe_payment_intent_id=intent.id).exists():
             return order
+        # A second, different payment for an order already paid (two tabs, two sessions).
+        duplicate = order.payments.filter(status=Payment.Status.SUCCEEDED).exists()
         payment = Payment.objects.create(
             order=order,
             method=Order.Method.CARD,
@@ -508,33 +510,50 @@ def record_card_payment(order, intent, *, source):
             after={"amount": amount, "currency": currency, "order": order.reference},
             note=source,
         )
-        order.stripe_payment_intent_id = intent.id
-        if amount != order.total or currency != order.currency:
-            reason = (
-                f"Stripe took {format_money(amount, currency)} but the order is for "
-                f"{order.money(order.total)}. The seats were not confirmed: check the order and "
-                "refund or confirm by hand."
+        if duplicate:
+            flag_order(
+                order,
+                f"Paid twice: the second payment ({intent.id}, "
+                f"{format_money(amount, currency)}) is refunded automatically.",
             )
-            flag_order(order, reason)
+        elif amount != order.total or currency != order.currency:
+            order.stripe_payment_intent_id = intent.id
+            flag_order(
+                order,
+                f"Stripe took {format_money(amount, currency)} but the order is for "
+                f"{order.money(order.total)}. The seats were not confirmed: check the order "
+                "and refund or confirm by hand.",
+            )
             return order
-        order.payment_method = Order.Method.CARD
-        order.paid_at = timezone.now()
-        _change_status(
-            order,
-            Order.Status.PAID,
-            note=f"Card payment {intent.id} ({source})",
-            extra_fields=["payment_method", "paid_at", "stripe_payment_intent_id"],
-        )
-        try:
-            with transaction.atomic():
-                _courses().confirm_registrations(order.booking)
-        except seats_unavailable_error():
-            seats_gone = True
-        except registration_error() as error:
-            # The money is in: keep the payment row and let staff decide (confirm or refund).
-            flag_order(order, f"Paid, but the seats could not be confirmed: {error}")
         else:
-            transaction.on_commit(lambda: _queue_document_email("receipt", order.pk))
+            order.stripe_payment_intent_id = intent.id
+            order.payment_method = Order.Method.CARD
+            order.paid_at = timezone.now()
+            _change_status(
+                order,
+                Order.Status.PAID,
+                note=f"Card payment {intent.id} ({source})",
+                extra_fields=["payment_method", "paid_at", "stripe_payment_intent_id"],
+            )
+            try:
+                with transaction.atomic():
+                    _courses().confirm_registrations(order.booking)
+            except seats_unavailable_error():
+                seats_gone = True
+            except registration_error() as error:
+                # The money is in: keep the payment and let staff decide (confirm or refund).
+                flag_order(order, f"Paid, but the seats could not be confirmed: {error}")
+            else:
+                transaction.on_commit(lambda: _queue_document_email("receipt", order.pk))
+    if duplicate:
+        # After the commit: the refund row must exist before Stripe is asked.
+        refund_order(
+            order,
+            amount,
+            origin=Refund.Origin.DUPLICATE,
+            reason="The order was already paid; nobody is charged twice.",
+        )
+        return Order.objects.get(pk=order.pk)
     if seats_gone:
         refund_unavailable_seats(order)
     return order
@@ -795,7 +814,8 @@ def _settle_refund(refund, status, *, actor=None, failure=""):
 
 
 def _order_follows_refunds(order, *, actor=None):
-    """Paid -> partially refunded -> refunded; a full refund gives the seats (and access) back."""
+    """Paid -> partially refunded -> refunded, by what is kept (paid minus refunded) against
+    the order total; a full refund gives the seats (and access) back."""
     order = _locked(order)
     refunded = order.amount_refunded
     paid = order.amount_paid
@@ -809,7 +829,13 @@ def _order_follows_refunds(order, *, actor=None):
         return
     if not order.is_settled:
         return
-    target = Order.Status.REFUNDED if refunded >= paid else Order.Status.PARTIALLY_REFUNDED
+    kept = paid - refunded
+    if kept >= order.total:
+        target = Order.Status.PAID  # only a duplicate payment went back
+    elif kept <= 0:
+        target = Order.Status.REFUNDED
+    else:
+        target = Order.Status.PARTIALLY_REFUNDED
     if order.status != target:
         _change_status(order, target, actor=actor, note=f"Refunded {order.money(refunded)}")
     if target == Order.Status.REFUNDED:

@@ -19,7 +19,12 @@ from payments.models import EventPaymentSettings, Order
 from tests.browser.conftest import assert_accessible
 from tests.fakestripe.helpers import running_fake_stripe
 
-pytestmark = pytest.mark.browser
+# Explicit, so the data the migrations made is put back even after other transactional tests
+# emptied the database earlier in the same run.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture

@@ -73,8 +73,11 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(client, settings):
     assert "Download invoice INV-" in response.text
 
     # Finance records the bank transfer.
+    from allauth.mfa.models import Authenticator
+
     finance = UserFactory()
     finance.groups.add(Group.objects.get(name="Finance"))
+    Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
     client.force_login(finance)
     mail.outbox.clear()
     done = client.post(

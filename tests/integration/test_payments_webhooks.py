@@ -406,3 +406,34 @@ def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fa
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert WebhookEvent.objects.get(pk=record.pk).processed_at is not None
+
+
+def test_a_second_payment_for_a_paid_order_is_refunded_automatically(client, fake_stripe):
+    order = card_order(fake_stripe)
+    # A second Checkout Session for the same order (another tab), also paid.
+    second = fake_stripe.create_checkout_session(
+        {
+            "line_items": [
+                {"price_data": {"currency": "usd", "unit_amount": "45000"}, "quantity": "1"}
+            ],
+            "success_url": "http://testserver/ok",
+            "metadata": {"order_id": str(order.public_id)},
+        }
+    )
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    fake_stripe.complete_session(second["id"])
+    mail.outbox.clear()
+
+    deliver_sent_events(client, fake_stripe)
+    deliver_sent_events(client, fake_stripe)  # the charge.refunded that followed
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.needs_attention and "Paid twice" in order.attention_reason
+    assert Payment.objects.filter(order=order).count() == 2
+    refund = Refund.objects.get(order=order)
+    assert (refund.amount, refund.origin, refund.status) == (45000, "duplicate", "succeeded")
+    second_intent = fake_stripe.sessions[second["id"]]["payment_intent"]
+    assert refund.payment.stripe_payment_intent_id == second_intent
+    assert len(receipts()) == 1
+    assert order.booking.registrations.get().status == RegistrationStatus.CONFIRMED
