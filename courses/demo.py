@@ -150,6 +150,10 @@ def _sessions(first_day, zone, plan):
 def ensure_events_index(stdout):
     index = EventIndexPage.objects.first()
     if index:
+        if not index.show_in_menus:
+            # Sites loaded before the menu flag was set get the Events link too.
+            index.show_in_menus = True
+            index.save_revision().publish()
         return index
     from cms.models import HomePage
 
@@ -157,6 +161,7 @@ def ensure_events_index(stdout):
     index = EventIndexPage(
         title="Events",
         slug="events",
+        show_in_menus=True,
         intro="<p>Workshops, trainings, conferences and live webinars on Feedback-Informed "
         "Treatment and PCOMS.</p>",
     )
@@ -247,7 +252,8 @@ def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
         description=_paragraphs(TOT_DESCRIPTION),
         presenters=[_presenter("Barry Duncan")],
         time_zone="America/New_York",
-        venue_name="Training of Trainers Conference venue",
+        # The newsletter names the state, not the venue: show the city until staff add it.
+        venue_name="",
         venue_address="Sarasota, Florida, USA",
         capacity=40,
         member_group=group,
@@ -302,7 +308,7 @@ def ensure_fit_supervision(index, stdout):
         description=_paragraphs(FIT_DESCRIPTION),
         presenters=[_presenter("Scott Miller", "Ph.D.")],
         time_zone="America/Chicago",
-        venue_name="FIT Supervision Training venue",
+        venue_name="",
         venue_address="Chicago, Illinois, USA",
         capacity=30,
         ce_summary="<p>Continuing education units are available for an additional fee: "

@@ -360,7 +360,7 @@ class EventPage(Page):
             data["eventAttendanceMode"] = "https://schema.org/OfflineEventAttendanceMode"
             data["location"] = {
                 "@type": "Place",
-                "name": self.venue_name,
+                "name": self.venue_name or self.venue_address,
                 "address": self.venue_address,
             }
         presenters = list(self.presenters.all())

@@ -22,6 +22,7 @@ def test_demo_events_are_loaded_once_and_upcoming():
     now = timezone.now()
     events = {e.title: e for e in EventPage.objects.live()}
     assert len(events) == 4
+    assert EventPage.objects.first().get_parent().show_in_menus, "Events belongs in the main menu"
 
     tot = events["Training of Trainers Conference"]
     assert tot.starts_at > now and tot.venue_address == "Sarasota, Florida, USA"
