@@ -257,7 +257,10 @@ def test_expired_session_expires_the_order_and_releases_the_seats(client, fake_s
     order.refresh_from_db()
     assert order.status == Order.Status.EXPIRED
     order.booking.refresh_from_db()
-    assert order.booking.status == BookingStatus.CANCELLED
+    assert order.booking.status == BookingStatus.EXPIRED
+    assert order.booking.registrations.get().status == RegistrationStatus.EXPIRED
+    order.event.refresh_from_db()
+    assert order.event.seats_left == order.event.capacity
 
 
 def test_a_stale_expired_event_cannot_undo_a_payment(client, fake_stripe):
