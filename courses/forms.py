@@ -159,8 +159,16 @@ class AttendeeForm(forms.Form):
         label="Legal name",
         max_length=200,
         help_text="Exactly as it should appear on the certificate, in any script.",
+        error_messages={
+            "required": "Enter the attendee's legal name, as it should appear on the "
+            "certificate (also for a seat you send as an invitation)."
+        },
     )
-    attendee_email = forms.EmailField(label="Email address", max_length=254)
+    attendee_email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={"required": "Enter the attendee's email address."},
+    )
     profession = forms.CharField(
         label="Profession",
         max_length=120,

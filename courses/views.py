@@ -173,6 +173,8 @@ def booking_attendees(request, public_id):
             for error in form.non_field_errors()
         ],
         "group": len(forms) > 1,
+        # Leaving without saving only makes sense once every seat already has its details.
+        "details_complete": services.booking_details_complete(booking),
     }
     return render(request, "courses/booking_attendees.html", context, status=status)
 

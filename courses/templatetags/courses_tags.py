@@ -36,6 +36,14 @@ def money(amount_minor_units, currency):
 
 
 @register.filter
+def jurisdiction(code):
+    """A license jurisdiction's name for people ("OTHER_US" -> "Another U.S. state")."""
+    from courses.license_formats import jurisdiction_name
+
+    return jurisdiction_name(code) if code else ""
+
+
+@register.filter
 def ce_hours(minutes):
     """CE minutes as hours for people: 1620 -> "27", 90 -> "1.5"."""
     hours = (minutes or 0) / 60
