@@ -79,6 +79,20 @@ def upcoming_events(limit=3, now=None):
     return list(EventPage.objects.live().filter(ends_at__gte=now).order_by("starts_at")[:limit])
 
 
+def next_event_of_programme(programme_id, now=None):
+    """The soonest live event of a programme that has not ended, e.g. for a certification
+    candidate who still has to attend one; None when none is scheduled."""
+    if not programme_id:
+        return None
+    now = now or timezone.now()
+    return (
+        EventPage.objects.live()
+        .filter(programme_id=programme_id, ends_at__gte=now)
+        .order_by("starts_at")
+        .first()
+    )
+
+
 def booking_for(user, public_id):
     """The booking, if `user` bought it or manages events; anyone else gets a 404 (so the
     existence of other people's bookings is not revealed)."""

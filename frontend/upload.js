@@ -24,15 +24,34 @@ function postJson(url, body, csrfToken) {
   });
 }
 
+// Uppy's Dashboard marks each file as a list item inside a role="presentation" wrapper,
+// which screen readers (and axe) reject; the wrapper is the list, so say so.
+function labelFileList(target) {
+  const fix = () => {
+    target.querySelectorAll(".uppy-Dashboard-filesInner").forEach((list) => {
+      if (list.getAttribute("role") !== "list") list.setAttribute("role", "list");
+    });
+  };
+  new MutationObserver(fix).observe(target, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["role"],
+  });
+  fix();
+}
+
 function start(target) {
   const config = JSON.parse(target.dataset.uploadConfig);
   const status = document.getElementById("upload-status");
   const progress = document.getElementById("upload-progress");
   const done = document.getElementById("upload-done");
+  let complete = false;
   const say = (text) => {
     if (status) status.textContent = text;
   };
   const finished = (text) => {
+    complete = true;
     say(text);
     if (done) done.hidden = false;
   };
@@ -58,7 +77,14 @@ function start(target) {
     hideRetryButton: false,
     hidePauseResumeButton: false,
     note: "One video file. You can pause, resume, and come back later to continue.",
+    locale: {
+      strings: {
+        dropPasteFiles: "Drop your video here or %{browseFiles}",
+        uploadXFiles: { 0: "Upload the video", 1: "Upload the video" },
+      },
+    },
   });
+  labelFileList(target);
 
   if (config.mode === "s3") {
     uppy.use(AwsS3, {
@@ -103,7 +129,8 @@ function start(target) {
 
   uppy.on("progress", (percent) => {
     if (progress) progress.value = percent;
-    say(`Uploaded ${percent}%`);
+    // Uppy reports 100% once more after success; keep the "complete" message then.
+    if (!complete) say(`Uploaded ${percent}%`);
   });
   uppy.on("upload-error", (file, error) => say(`The upload stopped: ${error.message}`));
   uppy.on("restriction-failed", (file, error) => say(error.message));

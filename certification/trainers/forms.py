@@ -73,7 +73,8 @@ class ReviewForm(forms.Form):
                 label=label,
                 help_text=criterion.description,
                 choices=[
-                    (lvl.pk, f"{lvl.label} – {lvl.points} points") for lvl in criterion.levels.all()
+                    (lvl.pk, f"{lvl.label} – {lvl.points} point{'' if lvl.points == 1 else 's'}")
+                    for lvl in criterion.levels.all()
                 ],
                 widget=forms.RadioSelect,
                 initial=chosen.get(criterion.pk),

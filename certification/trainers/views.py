@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cms.roles import CERTIFICATION_REVIEWER
+from courses.queries import next_event_of_programme
 
 from . import s3, services
 from .forms import (
@@ -54,7 +55,7 @@ def dashboard(request):
     rows = [
         {
             "enrolment": e,
-            "states": services.requirement_states(e),
+            "states": _with_next_events(services.requirement_states(e)),
             "credentials": list(e.credentials.all()),
         }
         for e in enrolments
@@ -70,6 +71,17 @@ def dashboard(request):
             or services.is_certification_lead(request.user),
         },
     )
+
+
+def _with_next_events(states):
+    """An unmet attendance requirement points the candidate at the next event that meets it,
+    so "register for and attend" comes with the place to do it."""
+    for state in states:
+        requirement = state.requirement
+        state.next_event = None
+        if requirement.kind == Requirement.Kind.ATTENDANCE and not state.met:
+            state.next_event = next_event_of_programme(requirement.programme_id)
+    return states
 
 
 @login_required
