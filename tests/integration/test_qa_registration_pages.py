@@ -116,3 +116,10 @@ def test_the_header_takes_staff_to_the_admin_and_nobody_else(client):
     TOTP.activate(staff, pyotp.random_base32())
     client.force_login(staff)
     assert 'href="/admin/">Admin<' in client.get("/registrations/").content.decode()
+
+
+def test_the_header_marks_my_registrations_as_the_current_page(client, coordinator):
+    page = client.get("/registrations/").content.decode()
+
+    assert 'href="/registrations/" aria-current="page">My registrations<' in page
+    assert 'aria-current="page">My CE<' not in page
