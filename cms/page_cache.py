@@ -3,10 +3,16 @@
 Rendering a Wagtail page costs about ten queries and the page tree's ORM work, twenty times a
 bare Django response. Most visitors read the same public pages without signing in, so those
 responses are kept in the cache and served before sessions, authentication and Wagtail's
-routing run. Only page types listed in `PAGE_CACHE_MODELS` are kept (pages that show live
-numbers, such as seats left on an event, are not), and only responses that are the same for
-every visitor: no session or messages cookie on the request, no cookie set and no CSRF token
-or CSP nonce used while rendering, and no view restriction on the page.
+routing run. Only page types listed in `PAGE_CACHE_MODELS` are kept, and only responses that
+are the same for every visitor: no session or messages cookie on the request, no cookie set
+and no CSRF token or CSP nonce used while rendering, and no view restriction on the page.
+
+A page type that shows a live number (seats left on an event) keeps one copy per value of it:
+it defines `page_cache_state()` (a small picklable dict stored with the page) and the
+classmethod `page_cache_variant(state, now=None, rendered=None)`, which works out the value
+now (with a query, but without routing or rendering) or as the `rendered` page showed it.
+Each request asks for the variant first, so the number a visitor sees is never older than
+their request; only the HTML around it is shared.
 
 Any change to content (a page published, unpublished, moved or deleted, a save in one of
 `PAGE_CACHE_INVALIDATING_APPS`) moves every cached page to a new generation at once. The
@@ -20,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
+from django.utils import timezone
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 GENERATION_KEY = "page-cache:generation"
@@ -110,7 +117,13 @@ class AnonymousPageCacheMiddleware:
         if settings.PAGE_CACHE_SECONDS <= 0 or not _may_use_cache(request):
             return self.get_response(request)
         key = _cache_key(request)
+        started = timezone.now()
         stored = cache.get(key)
+        if isinstance(stored, dict):
+            # A page with live parts: the record says how to find the copy that is right now.
+            model = apps.get_model(stored["model"])
+            variant = model.page_cache_variant(stored["state"], now=started)
+            stored = cache.get(f"{key}:{variant}")
         if stored is not None:
             content, headers = stored
             response = HttpResponse(content)
@@ -126,5 +139,18 @@ class AnonymousPageCacheMiddleware:
                 for name, value in response.items()
                 if name.lower() not in UNCACHED_HEADERS
             ]
-            cache.set(key, (response.content, headers), settings.PAGE_CACHE_SECONDS)
+            _store(key, response.context_data["page"], (response.content, headers), started)
         return response
+
+
+def _store(key, page, entry, started):
+    timeout = settings.PAGE_CACHE_SECONDS
+    if not hasattr(page, "page_cache_state"):
+        cache.set(key, entry, timeout)
+        return
+    state = page.page_cache_state()
+    variant = page.page_cache_variant(state, rendered=page)
+    if variant != page.page_cache_variant(state, now=started, rendered=page):
+        return  # one of the page's moments passed while it rendered: keep nothing
+    cache.set(key, {"model": page._meta.label, "state": state}, timeout)
+    cache.set(f"{key}:{variant}", entry, timeout)

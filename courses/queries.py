@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
 
 from courses.models import (
     Booking,
@@ -71,6 +73,48 @@ def event_listing(index_page, params, now=None):
         "extra_query": extra_query,
         "filtered": bool(selected_format or selected_month),
     }
+
+
+def _clock(moment):
+    """A time as Django's "g:i A" writes it: "2:00 PM"."""
+    half = _("AM") if moment.hour < 12 else _("PM")
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {half}"
+
+
+def _session_row(session, zone):
+    """One schedule line with its times already in the event's zone and written out: done
+    here once per session instead of by several template filters per session per visit."""
+    start, end = session.start.astimezone(zone), session.end.astimezone(zone)
+    day = f"{WEEKDAYS_ABBR[start.weekday()]} {start.day} {MONTHS_3[start.month].title()}"
+    return {
+        "title": session.title,
+        "presenter": session.presenter,
+        "ce_minutes": session.ce_minutes,
+        "start": session.start,
+        "end": session.end,
+        "start_iso": start.isoformat(),
+        "when": f"{day} {start.year}, {_clock(start)} – {_clock(end)} {end.tzname()}",
+    }
+
+
+def event_page_data(event):
+    """Everything the event page lists, each fetched once per request and kept on the page
+    object (the JSON-LD in the head and the body both use it; the query count must not grow
+    with the schedule)."""
+    data = getattr(event, "_event_page_data", None)
+    if data is None:
+        sessions = list(event.sessions.all().select_related("presenter"))
+        zone = event.zone
+        data = {
+            "sessions": [_session_row(session, zone) for session in sessions],
+            "total_ce_minutes": sum(s.ce_minutes for s in sessions),
+            "benefits": list(event.benefits.all()),
+            "presenters": list(event.presenters.all().select_related("photo")),
+            "ticket_types": list(event.ticket_types.all()),
+            "add_ons": list(event.add_ons.all()),
+        }
+        event._event_page_data = data
+    return data
 
 
 def upcoming_events(limit=3, now=None):

@@ -75,7 +75,14 @@ def register(request, event_id):
                 return redirect("courses:booking_attendees", public_id=booking.public_id)
         status = 409 if sold_out else 400
     else:
+        # An anonymous visitor's choice on the event page arrives here (after logging in) in
+        # the query string: show it filled in, to be confirmed with the Register button.
         form = RegistrationChoiceForm(event)
+        form.initial.update(
+            (name, value)
+            for name, value in request.GET.items()
+            if name in form.fields and name != "idempotency_key"
+        )
         status = 200
     context = {
         "event": event,

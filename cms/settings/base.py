@@ -242,9 +242,15 @@ CACHES = {
 }
 
 # Whole-page cache of public content pages for anonymous visitors (cms/page_cache.py):
-# 0 turns it off. Event pages are left out on purpose: they show live seat counts.
+# 0 turns it off. Event pages keep one copy per live seat count (EventPage.page_cache_variant).
 PAGE_CACHE_SECONDS = int(env("PAGE_CACHE_SECONDS", "300"))
-PAGE_CACHE_MODELS = ["cms.HomePage", "cms.StandardPage", "cms.NewsIndexPage", "cms.ArticlePage"]
+PAGE_CACHE_MODELS = [
+    "cms.HomePage",
+    "cms.StandardPage",
+    "cms.NewsIndexPage",
+    "cms.ArticlePage",
+    "courses.EventPage",
+]
 # A save in any of these apps can change what a cached page shows, so it starts a new generation.
 PAGE_CACHE_INVALIDATING_APPS = [
     "cms",

@@ -129,6 +129,16 @@ class EventIndexPage(Page):
         if is_new:
             grant_event_manager_page_permissions(self)
 
+    def route(self, request, path_components):
+        """Every child is an event: fetch it as an EventPage in one query (Page.route asks
+        for the page row and then again for the specific page on every visit)."""
+        if path_components:
+            event = EventPage.objects.child_of(self).filter(slug=path_components[0]).first()
+            if event is not None:
+                event._cached_parent_obj = self
+                return event.route(request, path_components[1:])
+        return super().route(request, path_components)
+
     def live_events(self):
         return EventPage.objects.live().descendant_of(self).select_related("programme")
 
@@ -338,8 +348,43 @@ class EventPage(Page):
     def total_ce_minutes(self):
         return sum(s.ce_minutes for s in self.sessions.all())
 
-    def schema_org(self, request=None):
-        """The schema.org Event as a dict; the template dumps it into JSON-LD."""
+    # -- the anonymous page cache (cms/page_cache.py) ---------------------------------------
+
+    def page_cache_state(self):
+        """What the page cache keeps to tell, without loading this page, which copy of it a
+        visitor should get: the seat count is read live on every request, and each moment
+        that changes what the page offers (registration opens or closes, a ticket goes on or
+        off sale, an early-bird price ends) starts a new copy."""
+        moments = [self.registration_opens_at, self.registration_closes_at or self.starts_at]
+        from courses.queries import event_page_data
+
+        for ticket in event_page_data(self)["ticket_types"]:
+            moments += [ticket.sale_starts_at, ticket.sale_ends_at, ticket.early_bird_until]
+        return {
+            "pk": self.pk,
+            "capacity": self.capacity,
+            "moments": sorted(moment for moment in moments if moment),
+        }
+
+    @classmethod
+    def page_cache_variant(cls, state, now=None, rendered=None):
+        """The copy of the page that is right now: seats left (counted now, or as `rendered`
+        showed them) and how many of the state's moments have passed."""
+        from courses.capacity import seats_left_for_event
+
+        now = now or timezone.now()
+        if rendered is not None:
+            seats = rendered.seats_left
+        else:
+            seats = seats_left_for_event(state["pk"], state["capacity"], now)
+        passed = sum(1 for moment in state["moments"] if moment <= now)
+        return f"{seats}.{passed}"
+
+    def schema_org(self, request=None, page_data=None):
+        """The schema.org Event as a dict; the template dumps it into JSON-LD.
+
+        `page_data` is the page's `courses.queries.event_page_data`, when it has it already.
+        """
         url = self.get_full_url(request) if self.url_path else ""
         data = {
             "@context": "https://schema.org",
@@ -363,7 +408,7 @@ class EventPage(Page):
                 "name": self.venue_name or self.venue_address,
                 "address": self.venue_address,
             }
-        presenters = list(self.presenters.all())
+        presenters = page_data["presenters"] if page_data else list(self.presenters.all())
         if presenters:
             data["performer"] = [{"@type": "Person", "name": p.name} for p in presenters]
         data["organizer"] = {
@@ -372,7 +417,7 @@ class EventPage(Page):
             "url": settings.SITE_URL,
         }
         offers = []
-        for ticket in self.ticket_types.all():
+        for ticket in page_data["ticket_types"] if page_data else self.ticket_types.all():
             if ticket.access_code:
                 continue
             offer = {

@@ -161,6 +161,11 @@ class Registration(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
+    # Registrations are bookkeeping, not content that "uses" the event page: indexing each one
+    # cost every seat hold four more statements inside the capacity lock, and would list
+    # every attendee under the page's "Usage" in the admin.
+    wagtail_reference_index_ignore = True
+
     class Meta:
         ordering = ["event", "attendee_name"]
         indexes = [models.Index(fields=["event", "status"])]

@@ -70,15 +70,9 @@ def upcoming_events(limit=3):
 def event_page_data(event):
     """Everything the event page lists, each fetched once (the page is read far more often
     than it changes, and its query count must not grow with the schedule)."""
-    sessions = list(event.sessions.all().select_related("presenter"))
-    return {
-        "sessions": sessions,
-        "total_ce_minutes": sum(s.ce_minutes for s in sessions),
-        "benefits": list(event.benefits.all()),
-        "presenters": list(event.presenters.all().select_related("photo")),
-        "ticket_types": list(event.ticket_types.all()),
-        "add_ons": list(event.add_ons.all()),
-    }
+    from courses.queries import event_page_data as page_data
+
+    return page_data(event)
 
 
 @register.simple_tag(takes_context=True)
@@ -86,7 +80,9 @@ def event_json_ld(context, event):
     """schema.org Event data as an ld+json block, escaped so no value can end the element."""
     if event.pk is None:
         return ""  # an unsaved preview: no seats to count, nothing for search engines yet
-    data = event.schema_org(context.get("request"))
+    from courses.queries import event_page_data as page_data
+
+    data = event.schema_org(context.get("request"), page_data(event))
     return format_html(
         '<script type="application/ld+json">{}</script>',
         mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped for <script> context
@@ -127,6 +123,7 @@ def registration_box(context, event, data=None):
         "opens": opens,
         "closes": event.registration_closes_at or event.starts_at,
         "authenticated": authenticated,
+        "anonymous": not authenticated,
         "existing": active_registration(user, event) if authenticated else None,
         "on_waitlist": on_waitlist,
         "form": RegistrationChoiceForm(
