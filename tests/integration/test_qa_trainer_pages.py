@@ -9,7 +9,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.models import Permission
 
 from certification.trainers import services
-from certification.trainers.models import VideoSubmission
+from certification.trainers.models import Choice, Question, Requirement, VideoSubmission
 from courses.factories import make_event
 from courses.models import Programme
 from tests.trainers_support.builders import (
@@ -114,3 +114,25 @@ def test_trainer_admin_screens_have_a_browser_tab_title(client):
         "<title>Certification candidates - Wagtail</title>"
         in client.get("/admin/certification/candidates/").content.decode()
     )
+
+
+def test_a_question_that_already_says_select_all_does_not_say_it_twice(client):
+    track = build_track()
+    assessment = Requirement.objects.get(track=track, kind="assessment")
+    worded = Question.objects.create(
+        bank=assessment.question_bank,
+        kind=Question.Kind.MULTIPLE,
+        text="Which help an agency? Select all that apply.",
+    )
+    Choice.objects.create(question=worded, text="Supportive leadership", is_correct=True)
+    candidate = person("cand@example.org", "Casey Candidate")
+    enrolment = services.enrol(track, candidate, actor=candidate)
+    client.force_login(candidate)
+
+    page = _text(
+        client.get(f"/certification/enrolments/{enrolment.public_id}/assessment/{assessment.pk}/")
+    )
+
+    assert "Which help an agency? Select all that apply." in page
+    assert "Select all that apply. (select all that apply)" not in page
+    assert "Which are FIT measures? (select all that apply)" in page
