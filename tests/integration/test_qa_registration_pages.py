@@ -123,3 +123,12 @@ def test_the_header_marks_my_registrations_as_the_current_page(client, coordinat
 
     assert 'href="/registrations/" aria-current="page">My registrations<' in page
     assert 'aria-current="page">My CE<' not in page
+
+
+def test_the_event_page_links_straight_to_its_registration_box(client):
+    event = make_event(title="FIT Supervision Training")
+
+    page = client.get(event.url).content.decode()
+
+    assert 'href="#register-heading">Tickets and registration</a>' in page
+    assert 'id="register-heading"' in page
