@@ -106,10 +106,10 @@ def test_trainer_admin_screens_have_a_browser_tab_title(client):
     TOTP.activate(boss, pyotp.random_base32())
     client.force_login(boss)
 
-    assert (
-        "<title>Review queue - Wagtail</title>"
-        in client.get("/admin/certification/queue/").content.decode()
-    )
+    queue = client.get("/admin/certification/queue/").content.decode()
+    assert "<title>Review queue - Wagtail</title>" in queue
+    # The column of "Open review" links is named for screen readers.
+    assert '<th scope="col"><span class="w-sr-only">Review</span></th>' in queue
     assert (
         "<title>Certification candidates - Wagtail</title>"
         in client.get("/admin/certification/candidates/").content.decode()
