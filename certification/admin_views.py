@@ -10,11 +10,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from cms import audit
+from cms import audit, pdf
 from cms.roles import CE_ADMINISTRATOR, user_has_role
 from courses.models import EventPage
 
-from . import pdf, reports, rosters, services, transcripts
+from . import reports, rosters, services, transcripts
 from .forms import ReissueForm, RevokeForm
 from .models import AccreditingBody, Certificate, IssueJob, IssueJobStatus
 from .views import _csv_response, _pdf_response

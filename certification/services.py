@@ -15,10 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from cms import audit
+from cms import audit, pdf
 from courses.models import RegistrationStatus
 
-from . import pdf
 from .credits import credits_for_registration, last_day_attended, session_presence
 from .models import (
     Certificate,

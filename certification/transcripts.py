@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from . import pdf
+from cms import pdf
+
 from .models import Certificate, CertificateStatus
 
 CSV_COLUMNS = [

@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
+from cms import pdf
 from cms.roles import CE_ADMINISTRATOR, user_has_role
 from courses.models import Registration, RegistrationStatus
 
-from . import badges, pdf, services, transcripts
+from . import badges, services, transcripts
 from .forms import EvaluationForm, LicenseForm, RegistrationLicensesForm
 from .models import Certificate, CertificateStatus, EvaluationResponse, License
 

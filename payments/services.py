@@ -1088,7 +1088,7 @@ def issue_document(order, kind, *, now=None):
 
 def render_document_file(document):
     """Render and store the PDF of a numbered document (once)."""
-    from certification.pdf import render_pdf, sha256_hex
+    from cms.pdf import render_pdf, sha256_hex
 
     order = document.order
     pdf = render_pdf(

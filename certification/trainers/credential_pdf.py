@@ -1,9 +1,9 @@
-"""The credential certificate, rendered by the shared certificate engine (certification/pdf.py)."""
+"""The credential certificate, rendered by the shared certificate engine (cms/pdf.py)."""
 
 from django.conf import settings
 from django.urls import reverse
 
-from certification import pdf
+from cms import pdf
 
 
 def verification_url(credential):

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from certification import pdf
 from certification.factories import (
     make_body,
     make_event,
@@ -19,6 +18,7 @@ from certification.factories import (
 )
 from certification.models import CertificateStatus, CreditBasis, EvaluationResponse
 from certification.services import certificate_pdf_bytes, issue_certificate
+from cms import pdf
 from courses.attendance import check_in
 
 pytestmark = pytest.mark.django_db

@@ -169,12 +169,12 @@ def test_a_failed_render_keeps_its_number_and_is_rendered_later(client, settings
     settings.STRIPE_SECRET_KEY = None
     booking = invoice_booking()
     order = services.order_for_booking(booking)
-    import certification.pdf
+    import cms.pdf
 
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(certification.pdf, "render_pdf", broken)
+    monkeypatch.setattr(cms.pdf, "render_pdf", broken)
     with pytest.raises(RuntimeError):
         services.issue_document(order, "invoice")
     monkeypatch.undo()

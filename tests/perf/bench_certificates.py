@@ -144,8 +144,9 @@ def issue_all(event_id):
 def floor(event_id):
     """WeasyPrint alone: the same certificates rendered as one document."""
     _setup_django()
-    from certification import pdf, services
+    from certification import services
     from certification.models import Certificate, CESponsor
+    from cms import pdf
 
     sponsor = CESponsor.current()
     certificates = list(Certificate.objects.filter(event_id=event_id).order_by("pk"))

@@ -1,6 +1,7 @@
-"""The certificate engine: an HTML template and its context become PDF bytes, stored privately.
+"""The PDF engine: an HTML template and its context become PDF bytes, stored privately.
 
-CE certificates and trainer credentials both come from here. Rendering reuses one WeasyPrint
+CE certificates, trainer credentials, receipts and invoices all come from here, so it lives
+in the shared site shell that every app may import. Rendering reuses one WeasyPrint
 `FontConfiguration` for the life of the process: memory stays flat and each render is about
 twice as fast as with a fresh one. Text is shaped by Pango/HarfBuzz with the system's Noto
 fonts, so names in any script come out as glyphs, not boxes.
