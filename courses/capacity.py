@@ -3,8 +3,8 @@
 Availability is always computed from rows (capacity minus confirmed seats, unexpired holds and
 open waitlist offers), never kept in a counter that could drift. Whoever is about to add seats
 takes `capacity_lock` first, inside a transaction, so two checkouts cannot both see the last
-seat free. On PostgreSQL the lock is `SELECT ... FOR UPDATE` on the event row and then on each
-ticket-type row, always in that order (event first, tickets by id) so two transactions never
+seat free. On PostgreSQL the lock is `SELECT ... FOR NO KEY UPDATE` on the event row and then
+on each ticket-type row, always in that order (event first, tickets by id) so two transactions never
 wait on each other in a cycle. On SQLite the settings open every transaction with BEGIN
 IMMEDIATE, which already serialises writers, and `select_for_update` is a no-op.
 """
@@ -34,8 +34,11 @@ def lock_capacity(event, ticket_types=()):
     """Lock the capacity rows of `event` and `ticket_types`; call inside transaction.atomic()."""
     if not locking_enabled or not connection.features.has_select_for_update:
         return
+    # FOR NO KEY UPDATE: lockers still queue one at a time, but rows that merely point at the
+    # event (a booking written earlier in the same transaction, or by another buyer) do not
+    # conflict with it, so writing the booking before taking the lock cannot deadlock.
     list(
-        EventPage.objects.select_for_update(of=("self",))
+        EventPage.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=event.pk)
         .values_list("pk", flat=True)
     )
@@ -43,7 +46,7 @@ def lock_capacity(event, ticket_types=()):
     ids = sorted({t.pk for t in ticket_types if t.capacity is not None})
     if ids:
         list(
-            TicketType.objects.select_for_update()
+            TicketType.objects.select_for_update(no_key=True)
             .filter(pk__in=ids)
             .order_by("pk")
             .values_list("pk", flat=True)

@@ -186,7 +186,31 @@ def get_waitlist_offer(token, user, now=None):
     return _waitlist_offer_for(token, user, None, now or timezone.now())
 
 
-def place_hold(
+def place_hold(*, purchaser, idempotency_key="", **options):
+    """Reserve seats for `purchaser` and return the held Booking (see `_place_hold`).
+
+    The same `idempotency_key` returns the first booking: a resubmitted form (double click,
+    back button) gets the booking its first submission made, even if the event has filled
+    up or closed since. That is looked up only when the attempt is refused; when it would
+    succeed, the key's unique constraint stops the second booking (IntegrityError below), so
+    a hold costs no extra query for it, inside the capacity lock or before it.
+    """
+    try:
+        return _place_hold(purchaser=purchaser, idempotency_key=idempotency_key, **options)
+    except RegistrationError:
+        existing = _booking_with_key(purchaser, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+
+
+def _booking_with_key(purchaser, idempotency_key):
+    if not idempotency_key:
+        return None
+    return Booking.objects.filter(purchaser=purchaser, idempotency_key=idempotency_key).first()
+
+
+def _place_hold(
     *,
     event,
     purchaser,
@@ -205,15 +229,11 @@ def place_hold(
     `tickets` maps ticket-type id to quantity; `attendees` optionally gives one dict of
     attendee details per seat (keys: ATTENDEE_FIELDS, `add_on_ids`, `invite`); `add_ons` maps
     add-on id to how many seats get it. Prices are read from the database at this moment and
-    frozen on each registration. The same `idempotency_key` returns the first booking.
+    frozen on each registration.
     """
     now = now or timezone.now()
     actor = actor or purchaser
     staff = kind in (BookingKind.COMPLIMENTARY, BookingKind.SPEAKER)
-    if idempotency_key:
-        existing = Booking.objects.filter(purchaser=purchaser, idempotency_key=idempotency_key)
-        if existing.exists():
-            return existing.get()
 
     quantities = _parse_quantities(tickets)
     seats = sum(quantities.values())
@@ -250,26 +270,43 @@ def place_hold(
     _check_seats(event, ticket_types, quantities, now, exclude_entry=entry)
     try:
         with transaction.atomic():
+            # The booking and its audit record take no seat (seats are counted from
+            # registrations), so they are written before the capacity lock: every statement
+            # inside it is a round trip every other buyer of the event waits for. A double
+            # click stops here, at the idempotency key's unique constraint, without queueing.
+            booking = _new_booking(
+                event=event,
+                purchaser=purchaser,
+                ticket_types=ticket_types,
+                quantities=quantities,
+                access_code=access_code,
+                idempotency_key=idempotency_key,
+                kind=kind,
+                now=now,
+                staff=staff,
+            )
+            record(
+                "courses.booking.held",
+                booking,
+                actor=actor,
+                after={
+                    "status": booking.status,
+                    "seats": seats,
+                    "expires_at": booking.expires_at.isoformat() if booking.expires_at else "",
+                    "approval": booking.approval_status,
+                },
+            )
             capacity.lock_capacity(event, ticket_types.values())
-            if idempotency_key:
-                existing = Booking.objects.filter(
-                    purchaser=purchaser, idempotency_key=idempotency_key
-                ).first()
-                if existing:
-                    return existing
             _check_seats(event, ticket_types, quantities, now, exclude_entry=entry)
             capacity.reached_check_point()
-            booking = _create_booking(
-                event=event,
+            _add_seats(
+                booking,
                 purchaser=purchaser,
                 ticket_types=ticket_types,
                 quantities=quantities,
                 attendees=attendees,
                 add_on_counts=add_on_counts,
                 add_on_rows=add_on_rows,
-                access_code=access_code,
-                idempotency_key=idempotency_key,
-                kind=kind,
                 now=now,
                 staff=staff,
             )
@@ -283,22 +320,12 @@ def place_hold(
                     actor=actor,
                     after={"booking": str(booking.public_id)},
                 )
-            record(
-                "courses.booking.held",
-                booking,
-                actor=actor,
-                after={
-                    "status": booking.status,
-                    "seats": seats,
-                    "expires_at": booking.expires_at.isoformat() if booking.expires_at else "",
-                    "approval": booking.approval_status,
-                },
-            )
     except IntegrityError:
-        # A second request with the same key won the race; hand back its booking.
-        if idempotency_key:
-            return Booking.objects.get(purchaser=purchaser, idempotency_key=idempotency_key)
-        raise
+        # A request with the same key was first (a double click); hand back its booking.
+        existing = _booking_with_key(purchaser, idempotency_key)
+        if existing is None:
+            raise
+        return existing
     if booking.approval_status == ApprovalStatus.PENDING:
         emails.send_approval_request_received(booking)
     return booking
@@ -327,23 +354,11 @@ def _check_seats(event, ticket_types, quantities, now, *, exclude_entry=None):
             )
 
 
-def _create_booking(
-    *,
-    event,
-    purchaser,
-    ticket_types,
-    quantities,
-    attendees,
-    add_on_counts,
-    add_on_rows,
-    access_code,
-    idempotency_key,
-    kind,
-    now,
-    staff,
+def _new_booking(
+    *, event, purchaser, ticket_types, quantities, access_code, idempotency_key, kind, now, staff
 ):
     needs_approval = not staff and any(ticket_types[t].requires_approval for t in quantities)
-    booking = Booking.objects.create(
+    return Booking.objects.create(
         event=event,
         purchaser=purchaser,
         kind=kind,
@@ -354,6 +369,22 @@ def _create_booking(
         idempotency_key=idempotency_key,
         access_code_used=access_code.strip() if access_code else "",
     )
+
+
+def _add_seats(
+    booking,
+    *,
+    purchaser,
+    ticket_types,
+    quantities,
+    attendees,
+    add_on_counts,
+    add_on_rows,
+    now,
+    staff,
+):
+    """One held registration per seat, with its add-ons and prices frozen now."""
+    event = booking.event
     seat_index = 0
     remaining_add_ons = Counter(add_on_counts)
     for ticket_id in sorted(quantities):
