@@ -151,13 +151,22 @@ def ensure_bodies(stdout):
     return bodies
 
 
-def ensure_offerings(event, bodies, *, hours):
-    for short_name, course_number in [
-        ("APA", "APA-TOT"),
-        ("NBCC", "NBCC-TOT"),
-        ("FL 491", "20-000001"),
-        ("FL PSY", "20-000002"),
-    ]:
+TOT_COURSE_NUMBERS = [
+    ("APA", "APA-TOT"),
+    ("NBCC", "NBCC-TOT"),
+    ("FL 491", "20-000001"),
+    ("FL PSY", "20-000002"),
+]
+WEBINAR_COURSE_NUMBERS = [
+    ("APA", "APA-WEB"),
+    ("NBCC", "NBCC-WEB"),
+    ("FL 491", "20-000003"),
+    ("FL PSY", "20-000004"),
+]
+
+
+def ensure_offerings(event, bodies, *, hours, course_numbers=TOT_COURSE_NUMBERS):
+    for short_name, course_number in course_numbers:
         CEOffering.objects.get_or_create(
             event=event,
             body=bodies[short_name],
@@ -233,6 +242,17 @@ def load_demo_content(stdout):
         past, upcoming = _training_of_trainers_events()
         for event in upcoming:
             ensure_offerings(event, bodies, hours=Decimal("27"))
+            EventCESettings.objects.get_or_create(
+                event=event, defaults={"auto_issue_on_evaluation": True}
+            )
+        # The webinar page promises 1.5 hours of live interactive CE: without offerings the
+        # attendees' CE page would say the event offers none.
+        for event in EventPage.objects.filter(
+            slug__startswith="feedback-informed-treatment-webinar"
+        ):
+            ensure_offerings(
+                event, bodies, hours=Decimal("1.5"), course_numbers=WEBINAR_COURSE_NUMBERS
+            )
             EventCESettings.objects.get_or_create(
                 event=event, defaults={"auto_issue_on_evaluation": True}
             )

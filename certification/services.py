@@ -52,6 +52,9 @@ MISSING_EVALUATION = "missing_evaluation"
 SHORT_ATTENDANCE = "short_attendance"
 CE_FEE_UNPAID = "ce_fee_unpaid"
 NOT_CONFIRMED = "not_confirmed"
+NO_CE_OFFERED = "no_ce_offered"
+UPCOMING = "upcoming"
+IN_PROGRESS = "in_progress"
 
 STATUS_LABELS = {
     ELIGIBLE: "Eligible",
@@ -60,6 +63,9 @@ STATUS_LABELS = {
     SHORT_ATTENDANCE: "Short attendance",
     CE_FEE_UNPAID: "CE fee unpaid",
     NOT_CONFIRMED: "Registration not confirmed",
+    NO_CE_OFFERED: "No CE credit",
+    UPCOMING: "Upcoming",
+    IN_PROGRESS: "In progress",
 }
 
 
@@ -138,8 +144,18 @@ def eligibility(registration, *, now=None):
         )
     earned = [c for c in credits if c.hours > 0]
     if not credits:
+        return Eligibility(registration, NO_CE_OFFERED, "This event offers no CE credit.", credits)
+    # Attendance is only complete once the last session has ended: before then a missing
+    # session is one still to come, not one missed.
+    now = now or timezone.now()
+    event = registration.event
+    if event.ends_at is None or event.ends_at > now:
+        started = event.starts_at is not None and event.starts_at <= now
         return Eligibility(
-            registration, SHORT_ATTENDANCE, "This event offers no CE credit.", credits
+            registration,
+            IN_PROGRESS if started else UPCOMING,
+            "CE is assessed after the event.",
+            credits,
         )
     if not earned:
         return Eligibility(registration, SHORT_ATTENDANCE, credits[0].reason, credits)

@@ -1,0 +1,114 @@
+"""QA walkthrough fixes: times in the event's zone, CE wording, titles, labels."""
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from certification import demo as certification_demo
+from certification.factories import make_body, make_registration
+from certification.factories import make_event as make_ce_event
+from certification.models import CEOffering
+from cms.roles import EVENT_MANAGER
+from courses import demo as courses_demo
+from courses import services
+from courses.factories import UserFactory, make_event
+from courses.models import EventPage
+from tests.accounts_support import make_staff_with_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def _staff(client, role, email):
+    user, _secret = make_staff_with_totp(email=email)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    return user
+
+
+def test_capacity_overview_shows_start_in_the_events_zone(client):
+    # 9:00 local in New York is 14:00 (EST) or 13:00 (EDT) UTC: the page must show 09:00.
+    event = make_event(title="Zone Webinar", time_zone="America/New_York")
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+
+    overview = client.get("/admin/events-admin/").content.decode()
+
+    local = timezone.localtime(event.sessions.get().start, event.zone)
+    assert local.hour == 9
+    assert f"{local:%-d %b %Y}, 09:00 America/New_York" in overview
+    assert "14:00 America/New_York" not in overview
+    assert "13:00 America/New_York" not in overview
+
+
+def _register_for_ce(event, user):
+    booking = services.place_hold(
+        now=event.starts_at - timedelta(days=1),
+        event=event,
+        purchaser=user,
+        tickets={event.ticket_types.get().pk: 1},
+        attendees=[
+            {"attendee_name": user.legal_name, "attendee_email": user.email, "wants_ce": True}
+        ],
+    )
+    services.confirm_registrations(booking)
+
+
+def test_my_ce_says_an_upcoming_webinar_is_assessed_after_the_event(client):
+    out = io.StringIO()
+    courses_demo.load_demo_content(out)
+    certification_demo.load_demo_content(out)
+    certification_demo.load_demo_content(out)  # a second run adds no second offering
+    webinar = EventPage.objects.get(title=courses_demo.WEBINAR_TITLE)
+    assert sorted(webinar.ce_offerings.values_list("hours", flat=True)) == [Decimal("1.5")] * 4
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    _register_for_ce(webinar, user)
+    client.force_login(user)
+
+    page = client.get("/ce/").content.decode()
+
+    assert courses_demo.WEBINAR_TITLE in page
+    assert "Upcoming" in page and "CE is assessed after the event." in page
+    assert "Short attendance" not in page
+    assert "offers no CE credit" not in page
+
+
+def test_my_ce_in_progress_and_no_offering_are_not_short_attendance(client):
+    now = timezone.now()
+    running = make_ce_event("Running Workshop", starts=now - timedelta(minutes=30))
+    CEOffering.objects.create(event=running, body=make_body("APA"), hours=Decimal("6"))
+    no_ce = make_ce_event("Social Evening", starts=now - timedelta(days=3))
+    assert running.starts_at <= now < running.ends_at
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    make_registration(running, user=user)
+    make_registration(no_ce, user=user)
+    client.force_login(user)
+
+    page = client.get("/ce/").content.decode()
+
+    assert "In progress" in page and "CE is assessed after the event." in page
+    assert "No CE credit" in page and "This event offers no CE credit." in page
+    assert "Short attendance" not in page
+
+
+def test_registration_licenses_page_names_the_jurisdiction(client):
+    event = make_ce_event("Measuring What Matters")
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    registration = make_registration(
+        event,
+        user=user,
+        license_number="12345",
+        license_jurisdiction="OTHER_US",
+        profession="LCSW",
+    )
+    client.force_login(user)
+
+    page = client.get(
+        reverse("certification:registration_licenses", args=[registration.public_id])
+    ).content.decode()
+
+    assert "Another U.S. state #12345" in page
+    assert "OTHER_US" not in page
