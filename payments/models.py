@@ -15,10 +15,17 @@ from django.utils import timezone
 
 
 def format_money(amount, currency):
-    """`12345, "USD"` -> "123.45 USD": the one way money is shown to people."""
+    """`12345, "USD"` -> "$123.45": the one way money is shown to people.
+
+    The event and registration pages format prices with courses' `money` filter; payments
+    uses the same one so an amount reads alike from the event page to the receipt. That
+    filter knows no minus sign, so refunds and discounts put theirs in front here.
+    """
+    # Imported here: a model module loads before the template libraries are ready.
+    from courses.templatetags.courses_tags import money
+
     sign = "-" if amount < 0 else ""
-    amount = abs(int(amount))
-    return f"{sign}{amount // 100:,}.{amount % 100:02d} {currency.upper()}"
+    return sign + money(abs(int(amount)), currency)
 
 
 class EventPaymentSettings(models.Model):

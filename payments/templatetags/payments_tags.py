@@ -8,7 +8,7 @@ register = template.Library()
 
 @register.filter
 def money(amount, currency="USD"):
-    """Minor units to a readable amount: `{{ 12345|money:"USD" }}` -> "123.45 USD"."""
+    """Minor units to a readable amount: `{{ 12345|money:"USD" }}` -> "$123.45"."""
     if amount in (None, ""):
         return ""
     return format_money(amount, currency)

@@ -42,7 +42,7 @@ def test_card_payment_confirms_the_seats_and_emails_a_numbered_receipt(client, f
     client.force_login(booking.purchaser)
 
     page = client.get(reverse("payments:checkout", args=[booking.public_id]))
-    assert "Pay 900.00 USD by card" in page.text
+    assert "Pay $900.00 by card" in page.text
     assert "Standard" in page.text
     # The card form posts to Stripe's page: the CSP must let the form go there.
     assert fake_stripe.base_url in page["Content-Security-Policy"]
@@ -78,7 +78,7 @@ def test_card_payment_confirms_the_seats_and_emails_a_numbered_receipt(client, f
     assert (name, mimetype) == (f"R-{year}-00001.pdf", "application/pdf")
     text = pdf_text(content)
     assert "Receipt" in text and f"R-{year}-00001" in text
-    assert "900.00 USD" in text
+    assert "$900.00" in text
     assert booking.event.title in text
     assert AuditRecord.objects.filter(
         action="payments.order.status_changed", object_id=str(order.pk)
@@ -89,7 +89,7 @@ def test_card_payment_confirms_the_seats_and_emails_a_numbered_receipt(client, f
         + f"?session_id={order.stripe_checkout_session_id}"
     )
     assert "You're registered" in confirmation.text
-    assert "We received your payment of 900.00 USD" in confirmation.text
+    assert "We received your payment of $900.00" in confirmation.text
     assert f"Download receipt R-{year}-00001 (PDF)" in confirmation.text
 
 
@@ -137,7 +137,7 @@ def test_leaving_stripe_page_says_nothing_was_charged(client, fake_stripe):
         reverse("payments:checkout_cancelled", args=[booking.public_id]), follow=True
     )
     assert "nothing was charged" in response.text
-    assert "Pay 450.00 USD by card" in response.text
+    assert "Pay $450.00 by card" in response.text
 
 
 def test_free_order_confirms_without_stripe(client, fake_stripe):

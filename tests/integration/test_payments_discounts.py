@@ -37,7 +37,7 @@ def test_percentage_code_lowers_the_amount_charged_at_stripe(client, fake_stripe
 
     assert "The discount was applied" in page.text
     assert "Discount FIT20 (20% off)" in page.text
-    assert "Pay 720.00 USD by card" in page.text
+    assert "Pay $720.00 by card" in page.text
     client.post(reverse("payments:checkout", args=[booking.public_id]), {"action": "card"})
     create = next(r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions")
     assert create["params"]["line_items"][0]["price_data"]["unit_amount"] == "72000"

@@ -68,7 +68,7 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(client, settings):
     text = pdf_text(content)
     assert "Riverside Community Mental Health" in text
     assert "PO-7731" in text
-    assert "1,350.00 USD" in text
+    assert "$1,350.00" in text
     assert "Please pay" in text
     assert "Download invoice INV-" in response.text
 

@@ -55,7 +55,7 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
     url = reverse("payments_admin:order", args=[order.public_id])
 
     page = finance_client.get(url)
-    assert "Up to 900.00 USD can be refunded" in page.text
+    assert "Up to $900.00 can be refunded" in page.text
     assert "checkout.session.completed" in page.text  # the webhook in the timeline
     assert "payments.order.status_changed" in page.text
 
@@ -64,7 +64,7 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
         {"amount": "100.00", "reason": "Travel grant"},
         follow=True,
     )
-    assert "Refund of 100.00 USD: succeeded" in response.text
+    assert "Refund of $100.00: succeeded" in response.text
     order.refresh_from_db()
     assert order.status == Order.Status.PARTIALLY_REFUNDED
     assert order.booking.registrations.filter(status=RegistrationStatus.CONFIRMED).count() == 2
@@ -78,7 +78,7 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
         {"amount": "900.00"},
         follow=True,
     )
-    assert "The most you can refund is 800.00 USD" in refused.text
+    assert "The most you can refund is $800.00" in refused.text
     assert len([r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]) == 1
 
     finance_client.post(
@@ -151,9 +151,9 @@ def test_revenue_per_event_by_ticket_type(finance_client, fake_stripe):
 
     assert order.event.title in page.text
     assert "<svg" in page.text  # the chart, drawn on the server
-    assert "900.00 USD" in page.text  # gross
-    assert "100.00 USD" in page.text  # refunds
-    assert "800.00 USD" in page.text  # net
+    assert "$900.00" in page.text  # gross
+    assert "$100.00" in page.text  # refunds
+    assert "$800.00" in page.text  # net
     export = finance_client.get(reverse("payments_admin:revenue"), {"format": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode())))
     assert rows[1][1:] == ["Standard", "USD", "2", "900.00", "100.00", "800.00"]

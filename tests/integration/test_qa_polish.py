@@ -112,3 +112,37 @@ def test_registration_licenses_page_names_the_jurisdiction(client):
 
     assert "Another U.S. state #12345" in page
     assert "OTHER_US" not in page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_checkout_shows_hold_in_event_zone_money_and_due_date_in_site_style(client, settings):
+    from payments.models import EventPaymentSettings, Order
+    from tests.fakestripe.helpers import hold_seats
+
+    settings.STRIPE_SECRET_KEY = "sk_test_unused"
+    booking = hold_seats(price=109500, seats=1, time_zone="America/New_York")
+    EventPaymentSettings.objects.create(
+        event=booking.event, invoice_payment_enabled=True, invoice_due_days=30
+    )
+    client.force_login(booking.purchaser)
+
+    page = client.get(reverse("payments:checkout", args=[booking.public_id])).content.decode()
+
+    held = timezone.localtime(booking.expires_at, booking.event.zone)
+    assert "Your seats are held until" in page
+    assert held.strftime("%-I:%M %p ") + held.tzname() in page  # e.g. "12:00 AM EST"
+    assert " UTC" not in page
+    assert "$1,095.00" in page and "1,095.00 USD" not in page
+
+    response = client.post(
+        reverse("payments:checkout", args=[booking.public_id]),
+        {
+            "action": "invoice",
+            "billing_name": "Riverside Community Mental Health",
+            "billing_address": "12 River Road\nSpringfield, IL 62701",
+            "po_number": "PO-7731",
+        },
+        follow=True,
+    )
+    due = Order.objects.get(booking=booking).invoice_due_date
+    assert f"Please pay $1,095.00 by {due.day} {due:%B %Y}" in response.content.decode()

@@ -16,9 +16,9 @@ from tests.fakestripe.server import parse_form
 
 
 def test_money_is_shown_from_minor_units_without_floats():
-    assert format_money(123456789, "usd") == "1,234,567.89 USD"
-    assert format_money(5, "EUR") == "0.05 EUR"
-    assert format_money(-2500, "USD") == "-25.00 USD"
+    assert format_money(123456789, "usd") == "$1,234,567.89"
+    assert format_money(5, "EUR") == "€0.05"
+    assert format_money(-2500, "USD") == "-$25.00"
 
 
 def test_fake_stripe_reads_the_sdks_bracket_notation():
