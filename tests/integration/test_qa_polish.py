@@ -1,11 +1,13 @@
 """QA walkthrough fixes: times in the event's zone, CE wording, titles, labels."""
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from certification import demo as certification_demo
 from certification.factories import make_body, make_registration
 from certification.factories import make_event as make_ce_event
 from certification.models import CEOffering
-from cms.roles import EVENT_MANAGER
+from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER, FINANCE
 from courses import demo as courses_demo
 from courses import services
 from courses.factories import UserFactory, make_event
@@ -146,3 +148,57 @@ def test_checkout_shows_hold_in_event_zone_money_and_due_date_in_site_style(clie
     )
     due = Order.objects.get(booking=booking).invoice_due_date
     assert f"Please pay $1,095.00 by {due.day} {due:%B %Y}" in response.content.decode()
+
+
+def _title(page):
+    return re.search(r"<title>\s*(.*?)\s*</title>", page, re.S).group(1)
+
+
+def test_ce_and_finance_admin_screens_have_a_browser_tab_title(client):
+    event = make_ce_event("Measuring What Matters")
+    _staff(client, CE_ADMINISTRATOR, "ce@example.org")
+    assert _title(client.get("/admin/ce/").content.decode()).startswith("Continuing education")
+    assert _title(client.get(f"/admin/ce/events/{event.pk}/").content.decode()).startswith(
+        "CE: Measuring What Matters"
+    )
+    assert _title(client.get("/admin/ce/transcripts/").content.decode()).startswith(
+        "CE transcripts"
+    )
+
+    client.logout()
+    _staff(client, FINANCE, "finance@example.org")
+    assert _title(client.get("/admin/finance/orders/").content.decode()).startswith("Orders")
+    assert _title(client.get("/admin/finance/orders/revenue/").content.decode()).startswith(
+        "Revenue"
+    )
+
+
+def _confirmation_mail(event, email):
+    user = UserFactory(email=email, legal_name="Casey Clinician")
+    mail.outbox.clear()
+    _register_for_ce(event, user)
+    return next(m for m in mail.outbox if "When:" in m.body)
+
+
+def test_confirmation_email_gives_one_date_with_times_for_a_one_day_event():
+    event = make_event(title="One Day Workshop", time_zone="America/New_York", days=1)
+    start = timezone.localtime(event.starts_at, event.zone)
+    message = _confirmation_mail(event, "one@example.org")
+
+    day = f"{start:%A} {start.day} {start:%B %Y}"
+    assert f"When: {day}, 9:00 AM-3:00 PM {start:%Z} (America/New_York)" in message.body
+    assert " to " not in message.body.split("When:")[1].splitlines()[0]
+    html = message.alternatives[0][0]
+    assert f"{day}, 9:00 AM–3:00 PM {start:%Z}" in html
+
+
+def test_confirmation_email_gives_first_and_last_day_for_a_multi_day_event():
+    event = make_event(title="Three Day Conference", time_zone="America/New_York", days=3)
+    start = timezone.localtime(event.starts_at, event.zone)
+    end = timezone.localtime(event.ends_at, event.zone)
+    message = _confirmation_mail(event, "three@example.org")
+
+    assert (
+        f"When: {start.day} {start:%B %Y} to {end.day} {end:%B %Y} (America/New_York)"
+        in message.body
+    )
