@@ -194,8 +194,35 @@ def ensure_member_area(stdout):
     return group
 
 
+# Written from what the newsletter says of each presenter, and no more: no degrees or titles
+# it does not name.
+PRESENTER_BIOS = {
+    "Barry Duncan": (
+        "<p>Barry Duncan leads the Heart and Soul of Change Project’s Training of Trainers "
+        "Conference, a week of intensive training in implementing the Partners for Change "
+        "Outcome Management System (PCOMS) with individual practitioners and across agencies. "
+        "Participants receive his annotated presentations for the whole week and the PCOMS "
+        "manual, <i>Heroic Clients, Heroic Agencies</i>.</p>"
+    ),
+    "David Prescott": (
+        "<p>David Prescott is a leading authority on feedback-informed treatment with adults "
+        "who have sexually abused. His webinar covers the current status of treatment for "
+        "sexual aggression, strategies for collecting feedback from clients, and how feedback "
+        "measures can aid case management decisions as well as improve client outcomes.</p>"
+    ),
+}
+
+
 def _presenter(name, credentials=""):
-    presenter, _ = Presenter.objects.get_or_create(name=name, defaults={"credentials": credentials})
+    bio = PRESENTER_BIOS.get(name, "")
+    presenter, created = Presenter.objects.get_or_create(
+        name=name, defaults={"credentials": credentials, "bio": bio}
+    )
+    # Databases loaded before the bios were written get them, but a bio staff have
+    # written since is never overwritten.
+    if not created and bio and not presenter.bio:
+        presenter.bio = bio
+        presenter.save(update_fields=["bio"])
     return presenter
 
 

@@ -14,8 +14,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import EditView
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -82,6 +84,17 @@ class RegistrationEditView(EditView):
         return services.update_attendee_details(registration, data, actor=self.request.user)
 
 
+class RegistrationFilterSet(WagtailFilterSet):
+    class Meta:
+        model = Registration
+        fields = ["event", "status", "wants_ce"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The field's own name would read "Wants ce"; the column is headed "CE".
+        self.filters["wants_ce"].label = _("CE requested")
+
+
 class RegistrationViewSet(ModelViewSet):
     model = Registration
     name = "course_registrations"
@@ -92,8 +105,16 @@ class RegistrationViewSet(ModelViewSet):
     copy_view_enabled = False
     search_backend_name = None
     search_fields = ["attendee_name", "attendee_email", "license_number"]
-    list_display = ["attendee_name", "attendee_email", "event", "ticket_type", "status", "wants_ce"]
-    list_filter = ["event", "status", "wants_ce"]
+    list_display = [
+        "attendee_name",
+        "attendee_email",
+        "event",
+        "ticket_type",
+        "status",
+        # Staff read "CE: Yes/No" at a glance; the model's field name reads "Wants ce: True".
+        Column("wants_ce", label=_("CE"), accessor=lambda r: _("Yes") if r.wants_ce else _("No")),
+    ]
+    filterset_class = RegistrationFilterSet
     ordering = ["event", "attendee_name"]
     list_export = [
         "attendee_name",

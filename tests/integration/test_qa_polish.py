@@ -202,3 +202,37 @@ def test_confirmation_email_gives_first_and_last_day_for_a_multi_day_event():
         f"When: {start.day} {start:%B %Y} to {end.day} {end:%B %Y} (America/New_York)"
         in message.body
     )
+
+
+def test_registrations_listing_shows_ce_as_yes_or_no(client):
+    event = make_event(title="FIT Supervision Training")
+    _confirmation_mail(event, "wants@example.org")  # registered with CE requested
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+
+    listing = client.get("/admin/course_registrations/", {"event": event.pk}).content.decode()
+
+    header = re.search(r"<thead>(.*?)</thead>", listing, re.S).group(1)
+    assert re.search(r">\s*CE\s*<", header)
+    assert "Wants ce" not in listing
+    body = re.search(r"<tbody>(.*?)</tbody>", listing, re.S).group(1)
+    assert re.search(r">\s*Yes\s*<", body)
+    assert "True" not in body
+
+
+def test_demo_presenters_have_bios_and_existing_demo_databases_get_them():
+    from courses.models import Presenter
+
+    courses_demo.load_demo_content(io.StringIO())
+    prescott = Presenter.objects.get(name="David Prescott")
+    duncan = Presenter.objects.get(name="Barry Duncan")
+    assert "leading authority on feedback-informed treatment" in prescott.bio
+    assert "Training of Trainers Conference" in duncan.bio and "PCOMS" in duncan.bio
+
+    # A database loaded before the bios existed gets them; one staff have edited keeps theirs.
+    Presenter.objects.filter(pk=prescott.pk).update(bio="")
+    Presenter.objects.filter(pk=duncan.pk).update(bio="<p>Written by staff.</p>")
+    courses_demo.load_demo_content(io.StringIO())
+
+    assert "leading authority" in Presenter.objects.get(pk=prescott.pk).bio
+    assert Presenter.objects.get(pk=duncan.pk).bio == "<p>Written by staff.</p>"
+    assert Presenter.objects.filter(name="David Prescott").count() == 1
