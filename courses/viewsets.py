@@ -10,21 +10,23 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel
+from wagtail.admin.ui.menus import MenuItem as ActionMenuItem
 from wagtail.admin.ui.tables import Column
-from wagtail.admin.views.generic import EditView
+from wagtail.admin.views.generic import EditView, IndexView
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
 from cms.roles import EVENT_MANAGER, user_has_role
 from courses import exports, services
+from courses.forms import TransferForm
 from courses.models import (
     ApprovalStatus,
     Booking,
@@ -84,6 +86,29 @@ class RegistrationEditView(EditView):
         return services.update_attendee_details(registration, data, actor=self.request.user)
 
 
+class RegistrationIndexView(IndexView):
+    """Each confirmed seat's menu offers the staff actions: cancel and transfer, at any time."""
+
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if instance.status == RegistrationStatus.CONFIRMED:
+            buttons += [
+                ActionMenuItem(
+                    _("Transfer to someone else"),
+                    url=reverse("courses_admin:transfer_registration", args=[instance.pk]),
+                    icon_name="user",
+                    priority=40,
+                ),
+                ActionMenuItem(
+                    _("Cancel registration"),
+                    url=reverse("courses_admin:cancel_registration", args=[instance.pk]),
+                    icon_name="warning",
+                    priority=50,
+                ),
+            ]
+        return buttons
+
+
 class RegistrationFilterSet(WagtailFilterSet):
     class Meta:
         model = Registration
@@ -101,6 +126,7 @@ class RegistrationViewSet(ModelViewSet):
     icon = "group"
     menu_label = _("Registrations")
     edit_view_class = RegistrationEditView
+    index_view_class = RegistrationIndexView
     inspect_view_enabled = True
     copy_view_enabled = False
     search_backend_name = None
@@ -417,6 +443,39 @@ def cancel_registration(request, registration_id):
     )
 
 
+def transfer_registration(request, registration_id):
+    """Staff give a confirmed seat to another person at any time (no attendee cut-off)."""
+    _require_event_manager(request)
+    registration = get_object_or_404(
+        Registration.objects.select_related("event", "booking"), pk=registration_id
+    )
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.transfer_registration(
+                registration,
+                new_name=form.cleaned_data["new_name"],
+                new_email=form.cleaned_data["new_email"],
+                actor=request.user,
+            )
+        except services.RegistrationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("The seat now belongs to %(name)s; both attendees are emailed.")
+                % {"name": form.cleaned_data["new_name"]},
+            )
+            return redirect("course_registrations:index")
+    return _admin_page(
+        request,
+        "transfer_registration.html",
+        _("Transfer a registration"),
+        {"registration": registration, "form": form},
+        icon="user",
+    )
+
+
 class EventAdminViewSet(ViewSet):
     name = "courses_admin"
     icon = "calendar"
@@ -438,6 +497,11 @@ class EventAdminViewSet(ViewSet):
                 "registrations/<int:registration_id>/cancel/",
                 cancel_registration,
                 name="cancel_registration",
+            ),
+            path(
+                "registrations/<int:registration_id>/transfer/",
+                transfer_registration,
+                name="transfer_registration",
             ),
         ]
 

@@ -274,3 +274,49 @@ def test_event_editor_explains_which_zone_times_are_entered_in(client):
 
     assert "Enter times in your admin time zone" in page
     assert "What participants receive" in page and "Ticket type" in page
+
+
+def test_staff_transfer_a_seat_from_the_registrations_list_after_the_cut_off(
+    client, event_with_registrants
+):
+    _staff(client, EVENT_MANAGER, "manager@example.org")
+    event = event_with_registrants
+    event.cancellation_cutoff_hours = 24 * 365  # the attendee's own deadline has passed
+    event.save()
+    registration = Registration.objects.get(event=event, attendee_email="zoe@example.org")
+    transfer_url = f"/admin/events-admin/registrations/{registration.pk}/transfer/"
+
+    listing = client.get("/admin/course_registrations/").content.decode()
+    assert "Transfer to someone else" in listing and transfer_url in listing
+    assert f"/admin/events-admin/registrations/{registration.pk}/cancel/" in listing
+
+    refused = client.post(transfer_url, {"new_name": "Zoë again", "new_email": "zoe@example.org"})
+    assert "Enter the email address of the person taking the seat." in refused.content.decode()
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.CONFIRMED
+
+    done = client.post(
+        transfer_url, {"new_name": "Мария Иванова", "new_email": "maria@example.org"}, follow=True
+    )
+
+    assert "The seat now belongs to Мария Иванова" in done.content.decode()
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.TRANSFERRED
+    successor = Registration.objects.get(event=event, attendee_email="maria@example.org")
+    assert successor.status == RegistrationStatus.CONFIRMED
+    assert successor.attendee_name == "Мария Иванова"
+    assert "maria@example.org" in [m.to[0] for m in mail.outbox]
+
+
+def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants):
+    _staff(client, EDITOR, "editor@example.org")
+    registration = Registration.objects.filter(event=event_with_registrants).first()
+
+    response = client.post(
+        f"/admin/events-admin/registrations/{registration.pk}/transfer/",
+        {"new_name": "Someone", "new_email": "someone@example.org"},
+    )
+
+    assert response.status_code == 403
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.CONFIRMED
