@@ -317,6 +317,7 @@ def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants):
         {"new_name": "Someone", "new_email": "someone@example.org"},
     )
 
-    assert response.status_code == 403
+    # Wagtail turns the refusal into a redirect to the dashboard with its "no permission" note.
+    assert response.status_code == 302 and response.url == "/admin/"
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CONFIRMED
