@@ -18,6 +18,9 @@ def test_demo_events_render_with_their_registration_state(client):
 
     index = client.get(EventIndexPage.objects.get().url)
     assert index.status_code == 200
+    # The newsletter names cities, not venues: the listing shows the city.
+    assert "Sarasota, Florida, USA" in index.content.decode()
+    assert "Venue to be announced" not in index.content.decode()
     past = client.get(EventIndexPage.objects.get().url, {"when": "past"})
     assert past.status_code == 200
 
