@@ -392,3 +392,11 @@ def test_search_results_are_paginated_and_keep_the_query(client, news):
     assert second.count("Outcome bulletin") == 2
     assert 'href="?query=bulletin&amp;page=2"' in first
     assert not_a_number.count("Outcome bulletin") == 10
+
+
+def test_favicon_ico_redirects_to_the_icon_without_setting_a_csrf_cookie(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response.url.endswith("img/favicon.svg")
+    assert "csrftoken" not in response.cookies
