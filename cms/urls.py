@@ -1,7 +1,5 @@
 from django.conf import settings
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
@@ -27,7 +25,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico on their own (PDFs, JSON); answering from the 404 page would
     # render a form and replace a first-time visitor's CSRF cookie mid-flow.
-    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("favicon.ico", cms_views.favicon, name="favicon"),
     path("search/", cms_views.search, name="search"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
     path("sitemap.xml", wagtail_sitemap, name="sitemap"),

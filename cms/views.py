@@ -59,3 +59,11 @@ def page_not_found(request, exception=None):
 def server_error(request):
     """The 500 page, rendered without a request context: the database may be what failed."""
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def favicon(request):
+    """Send /favicon.ico to the static icon; its hashed name is known only at request time."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("img/favicon.svg"), permanent=True)
