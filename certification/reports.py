@@ -1,8 +1,9 @@
 """Evaluation results for staff: aggregated per question, and every answer as CSV."""
 
-import csv
 import io
 from collections import Counter
+
+from cms import exports
 
 from .models import EvaluationAnswer, EvaluationResponse, QuestionKind
 from .models.evaluations import OBJECTIVE_CHOICES
@@ -38,7 +39,7 @@ def evaluation_summary(event):
 def evaluation_csv(event):
     questions = list(event.evaluation_questions.all())
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = exports.csv_writer(buffer)
     writer.writerow(["Submitted at (UTC)", "Attendee", "Email"] + [q.prompt for q in questions])
     responses = (
         EvaluationResponse.objects.filter(event=event)
@@ -47,7 +48,10 @@ def evaluation_csv(event):
         .order_by("submitted_at")
     )
     for response in responses:
-        answers = {a.question_id: a.display for a in response.answers.all()}
+        answers = {
+            a.question_id: a.rating if a.rating is not None else a.display
+            for a in response.answers.all()
+        }
         writer.writerow(
             [
                 response.submitted_at.isoformat(timespec="seconds"),
@@ -56,4 +60,4 @@ def evaluation_csv(event):
             ]
             + [answers.get(q.pk, "") for q in questions]
         )
-    return "\ufeff" + buffer.getvalue()
+    return exports.BOM + buffer.getvalue()

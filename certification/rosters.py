@@ -4,12 +4,13 @@ CE Broker cannot edit a posted entry, so every row is checked first: a row with 
 license number or date is refused (listed with the reason) rather than exported.
 """
 
-import csv
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+
+from cms import exports
 
 from .credits import credit_for, session_presence
 from .models import Certificate, CertificateStatus, CreditBasis, EvaluationResponse
@@ -138,7 +139,7 @@ def ce_broker_xls(roster):
     sheet = workbook.add_sheet("Roster")
     for row_index, row in enumerate(roster.rows):
         for column_index, value in enumerate(row):
-            sheet.write(row_index, column_index, str(value))
+            sheet.write(row_index, column_index, exports.safe_cell(str(value)))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -151,7 +152,7 @@ def attendance_credit_csv(event, body):
     offering = event.ce_offerings.select_related("body").get(body=body)
     sessions = [s for s in event.sessions.all() if s.ce_minutes]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = exports.csv_writer(buffer)
     writer.writerow(
         ["Name", "Email", "Licenses"]
         + [
@@ -202,7 +203,7 @@ def attendance_credit_csv(event, body):
             [registration.attendee_name, registration.attendee_email, "; ".join(licenses)]
             + [p.attended_minutes for p in presence]
             + [
-                str(result.hours.quantize(Decimal("0.01"))),
+                result.hours.quantize(Decimal("0.01")),
                 "yes" if result.full else "no",
                 result.reason,
                 "yes" if registration.pk in evaluated else "no",
@@ -210,4 +211,4 @@ def attendance_credit_csv(event, body):
                 certificate.get_status_display() if certificate else "",
             ]
         )
-    return "\ufeff" + buffer.getvalue()
+    return exports.BOM + buffer.getvalue()

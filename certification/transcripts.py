@@ -1,6 +1,5 @@
 """A person's CE transcript: every valid certificate, with hours per body and per license."""
 
-import csv
 import io
 from collections import OrderedDict
 from decimal import Decimal
@@ -8,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from cms import pdf
+from cms import exports, pdf
 
 from .models import Certificate, CertificateStatus
 
@@ -60,7 +59,7 @@ def summary(certificates):
 
 def transcript_csv(certificates):
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = exports.csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for certificate in certificates:
         licenses = "; ".join(license_label(license_) for license_ in certificate.licenses)
@@ -73,15 +72,14 @@ def transcript_csv(certificates):
                     certificate.program_format,
                     certificate.completed_on.isoformat(),
                     line["body"],
-                    line["hours"],
+                    Decimal(line["hours"]),
                     line.get("course_number", ""),
                     line.get("provider_number", ""),
                     licenses,
                     certificate.issue_date.isoformat(),
                 ]
             )
-    # A byte-order mark so spreadsheet programs open names in any script correctly.
-    return "\ufeff" + buffer.getvalue()
+    return exports.BOM + buffer.getvalue()
 
 
 def transcript_pdf(person, certificates):

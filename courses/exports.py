@@ -1,12 +1,12 @@
 """Event rosters for staff: one row per confirmed seat, as CSV or XLSX."""
 
-import csv
 import io
 
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from cms import exports
 from courses.models import Registration, RegistrationStatus
 
 BASE_COLUMNS = [
@@ -69,21 +69,8 @@ def _answer(value):
     return str(value)
 
 
-def _safe_cell(value):
-    """Spreadsheet apps run cells starting with = + - @ as formulas; names are typed by the
-    public, so such cells are prefixed with an apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def roster_csv(event):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in roster_rows(event):
-        writer.writerow([_safe_cell(v) for v in row])
-    # A byte-order mark so Excel opens non-Latin names correctly.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return exports.csv_text(roster_rows(event)).encode("utf-8")
 
 
 def roster_xlsx(event):
@@ -91,7 +78,7 @@ def roster_xlsx(event):
     sheet = workbook.active
     sheet.title = "Roster"
     for index, row in enumerate(roster_rows(event)):
-        sheet.append([_safe_cell(v) for v in row])
+        exports.append_row(sheet, row)
         if index == 0:
             for cell in sheet[1]:
                 cell.font = Font(bold=True)

@@ -1,15 +1,15 @@
 """Finance's screens in the Wagtail admin: orders, an order's timeline and actions, revenue."""
 
-import csv
+from decimal import Decimal
 from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cms import exports
 from cms.models import AuditRecord
 from cms.roles import FINANCE, user_has_role
 from payments import reports, services
@@ -53,9 +53,7 @@ def order_list(request):
 
 @finance_required
 def order_csv(request):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    writer = csv.writer(response)
+    response, writer = exports.csv_response("orders.csv")
     writer.writerow(
         [
             "Order",
@@ -80,27 +78,26 @@ def order_csv(request):
             [
                 order.reference,
                 order.created_at.strftime("%Y-%m-%d %H:%M"),
-                _safe(order.event.title),
-                _safe(order.purchaser.display_name),
-                _safe(order.email),
+                order.event.title,
+                order.purchaser.display_name,
+                order.email,
                 order.get_status_display(),
                 order.get_payment_method_display(),
                 order.currency,
-                f"{order.total / 100:.2f}",
-                f"{(order.paid or 0) / 100:.2f}",
-                f"{refunded / 100:.2f}",
+                _amount(order.total),
+                _amount(order.paid or 0),
+                _amount(refunded),
                 order.discount_code.code if order.discount_code else "",
-                _safe(order.po_number),
+                order.po_number,
                 "yes" if order.needs_attention else "",
             ]
         )
     return response
 
 
-def _safe(value):
-    """Spreadsheets run cells starting with = + - @ as formulas; make them plain text."""
-    value = str(value or "")
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+def _amount(minor_units):
+    """Minor units as a decimal number (a real number in the sheet, never text)."""
+    return (Decimal(minor_units) / 100).quantize(Decimal("0.01"))
 
 
 @finance_required
@@ -242,32 +239,30 @@ def order_resolve(request, order_id):
 def revenue(request):
     rows = reports.revenue_by_event()
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="revenue.csv"'
-        writer = csv.writer(response)
+        response, writer = exports.csv_response("revenue.csv")
         writer.writerow(["Event", "Ticket type", "Currency", "Seats", "Gross", "Refunds", "Net"])
         for row in rows:
             for ticket in row["by_ticket"]:
                 writer.writerow(
                     [
-                        _safe(row["event"].title),
-                        _safe(ticket["name"]),
+                        row["event"].title,
+                        ticket["name"],
                         row["currency"],
                         ticket["seats"],
-                        f"{ticket['gross'] / 100:.2f}",
-                        f"{ticket['refunds'] / 100:.2f}",
-                        f"{ticket['net'] / 100:.2f}",
+                        _amount(ticket["gross"]),
+                        _amount(ticket["refunds"]),
+                        _amount(ticket["net"]),
                     ]
                 )
             writer.writerow(
                 [
-                    _safe(row["event"].title),
+                    row["event"].title,
                     "All",
                     row["currency"],
                     "",
-                    f"{row['gross'] / 100:.2f}",
-                    f"{row['refunds'] / 100:.2f}",
-                    f"{row['net'] / 100:.2f}",
+                    _amount(row["gross"]),
+                    _amount(row["refunds"]),
+                    _amount(row["net"]),
                 ]
             )
         return response
