@@ -1,17 +1,14 @@
 """CE administrators' screens in the Wagtail admin: issuing, jobs, corrections, exports."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from cms import audit, pdf
-from cms.roles import CE_ADMINISTRATOR, user_has_role
+from cms.access import Perm, staff
 from courses.models import EventPage
 
 from . import reports, rosters, services, transcripts
@@ -20,17 +17,7 @@ from .models import AccreditingBody, Certificate, IssueJob, IssueJobStatus
 from .views import _csv_response, _pdf_response
 
 
-def ce_administrator_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not user_has_role(request.user, CE_ADMINISTRATOR):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def index(request):
     events = (
         EventPage.objects.filter(Q(ce_offerings__isnull=False)).distinct().order_by("-starts_at")
@@ -42,7 +29,7 @@ def index(request):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def event_ce(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     if request.method == "POST":
@@ -72,7 +59,7 @@ def event_ce(request, event_id):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def job(request, pk):
     issue_job = get_object_or_404(IssueJob.objects.select_related("event"), pk=pk)
     running = issue_job.status in (IssueJobStatus.QUEUED, IssueJobStatus.RUNNING)
@@ -83,7 +70,7 @@ def job(request, pk):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def certificate(request, code):
     cert = get_object_or_404(Certificate.objects.select_related("event", "registration"), code=code)
     reissue_form = ReissueForm(request.POST if request.POST.get("action") == "reissue" else None)
@@ -118,13 +105,13 @@ def certificate(request, code):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def certificate_pdf(request, code):
     cert = get_object_or_404(Certificate, code=code)
     return _pdf_response(services.certificate_pdf_bytes(cert), services.certificate_filename(cert))
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def evaluation_results(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     if request.GET.get("format") == "csv":
@@ -140,7 +127,7 @@ def evaluation_results(request, event_id):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def ce_broker_roster(request, event_id, body_id):
     event = get_object_or_404(EventPage, pk=event_id)
     body = get_object_or_404(AccreditingBody, pk=body_id)
@@ -179,7 +166,7 @@ def ce_broker_roster(request, event_id, body_id):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def attendance_roster(request, event_id, body_id):
     event = get_object_or_404(EventPage, pk=event_id)
     body = get_object_or_404(AccreditingBody, pk=body_id, offerings__event=event)
@@ -189,7 +176,7 @@ def attendance_roster(request, event_id, body_id):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def transcript_search(request):
     query = (request.GET.get("q") or "").strip()
     people = []
@@ -206,7 +193,7 @@ def transcript_search(request):
     )
 
 
-@ce_administrator_required
+@staff(Perm.ISSUE_CERTIFICATES)
 def person_transcript(request, user_id):
     person = get_object_or_404(get_user_model(), pk=user_id)
     certificates = list(transcripts.certificates_for(person))

@@ -4,14 +4,13 @@ import json
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from cms import pdf
-from cms.roles import CE_ADMINISTRATOR, user_has_role
+from cms.access import Perm, may_act_for_others, members, owner, public
 from courses.models import Registration, RegistrationStatus
 
 from . import badges, services, transcripts
@@ -49,7 +48,7 @@ def visible_certificate(request, code):
         certificate.attendee_id,
         certificate.registration.attendee_id,
     )
-    if not owns and not user_has_role(user, CE_ADMINISTRATOR):
+    if not owns and not may_act_for_others(user, Perm.ISSUE_CERTIFICATES):
         raise Http404
     return certificate
 
@@ -64,7 +63,7 @@ def _own_registrations(user):
     )
 
 
-@login_required
+@members
 def my_ce(request):
     certificates = list(transcripts.certificates_for(request.user))
     certified = {c.registration_id for c in certificates}
@@ -99,20 +98,20 @@ def my_ce(request):
     )
 
 
-@login_required
+@members
 def my_transcript_pdf(request):
     certificates = transcripts.certificates_for(request.user)
     data = transcripts.transcript_pdf(request.user, certificates)
     return _pdf_response(data, f"CE transcript {request.user.legal_name}.pdf")
 
 
-@login_required
+@members
 def my_transcript_csv(request):
     text = transcripts.transcript_csv(transcripts.certificates_for(request.user))
     return _csv_response(text, f"CE transcript {request.user.legal_name}.csv")
 
 
-@login_required
+@members
 def licenses(request):
     form = LicenseForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -128,7 +127,7 @@ def licenses(request):
     )
 
 
-@login_required
+@owner()
 def license_edit(request, pk):
     license_ = get_object_or_404(License, pk=pk, user=request.user)
     form = LicenseForm(
@@ -143,7 +142,7 @@ def license_edit(request, pk):
     return render(request, "certification/license_form.html", {"form": form, "license": license_})
 
 
-@login_required
+@owner()
 @require_POST
 def license_delete(request, pk):
     license_ = get_object_or_404(License, pk=pk, user=request.user)
@@ -152,7 +151,7 @@ def license_delete(request, pk):
     return redirect("certification:licenses")
 
 
-@login_required
+@owner()
 def registration_licenses(request, public_id):
     registration = get_object_or_404(Registration, public_id=public_id, attendee=request.user)
     initial = {"licenses": [link.license for link in registration.ce_licenses.all()]}
@@ -172,7 +171,7 @@ def registration_licenses(request, public_id):
     )
 
 
-@login_required
+@owner()
 def evaluation(request, public_id):
     registration = get_object_or_404(
         Registration,
@@ -208,7 +207,7 @@ def evaluation(request, public_id):
     )
 
 
-@login_required
+@owner(Perm.ISSUE_CERTIFICATES)
 def certificate_detail(request, code):
     certificate = visible_certificate(request, code)
     return render(
@@ -222,7 +221,7 @@ def certificate_detail(request, code):
     )
 
 
-@login_required
+@owner(Perm.ISSUE_CERTIFICATES)
 def certificate_pdf(request, code):
     certificate = visible_certificate(request, code)
     data = services.certificate_pdf_bytes(certificate)
@@ -239,6 +238,7 @@ def _not_found(request):
     return render(request, "certification/verify_not_found.html", status=404)
 
 
+@public
 def verify(request, code):
     """Public: valid, superseded (link to the current one) or revoked; nothing else leaks."""
     if _rate_limited(request):
@@ -264,6 +264,7 @@ def verify(request, code):
     )
 
 
+@public
 def verify_lookup(request):
     """The form on the verification page: type an id, land on its page."""
     code = (request.GET.get("code") or "").strip().upper()
@@ -272,6 +273,7 @@ def verify_lookup(request):
     return redirect("certification:verify", code=code)
 
 
+@public
 def open_badge(request, code):
     if _rate_limited(request):
         return JsonResponse({"error": "Too many requests"}, status=429)
@@ -281,8 +283,19 @@ def open_badge(request, code):
     )
     if certificate is None:
         return JsonResponse({"error": "Not found"}, status=404)
+    # Only the holder's own download identifies them (salted email hash plus its salt); the
+    # public copy must not let anyone confirm a guessed email address.
+    user = request.user
+    holder = user.is_authenticated and user.pk in (
+        certificate.attendee_id,
+        certificate.registration.attendee_id,
+    )
     response = HttpResponse(
-        json.dumps(badges.open_badge(certificate), ensure_ascii=False, indent=2),
+        json.dumps(
+            badges.open_badge(certificate, for_holder=holder), ensure_ascii=False, indent=2
+        ),
         content_type="application/ld+json; charset=utf-8",
     )
+    if holder:
+        response["Cache-Control"] = "private, no-store"
     return response

@@ -3,17 +3,14 @@
 Only the CE administrator role (and superusers) sees or opens any of it.
 """
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import BasePermissionPolicy
 
-from cms.roles import CE_ADMINISTRATOR, user_has_role
+from cms.access import Perm
+from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin
 
 from . import admin_urls
 from .models import (
@@ -26,39 +23,10 @@ from .models import (
 )
 
 
-class CEAdministratorPermissionPolicy(BasePermissionPolicy):
-    """CE administrators may do everything on CE data; nobody else (bar superusers)."""
-
-    def user_has_permission(self, user, action):
-        return user_has_role(user, CE_ADMINISTRATOR)
-
-    def user_has_any_permission(self, user, actions):
-        return user_has_role(user, CE_ADMINISTRATOR)
-
-    def users_with_any_permission(self, actions):
-        return (
-            get_user_model()
-            .objects.filter(Q(is_superuser=True) | Q(groups__name=CE_ADMINISTRATOR), is_active=True)
-            .distinct()
-        )
-
-
-class CEAdministratorMenuItem(MenuItem):
-    def is_shown(self, request):
-        return user_has_role(request.user, CE_ADMINISTRATOR)
-
-
-class CEModelViewSet(ModelViewSet):
+class CEModelViewSet(CapabilityViewSetMixin, ModelViewSet):
+    capability = Perm.MANAGE_CE_SETUP
     copy_view_enabled = False
     search_backend_name = None
-
-    @property
-    def permission_policy(self):
-        return CEAdministratorPermissionPolicy(self.model)
-
-    @property
-    def menu_item_class(self):
-        return CEAdministratorMenuItem
 
 
 class AccreditingBodyViewSet(CEModelViewSet):
@@ -141,6 +109,10 @@ def register_ce_admin_urls():
 
 @hooks.register("register_admin_menu_item")
 def register_ce_menu_item():
-    return CEAdministratorMenuItem(
-        _("CE certificates"), reverse("certification_admin:index"), icon_name="doc-full", order=300
+    return CapabilityMenuItem(
+        _("CE certificates"),
+        reverse("certification_admin:index"),
+        icon_name="doc-full",
+        order=300,
+        permission=Perm.ISSUE_CERTIFICATES,
     )

@@ -4,6 +4,9 @@ allauth owns these flows, so its signals are the one place each change can be re
 """
 
 from allauth.account import signals as account_signals
+
+# allauth keeps its authentication records through this function; it is not re-exported.
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
 from django.dispatch import receiver
 
@@ -60,3 +63,15 @@ def record_authenticator_reset(sender, request, user, authenticator, **kwargs):
     audit.record(
         "cms.user.recovery_codes_regenerated", user, actor=user, after={"type": authenticator.type}
     )
+
+
+@receiver(mfa_signals.authenticator_added, dispatch_uid="cms.access.second_factor_on_activation")
+def count_activation_as_second_factor(sender, request, user, authenticator, **kwargs):
+    """Activating an authenticator app proves both factors (allauth asked for the password just
+    before, and the code came from the new app), so this session counts as having a second
+    factor: a staff member who set one up is taken straight back to the page they asked for.
+    """
+    if request is not None and authenticator.type == authenticator.Type.TOTP:
+        record_authentication(
+            request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True
+        )

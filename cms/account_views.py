@@ -5,16 +5,16 @@ from urllib.parse import urlencode
 from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from cms import account_services
+from cms.access import members, public
 from cms.forms import CloseAccountForm, ProfileForm
 
 
-@login_required
+@members
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
@@ -26,7 +26,7 @@ def profile(request):
     return render(request, "cms/account/profile.html", {"form": form})
 
 
-@login_required
+@members
 def delete_account(request):
     user = request.user
     if user.is_staff or user.is_superuser:
@@ -51,15 +51,22 @@ def delete_account(request):
     return render(request, "cms/account/delete.html", {"form": form})
 
 
-def admin_login(request):
-    """The Wagtail admin signs in through allauth, where rate limits and two-factor apply."""
+@public
+def login_redirect(request):
+    """Every login form goes through allauth, where rate limits and the two-factor step apply.
+
+    Mounted over Wagtail's admin login and its front-end `/_util/login/` (Django's plain
+    `LoginView`, which would accept a staff member's password alone). A `next` on this site is
+    kept; any other is dropped.
+    """
     next_url = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
-    query = urlencode({"next": next_url or reverse("wagtailadmin_home")})
-    return redirect(f"{reverse('account_login')}?{query}")
+    if not next_url:
+        next_url = reverse("wagtailadmin_home") if request.path.startswith("/admin/") else "/"
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 
 
 urlpatterns = [

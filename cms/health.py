@@ -8,6 +8,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from cms.access import public
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,6 +40,7 @@ def broker_status():
     return "ok"
 
 
+@public
 @never_cache
 @require_safe
 def healthz(request):

@@ -7,12 +7,15 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms import account_views
 from cms import views as cms_views
+from cms.access import public
 from cms.feeds import ArticleFeed, AtomArticleFeed
 from cms.health import healthz
 
 urlpatterns = [
-    # Before the admin's own login form, which would bypass allauth's rate limits and 2FA.
-    path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
+    # Over the admin's and Wagtail's own login forms, which would bypass allauth's rate limits
+    # and the two-factor step.
+    path("admin/login/", account_views.login_redirect, name="admin_login_redirect"),
+    path("_util/login/", account_views.login_redirect, name="wagtail_login_redirect"),
     path("admin/", include(wagtailadmin_urls)),
     path("accounts/", include(account_views.urlpatterns)),
     path("accounts/", include("allauth.urls")),
@@ -29,10 +32,11 @@ urlpatterns = [
     path("search/", cms_views.search, name="search"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
     path("sitemap.xml", wagtail_sitemap, name="sitemap"),
-    path("feed/", ArticleFeed(), name="article_feed"),
-    path("feed/atom/", AtomArticleFeed(), name="article_feed_atom"),
+    path("feed/", public(ArticleFeed()), name="article_feed"),
+    path("feed/atom/", public(AtomArticleFeed()), name="article_feed_atom"),
 ]
 
+handler400 = "cms.views.bad_request"
 handler404 = "cms.views.page_not_found"
 handler500 = "cms.views.server_error"
 

@@ -9,16 +9,19 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from wagtail.models import Page, Site
 
+from cms.access import public
 from cms.models import paginate
+from cms.untrusted_input import UnacceptableInput, query_text
 
 SEARCH_RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
 
 
+@public
 @require_GET
 def search(request):
     """Full-text search over the live, public pages of the current site."""
-    query = request.GET.get("query", "").strip()[:MAX_QUERY_LENGTH]
+    query = query_text(request, "query").strip()[:MAX_QUERY_LENGTH]
     results = None
     pagination_query = ""
     if query:
@@ -35,6 +38,7 @@ def search(request):
     )
 
 
+@public
 @require_GET
 @cache_control(max_age=86400, public=True)
 def robots_txt(request):
@@ -51,6 +55,12 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
+def bad_request(request, exception=None):
+    """The friendly 400: what was wrong when we can say it (`UnacceptableInput`), a way on."""
+    message = str(exception) if isinstance(exception, UnacceptableInput) else ""
+    return render(request, "400.html", {"message": message}, status=400)
+
+
 def page_not_found(request, exception=None):
     """The friendly 404: the site's header, search and a way home."""
     return render(request, "404.html", {"request_path": request.path}, status=404)
@@ -61,6 +71,7 @@ def server_error(request):
     return HttpResponseServerError(loader.get_template("500.html").render())
 
 
+@public
 def favicon(request):
     """Send /favicon.ico to the static icon; its hashed name is known only at request time."""
     from django.shortcuts import redirect

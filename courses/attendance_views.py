@@ -6,18 +6,16 @@ Thin views: every change goes through `courses.attendance`.
 import base64
 import io
 from datetime import timedelta
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER, user_has_role
+from cms.access import Perm, members, owner, staff
 
 from . import attendance
 from .models import (
@@ -28,21 +26,6 @@ from .models import (
     SessionAttendance,
     ZoomImport,
 )
-
-STAFF_ROLES = (EVENT_MANAGER, CE_ADMINISTRATOR)
-
-
-def attendance_staff_required(view):
-    """Event managers and CE administrators only; anyone else gets a plain 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not user_has_role(request.user, *STAFF_ROLES):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 class ZoomUploadForm(forms.Form):
@@ -87,7 +70,7 @@ def current_session(event, now=None):
     return upcoming[0] if upcoming else (sessions[-1] if sessions else None)
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def event_list(request):
     now = timezone.now()
     events = EventPage.objects.filter(
@@ -103,7 +86,7 @@ def _session_from_request(request, event):
     return current_session(event)
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def check_in_screen(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     session = _session_from_request(request, event)
@@ -138,7 +121,7 @@ def _back_to_screen(event, session, query=""):
     return url + (f"&q={query}" if query else "")
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 @require_POST
 def record_action(request, event_id, session_id, public_id, action):
     event = get_object_or_404(EventPage, pk=event_id)
@@ -164,7 +147,7 @@ def record_action(request, event_id, session_id, public_id, action):
     return redirect(_back_to_screen(event, session, request.POST.get("q", "")))
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 @require_POST
 def void_entry(request, pk):
     """Cancel a wrong check-in; it stays on record with the reason."""
@@ -180,7 +163,7 @@ def void_entry(request, pk):
     return redirect("attendance:check_in", event_id=entry.session.event_id)
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def scan(request, token):
     """Where a scanned check-in QR code leads: the attendee, ready to be checked in."""
     try:
@@ -209,7 +192,7 @@ def scan(request, token):
     )
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def presenter_code(request, session_id):
     session = get_object_or_404(EventSession, pk=session_id)
     code = attendance.session_code(session, actor=request.user)
@@ -224,7 +207,7 @@ def presenter_code(request, session_id):
     )
 
 
-@login_required
+@members
 def self_check_in(request):
     form = SelfCheckInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -242,7 +225,7 @@ def self_check_in(request):
     return render(request, "courses/attendance/self_check_in.html", {"form": form})
 
 
-@login_required
+@owner()
 def check_in_pass(request, public_id):
     """The attendee's own QR code to show at the door (also linked from the confirmation)."""
     registration = get_object_or_404(
@@ -259,7 +242,7 @@ def check_in_pass(request, public_id):
     )
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def zoom_import(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     form = ZoomUploadForm(
@@ -282,7 +265,7 @@ def zoom_import(request, event_id):
     )
 
 
-@attendance_staff_required
+@staff(Perm.CHECK_IN_ATTENDEES)
 def zoom_report(request, pk):
     batch = get_object_or_404(ZoomImport.objects.select_related("event"), pk=pk)
     event = batch.event

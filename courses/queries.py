@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
+from cms.access import Perm, may_act_for_others
 from courses.models import (
     Booking,
     BookingStatus,
@@ -21,7 +22,6 @@ from courses.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from courses.services import is_event_staff
 
 EVENTS_PER_PAGE = 10
 
@@ -145,7 +145,7 @@ def booking_for(user, public_id):
     )
     if booking is None:
         raise Http404("No such booking.")
-    if booking.purchaser_id != user.pk and not is_event_staff(user):
+    if booking.purchaser_id != user.pk and not may_act_for_others(user, Perm.MANAGE_REGISTRATIONS):
         raise Http404("No such booking.")
     return booking
 
@@ -160,7 +160,7 @@ def registration_for(user, public_id):
     if registration is None:
         raise Http404("No such registration.")
     allowed = user.pk in (registration.attendee_id, registration.booking.purchaser_id)
-    if not allowed and not is_event_staff(user):
+    if not allowed and not may_act_for_others(user, Perm.MANAGE_REGISTRATIONS):
         raise Http404("No such registration.")
     return registration
 

@@ -14,8 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.access import Perm, can
 from cms.audit import record
-from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER, user_has_role
 from courses import capacity, emails
 from courses.models import (
     AddOn,
@@ -79,7 +79,8 @@ class NotAllowed(RegistrationError):
 
 
 def is_event_staff(user):
-    return user is not None and user_has_role(user, EVENT_MANAGER)
+    """Staff who manage registrations, acting with their second factor (cms.access)."""
+    return can(user, Perm.MANAGE_REGISTRATIONS)
 
 
 ATTENDEE_FIELDS = (
@@ -1114,7 +1115,7 @@ def can_download_material(user, material, now=None):
     now = now or timezone.now()
     if not user or not user.is_authenticated:
         return False
-    if user_has_role(user, EVENT_MANAGER, CE_ADMINISTRATOR):
+    if can(user, Perm.MANAGE_REGISTRATIONS, Perm.ISSUE_CERTIFICATES):
         return True
     if material.available_from and now < material.available_from:
         return False

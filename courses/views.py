@@ -12,6 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from cms.access import Perm, members, owner, secret_link
+from cms.untrusted_input import parse_id
 from courses import queries, services
 from courses.forms import AttendeeForm, RegistrationChoiceForm, TransferForm, WaitlistClaimForm
 from courses.models import (
@@ -48,7 +50,7 @@ def _apply_service_error(form, error):
 # -- step 1: choose tickets -----------------------------------------------------------------
 
 
-@login_required
+@members
 def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
     (where the login redirect lands)."""
@@ -95,13 +97,14 @@ def register(request, event_id):
     return render(request, "courses/register.html", context, status=status)
 
 
-@login_required
+@members
 @require_POST
 def join_waitlist(request, event_id):
     event = _live_event(event_id)
     ticket = None
     if request.POST.get("ticket_type"):
-        ticket = TicketType.objects.filter(pk=request.POST["ticket_type"]).first()
+        ticket_id = parse_id(request.POST["ticket_type"])
+        ticket = TicketType.objects.filter(pk=ticket_id).first() if ticket_id else None
         if ticket is None or ticket.event_id != event.pk:
             messages.error(request, "That ticket is not offered for this event.")
             return redirect(event.url)
@@ -146,7 +149,7 @@ def _attendee_forms(booking, data=None):
     ]
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 def booking_attendees(request, public_id):
     booking = queries.booking_for(request.user, public_id)
     if booking.status != BookingStatus.HELD or booking.hold_has_expired():
@@ -189,7 +192,7 @@ def booking_attendees(request, public_id):
 # -- step 3: summary, then confirmation or payment ------------------------------------------
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 def booking_summary(request, public_id):
     booking = queries.booking_for(request.user, public_id)
     event = booking.event
@@ -228,7 +231,7 @@ def booking_summary(request, public_id):
     return render(request, "courses/booking_summary.html", context)
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 @require_POST
 def confirm_booking(request, public_id):
     """The free-order end of checkout."""
@@ -244,7 +247,7 @@ def confirm_booking(request, public_id):
     return redirect("courses:booking_confirmation", public_id=booking.public_id)
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 def booking_confirmation(request, public_id):
     booking = queries.booking_for(request.user, public_id)
     if booking.status != BookingStatus.CONFIRMED:
@@ -265,7 +268,7 @@ def booking_confirmation(request, public_id):
 # -- after registering ------------------------------------------------------------------------
 
 
-@login_required
+@members
 def my_registrations(request):
     now = timezone.now()
     upcoming, past = queries.my_bookings(request.user, now)
@@ -302,7 +305,7 @@ def my_registrations(request):
     )
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 @require_POST
 def cancel_registration(request, public_id):
     registration = queries.registration_for(request.user, public_id)
@@ -319,7 +322,7 @@ def cancel_registration(request, public_id):
     return redirect("courses:my_registrations")
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 @require_POST
 def resend_invitation(request, public_id):
     """The purchaser sends an invited attendee the claim link again."""
@@ -335,7 +338,7 @@ def resend_invitation(request, public_id):
     return redirect("courses:my_registrations")
 
 
-@login_required
+@owner()
 @require_POST
 def leave_waitlist(request, entry_id):
     entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
@@ -346,7 +349,7 @@ def leave_waitlist(request, entry_id):
     return redirect("courses:my_registrations")
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS)
 def transfer_registration(request, public_id):
     registration = queries.registration_for(request.user, public_id)
     if request.method == "POST":
@@ -380,6 +383,7 @@ def transfer_registration(request, public_id):
     )
 
 
+@secret_link
 def claim_seat(request, token):
     """An invited attendee takes the seat a coordinator booked for them."""
     try:
@@ -403,6 +407,7 @@ def claim_seat(request, token):
     )
 
 
+@secret_link
 @login_required
 def waitlist_claim(request, token):
     """Someone offered a seat from the waitlist takes it: a hold, then the usual steps."""
@@ -440,7 +445,7 @@ def waitlist_claim(request, token):
     )
 
 
-@login_required
+@owner(Perm.MANAGE_REGISTRATIONS, Perm.ISSUE_CERTIFICATES)
 def download_material(request, material_id):
     """Materials go only to confirmed registrants and staff; others learn nothing (404)."""
     material = get_object_or_404(Material.objects.select_related("event"), pk=material_id)

@@ -4,8 +4,6 @@ superusers) may open them; every change goes through courses.services."""
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -15,16 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel
 from wagtail.admin.ui.menus import MenuItem as ActionMenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import EditView, IndexView
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import BasePermissionPolicy
 
-from cms.roles import EVENT_MANAGER, user_has_role
+from cms.access import Perm, can, staff
+from cms.admin_access import CapabilityViewSetMixin, menu_item_class_for
 from courses import exports, services
 from courses.forms import TransferForm
 from courses.models import (
@@ -41,33 +38,8 @@ from courses.models import (
     WaitlistStatus,
 )
 
-
-class EventManagerPermissionPolicy(BasePermissionPolicy):
-    """Event managers may do the given actions on the model; nobody else (bar superusers)."""
-
-    def __init__(self, model, actions=("add", "change", "delete", "view")):
-        super().__init__(model)
-        self.actions = set(actions)
-
-    def user_has_permission(self, user, action):
-        return action in self.actions and user_has_role(user, EVENT_MANAGER)
-
-    def user_has_any_permission(self, user, actions):
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions):
-        if not self.actions.intersection(actions):
-            return get_user_model().objects.none()
-        return (
-            get_user_model()
-            .objects.filter(Q(is_superuser=True) | Q(groups__name=EVENT_MANAGER), is_active=True)
-            .distinct()
-        )
-
-
-class EventManagerMenuItem(MenuItem):
-    def is_shown(self, request):
-        return user_has_role(request.user, EVENT_MANAGER)
+MANAGE = Perm.MANAGE_REGISTRATIONS
+EventManagerMenuItem = menu_item_class_for(MANAGE)
 
 
 # -- registrations -------------------------------------------------------------------------------
@@ -120,7 +92,7 @@ class RegistrationFilterSet(WagtailFilterSet):
         self.filters["wants_ce"].label = _("CE requested")
 
 
-class RegistrationViewSet(ModelViewSet):
+class RegistrationViewSet(CapabilityViewSetMixin, ModelViewSet):
     model = Registration
     name = "course_registrations"
     icon = "group"
@@ -166,20 +138,15 @@ class RegistrationViewSet(ModelViewSet):
         FieldPanel("dietary_needs"),
     ]
 
-    @property
-    def permission_policy(self):
-        # Seats are created by checkout or the manual-registration form, never "added" here.
-        return EventManagerPermissionPolicy(self.model, actions=("change", "view"))
-
-    @property
-    def menu_item_class(self):
-        return EventManagerMenuItem
+    capability = MANAGE
+    # Seats are created by checkout or the manual-registration form, never "added" here.
+    capability_actions = ("change", "view")
 
     def get_queryset(self, request):
         return Registration.objects.select_related("event", "ticket_type")
 
 
-class WaitlistViewSet(ModelViewSet):
+class WaitlistViewSet(CapabilityViewSetMixin, ModelViewSet):
     model = WaitlistEntry
     name = "course_waitlist"
     icon = "time"
@@ -195,19 +162,14 @@ class WaitlistViewSet(ModelViewSet):
     export_filename = "waitlist"
     form_fields = ["status"]
 
-    @property
-    def permission_policy(self):
-        return EventManagerPermissionPolicy(self.model, actions=("view",))
-
-    @property
-    def menu_item_class(self):
-        return EventManagerMenuItem
+    capability = MANAGE
+    capability_actions = ("view",)
 
     def get_queryset(self, request):
         return WaitlistEntry.objects.select_related("event", "user")
 
 
-class MaterialViewSet(ModelViewSet):
+class MaterialViewSet(CapabilityViewSetMixin, ModelViewSet):
     """Staff attach slides and manuals to an event; files go to the private storage."""
 
     model = Material
@@ -221,21 +183,10 @@ class MaterialViewSet(ModelViewSet):
     list_filter = ["event", "kind"]
     form_fields = ["event", "title", "kind", "file", "available_from"]
 
-    @property
-    def permission_policy(self):
-        return EventManagerPermissionPolicy(self.model)
-
-    @property
-    def menu_item_class(self):
-        return EventManagerMenuItem
+    capability = MANAGE
 
 
 # -- capacity overview and per-event actions ------------------------------------------------------
-
-
-def _require_event_manager(request):
-    if not user_has_role(request.user, EVENT_MANAGER):
-        raise PermissionDenied
 
 
 def _admin_page(request, template, title, context, *, icon="calendar"):
@@ -292,8 +243,8 @@ def capacity_rows(events, now=None):
     return rows
 
 
+@staff(MANAGE)
 def capacity_overview(request):
-    _require_event_manager(request)
     now = timezone.now()
     show_past = request.GET.get("when") == "past"
     events = EventPage.objects.exclude(starts_at__isnull=True)
@@ -316,8 +267,8 @@ def capacity_overview(request):
     )
 
 
+@staff(MANAGE)
 def roster_export(request, event_id, extension):
-    _require_event_manager(request)
     event = get_object_or_404(EventPage, pk=event_id)
     if extension not in ("csv", "xlsx"):
         raise Http404("Rosters come as .csv or .xlsx.")
@@ -339,8 +290,8 @@ class MessageRegistrantsForm(forms.Form):
     )
 
 
+@staff(MANAGE)
 def message_registrants(request, event_id):
-    _require_event_manager(request)
     event = get_object_or_404(EventPage, pk=event_id)
     form = MessageRegistrantsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -382,8 +333,8 @@ class ManualRegistrationForm(forms.Form):
         self.fields["ticket_type"].queryset = TicketType.objects.filter(event=event)
 
 
+@staff(MANAGE)
 def manual_registration(request, event_id):
-    _require_event_manager(request)
     event = get_object_or_404(EventPage, pk=event_id)
     form = ManualRegistrationForm(request.POST or None, event=event)
     if request.method == "POST" and form.is_valid():
@@ -415,9 +366,9 @@ def manual_registration(request, event_id):
     )
 
 
+@staff(MANAGE)
 @require_POST
 def decide_approval(request, booking_id):
-    _require_event_manager(request)
     booking = get_object_or_404(Booking, pk=booking_id)
     approve = request.POST.get("decision") == "approve"
     services.decide_approval(booking, approve=approve, actor=request.user)
@@ -425,8 +376,8 @@ def decide_approval(request, booking_id):
     return redirect("courses_admin:overview")
 
 
+@staff(MANAGE)
 def cancel_registration(request, registration_id):
-    _require_event_manager(request)
     registration = get_object_or_404(
         Registration.objects.select_related("event"), pk=registration_id
     )
@@ -443,9 +394,9 @@ def cancel_registration(request, registration_id):
     )
 
 
+@staff(MANAGE)
 def transfer_registration(request, registration_id):
     """Staff give a confirmed seat to another person at any time (no attendee cut-off)."""
-    _require_event_manager(request)
     registration = get_object_or_404(
         Registration.objects.select_related("event", "booking"), pk=registration_id
     )
@@ -489,17 +440,17 @@ class EventAdminViewSet(ViewSet):
     def get_urlpatterns(self):
         return [
             path("", capacity_overview, name="overview"),
-            path("events/<int:event_id>/roster.<str:extension>", roster_export, name="roster"),
-            path("events/<int:event_id>/message/", message_registrants, name="message"),
-            path("events/<int:event_id>/register/", manual_registration, name="register"),
-            path("bookings/<int:booking_id>/approval/", decide_approval, name="approval"),
+            path("events/<id:event_id>/roster.<text:extension>", roster_export, name="roster"),
+            path("events/<id:event_id>/message/", message_registrants, name="message"),
+            path("events/<id:event_id>/register/", manual_registration, name="register"),
+            path("bookings/<id:booking_id>/approval/", decide_approval, name="approval"),
             path(
-                "registrations/<int:registration_id>/cancel/",
+                "registrations/<id:registration_id>/cancel/",
                 cancel_registration,
                 name="cancel_registration",
             ),
             path(
-                "registrations/<int:registration_id>/transfer/",
+                "registrations/<id:registration_id>/transfer/",
                 transfer_registration,
                 name="transfer_registration",
             ),
@@ -514,5 +465,5 @@ class EventAdminGroup(ViewSetGroup):
 
     def get_menu_item(self, order=None):
         item = super().get_menu_item(order)
-        item.is_shown = lambda request: user_has_role(request.user, EVENT_MANAGER)
+        item.is_shown = lambda request: can(request.user, MANAGE)
         return item

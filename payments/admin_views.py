@@ -1,33 +1,21 @@
 """Finance's screens in the Wagtail admin: orders, an order's timeline and actions, revenue."""
 
 from decimal import Decimal
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from cms import exports
+from cms.access import Perm, staff
 from cms.models import AuditRecord
-from cms.roles import FINANCE, user_has_role
 from payments import reports, services
 from payments.forms import MarkPaidForm, RefundForm
 from payments.models import FinanceDocument, Order, Payment, Refund, format_money
 
 
-def finance_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not user_has_role(request.user, FINANCE):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@finance_required
+@staff(Perm.VIEW_FINANCE)
 def order_list(request):
     from courses.models import EventPage
 
@@ -51,7 +39,7 @@ def order_list(request):
     )
 
 
-@finance_required
+@staff(Perm.VIEW_FINANCE)
 def order_csv(request):
     response, writer = exports.csv_response("orders.csv")
     writer.writerow(
@@ -100,7 +88,7 @@ def _amount(minor_units):
     return (Decimal(minor_units) / 100).quantize(Decimal("0.01"))
 
 
-@finance_required
+@staff(Perm.VIEW_FINANCE)
 def order_detail(request, order_id):
     order = get_object_or_404(
         Order.objects.select_related("event", "purchaser", "booking"), public_id=order_id
@@ -181,7 +169,7 @@ def _timeline(order):
     return sorted(entries, key=lambda entry: entry["when"])
 
 
-@finance_required
+@staff(Perm.REFUND_ORDER)
 @require_POST
 def order_refund(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
@@ -207,7 +195,7 @@ def order_refund(request, order_id):
     return redirect("payments_admin:order", order_id=order.public_id)
 
 
-@finance_required
+@staff(Perm.REFUND_ORDER)
 @require_POST
 def order_mark_paid(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
@@ -226,7 +214,7 @@ def order_mark_paid(request, order_id):
     return redirect("payments_admin:order", order_id=order.public_id)
 
 
-@finance_required
+@staff(Perm.REFUND_ORDER)
 @require_POST
 def order_resolve(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
@@ -235,7 +223,7 @@ def order_resolve(request, order_id):
     return redirect("payments_admin:order", order_id=order.public_id)
 
 
-@finance_required
+@staff(Perm.VIEW_FINANCE)
 def revenue(request):
     rows = reports.revenue_by_event()
     if request.GET.get("format") == "csv":

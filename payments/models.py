@@ -212,6 +212,11 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # Staff capabilities (cms.access.Perm); roles are groups that hold them.
+        permissions = [
+            ("view_finance", "Can see orders, payments, invoices and revenue"),
+            ("refund_order", "Can refund orders and mark invoices paid"),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self):

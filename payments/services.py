@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cms import audit
-from cms.roles import FINANCE
+from cms.access import Perm, users_with
 from payments.models import (
     DiscountCode,
     DocumentCounter,
@@ -84,14 +84,8 @@ def _change_status(order, status, *, actor=None, note="", extra_fields=()):
 
 
 def finance_emails():
-    """Where staff alerts go: the Finance role's members, else the site's contact address."""
-    from django.contrib.auth import get_user_model
-
-    emails = list(
-        get_user_model()
-        .objects.filter(groups__name=FINANCE, is_active=True)
-        .values_list("email", flat=True)
-    )
+    """Where staff alerts go: Finance staff, else the site's contact address."""
+    emails = list(users_with(Perm.VIEW_FINANCE, superusers=False).values_list("email", flat=True))
     if not emails:
         contact = organisation_details().get("email")
         emails = [contact] if contact else [email for _, email in settings.ADMINS]

@@ -4,14 +4,13 @@ import contextlib
 
 import stripe
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from cms.roles import FINANCE, user_has_role
+from cms.access import Perm, may_act_for_others, owner
 from payments import services
 from payments.forms import DiscountCodeForm, InvoiceForm
 from payments.models import FinanceDocument, Order
@@ -31,7 +30,7 @@ def _own_order(request, order_id):
     return get_object_or_404(Order, public_id=order_id, purchaser=request.user)
 
 
-@login_required
+@owner()
 def checkout(request, booking_id):
     """Choose how to pay for a booking: card (Stripe Checkout), invoice, or nothing to pay."""
     booking = _own_booking(request, booking_id)
@@ -97,7 +96,7 @@ def checkout(request, booking_id):
     return response
 
 
-@login_required
+@owner()
 def checkout_cancelled(request, booking_id):
     booking = _own_booking(request, booking_id)
     messages.info(
@@ -108,7 +107,7 @@ def checkout_cancelled(request, booking_id):
     return redirect("payments:checkout", booking_id=booking.public_id)
 
 
-@login_required
+@owner()
 def order_return(request, order_id):
     """Where Stripe sends the buyer back: "processing" until confirmed, then the confirmation.
 
@@ -150,7 +149,7 @@ def _buyer_state(order):
     return "ended"
 
 
-@login_required
+@owner()
 @require_GET
 def order_status(request, order_id):
     """JSON for the return page's poll."""
@@ -169,13 +168,15 @@ def order_status(request, order_id):
     return JsonResponse({"state": state, "done": state != "processing"})
 
 
-@login_required
+@owner(Perm.VIEW_FINANCE)
 def document_download(request, document_id):
     """A receipt or invoice PDF: for the buyer who placed the order and for Finance."""
     document = get_object_or_404(
         FinanceDocument.objects.select_related("order"), public_id=document_id
     )
-    if document.order.purchaser_id != request.user.pk and not user_has_role(request.user, FINANCE):
+    if document.order.purchaser_id != request.user.pk and not may_act_for_others(
+        request.user, Perm.VIEW_FINANCE
+    ):
         raise Http404("No such document.")
     if not document.file:
         # Its first render failed; render it now under the number it already has.

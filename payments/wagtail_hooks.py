@@ -1,46 +1,23 @@
 """Finance's part of the Wagtail admin. Only the Finance role (and superusers) sees any of it."""
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.urls import include, path, reverse
 from wagtail import hooks
-from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.menu import Menu
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import BasePermissionPolicy
 
-from cms.roles import FINANCE, user_has_role
+from cms.access import Perm
+from cms.admin_access import CapabilitySubmenuItem, CapabilityViewSetMixin, menu_item_class_for
 from payments import admin_urls
 from payments.models import DiscountCode, EventPaymentSettings
 
-
-class FinancePermissionPolicy(BasePermissionPolicy):
-    def user_has_permission(self, user, action):
-        return user_has_role(user, FINANCE)
-
-    def user_has_any_permission(self, user, actions):
-        return user_has_role(user, FINANCE)
-
-    def users_with_any_permission(self, actions):
-        return (
-            get_user_model()
-            .objects.filter(Q(is_superuser=True) | Q(groups__name=FINANCE), is_active=True)
-            .distinct()
-        )
+FinanceMenuItem = menu_item_class_for(Perm.VIEW_FINANCE)
 
 
-class FinanceMenuItem(MenuItem):
-    def is_shown(self, request):
-        return user_has_role(request.user, FINANCE)
-
-
-class FinanceModelViewSet(ModelViewSet):
+class FinanceModelViewSet(CapabilityViewSetMixin, ModelViewSet):
+    capability = Perm.VIEW_FINANCE
     copy_view_enabled = False
     search_backend_name = None
     add_to_admin_menu = False
-
-    @property
-    def permission_policy(self):
-        return FinancePermissionPolicy(self.model)
 
 
 class DiscountCodeViewSet(FinanceModelViewSet):
@@ -113,9 +90,6 @@ def register_finance_menu():
             ),
         ]
     )
-    return FinanceSubmenu("Finance", menu, icon_name="doc-full", order=320)
-
-
-class FinanceSubmenu(SubmenuMenuItem):
-    def is_shown(self, request):
-        return user_has_role(request.user, FINANCE)
+    return CapabilitySubmenuItem(
+        "Finance", menu, icon_name="doc-full", order=320, permission=Perm.VIEW_FINANCE
+    )

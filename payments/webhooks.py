@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from cms.access import signed_webhook
 from payments import services
 from payments.models import WebhookEvent
 from payments.stripe_client import verify_event
@@ -38,6 +39,7 @@ HANDLED_TYPES = {
 }
 
 
+@signed_webhook
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):

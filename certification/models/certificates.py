@@ -82,6 +82,14 @@ class Certificate(models.Model):
     revoke_reason = models.TextField(blank=True)
 
     class Meta:
+        # Staff capabilities (cms.access.Perm); roles are groups that hold them.
+        permissions = [
+            (
+                "issue_certificates",
+                "Can issue, reissue and revoke CE certificates and export rosters",
+            ),
+            ("manage_ce_setup", "Can set up CE sponsors, bodies, offerings and evaluations"),
+        ]
         ordering = ["-issued_at", "-pk"]
         indexes = [models.Index(fields=["registration", "status"])]
 

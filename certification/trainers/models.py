@@ -219,6 +219,10 @@ class VideoSubmission(models.Model):
     files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # Staff capabilities (cms.access.Perm); roles are groups that hold them.
+        permissions = [
+            ("review_submission", "Can review demonstration videos assigned to them"),
+        ]
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

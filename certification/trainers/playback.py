@@ -15,6 +15,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from cms.access import Perm, owner
+
 from . import s3, services
 from .models import VideoSubmission
 
@@ -115,6 +117,7 @@ def _submission_for(request, public_id):
     return submission
 
 
+@owner(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 @require_safe
 def video(request, public_id):
     submission = _submission_for(request, public_id)
@@ -124,6 +127,7 @@ def video(request, public_id):
     return stream_private_file(request, name, _content_type(name, submission))
 
 
+@owner(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 @require_safe
 def poster(request, public_id):
     submission = _submission_for(request, public_id)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms import audit
-from cms.roles import CERTIFICATION_REVIEWER, user_has_role
+from cms.access import Perm, can, holds, may_act_for_others
 
 from .models import (
     AssessmentAttempt,
@@ -56,30 +56,38 @@ class UploadTooLarge(CertificationError):
 
 
 def is_certification_lead(user):
-    """The lead assigns reviewers, decides, and issues credentials."""
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.has_perm("trainers.lead_certification"))
-    )
+    """The lead assigns reviewers, decides, and issues credentials (with a second factor)."""
+    return can(user, Perm.LEAD_CERTIFICATION)
 
 
 def is_reviewer(user):
-    return user_has_role(user, CERTIFICATION_REVIEWER)
+    """A reviewer acting now, in a session that completed a second factor."""
+    return can(user, Perm.REVIEW_SUBMISSION)
+
+
+def may_be_assigned_reviews(person):
+    """Whether a person's role lets them be assigned videos (they need not be signed in)."""
+    return holds(person, Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 
 
 def can_view_submission(user, submission):
     """Only the candidate, the reviewers assigned to it and the certification lead."""
     if not user.is_authenticated:
         return False
-    if submission.enrolment.candidate_id == user.pk or is_certification_lead(user):
+    if submission.enrolment.candidate_id == user.pk:
         return True
-    return submission.assignments.filter(reviewer=user).exists()
+    return can_review_submission(user, submission)
 
 
 def can_review_submission(user, submission):
-    return user.is_authenticated and (
-        is_certification_lead(user) or submission.assignments.filter(reviewer=user).exists()
-    )
+    """The lead, or a reviewer assigned to it; staff without their second factor are asked
+    for it (cms.access.SecondFactorRequired) rather than refused."""
+    if not user.is_authenticated:
+        return False
+    assigned = submission.assignments.filter(reviewer=user).exists()
+    if assigned:
+        return may_act_for_others(user, Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
+    return may_act_for_others(user, Perm.LEAD_CERTIFICATION)
 
 
 def _snapshot(obj, *fields):
@@ -529,7 +537,7 @@ def purge_expired_videos(*, now=None):
 def assign_reviewer(submission, reviewer, *, actor, due_at=None):
     if not is_certification_lead(actor):
         raise CertificationError("Only the certification lead can assign reviewers.")
-    if not (is_reviewer(reviewer) or is_certification_lead(reviewer)):
+    if not may_be_assigned_reviews(reviewer):
         raise CertificationError(f"{reviewer.display_name} does not have the reviewer role.")
     if reviewer.pk == submission.enrolment.candidate_id:
         raise CertificationError("A candidate cannot review their own video.")

@@ -19,6 +19,8 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from cms.access import owner
+
 from . import services
 from .models import VideoSubmission, VideoUpload
 
@@ -92,6 +94,7 @@ def _version_ok(request):
     return request.headers.get("Tus-Resumable") == TUS_VERSION
 
 
+@owner(api=True)
 @require_http_methods(["OPTIONS", "POST"])
 def collection(request):
     """Creation: POST with Upload-Length (and Upload-Metadata naming the submission)."""
@@ -101,10 +104,9 @@ def collection(request):
         return _error(403, "Log in to upload.")
     if not _version_ok(request):
         return _error(412, "Unsupported tus version.", Tus_Version=TUS_VERSION)
-    try:
-        length = int(request.headers.get("Upload-Length", ""))
-    except ValueError:
-        return _error(400, "Upload-Length is required.")
+    length = _non_negative_header(request, "Upload-Length")
+    if length is None:
+        return _error(400, "Upload-Length is required and must be a whole number of bytes.")
     if length > _max_size():
         return _error(413, "The file is larger than any track accepts.")
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
@@ -139,6 +141,7 @@ def _uuid_or_none(value):
         return None
 
 
+@owner(api=True)
 @require_http_methods(["OPTIONS", "HEAD", "PATCH", "DELETE"])
 def resource(request, upload_id):
     if request.method == "OPTIONS":
@@ -171,16 +174,23 @@ def _disk_offset(upload):
         return 0
 
 
+def _non_negative_header(request, name):
+    """A header holding a byte count or offset (tus 1.0: a non-negative integer), else None."""
+    value = request.headers.get(name, "").strip()
+    return int(value) if value.isdecimal() and value.isascii() else None
+
+
 def _patch(request, upload):
     if request.content_type != "application/offset+octet-stream":
         return _error(415, "Content-Type must be application/offset+octet-stream.")
     if upload.completed_at:
         return _error(409, "This upload is already complete.", Upload_Offset=str(upload.length))
-    try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-    except ValueError:
-        return _error(400, "Upload-Offset is required.")
-    remaining_declared = request.headers.get("Content-Length")
+    offset = _non_negative_header(request, "Upload-Offset")
+    if offset is None:
+        return _error(400, "Upload-Offset is required and must be a whole number of bytes.")
+    remaining_declared = _non_negative_header(request, "Content-Length")
+    if request.headers.get("Content-Length") and remaining_declared is None:
+        return _error(400, "Content-Length must be a whole number of bytes.")
     path = partial_path(upload)
     with open(path, "ab") as handle:
         try:
@@ -192,7 +202,7 @@ def _patch(request, upload):
         if offset != current:
             return _error(409, "Upload-Offset does not match.", Upload_Offset=str(current))
         remaining = upload.length - current
-        if remaining_declared and int(remaining_declared) > remaining:
+        if remaining_declared is not None and remaining_declared > remaining:
             return _error(413, "This chunk goes past the declared Upload-Length.")
         written = 0
         try:

@@ -3,17 +3,14 @@
 import json
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import storages
-from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cms.roles import CERTIFICATION_REVIEWER
+from cms.access import Perm, may_act_for_others, members, owner, public, staff, users_with
 from courses.queries import next_event_of_programme
 
 from . import s3, services
@@ -49,7 +46,7 @@ def _own_enrolment(request, public_id):
 # --- candidate -------------------------------------------------------------------------------
 
 
-@login_required
+@members
 def dashboard(request):
     enrolments = Enrolment.objects.filter(candidate=request.user).select_related("track")
     rows = [
@@ -84,7 +81,7 @@ def _with_next_events(states):
     return states
 
 
-@login_required
+@members
 @require_POST
 def enrol(request, slug):
     track = get_object_or_404(Track, slug=slug)
@@ -96,7 +93,7 @@ def enrol(request, slug):
     return redirect("trainers:dashboard")
 
 
-@login_required
+@owner()
 @require_http_methods(["GET", "POST"])
 def video_start(request, public_id, requirement_id):
     enrolment = _own_enrolment(request, public_id)
@@ -128,7 +125,7 @@ def _own_submission(request, public_id):
     )
 
 
-@login_required
+@owner()
 def video_upload(request, public_id):
     submission = _own_submission(request, public_id)
     if submission.status != VS.UPLOADING:
@@ -150,7 +147,7 @@ def video_upload(request, public_id):
     )
 
 
-@login_required
+@owner()
 def video_detail(request, public_id):
     """The candidate's view of one version: status, player, and the review once decided."""
     submission = _own_submission(request, public_id)
@@ -169,7 +166,7 @@ def video_detail(request, public_id):
     return render(request, "certification/trainers/video_detail.html", context)
 
 
-@login_required
+@owner()
 def video_status(request, public_id):
     """The state of one version, for the page to update itself while processing runs."""
     submission = _own_submission(request, public_id)
@@ -179,7 +176,7 @@ def video_status(request, public_id):
     )
 
 
-@login_required
+@owner()
 @require_POST
 def video_withdraw(request, public_id):
     submission = _own_submission(request, public_id)
@@ -191,7 +188,7 @@ def video_withdraw(request, public_id):
     return redirect("trainers:dashboard")
 
 
-@login_required
+@owner()
 @require_http_methods(["GET", "POST"])
 def evidence(request, public_id, requirement_id):
     enrolment = _own_enrolment(request, public_id)
@@ -221,7 +218,7 @@ def evidence(request, public_id, requirement_id):
     )
 
 
-@login_required
+@owner()
 @require_http_methods(["GET", "POST"])
 def assessment(request, public_id, requirement_id):
     enrolment = _own_enrolment(request, public_id)
@@ -278,12 +275,11 @@ def assessment(request, public_id, requirement_id):
     )
 
 
-@login_required
+@owner(Perm.LEAD_CERTIFICATION)
 def credential_pdf(request, number):
     credential = get_object_or_404(Credential, number=number)
-    if not (
-        credential.enrolment.candidate_id == request.user.pk
-        or services.is_certification_lead(request.user)
+    if credential.enrolment.candidate_id != request.user.pk and not may_act_for_others(
+        request.user, Perm.LEAD_CERTIFICATION
     ):
         raise Http404("No such credential")
     handle = storages["private"].open(credential.pdf_name, "rb")
@@ -292,7 +288,7 @@ def credential_pdf(request, number):
     )
 
 
-@login_required
+@members
 @require_http_methods(["GET", "POST"])
 def listing(request):
     current = DirectoryListing.objects.filter(person=request.user).first()
@@ -315,6 +311,7 @@ def listing(request):
 # --- public ----------------------------------------------------------------------------------
 
 
+@public
 def verify(request, code):
     credential = get_object_or_404(
         Credential.objects.select_related("enrolment__track"), verification_code=code
@@ -322,6 +319,7 @@ def verify(request, code):
     return render(request, "certification/trainers/verify.html", {"credential": credential})
 
 
+@public
 def directory(request):
     query = request.GET.get("q", "")[:100]
     return render(
@@ -334,10 +332,8 @@ def directory(request):
 # --- reviewers and the certification lead ----------------------------------------------------
 
 
-@login_required
+@staff(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 def my_reviews(request):
-    if not (services.is_reviewer(request.user) or services.is_certification_lead(request.user)):
-        raise Http404("Not a reviewer")
     submissions = VideoSubmission.objects.filter(assignments__reviewer=request.user)
     if services.is_certification_lead(request.user):
         submissions = (
@@ -364,7 +360,7 @@ def _reviewable(request, public_id):
     return submission
 
 
-@login_required
+@staff(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 @require_http_methods(["GET", "POST"])
 def review(request, public_id):
     """Player, timestamped comments, rubric, recommendation; the lead also decides here."""
@@ -381,10 +377,7 @@ def review(request, public_id):
     review_form = ReviewForm(rubric=rubric, review=own_review, prefix="review")
     decision_form = DecisionForm(prefix="decision")
     assign_form = AssignReviewerForm(
-        reviewers=get_user_model()
-        .objects.filter(Q(groups__name=CERTIFICATION_REVIEWER) | Q(is_superuser=True))
-        .exclude(pk=submission.enrolment.candidate_id)
-        .distinct(),
+        reviewers=users_with(Perm.REVIEW_SUBMISSION).exclude(pk=submission.enrolment.candidate_id),
         prefix="assign",
     )
     action = request.POST.get("action")
@@ -493,7 +486,7 @@ def services_uuid(value):
         return None
 
 
-@login_required
+@owner()
 @require_POST
 def s3_sign(request):
     """Presign one S3 request for Uppy (create, part, list, complete, abort)."""
@@ -507,7 +500,7 @@ def s3_sign(request):
         return JsonResponse({"error": str(error)}, status=403)
 
 
-@login_required
+@owner()
 @require_POST
 def s3_finish(request):
     data = _json_body(request)
@@ -519,12 +512,10 @@ def s3_finish(request):
     return JsonResponse({"location": reverse("trainers:video", args=[submission.public_id])})
 
 
-@login_required
+@staff(Perm.LEAD_CERTIFICATION)
 @require_http_methods(["GET", "POST"])
 def enrolment_staff(request, public_id):
     """The lead's page for one candidate: requirements, sign-offs, evidence, grading, credential."""
-    if not services.is_certification_lead(request.user):
-        raise Http404("Not certification staff")
     enrolment = get_object_or_404(
         Enrolment.objects.select_related("track", "candidate"), public_id=public_id
     )

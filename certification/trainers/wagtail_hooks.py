@@ -1,24 +1,24 @@
 """Staff screens for trainer certification in the Wagtail admin.
 
-The certification lead (permission `trainers.lead_certification`, or a superuser) sets up
-tracks, rubrics and question banks and sees every submission; a member of the "Certification
-reviewer" role sees the queue of videos assigned to them. Nobody else sees any of it.
+The certification lead (`Perm.LEAD_CERTIFICATION`) sets up tracks, rubrics and question banks
+and sees every submission; a reviewer (`Perm.REVIEW_SUBMISSION`) sees the queue of videos
+assigned to them. Nobody else sees any of it.
 """
 
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import BasePermissionPolicy
+
+from cms.access import Perm, can, staff
+from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin, menu_item_class_for
 
 from . import services
 from .models import (
@@ -34,48 +34,19 @@ from .models import (
 VS = VideoSubmission.Status
 
 
-class CertificationLeadPolicy(BasePermissionPolicy):
-    def user_has_permission(self, user, action):
-        return services.is_certification_lead(user)
-
-    def user_has_any_permission(self, user, actions):
-        return services.is_certification_lead(user)
-
-    def users_with_any_permission(self, actions):
-        return (
-            get_user_model()
-            .objects.filter(
-                Q(is_superuser=True)
-                | Q(user_permissions__codename="lead_certification")
-                | Q(groups__permissions__codename="lead_certification"),
-                is_active=True,
-            )
-            .distinct()
-        )
+LeadMenuItem = menu_item_class_for(Perm.LEAD_CERTIFICATION)
 
 
-class LeadMenuItem(MenuItem):
+class ReviewerMenuItem(CapabilityMenuItem):
     def is_shown(self, request):
-        return services.is_certification_lead(request.user)
+        return can(request.user, Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 
 
-class ReviewerMenuItem(MenuItem):
-    def is_shown(self, request):
-        return services.is_reviewer(request.user) or services.is_certification_lead(request.user)
-
-
-class LeadViewSet(ModelViewSet):
+class LeadViewSet(CapabilityViewSetMixin, ModelViewSet):
+    capability = Perm.LEAD_CERTIFICATION
     copy_view_enabled = False
     search_backend_name = None
     add_to_admin_menu = False
-
-    @property
-    def permission_policy(self):
-        return CertificationLeadPolicy(self.model)
-
-    @property
-    def menu_item_class(self):
-        return LeadMenuItem
 
 
 class TrackViewSet(LeadViewSet):
@@ -175,12 +146,11 @@ QUEUE_FILTERS = {
 }
 
 
+@staff(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
 def review_queue(request):
     """Every video waiting for review (the lead), or the ones assigned to me (a reviewer)."""
     user = request.user
     is_lead = services.is_certification_lead(user)
-    if not (is_lead or services.is_reviewer(user)):
-        raise PermissionDenied
     chosen = request.GET.get("filter", "open")
     if chosen not in QUEUE_FILTERS:
         chosen = "open"
@@ -217,10 +187,9 @@ def review_queue(request):
     )
 
 
+@staff(Perm.LEAD_CERTIFICATION)
 def candidates(request):
     """Everyone enrolled, searchable; the lead can enrol a person here too."""
-    if not services.is_certification_lead(request.user):
-        raise PermissionDenied
     if request.method == "POST":
         email = request.POST.get("email", "").strip()
         person = get_user_model().objects.filter(email__iexact=email).first()
@@ -259,9 +228,8 @@ def candidates(request):
     )
 
 
+@staff(Perm.LEAD_CERTIFICATION)
 def candidate_submissions(request, enrolment_id):
-    if not services.is_certification_lead(request.user):
-        raise PermissionDenied
     enrolment = get_object_or_404(
         Enrolment.objects.select_related("candidate", "track"), pk=enrolment_id
     )
@@ -286,7 +254,7 @@ def register_trainer_admin_urls():
         path("certification/queue/", review_queue, name="trainers_admin_queue"),
         path("certification/candidates/", candidates, name="trainers_admin_candidates"),
         path(
-            "certification/candidates/<int:enrolment_id>/",
+            "certification/candidates/<id:enrolment_id>/",
             candidate_submissions,
             name="trainers_admin_candidate",
         ),

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "cms.middleware.StaffTwoFactorMiddleware",
+    "cms.middleware.StaffAccessMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -228,6 +228,11 @@ CELERY_BEAT_SCHEDULE["trainers-purge-expired-videos"] = {
     "task": "certification.trainers.tasks.purge_expired_videos",
     "schedule": 86400.0,
 }
+# trainers: delete tus partial uploads nobody has written to for 24 hours (file and row).
+CELERY_BEAT_SCHEDULE["trainers-delete-abandoned-uploads"] = {
+    "task": "certification.trainers.tasks.delete_abandoned_uploads",
+    "schedule": 3600.0,
+}
 # Trainer video playback with local storage: "stream" (a Range-capable Django response) or
 # "x-accel" (nginx serves TRAINERS_X_ACCEL_PREFIX + the file's name from an internal location).
 TRAINERS_VIDEO_DELIVERY = env("TRAINERS_VIDEO_DELIVERY", "stream")
@@ -264,6 +269,8 @@ PAGE_CACHE_INVALIDATING_APPS = [
 # Wagtail
 WAGTAIL_SITE_NAME = "Heart and Soul of Change Project"
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
+# Pages restricted to signed-in visitors send them to allauth, not Wagtail's own login form.
+WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 # No avatars from gravatar.com: the admin must not call any outside host (the CSP blocks it).
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # Nor a release check against releases.wagtail.org from the dashboard.
@@ -297,9 +304,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_SIGNUP_FORM_CLASS = "cms.forms.ProfileSignupForm"
-# Sign-up must say plainly that an address (in any letter case) already has an account, so
-# hiding which addresses exist is off; password reset then also says when no account matches.
-ACCOUNT_PREVENT_ENUMERATION = False
+# No page tells a visitor whether an address has an account (issue 9): password reset
+# answers "we have sent you an email" for any address, and sign-up with a taken address (in
+# any letter case) shows the same "verify your email" page as a new one, creates nothing, and
+# emails the owner how to log in or reset the password
+# (templates/account/email/account_already_exists_*.txt).
+ACCOUNT_PREVENT_ENUMERATION = True
 # Tell people by email when their password or email address changes, so a takeover is noticed.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_ADAPTER = "cms.adapters.AccountAdapter"
@@ -317,7 +327,9 @@ CONTENT_SECURITY_POLICY = {
         "media-src": ["'self'", "blob:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
-        "frame-ancestors": ["'self'"],
+        # No site page may be framed, by anyone (as X-Frame-Options: DENY says). Only the
+        # Wagtail admin's own preview frames get 'self' (see cms.csp).
+        "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

@@ -98,19 +98,24 @@ EVENT_MANAGER_PAGE_PERMISSIONS = [
 
 
 def grant_event_manager_page_permissions(page):
-    """Event managers publish and edit everything under the events index, and nothing else."""
+    """Event managers publish and edit everything under the events index, and nothing else.
+
+    "Event managers" are the groups holding `courses.manage_registrations`, whatever they are
+    called.
+    """
     from django.contrib.auth.models import Group, Permission
     from wagtail.models import GroupPagePermission
 
-    from cms.roles import EVENT_MANAGER
-
-    group = Group.objects.filter(name=EVENT_MANAGER).first()
-    if group is None:
-        return
-    for permission in Permission.objects.filter(
+    groups = Group.objects.filter(
+        permissions__content_type__app_label="courses",
+        permissions__codename="manage_registrations",
+    )
+    page_permissions = Permission.objects.filter(
         content_type__app_label="wagtailcore", codename__in=EVENT_MANAGER_PAGE_PERMISSIONS
-    ):
-        GroupPagePermission.objects.get_or_create(group=group, page=page, permission=permission)
+    )
+    for group in groups:
+        for permission in page_permissions:
+            GroupPagePermission.objects.get_or_create(group=group, page=page, permission=permission)
 
 
 class EventIndexPage(Page):

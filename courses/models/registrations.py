@@ -169,6 +169,11 @@ class Registration(models.Model):
     class Meta:
         ordering = ["event", "attendee_name"]
         indexes = [models.Index(fields=["event", "status"])]
+        # Staff capabilities (cms.access.Perm); roles are groups that hold them.
+        permissions = [
+            ("check_in_attendees", "Can check attendees in and record attendance"),
+            ("manage_registrations", "Can manage registrations, waitlists and event materials"),
+        ]
 
     def __str__(self):
         return f"{self.attendee_name} – {self.event.title}"

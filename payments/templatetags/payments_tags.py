@@ -1,6 +1,6 @@
 from django import template
 
-from cms.roles import FINANCE, user_has_role
+from cms.access import Perm, can
 from payments.models import FinanceDocument, format_money
 
 register = template.Library()
@@ -21,6 +21,6 @@ def booking_documents(context, booking):
     user = getattr(request, "user", None) or context.get("user")
     if booking is None or user is None or not user.is_authenticated:
         return []
-    if booking.purchaser_id != user.pk and not user_has_role(user, FINANCE):
+    if booking.purchaser_id != user.pk and not can(user, Perm.VIEW_FINANCE):
         return []
     return list(FinanceDocument.objects.filter(order__booking=booking).order_by("issued_at"))
