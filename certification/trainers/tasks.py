@@ -3,7 +3,7 @@
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import processing, services
+from . import abandoned_uploads, processing, services
 from .models import VideoSubmission
 
 # Transcoding a long video is slow; acks_late with a hard limit below Redis's visibility
@@ -31,3 +31,8 @@ def process_video(submission_id):
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=900)
 def purge_expired_videos():
     return services.purge_expired_videos()
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=900)
+def delete_abandoned_uploads():
+    return abandoned_uploads.delete_abandoned_uploads()
