@@ -4,6 +4,7 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from .models import CertificateStatus
 from .services import absolute_url
@@ -14,8 +15,20 @@ OB3_CONTEXT = [
 ]
 
 
+def identity_salt(certificate):
+    """The salt of the earner's email hash: stable for a certificate, secret to everyone else.
+
+    It is derived from SECRET_KEY, so it cannot be worked out from anything public (the
+    certificate code is printed on the certificate). Only the holder's own copy of the badge
+    carries it: with it, and only with it, a verifier can check sha256(email + salt).
+    """
+    return salted_hmac(
+        "certification.badges.identity_salt", certificate.code, algorithm="sha256"
+    ).hexdigest()
+
+
 def _identity(certificate):
-    """The earner as a salted email hash, so the public JSON does not publish the address."""
+    """The earner as a salted email hash (Open Badges 3.0 IdentityObject)."""
     email = (
         (
             certificate.attendee.email
@@ -25,7 +38,7 @@ def _identity(certificate):
         .strip()
         .lower()
     )
-    salt = certificate.code
+    salt = identity_salt(certificate)
     digest = hashlib.sha256((email + salt).encode("utf-8")).hexdigest()
     return {
         "type": "IdentityObject",
@@ -36,8 +49,13 @@ def _identity(certificate):
     }
 
 
-def open_badge(certificate):
-    """An OpenBadgeCredential (unsigned) describing the certificate and its credit hours."""
+def open_badge(certificate, *, for_holder=False):
+    """An OpenBadgeCredential (unsigned) describing the certificate and its credit hours.
+
+    The public copy names no earner: a hash of the email with its salt would let anyone
+    confirm a guessed address. The holder's copy (`for_holder`, downloaded while logged in)
+    identifies them by the salted email hash and carries the salt, so they can prove it.
+    """
     verify_url = absolute_url(certificate.get_verification_url())
     event_url = certificate.event.get_full_url() or verify_url
     hours = ", ".join(f"{line['hours']} hours {line['short_name']}" for line in certificate.credits)
@@ -55,7 +73,6 @@ def open_badge(certificate):
         "validFrom": certificate.issued_at.isoformat(),
         "credentialSubject": {
             "type": ["AchievementSubject"],
-            "identifier": [_identity(certificate)],
             "creditsEarned": float(certificate.total_hours),
             "achievement": {
                 "id": event_url,
@@ -85,6 +102,8 @@ def open_badge(certificate):
         ],
         "credentialStatus": {"id": verify_url, "type": "1EdTechRevocationList"},
     }
+    if for_holder:
+        credential["credentialSubject"]["identifier"] = [_identity(certificate)]
     if certificate.status == CertificateStatus.REVOKED:
         credential["validUntil"] = certificate.revoked_at.isoformat()
     return credential

@@ -291,9 +291,7 @@ def open_badge(request, code):
         certificate.registration.attendee_id,
     )
     response = HttpResponse(
-        json.dumps(
-            badges.open_badge(certificate, for_holder=holder), ensure_ascii=False, indent=2
-        ),
+        json.dumps(badges.open_badge(certificate, for_holder=holder), ensure_ascii=False, indent=2),
         content_type="application/ld+json; charset=utf-8",
     )
     if holder:

@@ -1,5 +1,6 @@
 """What attendees, the public and staff see: certificates, verification, denials, rosters."""
 
+import hashlib
 import io
 import json
 from datetime import timedelta
@@ -11,7 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from pypdf import PdfReader
 
-from certification import services
+from certification import badges, services
 from certification.factories import (
     make_body,
     make_event,
@@ -161,6 +162,43 @@ def test_open_badge_json(client, event):
     assert badge["credentialSubject"]["achievement"]["name"] == "Measuring What Matters"
     assert badge["credentialSubject"]["creditsEarned"] == float(certificate.total_hours)
     assert "ana@example.org" not in response.content.decode()
+
+
+def _sha256_identity(email, salt):
+    return "sha256$" + hashlib.sha256((email + salt).encode("utf-8")).hexdigest()
+
+
+def test_open_badge_identity_cannot_be_confirmed_from_public_data(client, event):
+    user, certificate = certified(event, "Ana Souza", "ana@example.org")
+    url = reverse("certification:open_badge", args=[certificate.code])
+
+    # The public copy names no earner: nothing to test a guessed address against.
+    public = client.get(url)
+    assert "identifier" not in json.loads(public.content)["credentialSubject"]
+    assert "salt" not in public.content.decode()
+    assert _sha256_identity("ana@example.org", certificate.code) not in public.content.decode()
+
+    # The holder's own download proves the address with a salt that is not the public code.
+    client.force_login(user)
+    mine = client.get(url)
+    assert mine["Cache-Control"] == "private, no-store"
+    identity = json.loads(mine.content)["credentialSubject"]["identifier"][0]
+    assert identity["type"] == "IdentityObject"
+    assert identity["identityType"] == "emailAddress" and identity["hashed"] is True
+    salt = identity["salt"]
+    assert certificate.code not in salt and len(salt) == 64
+    assert identity["identityHash"] == _sha256_identity("ana@example.org", salt)
+    # A guessed address hashed with the public certificate code no longer matches.
+    assert identity["identityHash"] != _sha256_identity("ana@example.org", certificate.code)
+    assert identity["identityHash"] != _sha256_identity("bob@example.org", salt)
+    # The salt is stable for the certificate, and differs between certificates.
+    assert json.loads(client.get(url).content)["credentialSubject"]["identifier"][0] == identity
+    _other_user, other = certified(event, "Bo Other", "bo@example.org")
+    assert badges.identity_salt(other) != salt
+
+    # Someone else logged in gets the public copy.
+    client.force_login(make_user("eve@example.org", "Eve"))
+    assert "identifier" not in json.loads(client.get(url).content)["credentialSubject"]
 
 
 def test_evaluation_required_fields_and_submission(client, event):
