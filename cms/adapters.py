@@ -1,16 +1,15 @@
 """How allauth talks to people on this site: the wording of its errors and the missing username."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from allauth.utils import build_absolute_uri
 from django.urls import reverse
 
 # allauth's own wording ("Invalid login", "Try again later") does not tell people what to do
-# next; these say it.
+# next; these say it. There is deliberately no "email taken" wording: no page says whether an
+# address has an account (ACCOUNT_PREVENT_ENUMERATION); the owner is told by email instead.
 ERROR_MESSAGES = {
     **DefaultAccountAdapter.error_messages,
-    "email_taken": (
-        "An account with this email address already exists (email addresses are not "
-        "case-sensitive). Log in instead, or reset your password if you have forgotten it."
-    ),
     "email_password_mismatch": (
         "The email address or password is not correct. Check both and try again, or reset "
         "your password."
@@ -34,6 +33,20 @@ class AccountAdapter(DefaultAccountAdapter):
     def populate_username(self, request, user):
         """The user model has no username: email is the login."""
         return None
+
+    def send_account_already_exists_mail(self, email):
+        """Someone signed up with an address that has an account: tell its owner how to get in."""
+        request = context.request
+        self.send_mail(
+            "account/email/account_already_exists",
+            email,
+            {
+                "login_url": build_absolute_uri(request, reverse("account_login")),
+                "password_reset_url": build_absolute_uri(
+                    request, reverse("account_reset_password")
+                ),
+            },
+        )
 
     def get_email_verification_redirect_url(self, email_address):
         """Someone already logged in has just confirmed a new address: show them their addresses."""

@@ -1,5 +1,7 @@
 """Logging in and out, failed-login limits, password reset and change, email change."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.cache import cache
@@ -124,11 +126,32 @@ def test_password_reset_by_email(client):
     assert "invalid" in client.get(set_path).content.decode()
 
 
-def test_password_reset_for_an_unknown_address_says_so(client):
-    response = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
+def _page_text(response):
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
 
-    assert "not assigned to any user account" in response.content.decode()
-    assert mail.outbox == []
+
+def test_password_reset_answers_the_same_for_known_and_unknown_addresses(client):
+    make_member(email="member@example.org")
+
+    known = client.post("/accounts/password/reset/", {"email": "member@example.org"})
+    unknown = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
+
+    # Same status, same place, same page: the form does not say which addresses have accounts.
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    known_page, unknown_page = client.get(known["Location"]), client.get(unknown["Location"])
+    assert known_page.status_code == unknown_page.status_code == 200
+    assert _page_text(known_page) == _page_text(unknown_page)
+    assert "We have sent you an email" in unknown_page.content.decode()
+    assert "not assigned" not in unknown_page.content.decode()
+    # Each address gets its own email: a reset link for the member, a note for the stranger.
+    assert [message.to for message in mail.outbox] == [
+        ["member@example.org"],
+        ["nobody@example.org"],
+    ]
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    assert "No account uses this address" in mail.outbox[1].body
+    assert "/accounts/password/reset/key/" not in mail.outbox[1].body
 
 
 def test_password_change_needs_the_current_password(client):
@@ -187,14 +210,28 @@ def test_email_change_is_verified_before_it_becomes_the_login(client):
 
 
 def test_email_already_used_by_another_account_cannot_be_added(client):
-    make_member(email="taken@example.org")
-    make_member(email="member@example.org")
+    taken = make_member(email="taken@example.org")
+    member = make_member(email="member@example.org")
     log_in(client, "member@example.org")
 
-    response = client.post("/accounts/email/", {"action_add": "", "email": "TAKEN@example.org"})
+    response = client.post(
+        "/accounts/email/", {"action_add": "", "email": "TAKEN@example.org"}, follow=True
+    )
 
-    assert "An account with this email address already exists" in response.content.decode()
+    # The page does not say the address has an account (that would tell anyone who signs up
+    # which addresses exist); the address simply never becomes this member's login.
+    assert "already" not in response.content.decode().lower()
+    for message in mail.outbox:
+        if "/accounts/confirm-email/" in message.body:
+            client.post(link_in_email(message), follow=True)
+    member.refresh_from_db()
+    taken.refresh_from_db()
+    assert member.email == "member@example.org"
+    assert taken.email == "taken@example.org"
     assert User.objects.filter(email__iexact="taken@example.org").count() == 1
+    client.post("/accounts/logout/")
+    assert log_in(client, "taken@example.org").status_code == 302
+    assert client.session["_auth_user_id"] == str(taken.pk)
 
 
 def test_a_name_with_html_or_ampersands_is_shown_as_typed_in_the_log_in_message(client):

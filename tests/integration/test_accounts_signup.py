@@ -1,9 +1,12 @@
 """Sign-up with mandatory email verification, seen the way a visitor sees it."""
 
+import re
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.cache import cache
+from django.test import Client
 
 from cms.models import AuditRecord, User
 from tests.accounts_support import PASSWORD, link_in_email, make_member
@@ -105,20 +108,40 @@ def test_logging_in_before_verifying_points_to_the_email_instead_of_logging_in(c
     assert "_auth_user_id" not in client.session
 
 
-def test_email_differing_only_in_case_is_refused_with_a_clear_message(client):
+def _page_text(response, email):
+    """The page as a visitor reads it, with the typed address and per-request tokens removed."""
+    html = response.content.decode().replace(email, "EMAIL")
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+@pytest.mark.parametrize("typed", ["ann@example.org", "ANN@Example.ORG"])
+def test_sign_up_with_a_taken_address_looks_like_a_new_sign_up_and_emails_the_owner(client, typed):
     make_member(email="ann@example.org", legal_name="Ann Existing")
+    new_address = "brand.new@example.org" if typed.islower() else "BRAND.New@Example.ORG"
+    fresh = sign_up(Client(), email=new_address, legal_name="Ann Impostor")
+    mail.outbox.clear()
 
-    response = sign_up(client, email="ANN@Example.ORG", legal_name="Ann Impostor")
-    html = response.content.decode()
+    response = sign_up(client, email=typed, legal_name="Ann Impostor")
 
-    assert "An account with this email address already exists" in html
-    assert "not case-sensitive" in html
+    # The visitor sees exactly what a new sign-up sees: nothing says the address is taken.
+    assert response.status_code == fresh.status_code == 200
+    assert response.redirect_chain == fresh.redirect_chain
+    assert _page_text(response, typed.lower()) == _page_text(fresh, new_address.lower())
+    assert "Verify Your Email Address" in response.content.decode()
+    assert "already" not in response.content.decode().lower()
+    # No second account, and the existing one is untouched.
     assert User.objects.filter(email__iexact="ann@example.org").count() == 1
     assert User.objects.get(email__iexact="ann@example.org").legal_name == "Ann Existing"
-    assert mail.outbox == []
-    # What was typed is kept, so nothing has to be typed again except the passwords.
-    assert 'value="Ann Impostor"' in html
-    assert 'aria-describedby="id_email_errors"' in html
+    assert "_auth_user_id" not in client.session
+    # The owner is told by email how to log in or reset the password.
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ann@example.org"]
+    assert message.subject == "You already have an account with us"
+    assert message.body.startswith("Hello from Heart and Soul of Change Project!")
+    assert "no new account was made" in message.body
+    assert "http://testserver/accounts/login/" in message.body
+    assert "http://testserver/accounts/password/reset/" in message.body
 
 
 def test_missing_legal_name_is_explained(client):
