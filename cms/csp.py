@@ -13,6 +13,12 @@ class SiteCSPMiddleware(CSPMiddleware):
     "go live" dates would stop working. The admin opens only for staff who passed two-factor
     authentication and shows no visitor-written HTML, so the relaxation stays there; every
     other directive (no outside hosts, no plugins, no framing by others) still applies.
+
+    Nothing may frame a page (`frame-ancestors 'none'`), with one exception: the admin's live
+    preview panel shows the page being edited in a same-origin iframe. Wagtail marks exactly
+    those preview views (page and snippet previews, StreamField block previews) with
+    `X-Frame-Options: SAMEORIGIN`; under /admin/ such a response gets `frame-ancestors 'self'`
+    so the preview keeps working. Every other response, admin or not, stays unframeable.
     """
 
     def get_policy_parts(self, request, response, report_only=False):
@@ -21,4 +27,6 @@ class SiteCSPMiddleware(CSPMiddleware):
             parts.replace = {**(parts.replace or {}), "script-src": ["'self'", "'unsafe-inline'"]}
             # A nonce in script-src makes browsers ignore 'unsafe-inline'.
             parts.nonce = None
+            if response.get("X-Frame-Options", "").upper() == "SAMEORIGIN":
+                parts.replace = {**parts.replace, "frame-ancestors": ["'self'"]}
         return parts

@@ -126,7 +126,7 @@ def test_production_sends_security_headers(production_run):
     assert headers["x-frame-options"] == "DENY"
     policy = headers["content-security-policy"]
     assert "default-src 'self'" in policy
-    assert "frame-ancestors 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
 
 
 def test_production_redirects_plain_http_except_the_health_check(production_run):
