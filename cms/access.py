@@ -165,11 +165,14 @@ class AccessRule:
                    staff holding one (with a second factor); everyone else gets 404
       staff        holders of one of `permissions` with a second factor in this session
       admin        the Wagtail admin: `wagtailadmin.access_admin` with a second factor, then
-                   Wagtail's own per-model permissions
+                   Wagtail's own per-model permissions (or `permissions`, for the project's
+                   viewsets)
+      closed       nobody: a screen a viewset has but its capability does not allow
     """
 
     audience: str
     permissions: tuple = ()
+    api: bool = False
 
 
 ACCESS_ATTRIBUTE = "access_rule"
@@ -213,7 +216,7 @@ def owner(*permissions, api=False):
 
     def decorate(view):
         guarded = view if api else login_required(view)
-        return declare(guarded, AccessRule("owner", permissions))
+        return declare(guarded, AccessRule("owner", permissions, api=api))
 
     return decorate
 

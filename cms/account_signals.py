@@ -7,7 +7,10 @@ from allauth.account import signals as account_signals
 
 # allauth keeps its authentication records through this function; it is not re-exported.
 from allauth.account.internal.flows.login import record_authentication
+from allauth.core import context as allauth_context
 from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from cms import audit
@@ -65,13 +68,15 @@ def record_authenticator_reset(sender, request, user, authenticator, **kwargs):
     )
 
 
-@receiver(mfa_signals.authenticator_added, dispatch_uid="cms.access.second_factor_on_activation")
-def count_activation_as_second_factor(sender, request, user, authenticator, **kwargs):
+@receiver(post_save, sender=Authenticator, dispatch_uid="cms.access.second_factor_on_activation")
+def count_activation_as_second_factor(sender, instance, created, **kwargs):
     """Activating an authenticator app proves both factors (allauth asked for the password just
     before, and the code came from the new app), so this session counts as having a second
     factor: a staff member who set one up is taken straight back to the page they asked for.
+
+    A post_save receiver, not allauth's `authenticator_added` signal: that one is sent after the
+    commit, and the records must be written while the activating request is still current.
     """
-    if request is not None and authenticator.type == authenticator.Type.TOTP:
-        record_authentication(
-            request, user, "mfa", id=authenticator.pk, type=authenticator.type, activated=True
-        )
+    request = allauth_context.request
+    if created and request is not None and instance.type == Authenticator.Type.TOTP:
+        record_authentication(request, instance.user, "mfa", id=instance.pk, type=instance.type)

@@ -57,6 +57,10 @@ def menu_item_class_for(permission):
     return type("CapabilityMenuItem", (CapabilityMenuItem,), {"permission": permission})
 
 
+# The permission-policy action behind each of a Wagtail model viewset's screens (by URL name).
+VIEW_ACTIONS = {"add": "add", "edit": "change", "delete": "delete", "copy": "add"}
+
+
 class CapabilityViewSetMixin:
     """A Wagtail model viewset whose every screen needs one capability (`capability`).
 
@@ -78,5 +82,9 @@ class CapabilityViewSetMixin:
     def get_urlpatterns(self):
         patterns = super().get_urlpatterns()
         for pattern in patterns:
-            declare(pattern.callback, AccessRule("admin", (self.capability,)))
+            action = VIEW_ACTIONS.get(pattern.name, "view")
+            if action in self.capability_actions:
+                declare(pattern.callback, AccessRule("admin", (self.capability,)))
+            else:
+                declare(pattern.callback, AccessRule("closed"))
         return patterns

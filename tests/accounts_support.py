@@ -5,12 +5,15 @@ Staff need TOTP before the admin opens (cms.middleware), so admin tests can use
 """
 
 import re
+import time
 
 import pyotp
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 
+from cms.access import mark_second_factor
 from cms.models import User
 
 PASSWORD = "correct horse battery staple 42"  # noqa: S105 - test credential
@@ -31,6 +34,32 @@ def make_staff_with_totp(email="staff@example.org", legal_name="Sam Staff", **ex
     secret = pyotp.random_base32()
     TOTP.activate(user, secret)
     return user, secret
+
+
+def log_in_with_second_factor(client, user):
+    """Sign a staff user in as if they had just entered their authenticator code.
+
+    The same session state allauth leaves after the password and code steps (its
+    authentication records); the user gets an authenticator first if they have none.
+    """
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        authenticator = TOTP.activate(user, pyotp.random_base32()).instance
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "id": authenticator.pk, "type": authenticator.type},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return user
+
+
+def acting_with_second_factor(user):
+    """A staff user as services see them inside a request whose session passed the code."""
+    return mark_second_factor(user, True)
 
 
 def totp_code(secret):
