@@ -13,19 +13,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-
-def format_money(amount, currency):
-    """`12345, "USD"` -> "$123.45": the one way money is shown to people.
-
-    The event and registration pages format prices with courses' `money` filter; payments
-    uses the same one so an amount reads alike from the event page to the receipt. That
-    filter knows no minus sign, so refunds and discounts put theirs in front here.
-    """
-    # Imported here: a model module loads before the template libraries are ready.
-    from courses.templatetags.courses_tags import money
-
-    sign = "-" if amount < 0 else ""
-    return sign + money(abs(int(amount)), currency)
+from cms.money import format_money
 
 
 class EventPaymentSettings(models.Model):

@@ -6,11 +6,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from cms.money import format_money
 from cms.templatetags.cms_tags import _plain_json_for_script
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
 
 
 @register.filter
@@ -27,12 +26,7 @@ def in_zone(value, zone_name):
 @register.filter
 def money(amount_minor_units, currency):
     """Integer minor units with their currency: 45000, "USD" -> "$450.00"."""
-    if amount_minor_units in (None, ""):
-        return ""
-    code = (currency or "").upper()
-    whole, cents = divmod(int(amount_minor_units), 100)
-    text = f"{whole:,}.{cents:02d}"
-    return f"{CURRENCY_SYMBOLS[code]}{text}" if code in CURRENCY_SYMBOLS else f"{text} {code}"
+    return format_money(amount_minor_units, currency)
 
 
 @register.filter

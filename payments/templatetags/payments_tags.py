@@ -1,7 +1,8 @@
 from django import template
 
 from cms.access import Perm, can
-from payments.models import FinanceDocument, format_money
+from cms.money import format_money
+from payments.models import FinanceDocument
 
 register = template.Library()
 
@@ -9,8 +10,6 @@ register = template.Library()
 @register.filter
 def money(amount, currency="USD"):
     """Minor units to a readable amount: `{{ 12345|money:"USD" }}` -> "$123.45"."""
-    if amount in (None, ""):
-        return ""
     return format_money(amount, currency)
 
 

@@ -9,7 +9,8 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from payments.models import EventPaymentSettings, format_money
+from cms.money import format_money
+from payments.models import EventPaymentSettings
 from payments.services import cancellation_refund_amount
 from payments.stripe_client import checkout_origin, verify_event
 from tests.fakestripe.server import parse_form
