@@ -13,7 +13,11 @@ from cms.models import AuditRecord
 from cms.roles import EVENT_MANAGER
 from courses import attendance
 from courses.models import AttendanceSource, RegistrationStatus, SessionAttendance
-from tests.accounts_support import make_staff_with_totp
+from tests.accounts_support import (
+    acting_with_second_factor,
+    log_in_with_second_factor,
+    make_staff_with_totp,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +31,7 @@ def event():
 def door_staff(client):
     user, _secret = make_staff_with_totp(email="door@example.org")
     user.groups.add(Group.objects.get(name=EVENT_MANAGER))
-    client.force_login(user)
+    log_in_with_second_factor(client, user)
     return user
 
 
@@ -81,7 +85,7 @@ def test_scanning_the_attendees_qr_pass_opens_their_check_in(client, event, door
     scan_url = attendance_views_url(registration)
     assert scan_url in pass_page.context["url"]
 
-    client.force_login(door_staff)
+    log_in_with_second_factor(client, door_staff)
     page = client.get(scan_url).content.decode()
     assert "Pat Pass" in page and "Check in" in page
 
@@ -94,7 +98,9 @@ def test_scanning_the_attendees_qr_pass_opens_their_check_in(client, event, door
 def test_staff_void_a_wrong_check_in_with_a_reason(client, event, door_staff):
     registration = make_registration(event, name="Wrong Wanda")
     session = first_session(event)
-    entry, _ = attendance.check_in(registration, session, actor=door_staff)
+    entry, _ = attendance.check_in(
+        registration, session, actor=acting_with_second_factor(door_staff)
+    )
     url = reverse("attendance:void", args=[entry.pk])
 
     response = client.post(url, {"reason": ""}, follow=True)
@@ -122,11 +128,11 @@ def test_attendees_and_strangers_cannot_open_staff_pages(client, event):
         reverse("attendance:presenter_code", args=[session.pk]),
         reverse("attendance:zoom_import", args=[event.pk]),
     ):
-        assert client.get(url).status_code == 404, url
+        assert client.get(url).status_code == 403, url
     record = reverse(
         "attendance:record", args=[event.pk, session.pk, registration.public_id, "check-in"]
     )
-    assert client.post(record).status_code == 404
+    assert client.post(record).status_code == 403
     assert client.get(reverse("attendance:pass", args=[registration.public_id])).status_code == 404
     assert not SessionAttendance.objects.exists()
 
