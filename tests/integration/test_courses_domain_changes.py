@@ -19,6 +19,7 @@ from courses.models import (
     RegistrationStatus,
 )
 from courses.signals import registration_cancelled
+from tests.accounts_support import acting_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def _confirmed(event, user, **hold):
 def _event_manager():
     manager = UserFactory(email="manager@example.org")
     manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
-    return manager
+    return acting_with_second_factor(manager)
 
 
 def test_attendee_cancels_before_the_cutoff_and_payments_hears_of_it():
