@@ -31,7 +31,7 @@ from certification.models import (
 )
 from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER
 from courses import attendance
-from tests.accounts_support import make_staff_with_totp
+from tests.accounts_support import log_in_with_second_factor, make_staff_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def _fresh_rate_limits():
 def staff(client, role, email):
     user, _secret = make_staff_with_totp(email=email)
     user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    log_in_with_second_factor(client, user)
     return user
 
 
