@@ -20,7 +20,7 @@ from courses import demo as courses_demo
 from courses import services
 from courses.factories import UserFactory, make_event
 from courses.models import EventPage
-from tests.accounts_support import make_staff_with_totp
+from tests.accounts_support import log_in_with_second_factor, make_staff_with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def _staff(client, role, email):
     user, _secret = make_staff_with_totp(email=email)
     user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    log_in_with_second_factor(client, user)
     return user
 
 
