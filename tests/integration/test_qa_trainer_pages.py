@@ -12,6 +12,7 @@ from certification.trainers import services
 from certification.trainers.models import Choice, Question, Requirement, VideoSubmission
 from courses.factories import make_event
 from courses.models import Programme
+from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
 from tests.trainers_support.builders import (
     build_track,
     lead,
@@ -80,17 +81,17 @@ def test_upload_start_page_gives_the_duration_limit_in_minutes(client):
 def test_review_page_before_any_review_shows_no_empty_scores_and_counts_points_right(client):
     track = build_track()
     submission = _ready_submission(track)
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     ann = reviewer("ann@example.org", "Ann Reviewer")
     services.assign_reviewer(submission, ann, actor=boss)
 
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     lead_page = client.get(f"/certification/reviews/{submission.public_id}/").content.decode()
     assert "Reviewers side by side" not in lead_page
     assert "<p>No comments yet.</p>" in lead_page
     assert "<li>No comments yet.</li>" not in lead_page
 
-    client.force_login(ann)
+    log_in_with_second_factor(client, ann)
     page = _text(client.get(f"/certification/reviews/{submission.public_id}/"))
     assert "Developing – 1 point " in page
     assert "Proficient – 2 points" in page
@@ -104,7 +105,7 @@ def test_trainer_admin_screens_have_a_browser_tab_title(client):
     boss.save()
     boss.user_permissions.add(Permission.objects.get(codename="access_admin"))
     TOTP.activate(boss, pyotp.random_base32())
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
 
     queue = client.get("/admin/certification/queue/").content.decode()
     assert "<title>Review queue - Wagtail</title>" in queue
