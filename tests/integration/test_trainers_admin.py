@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from certification.trainers import services
 from certification.trainers.models import Track, VideoSubmission
+from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
 from tests.trainers_support.builders import (
     build_track,
     lead,
@@ -45,13 +46,13 @@ def ready(track, email, name):
 
 def test_lead_filters_the_queue_by_unassigned_and_overdue(client):
     track = build_track()
-    boss = admin_user(lead())
+    boss = acting_with_second_factor(admin_user(lead()))
     waiting = ready(track, "una@example.org", "Una Unassigned")
     late = ready(track, "olly@example.org", "Olly Overdue")
     services.assign_reviewer(
         late, reviewer("rev@example.org"), actor=boss, due_at=timezone.now() - timedelta(days=1)
     )
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
 
     page = client.get("/admin/certification/queue/").content.decode()
     assert "Una Unassigned" in page and "Olly Overdue" in page
@@ -72,12 +73,12 @@ def test_lead_filters_the_queue_by_unassigned_and_overdue(client):
 
 def test_reviewer_sees_only_assigned_videos_and_no_setup(client):
     track = build_track()
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     mine = ready(track, "mine@example.org", "Mia Mine")
     ready(track, "theirs@example.org", "Theo Theirs")
     rev = admin_user(reviewer("rev@example.org"))
     services.assign_reviewer(mine, rev, actor=boss)
-    client.force_login(rev)
+    log_in_with_second_factor(client, rev)
     page = client.get("/admin/certification/queue/").content.decode()
     assert "Mia Mine" in page and "Theo Theirs" not in page
     assert client.get("/admin/certification/candidates/").status_code in (302, 403)
@@ -91,7 +92,7 @@ def test_reviewer_sees_only_assigned_videos_and_no_setup(client):
 def test_other_staff_and_candidates_are_refused(client):
     build_track()
     editor = admin_user(person("editor@example.org"))
-    client.force_login(editor)
+    log_in_with_second_factor(client, editor)
     assert client.get("/admin/certification/queue/").status_code in (302, 403)
     client.force_login(person("cand@example.org"))
     response = client.get("/admin/certification/queue/")
@@ -100,7 +101,7 @@ def test_other_staff_and_candidates_are_refused(client):
 
 def test_lead_sets_up_a_track_in_the_admin(client):
     boss = admin_user(lead())
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     index = client.get("/admin/certification/setup/tracks/")
     assert index.status_code == 200
     form = client.get("/admin/certification/setup/tracks/new/").content.decode()
@@ -146,7 +147,7 @@ def test_lead_enrols_a_person_even_when_the_track_is_closed(client):
     with pytest.raises(services.CertificationError, match="closed"):
         services.enrol(track, casey, actor=casey)
     boss = admin_user(lead())
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     page = client.post(
         "/admin/certification/candidates/",
         {"email": "CASEY@example.org", "track": track.pk},
