@@ -8,6 +8,7 @@ from django.core.files.storage import storages
 
 from certification.trainers import services
 from certification.trainers.models import AssessmentAttempt, Credential, Question
+from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
 from tests.trainers_support.builders import build_track, lead, person, run_on_commit_now
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +91,7 @@ def test_question_order_is_randomised_per_attempt():
 def test_written_answers_are_graded_by_staff(client):
     track = build_track(written=True)
     candidate = person("cand@example.org")
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     enrolment = services.enrol(track, candidate, actor=candidate)
     requirement = track.requirements.get(kind="assessment")
     client.force_login(candidate)
@@ -102,7 +103,7 @@ def test_written_answers_are_graded_by_staff(client):
     ).content.decode()
     assert "Your answers were sent for grading." in page and "Waiting for grading" in page
 
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     staff_url = f"/certification/staff/enrolments/{enrolment.public_id}/"
     page = client.get(staff_url).content.decode()
     assert "The ORS tracks outcome each session." in page
@@ -120,10 +121,12 @@ def test_staff_pages_are_closed_to_candidates_and_reviewers(client):
     candidate = person("cand@example.org")
     enrolment = services.enrol(track, candidate, actor=candidate)
     staff_url = f"/certification/staff/enrolments/{enrolment.public_id}/"
-    for user in (candidate, reviewer("rev@example.org")):
-        client.force_login(user)
-        assert client.get(staff_url).status_code == 404
-        client.post(staff_url, {"action": "issue"})
+    client.force_login(candidate)
+    assert client.get(staff_url).status_code == 403
+    client.post(staff_url, {"action": "issue"})
+    log_in_with_second_factor(client, reviewer("rev@example.org"))
+    assert client.get(staff_url).status_code == 403
+    client.post(staff_url, {"action": "issue"})
     assert not Credential.objects.exists()
 
 
@@ -162,10 +165,10 @@ def _meet_everything(track, candidate, boss):
 def test_credential_issued_when_all_requirements_met_and_lead_confirms(client, tmp_path):
     track = build_track()
     candidate = person("cand@example.org", "Zoë Ångström-李")
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     enrolment, evidence = _meet_everything(track, candidate, boss)
 
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     staff_url = f"/certification/staff/enrolments/{enrolment.public_id}/"
     page = client.post(staff_url, {"action": "issue"}, follow=True).content.decode()
     assert "Not every requirement of this track is met yet." in page
@@ -207,7 +210,7 @@ def test_renewal_supersedes_and_expired_shows_on_verification(client, time_machi
 
     track = build_track()
     candidate = person("cand@example.org", "Casey Candidate")
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     enrolment, evidence = _meet_everything(track, candidate, boss)
     services.review_evidence(evidence, actor=boss, accept=True)
     first = services.issue_credential(enrolment, actor=boss)
@@ -225,7 +228,7 @@ def test_renewal_supersedes_and_expired_shows_on_verification(client, time_machi
 
 def test_directory_lists_only_opted_in_certified_trainers_and_searches(client):
     track = build_track()
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     listed = person("listed@example.org", "Maria Listed")
     hidden = person("hidden@example.org", "Harry Hidden")
     for trainer in (listed, hidden):
@@ -298,14 +301,14 @@ def test_attendance_requirement_reads_session_attendance_from_courses(client):
 def test_revoked_credential_shows_on_verification_and_leaves_the_directory(client):
     track = build_track()
     candidate = person("cand@example.org", "Casey Candidate")
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     enrolment, evidence = _meet_everything(track, candidate, boss)
     services.review_evidence(evidence, actor=boss, accept=True)
     credential = services.issue_credential(enrolment, actor=boss)
     services.update_listing(candidate, listed=True, display_name="Casey C", place="Leeds")
     assert "Casey C" in client.get("/certification/directory/").content.decode()
 
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     staff_url = f"/certification/staff/enrolments/{enrolment.public_id}/"
     page = client.post(
         staff_url, {"action": "revoke", "credential": credential.pk}, follow=True
