@@ -5,6 +5,7 @@ from django.core import mail
 
 from certification.trainers import services
 from certification.trainers.models import VideoSubmission
+from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
 from tests.trainers_support.builders import (
     build_track,
     lead,
@@ -40,11 +41,11 @@ def ready_video(client, tmp_path):
 
 def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(client, ready_video):
     track, candidate, submission = ready_video
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     ann = reviewer("ann@example.org", "Ann Reviewer")
     ben = reviewer("ben@example.org", "Ben Reviewer")
 
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     page = client.post(
         f"/certification/reviews/{submission.public_id}/",
         {"action": "assign", "assign-reviewer": ann.pk},
@@ -57,7 +58,7 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.IN_REVIEW
 
-    client.force_login(ann)
+    log_in_with_second_factor(client, ann)
     review_url = f"/certification/reviews/{submission.public_id}/"
     page = client.get(review_url).content.decode()
     assert 'id="review-player"' in page and "Explains feedback clearly (required)" in page
@@ -74,7 +75,7 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
     ).content.decode()
     assert "Review saved: 9 points, meets the rubric." in page
 
-    client.force_login(ben)
+    log_in_with_second_factor(client, ben)
     page = client.get(review_url).content.decode()
     assert "Other reviewers' scores appear once you have submitted yours." in page
     assert "Reviewers side by side" not in page and "Exemplary (3)" not in page
@@ -92,11 +93,11 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
     assert "Clear intro." not in detail and "Exemplary" not in detail
 
     # A reviewer cannot decide; the lead can.
-    client.force_login(ann)
+    log_in_with_second_factor(client, ann)
     client.post(review_url, {"action": "decide", "decision-outcome": "approve"})
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.IN_REVIEW
-    client.force_login(boss)
+    log_in_with_second_factor(client, boss)
     page = client.post(
         review_url, {"action": "decide", "decision-outcome": "approve"}, follow=True
     ).content.decode()
@@ -133,7 +134,7 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
 
 def test_required_criterion_below_minimum_fails_the_rubric(ready_video):
     track, _candidate, submission = ready_video
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     ann = reviewer("ann@example.org")
     assignment = services.assign_reviewer(submission, ann, actor=boss)
     chosen = levels(track, "Exemplary")
@@ -145,7 +146,7 @@ def test_required_criterion_below_minimum_fails_the_rubric(ready_video):
 
 def test_resubmission_is_a_new_version_linked_to_the_earlier_one(client, ready_video, tmp_path):
     track, candidate, submission = ready_video
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     with pytest.raises(services.CertificationError, match="guidance"):
         services.decide(submission, actor=boss, outcome="resubmit")
     services.decide(submission, actor=boss, outcome="resubmit", guidance="Show the SRS too.")
@@ -168,19 +169,19 @@ def test_resubmission_is_a_new_version_linked_to_the_earlier_one(client, ready_v
 
 def test_unassigned_reviewer_and_other_candidates_cannot_open_the_review(client, ready_video):
     _track, _candidate, submission = ready_video
-    client.force_login(reviewer("stranger@example.org"))
+    log_in_with_second_factor(client, reviewer("stranger@example.org"))
     assert client.get(f"/certification/reviews/{submission.public_id}/").status_code == 404
     assert client.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
     client.force_login(person("other@example.org"))
-    assert client.get(f"/certification/reviews/{submission.public_id}/").status_code == 404
-    assert client.get("/certification/reviews/").status_code == 404
+    assert client.get(f"/certification/reviews/{submission.public_id}/").status_code == 403
+    assert client.get("/certification/reviews/").status_code == 403
 
 
 def test_assigned_reviewer_can_play_the_video(client, ready_video):
     _track, _candidate, submission = ready_video
     ann = reviewer("ann@example.org")
-    services.assign_reviewer(submission, ann, actor=lead())
-    client.force_login(ann)
+    services.assign_reviewer(submission, ann, actor=acting_with_second_factor(lead()))
+    log_in_with_second_factor(client, ann)
     response = client.get(
         f"/certification/videos/{submission.public_id}/play/", HTTP_RANGE="bytes=0-9"
     )
@@ -197,7 +198,7 @@ def test_videos_are_deleted_after_the_retention_period_but_the_review_stays(
     from tests.trainers_support.builders import private_files
 
     track, _candidate, submission = ready_video
-    boss = lead()
+    boss = acting_with_second_factor(lead())
     services.decide(submission, actor=boss, outcome="reject", guidance="Not a FIT session.")
     assert services.purge_expired_videos() == 0
     assert private_files(settings)
