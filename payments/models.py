@@ -15,6 +15,10 @@ from django.utils import timezone
 
 from cms.money import format_money
 
+# Invoices and receipts are personal data: outside the web root, served by a checked view.
+# (Migrations name `payments.models.private_storage`.)
+from cms.storage import private_storage
+
 
 class EventPaymentSettings(models.Model):
     """Per-event payment options that live in payments (courses never imports payments)."""
@@ -378,13 +382,6 @@ class DocumentCounter(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.year}: {self.last_number}"
-
-
-def private_storage():
-    """Invoices and receipts are personal data: outside the web root, served by a checked view."""
-    from django.core.files.storage import storages
-
-    return storages["private"]
 
 
 class FinanceDocument(models.Model):

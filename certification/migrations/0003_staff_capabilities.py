@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='certificate',
-            options={'ordering': ['-issued_at', '-pk'], 'permissions': [('issue_certificates', 'Can issue, reissue and revoke CE certificates, export rosters'), ('manage_ce_setup', 'Can set up CE sponsors, bodies, offerings and evaluations')]},
+            options={'ordering': ['-issued_at', '-pk'], 'permissions': [('issue_certificates', 'Can issue, reissue and revoke CE certificates and export rosters'), ('manage_ce_setup', 'Can set up CE sponsors, bodies, offerings and evaluations')]},
         ),
         migrations.RunPython(grant_capabilities, migrations.RunPython.noop),
 ]
