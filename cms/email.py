@@ -1,10 +1,15 @@
-"""An email backend that hands each message to Celery, so a slow mail server never slows a page."""
+"""Email: templated messages for people, and a backend that hands each one to Celery so a slow
+mail server never slows a page."""
 
 import base64
 from email.mime.base import MIMEBase
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone, translation
 
 
 def serialize_message(message):
@@ -61,3 +66,42 @@ class CeleryEmailBackend(BaseEmailBackend):
         for message in email_messages:
             send_email_message.delay(serialize_message(message))
         return len(email_messages)
+
+
+def send_templated_email(
+    template, to, context, *, subject=None, zone=None, language=None, attachments=()
+):
+    """The one way the site writes to people: render, then send through the email backend.
+
+    `template` names `<template>.txt` (the plain text, required), `<template>.html` (used when
+    it exists) and, unless `subject` is given, `<template>_subject.txt`. Everything renders
+    with the recipient's language active (the site's language until people can choose one)
+    and in `zone` (an event's time zone), so dates read as they will where the event is.
+    """
+    recipients = [to] if isinstance(to, str) else [address for address in to if address]
+    if not recipients:
+        return None
+    context = {"site_name": settings.WAGTAIL_SITE_NAME, "site_url": settings.SITE_URL, **context}
+    with (
+        translation.override(language or settings.LANGUAGE_CODE),
+        timezone.override(zone or timezone.get_default_timezone()),
+    ):
+        if subject is None:
+            subject = render_to_string(f"{template}_subject.txt", context)
+        text = render_to_string(f"{template}.txt", context)
+        html = _render_if_exists(f"{template}.html", context)
+    message = EmailMultiAlternatives(" ".join(str(subject).split()), text, to=recipients)
+    if html is not None:
+        message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    message.send()
+    return message
+
+
+def _render_if_exists(name, context):
+    try:
+        template = get_template(name)
+    except TemplateDoesNotExist:
+        return None
+    return template.render(context)
