@@ -418,11 +418,16 @@ def test_other_peoples_uploads_and_videos_are_not_found(client, track, candidate
         f"/certification/videos/{submission.public_id}/play/",
         f"/certification/videos/{submission.public_id}/poster/",
         f"/certification/videos/{submission.public_id}/",
-        f"/certification/reviews/{submission.public_id}/",
     ):
         assert client.get(url).status_code == 404, url
+    # The review page is for reviewers only: a member without the role is refused.
+    assert client.get(f"/certification/reviews/{submission.public_id}/").status_code == 403
     client.logout()
-    assert client.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
+    # Owner routes send a signed-out visitor to log in (cms.access.owner), serving nothing.
+    play = f"/certification/videos/{submission.public_id}/play/"
+    response = client.get(play)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={play}"
 
 
 def test_withdrawn_video_loses_its_files_but_keeps_its_record(
