@@ -4,9 +4,9 @@ from django.apps import AppConfig
 class TrainersConfig(AppConfig):
     """Trainer certification: tracks, demonstration videos, reviews, credentials.
 
-    Kept as its own app inside certification/ so its tables and migrations evolve apart from
-    CE credit and certificates, which it uses (the credential PDF comes from the certificate
-    engine in certification/).
+    Its own app inside certification/ so its tables and migrations evolve apart from CE credit
+    and certificates. Candidates' attendance comes from courses; the credential PDF is rendered
+    by the site's PDF engine (cms.pdf), as certificates are.
     """
 
     name = "certification.trainers"

@@ -1,51 +1,18 @@
-"""Template tags for the site shell: navigation, optional sections and structured data."""
+"""Template tags for the site shell: navigation and structured data."""
 
 import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
-from django.template import TemplateDoesNotExist
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
 register = template.Library()
 
-UPCOMING_EVENTS_TEMPLATE = "courses/includes/upcoming_events.html"
-
 # The characters that could end a <script> element or open a comment inside it; escaping them
 # as JSON unicode escapes keeps the data identical for any JSON parser (as json_script does).
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
-
-
-@register.simple_tag
-def url_if_exists(name, *args):
-    """Reverse `name`, or give "" when another app has not (yet) defined that URL."""
-    try:
-        return reverse(name, args=args or None)
-    except NoReverseMatch:
-        return ""
-
-
-@register.simple_tag(takes_context=True)
-def include_if_exists(context, template_name):
-    """Render `template_name` with the current context if some app provides it, else nothing.
-
-    Only a missing template is silent: an error inside an existing one still surfaces.
-    """
-    try:
-        included = context.template.engine.get_template(template_name)
-    except TemplateDoesNotExist:
-        return ""
-    with context.push():
-        return included.render(context)
-
-
-@register.simple_tag(takes_context=True)
-def upcoming_events_area(context):
-    """The home page's upcoming events, filled in by the courses app once it exists."""
-    return include_if_exists(context, UPCOMING_EVENTS_TEMPLATE)
 
 
 def _current_site(request):

@@ -27,7 +27,7 @@ ARTICLE_TITLE = (
 @pytest.fixture
 def no_app_demos(monkeypatch):
     """Only the site shell's content: other apps' demo modules are tested by their owners."""
-    monkeypatch.setattr("cms.management.commands.load_demo.EXTENDING_APPS", [])
+    monkeypatch.setattr("cms.management.commands.load_demo.DEMO_APPS", [])
 
 
 def run_load_demo(*args):

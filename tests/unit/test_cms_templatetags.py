@@ -1,4 +1,4 @@
-"""The shell's template tags: optional sections from other apps, safe URLs, JSON-LD escaping."""
+"""The shell's template tags: JSON-LD escaping."""
 
 import datetime
 import json
@@ -13,35 +13,6 @@ from cms.templatetags import cms_tags
 
 def render(source, **context):
     return Template("{% load cms_tags %}" + source).render(Context(context))
-
-
-def test_url_if_exists_reverses_known_names_and_is_empty_for_unknown_ones():
-    assert render("{% url_if_exists 'search' %}") == "/search/"
-    assert render("{% url_if_exists 'no_such_app:no_such_view' %}") == ""
-    assert render("{% url_if_exists 'no:view' as link %}[{{ link }}]") == "[]"
-
-
-def test_include_if_exists_renders_an_existing_template_with_the_context():
-    items = [{"title": "News & views", "url": "/news/", "current": "page"}]
-
-    output = render("{% include_if_exists 'components/main_nav.html' %}", items=items)
-
-    assert '<a href="/news/" aria-current="page">News &amp; views</a>' in output
-
-
-def test_include_if_exists_is_silent_for_a_missing_template():
-    assert render("before{% include_if_exists 'nobody/provides/this.html' %}after") == (
-        "beforeafter"
-    )
-
-
-def test_upcoming_events_area_shows_the_courses_template_only_when_it_exists(monkeypatch):
-    monkeypatch.setattr(cms_tags, "UPCOMING_EVENTS_TEMPLATE", "courses/not-built-yet.html")
-    assert render("{% upcoming_events_area %}") == ""
-
-    monkeypatch.setattr(cms_tags, "UPCOMING_EVENTS_TEMPLATE", "components/main_nav.html")
-    items = [{"title": "Training of Trainers", "url": "/events/tot/", "current": ""}]
-    assert "Training of Trainers" in render("{% upcoming_events_area %}", items=items)
 
 
 @pytest.mark.django_db

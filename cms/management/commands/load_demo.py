@@ -2,7 +2,6 @@
 
 import contextlib
 import importlib
-import importlib.util
 import logging
 
 from django.conf import settings
@@ -12,7 +11,8 @@ from cms import demo
 
 # The order matters: courses' events sit under the home page, payments and certification
 # refer to those events.
-EXTENDING_APPS = ["courses", "payments", "certification", "certification.trainers"]
+# The apps that add demo content after the site shell, in the order their content depends on.
+DEMO_APPS = ["courses", "payments", "certification", "certification.trainers"]
 
 # Wagtail and the task runner log every page save at INFO; the staff password would drown.
 CHATTY_LOGGERS = ["wagtail", "django_tasks", "django_tasks.backends.immediate"]
@@ -50,11 +50,8 @@ class Command(BaseCommand):
             staff, password = demo.load_demo_content(
                 self.stdout, reset_staff_password=options["reset_staff_password"]
             )
-            for app in EXTENDING_APPS:
-                module_name = f"{app}.demo"
-                if importlib.util.find_spec(module_name) is None:
-                    continue
+            for app in DEMO_APPS:
                 self.stdout.write(f"\n{app}:")
-                importlib.import_module(module_name).load_demo_content(self.stdout)
+                importlib.import_module(f"{app}.demo").load_demo_content(self.stdout)
         demo.print_staff_login(self.stdout, staff, password)
         self.stdout.write(self.style.SUCCESS(f"\nDemo content is ready: {settings.SITE_URL}/"))
