@@ -24,6 +24,7 @@ from courses.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from tests.accounts_support import log_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +230,7 @@ def test_materials_are_denied_to_anonymous_and_other_people(client, slides):
 def test_event_staff_download_materials(client, slides):
     manager = UserFactory()
     manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
-    client.force_login(manager)
+    log_in_with_second_factor(client, manager)
 
     assert client.get(reverse("courses:download_material", args=[slides.pk])).status_code == 200
 

@@ -22,6 +22,7 @@ from courses.models import (
     RegistrationQuestion,
     RegistrationStatus,
 )
+from tests.accounts_support import log_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -427,7 +428,7 @@ def test_only_the_purchaser_or_event_staff_see_a_booking(client, attendee):
     from django.contrib.auth.models import Group
 
     manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
-    client.force_login(manager)
+    log_in_with_second_factor(client, manager)
     assert "Check your registration" in _text(client.get(urls[0]))
 
 
