@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from courses.attendance import minutes_within, presence_intervals
 
-from .models import CreditBasis
+from .models import CreditBasis, EventCESettings
 
 
 @dataclass
@@ -101,8 +101,6 @@ def credits_for_registration(registration, *, now=None):
 
     An approval that had lapsed (or not begun) on the program's first day gives no credit.
     """
-    from .models import EventCESettings
-
     presence = session_presence(registration, now=now)
     event = registration.event
     recorded = EventCESettings.objects.filter(event=event, is_recorded=True).exists()

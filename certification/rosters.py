@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from cms import exports
+from courses.models import RegistrationStatus
 
 from .credits import credit_for, session_presence
 from .models import Certificate, CertificateStatus, CreditBasis, EvaluationResponse
@@ -147,8 +148,6 @@ def ce_broker_xls(roster):
 
 def attendance_credit_csv(event, body):
     """Every confirmed CE registrant: minutes per session, credit under `body`, and why short."""
-    from courses.models import RegistrationStatus
-
     offering = event.ce_offerings.select_related("body").get(body=body)
     sessions = [s for s in event.sessions.all() if s.ce_minutes]
     buffer = io.StringIO()

@@ -3,6 +3,7 @@
 Every rule is a row that CE administrators edit: regulations change, the code does not.
 """
 
+import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -154,8 +155,6 @@ class AccreditingBody(models.Model):
         return self.short_name or self.name
 
     def clean(self):
-        import re
-
         super().clean()
         if self.license_number_pattern:
             try:
@@ -173,8 +172,6 @@ class AccreditingBody(models.Model):
         return not (self.approved_until and day > self.approved_until)
 
     def license_number_is_valid(self, number):
-        import re
-
         number = (number or "").strip()
         if not number:
             return False

@@ -1,212 +1,33 @@
-"""CE flows: eligibility, issuing, reissuing and revoking certificates, evaluations, licenses.
-
-The one place that changes CE state; views, the admin, tasks and the demo call these.
+"""Issuing, reissuing and revoking CE certificates (one at a time or as a bulk job), and the
+facts the certificate prints. The bulk job's Celery task is defined here, beside what it runs.
 """
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from cms import audit, pdf
-from courses.models import RegistrationStatus
 
-from .credits import credits_for_registration, last_day_attended, session_presence
-from .models import (
+from ..credits import last_day_attended, session_presence
+from ..models import (
     Certificate,
     CertificateStatus,
     CESponsor,
-    EvaluationAnswer,
-    EvaluationResponse,
     EventCESettings,
     IssueJob,
     IssueJobStatus,
-    License,
-    QuestionKind,
-    RegistrationLicense,
 )
+from .common import CEError, NotEligible, absolute_url
+from .eligibility import EligibilityStatus, current_certificate, eligibility
+from .licenses import registration_licenses
 
 CERTIFICATE_TEMPLATE = "certification/pdf/certificate.html"
 
 
-class CEError(Exception):
-    """A CE action that cannot be done; the message says why and what to do."""
-
-
-class NotEligible(CEError):
-    pass
-
-
-# -- eligibility ------------------------------------------------------------------------------
-
-ELIGIBLE = "eligible"
-ISSUED = "issued"
-MISSING_EVALUATION = "missing_evaluation"
-SHORT_ATTENDANCE = "short_attendance"
-CE_FEE_UNPAID = "ce_fee_unpaid"
-NOT_CONFIRMED = "not_confirmed"
-NO_CE_OFFERED = "no_ce_offered"
-UPCOMING = "upcoming"
-IN_PROGRESS = "in_progress"
-
-STATUS_LABELS = {
-    ELIGIBLE: "Eligible",
-    ISSUED: "Certificate issued",
-    MISSING_EVALUATION: "Missing evaluation",
-    SHORT_ATTENDANCE: "Short attendance",
-    CE_FEE_UNPAID: "CE fee unpaid",
-    NOT_CONFIRMED: "Registration not confirmed",
-    NO_CE_OFFERED: "No CE credit",
-    UPCOMING: "Upcoming",
-    IN_PROGRESS: "In progress",
-}
-
-
-@dataclass
-class Eligibility:
-    registration: object
-    status: str
-    reason: str = ""
-    credits: list = field(default_factory=list)
-    certificate: object = None
-
-    @property
-    def label(self):
-        return STATUS_LABELS[self.status]
-
-    @property
-    def is_eligible(self):
-        return self.status == ELIGIBLE
-
-    @property
-    def earned(self):
-        return [c for c in self.credits if c.hours > 0]
-
-    @property
-    def total_hours(self):
-        return sum((c.hours for c in self.earned), Decimal("0"))
-
-
-def ce_fee_paid(registration):
-    """Whether the attendee has the CE add-on (or asked for CE where it costs nothing).
-
-    Payments can replace this check (e.g. an unpaid invoice) by naming its own function in
-    the CERTIFICATION_CE_FEE_CHECK setting; certification never imports payments.
-    """
-    hook = getattr(settings, "CERTIFICATION_CE_FEE_CHECK", None)
-    if hook:
-        return bool(import_string(hook)(registration))
-    ce_add_ons = [a for a in registration.event.add_ons.all() if a.grants_ce]
-    if not ce_add_ons:
-        return registration.wants_ce
-    chosen = {line.add_on_id for line in registration.add_on_lines.all()}
-    return any(a.pk in chosen for a in ce_add_ons)
-
-
-def asked_for_ce():
-    """Registrations that asked for CE: the "wants CE" box, or a CE add-on where one is sold."""
-    return Q(wants_ce=True) | Q(add_on_lines__add_on__grants_ce=True)
-
-
-def current_certificate(registration):
-    return (
-        registration.certificates.filter(status=CertificateStatus.ISSUED)
-        .order_by("-issued_at")
-        .first()
-    )
-
-
-def has_evaluation(registration):
-    return EvaluationResponse.objects.filter(registration=registration).exists()
-
-
-def eligibility(registration, *, now=None):
-    """Where the attendee stands for a certificate, and why."""
-    certificate = current_certificate(registration)
-    credits = credits_for_registration(registration, now=now)
-    if certificate is not None:
-        return Eligibility(registration, ISSUED, "", credits, certificate)
-    if registration.status != RegistrationStatus.CONFIRMED:
-        return Eligibility(registration, NOT_CONFIRMED, "The registration is not confirmed.")
-    if not ce_fee_paid(registration):
-        return Eligibility(
-            registration,
-            CE_FEE_UNPAID,
-            "The CE add-on was not bought (or not paid) with this registration.",
-            credits,
-        )
-    earned = [c for c in credits if c.hours > 0]
-    if not credits:
-        return Eligibility(registration, NO_CE_OFFERED, "This event offers no CE credit.", credits)
-    # Attendance is only complete once the last session has ended: before then a missing
-    # session is one still to come, not one missed.
-    now = now or timezone.now()
-    event = registration.event
-    if event.ends_at is None or event.ends_at > now:
-        started = event.starts_at is not None and event.starts_at <= now
-        return Eligibility(
-            registration,
-            IN_PROGRESS if started else UPCOMING,
-            "CE is assessed after the event.",
-            credits,
-        )
-    if not earned:
-        return Eligibility(registration, SHORT_ATTENDANCE, credits[0].reason, credits)
-    if any(c.body.evaluation_required for c in earned) and not has_evaluation(registration):
-        return Eligibility(
-            registration,
-            MISSING_EVALUATION,
-            "The evaluation has not been submitted.",
-            credits,
-        )
-    partial = "; ".join(f"{c.body}: {c.reason}" for c in credits if c.reason and not c.full)
-    return Eligibility(registration, ELIGIBLE, partial, credits)
-
-
-def event_roster(event, *, now=None):
-    """Eligibility for each confirmed registration of the event that asked for CE."""
-    registrations = (
-        event.registrations.filter(status=RegistrationStatus.CONFIRMED)
-        .select_related("event", "attendee")
-        .prefetch_related("attendances", "add_on_lines", "event__sessions", "event__add_ons")
-        .order_by("attendee_name")
-    )
-    return [eligibility(r, now=now) for r in registrations]
-
-
 # -- the certificate's printed facts ----------------------------------------------------------
-
-
-def registration_licenses(registration):
-    """The licenses printed on the certificate: those chosen, else the one typed at registration."""
-    chosen = [
-        {
-            "profession": link.license.profession,
-            "jurisdiction": link.license.jurisdiction,
-            "number": link.license.number,
-        }
-        for link in registration.ce_licenses.select_related("license").order_by(
-            "license__jurisdiction"
-        )
-    ]
-    if chosen:
-        return chosen
-    if registration.license_number:
-        return [
-            {
-                "profession": registration.profession,
-                "jurisdiction": registration.license_jurisdiction,
-                "number": registration.license_number,
-            }
-        ]
-    return []
 
 
 def program_dates(event):
@@ -252,10 +73,6 @@ def _credit_lines(results):
         }
         for r in results
     ]
-
-
-def absolute_url(path):
-    return f"{settings.SITE_URL}{path}"
 
 
 def certificate_context(certificate, *, sponsor=None):
@@ -307,6 +124,7 @@ def _snapshot(certificate):
 
 
 def _notify(certificate):
+    """The CE services' one way of sending email: the attendee's certificate is ready."""
     link = absolute_url(certificate.get_absolute_url())
     body = render_to_string(
         "certification/email/certificate_issued.txt",
@@ -339,7 +157,7 @@ def issue_certificate(
     `reissue_certificate`, which supersedes the old one.
     """
     state = eligibility(registration)
-    if state.status == ISSUED and supersedes is None:
+    if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
     if supersedes is None and not state.is_eligible:
         raise NotEligible(
@@ -441,10 +259,11 @@ def revoke_certificate(certificate, *, actor, reason):
     return certificate
 
 
+# -- bulk issue -------------------------------------------------------------------------------
+
+
 def start_issue_job(event, registration_ids, *, actor):
     """Queue a bulk issue for the chosen registrations; progress is kept on the job."""
-    from .tasks import run_issue_job
-
     ids = sorted({int(pk) for pk in registration_ids})
     if not ids:
         raise CEError("Select at least one eligible attendee.")
@@ -452,7 +271,7 @@ def start_issue_job(event, registration_ids, *, actor):
         event=event, requested_by=actor, registration_ids=ids, total=len(ids)
     )
     audit.record("certification.issue_job.queued", job, actor=actor, after={"count": len(ids)})
-    transaction.on_commit(lambda: run_issue_job.delay(job.pk))
+    transaction.on_commit(lambda: run_issue_job_task.delay(job.pk))
     return job
 
 
@@ -497,109 +316,11 @@ def run_issue_job(job_id):
     return job
 
 
-# -- evaluations ------------------------------------------------------------------------------
-
-
-def evaluation_is_open(event, now=None):
-    ce_settings = EventCESettings.objects.filter(event=event).first()
-    if ce_settings:
-        return ce_settings.evaluation_is_open(now)
-    now = now or timezone.now()
-    last = event.sessions.order_by("-start").first()
-    return last is None or now >= last.start
-
-
-@transaction.atomic
-def submit_evaluation(registration, answers, *, actor):
-    """Store the attendee's evaluation (once); issue the certificate if the event says so.
-
-    `answers` maps question id to the cleaned value (int rating, choice string or text).
-    """
-    if EvaluationResponse.objects.filter(registration=registration).exists():
-        raise CEError("You have already submitted the evaluation for this event. Thank you.")
-    response = EvaluationResponse.objects.create(
-        registration=registration, event=registration.event
-    )
-    for question in registration.event.evaluation_questions.all():
-        value = answers.get(question.pk)
-        if value in (None, ""):
-            continue
-        answer = EvaluationAnswer(response=response, question=question)
-        if question.kind == QuestionKind.RATING:
-            answer.rating = int(value)
-        elif question.kind == QuestionKind.OBJECTIVE:
-            answer.choice = str(value)
-        else:
-            answer.text = str(value)
-        answer.save()
-    audit.record("certification.evaluation.submitted", response, actor=actor)
-    certificate = None
-    ce_settings = EventCESettings.objects.filter(event=registration.event).first()
-    if (
-        ce_settings
-        and ce_settings.auto_issue_on_evaluation
-        and eligibility(registration).is_eligible
-    ):
-        certificate = issue_certificate(registration, actor=actor)
-    return response, certificate
-
-
-# -- licenses ---------------------------------------------------------------------------------
-
-
-def _license_snapshot(license_):
-    return {
-        "profession": license_.profession,
-        "jurisdiction": license_.jurisdiction,
-        "number": license_.number,
-        "expires_on": license_.expires_on.isoformat() if license_.expires_on else None,
-    }
-
-
-@transaction.atomic
-def save_license(license_, *, actor):
-    created = license_.pk is None
-    before = {} if created else _license_snapshot(License.objects.get(pk=license_.pk))
-    license_.save()
-    audit.record(
-        "certification.license.added" if created else "certification.license.changed",
-        license_,
-        actor=actor,
-        before=before,
-        after=_license_snapshot(license_),
-    )
-    return license_
-
-
-@transaction.atomic
-def delete_license(license_, *, actor):
-    audit.record(
-        "certification.license.removed", license_, actor=actor, before=_license_snapshot(license_)
-    )
-    license_.delete()
-
-
-@transaction.atomic
-def set_registration_licenses(registration, licenses, *, actor):
-    """Record which of the attendee's licenses this registration's CE is for."""
-    owner_id = registration.attendee_id
-    if any(license_.user_id != owner_id for license_ in licenses):
-        raise CEError("Only your own licenses can be chosen.")
-    before = sorted(registration.ce_licenses.values_list("license_id", flat=True))
-    registration.ce_licenses.exclude(license__in=licenses).delete()
-    for license_ in licenses:
-        RegistrationLicense.objects.get_or_create(registration=registration, license=license_)
-    audit.record(
-        "certification.registration.licenses_chosen",
-        registration,
-        actor=actor,
-        before={"licenses": before},
-        after={"licenses": sorted(license_.pk for license_ in licenses)},
-    )
-
-
-def certificate_links(certificate):
-    return {
-        "page": absolute_url(reverse("certification:certificate_detail", args=[certificate.code])),
-        "verify": absolute_url(certificate.get_verification_url()),
-    }
+# The registered name is the one the task had in certification/tasks.py: queued messages
+# carry it.
+@shared_task(
+    name="certification.tasks.run_issue_job", acks_late=True, soft_time_limit=3000, time_limit=3600
+)
+def run_issue_job_task(job_id):
+    """Issue the certificates of one bulk job (progress is saved as it goes)."""
+    run_issue_job(job_id)

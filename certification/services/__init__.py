@@ -1,0 +1,57 @@
+"""CE services: the one place that changes CE state; views, the admin, tasks and the demo call
+these names, never the modules behind them.
+
+- eligibility: where an attendee stands for a certificate, and why
+- issuing: issue, reissue, revoke (one at a time or as a bulk job) and the certificate's PDF
+- evaluations: the post-event evaluation
+- licenses: the attendee's licenses and which ones a registration's CE is for
+"""
+
+from .common import CEError, NotEligible, absolute_url
+from .eligibility import (
+    CE_FEE_UNPAID,
+    ELIGIBLE,
+    STATUS_LABELS,
+    EligibilityStatus,
+    asked_for_ce,
+    eligibility,
+    event_roster,
+)
+from .evaluations import evaluation_is_open, submit_evaluation
+from .issuing import (
+    CERTIFICATE_TEMPLATE,
+    certificate_context,
+    certificate_filename,
+    certificate_pdf_bytes,
+    issue_certificate,
+    reissue_certificate,
+    revoke_certificate,
+    start_issue_job,
+)
+from .licenses import delete_license, save_license, set_registration_licenses
+
+__all__ = [
+    "CERTIFICATE_TEMPLATE",
+    "CE_FEE_UNPAID",
+    "CEError",
+    "ELIGIBLE",
+    "STATUS_LABELS",
+    "EligibilityStatus",
+    "NotEligible",
+    "absolute_url",
+    "asked_for_ce",
+    "certificate_context",
+    "certificate_filename",
+    "certificate_pdf_bytes",
+    "delete_license",
+    "eligibility",
+    "evaluation_is_open",
+    "event_roster",
+    "issue_certificate",
+    "reissue_certificate",
+    "revoke_certificate",
+    "save_license",
+    "set_registration_licenses",
+    "start_issue_job",
+    "submit_evaluation",
+]

@@ -1,0 +1,148 @@
+"""Where an attendee stands for a CE certificate, and why."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from courses.models import RegistrationStatus
+
+from ..credits import credits_for_registration
+from ..models import CertificateStatus, EvaluationResponse
+
+
+class EligibilityStatus(models.TextChoices):
+    ELIGIBLE = "eligible", "Eligible"
+    ISSUED = "issued", "Certificate issued"
+    MISSING_EVALUATION = "missing_evaluation", "Missing evaluation"
+    SHORT_ATTENDANCE = "short_attendance", "Short attendance"
+    CE_FEE_UNPAID = "ce_fee_unpaid", "CE fee unpaid"
+    NOT_CONFIRMED = "not_confirmed", "Registration not confirmed"
+    NO_CE_OFFERED = "no_ce_offered", "No CE credit"
+    UPCOMING = "upcoming", "Upcoming"
+    IN_PROGRESS = "in_progress", "In progress"
+
+
+ES = EligibilityStatus
+# The names views and tests use.
+ELIGIBLE = ES.ELIGIBLE
+CE_FEE_UNPAID = ES.CE_FEE_UNPAID
+STATUS_LABELS = dict(ES.choices)
+
+
+@dataclass
+class Eligibility:
+    registration: object
+    status: str
+    reason: str = ""
+    credits: list = field(default_factory=list)
+    certificate: object = None
+
+    @property
+    def label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def is_eligible(self):
+        return self.status == ES.ELIGIBLE
+
+    @property
+    def earned(self):
+        return [c for c in self.credits if c.hours > 0]
+
+    @property
+    def total_hours(self):
+        return sum((c.hours for c in self.earned), Decimal("0"))
+
+
+def ce_fee_paid(registration):
+    """Whether the attendee has the CE add-on (or asked for CE where it costs nothing).
+
+    Payments can replace this check (e.g. an unpaid invoice) by naming its own function in
+    the CERTIFICATION_CE_FEE_CHECK setting; certification never imports payments.
+    """
+    hook = getattr(settings, "CERTIFICATION_CE_FEE_CHECK", None)
+    if hook:
+        return bool(import_string(hook)(registration))
+    ce_add_ons = [a for a in registration.event.add_ons.all() if a.grants_ce]
+    if not ce_add_ons:
+        return registration.wants_ce
+    chosen = {line.add_on_id for line in registration.add_on_lines.all()}
+    return any(a.pk in chosen for a in ce_add_ons)
+
+
+def asked_for_ce():
+    """Registrations that asked for CE: the "wants CE" box, or a CE add-on where one is sold."""
+    return Q(wants_ce=True) | Q(add_on_lines__add_on__grants_ce=True)
+
+
+def current_certificate(registration):
+    return (
+        registration.certificates.filter(status=CertificateStatus.ISSUED)
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+def has_evaluation(registration):
+    return EvaluationResponse.objects.filter(registration=registration).exists()
+
+
+def eligibility(registration, *, now=None):
+    """Where the attendee stands for a certificate, and why."""
+    certificate = current_certificate(registration)
+    credits = credits_for_registration(registration, now=now)
+    if certificate is not None:
+        return Eligibility(registration, ES.ISSUED, "", credits, certificate)
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return Eligibility(registration, ES.NOT_CONFIRMED, "The registration is not confirmed.")
+    if not ce_fee_paid(registration):
+        return Eligibility(
+            registration,
+            ES.CE_FEE_UNPAID,
+            "The CE add-on was not bought (or not paid) with this registration.",
+            credits,
+        )
+    earned = [c for c in credits if c.hours > 0]
+    if not credits:
+        return Eligibility(
+            registration, ES.NO_CE_OFFERED, "This event offers no CE credit.", credits
+        )
+    # Attendance is only complete once the last session has ended: before then a missing
+    # session is one still to come, not one missed.
+    now = now or timezone.now()
+    event = registration.event
+    if event.ends_at is None or event.ends_at > now:
+        started = event.starts_at is not None and event.starts_at <= now
+        return Eligibility(
+            registration,
+            ES.IN_PROGRESS if started else ES.UPCOMING,
+            "CE is assessed after the event.",
+            credits,
+        )
+    if not earned:
+        return Eligibility(registration, ES.SHORT_ATTENDANCE, credits[0].reason, credits)
+    if any(c.body.evaluation_required for c in earned) and not has_evaluation(registration):
+        return Eligibility(
+            registration,
+            ES.MISSING_EVALUATION,
+            "The evaluation has not been submitted.",
+            credits,
+        )
+    partial = "; ".join(f"{c.body}: {c.reason}" for c in credits if c.reason and not c.full)
+    return Eligibility(registration, ES.ELIGIBLE, partial, credits)
+
+
+def event_roster(event, *, now=None):
+    """Eligibility for each confirmed registration of the event that asked for CE."""
+    registrations = (
+        event.registrations.filter(status=RegistrationStatus.CONFIRMED)
+        .select_related("event", "attendee")
+        .prefetch_related("attendances", "add_on_lines", "event__sessions", "event__add_ons")
+        .order_by("attendee_name")
+    )
+    return [eligibility(r, now=now) for r in registrations]
