@@ -18,6 +18,7 @@ from payments.models import DocumentCounter, EventPaymentSettings, FinanceDocume
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
+from tests.accounts_support import log_in_with_second_factor  # noqa: E402
 from tests.fakestripe.helpers import hold_seats  # noqa: E402
 
 
@@ -78,7 +79,7 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(client, settings):
     finance = UserFactory()
     finance.groups.add(Group.objects.get(name="Finance"))
     Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
-    client.force_login(finance)
+    log_in_with_second_factor(client, finance)
     mail.outbox.clear()
     done = client.post(
         reverse("payments_admin:order_mark_paid", args=[order.public_id]),

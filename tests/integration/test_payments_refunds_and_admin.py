@@ -12,6 +12,7 @@ from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
 from payments import services
 from payments.models import Order, Refund
+from tests.accounts_support import log_in_with_second_factor
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -34,7 +35,7 @@ def with_two_factor(user):
 def finance_client(client):
     user = UserFactory(email="finance@example.org", legal_name="Fiona Finance")
     user.groups.add(Group.objects.get(name="Finance"))
-    client.force_login(with_two_factor(user))
+    log_in_with_second_factor(client, with_two_factor(user))
     return client
 
 
@@ -165,7 +166,7 @@ def test_finance_screens_are_for_the_finance_role_only(client, fake_stripe, role
     user = with_two_factor(UserFactory())
     if role:
         user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    log_in_with_second_factor(client, user)
 
     # Other roles reach the admin, and Wagtail sends them back to its dashboard from Finance's
     # screens; people without an admin role are sent to log in.
@@ -208,7 +209,7 @@ def test_receipt_is_downloadable_by_its_buyer_and_finance_only(client, fake_stri
 
     finance = UserFactory()
     finance.groups.add(Group.objects.get(name="Finance"))
-    client.force_login(finance)
+    log_in_with_second_factor(client, finance)
     assert client.get(url).status_code == 200
 
 
@@ -260,7 +261,7 @@ def test_finance_manages_discount_codes_and_impossible_ones_are_refused(finance_
 def test_event_managers_cannot_open_discount_codes(client):
     user = with_two_factor(UserFactory())
     user.groups.add(Group.objects.get(name="Event manager"))
-    client.force_login(user)
+    log_in_with_second_factor(client, user)
     response = client.get("/admin/payments_discount_codes/")
     assert response.status_code in (302, 403)
     assert "HALF" not in response.text
