@@ -7,7 +7,7 @@ more than `IDLE_LIMIT` ago, the file and the row go; the submission stays "uploa
 candidate can simply start the upload again. Completed uploads (their file has already become
 the submission's source) and uploads still being written to are left alone.
 
-Run hourly by Celery beat (`tasks.delete_abandoned_uploads`).
+Run hourly by Celery beat (`delete_abandoned_uploads_task`, below).
 """
 
 import contextlib
@@ -15,6 +15,7 @@ import fcntl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from celery import shared_task
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
@@ -115,3 +116,15 @@ def delete_abandoned_uploads(*, now=None, idle=IDLE_LIMIT):
                     path.unlink(missing_ok=True)
                     deleted += 1
     return deleted
+
+
+# The registered name is the one the task had in trainers/tasks.py: the beat schedule
+# (settings) and messages already queued carry it.
+@shared_task(
+    name="certification.trainers.tasks.delete_abandoned_uploads",
+    acks_late=True,
+    soft_time_limit=600,
+    time_limit=900,
+)
+def delete_abandoned_uploads_task():
+    return delete_abandoned_uploads()

@@ -1,5 +1,8 @@
 """Check an uploaded file really is a video, describe it, make a poster and a playable copy.
 
+The ffprobe/ffmpeg steps only; the service that runs them and records the outcome is
+`services.videos.process_submission`.
+
 ffprobe decides the format by content, not by name, so a `.mp4` that is really an HLS
 playlist would be opened as HLS (and could make ffmpeg fetch URLs): only the container formats
 of real video files are allowed, and only the local file protocol.
@@ -13,11 +16,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.core.files import File
 from django.core.files.storage import storages
-
-from . import services
-from .models import VideoSubmission
 
 log = logging.getLogger(__name__)
 
@@ -225,47 +224,3 @@ def local_copy(name):
             shutil.copyfileobj(source, handle, COPY_SIZE)
         handle.flush()
         yield handle.name
-
-
-def process_submission(submission_id, *, transcode_timeout=3000):
-    """Probe, check, describe, make the poster and (if needed) the browser-safe copy."""
-    submission = VideoSubmission.objects.select_related("enrolment__track").get(pk=submission_id)
-    if submission.status != VideoSubmission.Status.PROCESSING:
-        return submission
-    storage = storages["private"]
-    prefix = services.submission_prefix(submission)
-    try:
-        with local_copy(submission.source_name) as path, tempfile.TemporaryDirectory() as work:
-            info = describe(probe(path))
-            limit = submission.enrolment.track.max_duration_seconds
-            if info["duration_seconds"] > limit:
-                raise VideoRejected(
-                    f"The video is {info['duration_seconds'] / 60:.1f} minutes long; this track "
-                    f"accepts at most {limit / 60:.0f} minutes. Trim it and upload again."
-                )
-            check_decodes(path)
-            poster = Path(work) / "poster.jpg"
-            make_poster(path, info["duration_seconds"], poster)
-            with open(poster, "rb") as handle:
-                poster_name = storage.save(f"{prefix}/poster.jpg", File(handle))
-            safe = is_browser_safe(info)
-            playback_name = submission.source_name
-            if not safe:
-                playable = Path(work) / "playback.mp4"
-                transcode(path, playable, transcode_timeout)
-                with open(playable, "rb") as handle:
-                    playback_name = storage.save(f"{prefix}/playback.mp4", File(handle))
-    except VideoRejected as rejection:
-        return services.mark_failed(submission, reason=str(rejection))
-    except subprocess.TimeoutExpired:
-        return services.mark_failed(
-            submission, reason="Processing this video took too long. Try a shorter or smaller file."
-        )
-    info.pop("_pix_fmt")
-    return services.mark_processed(
-        submission,
-        info=info,
-        playback_name=playback_name,
-        poster_name=poster_name,
-        transcoded=not safe,
-    )

@@ -4,50 +4,24 @@ Uppy's aws-s3 plugin asks for a presigned URL for each request (create, upload p
 parts, complete, abort); the project signs only requests for the candidate's own object, whose
 key it generates. The video's bytes never pass through Django. When the browser reports the
 upload finished, the object's real size is checked against the declared one and the limit.
-The bucket needs CORS exposing `ETag` and a lifecycle rule aborting stale multipart uploads.
+The bucket needs CORS exposing `ETag` and a lifecycle rule aborting stale multipart uploads
+(`bucket.configure_bucket`, run by `manage.py trainers_s3_setup`).
 """
 
-import boto3
-from botocore.config import Config
-from django.conf import settings
-from django.core.files.storage import storages
-
 from . import services
+from .bucket import (
+    bucket_name,
+    client,
+    client_errors,
+    configure_bucket,
+    is_active,
+    key_for,
+    presign,
+)
 from .models import VideoUpload
 
-URL_SECONDS = 15 * 60
-
-
-def is_active():
-    """S3 mode is on when private files live in an S3 bucket."""
-    return type(storages["private"]).__name__ == "S3Storage"
-
-
-def _client():
-    storage = storages["private"]
-    return boto3.client(
-        "s3",
-        endpoint_url=getattr(storage, "endpoint_url", None) or settings.AWS_S3_ENDPOINT_URL,
-        region_name=getattr(storage, "region_name", None) or settings.AWS_S3_REGION_NAME,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
-
-
-def _bucket():
-    return storages["private"].bucket_name
-
-
-def key_for(name):
-    location = (storages["private"].location or "").strip("/")
-    return f"{location}/{name}" if location else name
-
-
-def presign(operation, **params):
-    return _client().generate_presigned_url(
-        operation, Params={"Bucket": _bucket(), **params}, ExpiresIn=URL_SECONDS
-    )
+# Views, playback and the setup command use these names from here.
+__all__ = ["configure_bucket", "finish", "is_active", "sign_request"]
 
 
 def sign_request(submission, *, owner, request):
@@ -102,14 +76,14 @@ def finish(submission, *, owner):
     ).first()
     if upload is None or not upload.s3_key:
         raise services.CertificationError("No upload to finish.")
-    client = _client()
+    s3_client = client()
     try:
-        size = client.head_object(Bucket=_bucket(), Key=upload.s3_key)["ContentLength"]
+        size = s3_client.head_object(Bucket=bucket_name(), Key=upload.s3_key)["ContentLength"]
     except client_errors() as error:
         raise services.CertificationError("The upload has not finished; try again.") from error
     name = f"{services.submission_prefix(submission)}/source"
     if size != upload.length or size > submission.enrolment.track.max_upload_bytes:
-        client.delete_object(Bucket=_bucket(), Key=upload.s3_key)
+        s3_client.delete_object(Bucket=bucket_name(), Key=upload.s3_key)
         services.mark_failed(
             submission,
             reason=f"The uploaded file has {size} bytes, not the {upload.length} announced. "
@@ -117,52 +91,3 @@ def finish(submission, *, owner):
         )
         raise services.CertificationError("The uploaded size does not match; upload again.")
     return services.complete_upload(upload, source_name=name)
-
-
-def abort(upload):
-    if not upload.s3_upload_id:
-        return
-    try:
-        _client().abort_multipart_upload(
-            Bucket=_bucket(), Key=upload.s3_key, UploadId=upload.s3_upload_id
-        )
-    except client_errors():
-        pass
-
-
-def client_errors():
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (BotoCoreError, ClientError)
-
-
-def configure_bucket(*, allowed_origins, stale_upload_days=7):
-    """CORS that lets browsers upload parts and read ETag; a rule that aborts stale uploads."""
-    client = _client()
-    client.put_bucket_cors(
-        Bucket=_bucket(),
-        CORSConfiguration={
-            "CORSRules": [
-                {
-                    "AllowedOrigins": list(allowed_origins),
-                    "AllowedMethods": ["GET", "PUT", "POST", "DELETE", "HEAD"],
-                    "AllowedHeaders": ["Content-Type", "Range"],
-                    "ExposeHeaders": ["ETag", "Content-Range", "Accept-Ranges"],
-                    "MaxAgeSeconds": 3000,
-                }
-            ]
-        },
-    )
-    client.put_bucket_lifecycle_configuration(
-        Bucket=_bucket(),
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "abort-stale-video-uploads",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": key_for("videos/")},
-                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": stale_upload_days},
-                }
-            ]
-        },
-    )

@@ -1,0 +1,101 @@
+"""Credentials: issued when every requirement is met and the lead confirms; renewed, revoked."""
+
+import calendar
+import secrets
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from cms import audit
+
+from ..credential_pdf import render_credential
+from ..models import Credential, DirectoryListing, Enrolment
+from .access import is_certification_lead
+from .common import CertificationError, _email_after_commit
+from .requirements import all_requirements_met
+
+
+def _add_months(moment, months):
+    year, month = divmod(moment.month - 1 + months, 12)
+    year += moment.year
+    month += 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _credential_number(track):
+    prefix = "".join(word[0] for word in track.name.split() if word[:1].isalpha()).upper()[:4]
+    return f"{prefix or 'CT'}-{timezone.now():%Y}-{secrets.token_hex(3).upper()}"
+
+
+@transaction.atomic
+def issue_credential(enrolment, *, actor, renews=None):
+    """Every requirement met and the lead confirms: the credential and its PDF."""
+    if not is_certification_lead(actor):
+        raise CertificationError("Only the certification lead can issue a credential.")
+    enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    if renews is None:
+        if not all_requirements_met(enrolment):
+            raise CertificationError("Not every requirement of this track is met yet.")
+        if enrolment.credentials.filter(status=Credential.Status.ACTIVE).exists():
+            raise CertificationError("This candidate already holds this credential.")
+    track = enrolment.track
+    now = timezone.now()
+    credential = Credential(
+        enrolment=enrolment,
+        number=_credential_number(track),
+        holder_name=enrolment.candidate.legal_name or enrolment.candidate.email,
+        title=track.credential_title,
+        issued_at=now,
+        expires_at=_add_months(now, track.credential_valid_months)
+        if track.credential_valid_months
+        else None,
+        issued_by=actor,
+        renews=renews,
+    )
+    credential.pdf_name, credential.pdf_sha256 = render_credential(credential)
+    credential.save()
+    if renews is not None:
+        renews.status = Credential.Status.SUPERSEDED
+        renews.save(update_fields=["status"])
+    enrolment.status = Enrolment.Status.CERTIFIED
+    enrolment.save(update_fields=["status"])
+    DirectoryListing.objects.get_or_create(
+        person=enrolment.candidate,
+        defaults={"display_name": enrolment.candidate.display_name},
+    )
+    audit.record(
+        "trainers.credential.renewed" if renews else "trainers.credential.issued",
+        credential,
+        actor=actor,
+        after={"number": credential.number},
+    )
+    _email_after_commit(
+        "credential_issued",
+        enrolment.candidate.email,
+        {"credential": credential, "url": reverse("trainers:dashboard")},
+    )
+    return credential
+
+
+def renew_credential(credential, *, actor):
+    if credential.status != Credential.Status.ACTIVE:
+        raise CertificationError("Only an active credential can be renewed.")
+    return issue_credential(credential.enrolment, actor=actor, renews=credential)
+
+
+@transaction.atomic
+def revoke_credential(credential, *, actor, reason):
+    if not is_certification_lead(actor):
+        raise CertificationError("Only the certification lead can revoke a credential.")
+    if credential.status == Credential.Status.REVOKED:
+        return credential
+    credential.status = Credential.Status.REVOKED
+    credential.save(update_fields=["status"])
+    enrolment = credential.enrolment
+    if not enrolment.credentials.filter(status=Credential.Status.ACTIVE).exists():
+        enrolment.status = Enrolment.Status.ACTIVE
+        enrolment.save(update_fields=["status"])
+    audit.record("trainers.credential.revoked", credential, actor=actor, note=reason)
+    return credential

@@ -1,0 +1,203 @@
+"""Where a candidate stands on each requirement of their track; staff sign-offs and evidence."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from cms import audit
+from courses.models import SessionAttendance
+
+from ..models import (
+    AssessmentAttempt,
+    EvidenceSubmission,
+    Requirement,
+    RequirementSignOff,
+    VideoSubmission,
+)
+from .access import is_certification_lead
+from .common import CertificationError
+
+VS = VideoSubmission.Status
+
+
+def attended_programme(user, programme):
+    """Whether `user` attended (any session of) an event of `programme`.
+
+    Read-only from the courses app's attendance records; a voided check-in does not count.
+    """
+    if programme is None:
+        return False
+    return SessionAttendance.objects.filter(
+        registration__attendee=user,
+        registration__event__programme=programme,
+        voided_at__isnull=True,
+    ).exists()
+
+
+@dataclass
+class RequirementState:
+    requirement: Requirement
+    met: bool
+    state: str
+    next_step: str
+    deadline: object = None
+    overdue: bool = False
+    items: list = field(default_factory=list)
+
+
+def requirement_states(enrolment):
+    """What the candidate's dashboard shows for each requirement."""
+    sign_offs = {s.requirement_id: s for s in enrolment.sign_offs.all()}
+    states = []
+    for requirement in enrolment.track.requirements.all():
+        deadline = (
+            enrolment.enrolled_at + timedelta(days=requirement.due_days)
+            if requirement.due_days
+            else None
+        )
+        state = _state_for(enrolment, requirement)
+        if requirement.pk in sign_offs and not state.met:
+            state = RequirementState(
+                requirement, True, "Met (confirmed by staff)", "", items=state.items
+            )
+        state.deadline = deadline
+        state.overdue = bool(deadline and not state.met and timezone.now() > deadline)
+        states.append(state)
+    return states
+
+
+def _state_for(enrolment, requirement):
+    kind = requirement.kind
+    if kind == Requirement.Kind.ATTENDANCE:
+        if attended_programme(enrolment.candidate, requirement.programme):
+            return RequirementState(requirement, True, "Attended", "")
+        programme = requirement.programme.name if requirement.programme else "qualifying"
+        return RequirementState(
+            requirement,
+            False,
+            "Not yet attended",
+            f"Register for and attend a {programme} event.",
+        )
+    if kind == Requirement.Kind.VIDEO:
+        videos = list(enrolment.videos.filter(requirement=requirement).order_by("-version"))
+        latest = videos[0] if videos else None
+        if any(v.status == VS.APPROVED for v in videos):
+            return RequirementState(requirement, True, "Approved", "", items=videos)
+        if latest is None:
+            return RequirementState(
+                requirement, False, "Not started", "Upload your demonstration video."
+            )
+        steps = {
+            VS.UPLOADING: "Finish uploading your video.",
+            VS.PROCESSING: "We are preparing your video; we will email you when it is ready.",
+            VS.FAILED: "Upload the video again in a format we can read.",
+            VS.READY: "Your video is waiting for a reviewer.",
+            VS.IN_REVIEW: "Your video is being reviewed.",
+            VS.RESUBMISSION_REQUESTED: "Read the reviewers' guidance and upload a new version.",
+            VS.REJECTED: "Read the feedback; you may upload a new version.",
+            VS.WITHDRAWN: "Upload a new version when you are ready.",
+        }
+        return RequirementState(
+            requirement, False, latest.get_status_display(), steps[latest.status], items=videos
+        )
+    if kind == Requirement.Kind.ASSESSMENT:
+        attempts = list(enrolment.attempts.filter(requirement=requirement))
+        if any(a.status == AssessmentAttempt.Status.PASSED for a in attempts):
+            return RequirementState(requirement, True, "Passed", "", items=attempts)
+        bank = requirement.question_bank
+        used = len(attempts)
+        if any(a.status == AssessmentAttempt.Status.AWAITING_GRADING for a in attempts):
+            return RequirementState(
+                requirement,
+                False,
+                "Waiting for grading",
+                "Staff will grade your answers.",
+                items=attempts,
+            )
+        if bank and used >= bank.attempt_limit:
+            return RequirementState(
+                requirement,
+                False,
+                "No attempts left",
+                "Contact the certification team about another attempt.",
+                items=attempts,
+            )
+        left = bank.attempt_limit - used if bank else 0
+        return RequirementState(
+            requirement,
+            False,
+            "Not passed yet" if attempts else "Not started",
+            f"Take the assessment ({left} attempt{'s' if left != 1 else ''} left).",
+            items=attempts,
+        )
+    evidence = list(enrolment.evidence.filter(requirement=requirement))
+    if any(e.status == EvidenceSubmission.Status.ACCEPTED for e in evidence):
+        return RequirementState(requirement, True, "Accepted", "", items=evidence)
+    if evidence and evidence[0].status == EvidenceSubmission.Status.SUBMITTED:
+        return RequirementState(
+            requirement, False, "Waiting for staff review", "Staff will read it.", items=evidence
+        )
+    return RequirementState(
+        requirement,
+        False,
+        "Returned with feedback" if evidence else "Not started",
+        "Submit your evidence.",
+        items=evidence,
+    )
+
+
+def all_requirements_met(enrolment):
+    return all(s.met for s in requirement_states(enrolment))
+
+
+@transaction.atomic
+def sign_off_requirement(enrolment, requirement, *, actor, note):
+    if not is_certification_lead(actor):
+        raise CertificationError("Only the certification lead can sign off a requirement.")
+    sign_off, _ = RequirementSignOff.objects.update_or_create(
+        enrolment=enrolment,
+        requirement=requirement,
+        defaults={"note": note, "signed_off_by": actor, "signed_off_at": timezone.now()},
+    )
+    audit.record("trainers.requirement.signed_off", enrolment, actor=actor, note=note)
+    return sign_off
+
+
+@transaction.atomic
+def submit_evidence(enrolment, requirement, *, actor, statement):
+    if enrolment.candidate_id != actor.pk or requirement.kind != Requirement.Kind.EVIDENCE:
+        raise CertificationError("You cannot submit evidence here.")
+    statement = (statement or "").strip()
+    if len(statement) < 50:
+        raise CertificationError("Describe your evidence in at least 50 characters.")
+    evidence = EvidenceSubmission.objects.create(
+        enrolment=enrolment, requirement=requirement, statement=statement
+    )
+    audit.record("trainers.evidence.submitted", evidence, actor=actor)
+    return evidence
+
+
+@transaction.atomic
+def review_evidence(evidence, *, actor, accept, feedback=""):
+    if not is_certification_lead(actor):
+        raise CertificationError("Only certification staff can review evidence.")
+    if not accept and not feedback.strip():
+        raise CertificationError("Tell the candidate what is missing.")
+    before = evidence.status
+    evidence.status = (
+        EvidenceSubmission.Status.ACCEPTED if accept else EvidenceSubmission.Status.RETURNED
+    )
+    evidence.feedback = feedback.strip()
+    evidence.reviewed_by = actor
+    evidence.reviewed_at = timezone.now()
+    evidence.save()
+    audit.record(
+        "trainers.evidence.reviewed",
+        evidence,
+        actor=actor,
+        before={"status": before},
+        after={"status": evidence.status},
+    )
+    return evidence
