@@ -5,18 +5,37 @@ import re
 import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 
-from cms.roles import STAFF_ROLES
+from certification import services as ce_services
+from certification.factories import make_body, make_offering, make_registration, make_user
+from certification.factories import make_event as make_ce_event
+from certification.models import EvaluationResponse
+from cms.roles import (
+    CE_ADMINISTRATOR,
+    CERTIFICATION_REVIEWER,
+    EVENT_MANAGER,
+    FINANCE,
+    STAFF_ROLES,
+)
+from courses import attendance
+from courses import services as courses_services
+from courses.factories import UserFactory
+from courses.factories import make_event as make_course_event
+from payments import services as payments_services
+from payments.models import FinanceDocument
 from tests.accounts_support import (
     PASSWORD,
     has_totp,
+    log_in_with_second_factor,
     log_in_with_totp,
     make_member,
     make_staff_with_totp,
+    totp_code,
 )
+from tests.fakestripe.helpers import hold_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +205,165 @@ def test_staff_with_totp_reach_the_admin_after_the_code(client):
 
     assert response.redirect_chain[-1][0] == "/admin/"
     assert "Dashboard" in response.content.decode()
+
+
+# -- Wagtail's front-end login --------------------------------------------------------------
+
+
+def test_wagtails_front_end_login_goes_through_allauth_keeping_only_a_local_next(client):
+    local = client.get("/_util/login/?next=/members-only/")
+    assert local.status_code == 302
+    assert local.url == "/accounts/login/?next=%2Fmembers-only%2F"
+
+    elsewhere = client.get("/_util/login/?next=https://evil.example/")
+    assert elsewhere.status_code == 302
+    assert elsewhere.url == "/accounts/login/?next=%2F"
+    assert "evil.example" not in elsewhere.url
+
+
+def test_a_staff_password_posted_to_wagtails_front_end_login_does_not_sign_in(client):
+    staff, _secret = make_staff_with_totp(is_superuser=True)
+
+    client.post(
+        "/_util/login/",
+        {"username": staff.email, "email": staff.email, "password": PASSWORD, "next": "/admin/"},
+    )
+
+    assert "_auth_user_id" not in client.session
+    admin = client.get("/admin/")
+    assert admin.status_code == 302
+    assert admin.url.startswith("/accounts/login/")
+
+
+# -- roles are permissions, not group names ----------------------------------------------------
+
+
+def test_renaming_the_finance_group_changes_nothing(client):
+    finance = Group.objects.get(name=FINANCE)
+    finance.name = "Money people"
+    finance.save()
+    member = make_member(email="fiona@example.org", legal_name="Fiona Finance")
+    member.groups.add(finance)
+    log_in_with_second_factor(client, member)
+
+    orders = client.get("/admin/finance/orders/")
+
+    assert orders.status_code == 200
+    assert "Orders" in orders.content.decode()
+
+
+def test_any_group_holding_the_finance_permission_opens_the_orders(client):
+    bookkeepers = Group.objects.create(name="Bookkeepers")
+    bookkeepers.permissions.add(
+        Permission.objects.get(content_type__app_label="payments", codename="view_finance"),
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
+    )
+    keeper = make_member(email="keeper@example.org", legal_name="Kim Keeper")
+    keeper.groups.add(bookkeepers)
+    log_in_with_second_factor(client, keeper)
+
+    orders = client.get("/admin/finance/orders/")
+
+    assert orders.status_code == 200
+    assert "Orders" in orders.content.decode()
+
+
+# -- staff pages outside the admin ask for the second factor -----------------------------------
+
+
+def test_event_manager_without_an_authenticator_sets_one_up_and_comes_back(client):
+    manager = make_member(email="events@example.org", legal_name="Eve Events")
+    manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
+    log_in(client, manager.email, next_url="/attendance/")
+
+    response = client.get("/attendance/")
+
+    assert response.status_code == 302
+    assert response.url == "/accounts/2fa/totp/activate/?next=/attendance/"
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("Staff accounts need two-factor authentication" in m for m in messages)
+
+    # allauth asks for the password again before a new authenticator is added.
+    confirm = client.get(response.url, follow=True).content.decode()
+    assert "Confirm Access" in confirm
+    setup = client.post(
+        "/accounts/reauthenticate/",
+        {"password": PASSWORD, "next": "/accounts/2fa/totp/activate/?next=/attendance/"},
+        follow=True,
+    )
+    assert "Activate Authenticator App" in setup.content.decode()
+    secret = setup.context["form"].secret
+    client.post("/accounts/2fa/totp/activate/", {"code": pyotp.TOTP(secret).now()})
+
+    assert has_totp(manager)
+    assert client.get("/attendance/").status_code == 200
+
+
+def test_event_manager_whose_session_skipped_the_code_enters_it_to_see_a_booking(client):
+    event = make_course_event()
+    buyer = UserFactory(email="buyer@example.org")
+    booking = courses_services.place_hold(
+        event=event, purchaser=buyer, tickets={event.ticket_types.get().pk: 1}
+    )
+    courses_services.confirm_registrations(booking)
+    url = f"/registrations/bookings/{booking.public_id}/confirmation/"
+    manager, secret = make_staff_with_totp(email="events@example.org", is_staff=False)
+    manager.groups.add(Group.objects.get(name=EVENT_MANAGER))
+    client.force_login(manager)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url == f"/accounts/2fa/reauthenticate/?next={url}"
+    entered = client.post(response.url, {"code": totp_code(secret)}, follow=True)
+    assert entered.redirect_chain[-1][0] == url
+    assert entered.status_code == 200
+    assert client.get(url).status_code == 200
+
+
+def _sent_to_set_up_a_second_factor(response, path):
+    return (
+        response.status_code == 302
+        and response.url == f"/accounts/2fa/totp/activate/?next={path}"
+        and response.get("Content-Type", "") != "application/pdf"
+    )
+
+
+def test_finance_without_a_second_factor_cannot_download_someone_elses_receipt(client):
+    order = payments_services.order_for_booking(hold_seats())
+    receipt = payments_services.issue_document(order, FinanceDocument.Kind.RECEIPT)
+    finance = make_member(email="fiona@example.org", legal_name="Fiona Finance")
+    finance.groups.add(Group.objects.get(name=FINANCE))
+    client.force_login(finance)
+    path = f"/payments/documents/{receipt.public_id}/"
+
+    assert _sent_to_set_up_a_second_factor(client.get(path), path)
+
+
+def test_ce_administrator_without_a_second_factor_cannot_download_someone_elses_certificate(
+    client,
+):
+    event = make_ce_event("Measuring What Matters")
+    make_offering(event, make_body("APA"))
+    owner = make_user("ana@example.org", "Ana Souza")
+    registration = make_registration(event, name="Ana Souza", user=owner)
+    for session in event.sessions.all():
+        attendance.check_in(registration, session, at=session.start)
+    EvaluationResponse.objects.create(registration=registration, event=event)
+    certificate = ce_services.issue_certificate(registration, notify=False)
+    administrator = make_member(email="ce@example.org", legal_name="Cee Admin")
+    administrator.groups.add(Group.objects.get(name=CE_ADMINISTRATOR))
+    client.force_login(administrator)
+    path = f"/ce/certificates/{certificate.code}/pdf/"
+
+    assert _sent_to_set_up_a_second_factor(client.get(path), path)
+
+
+def test_certification_reviewer_without_a_second_factor_cannot_open_the_reviews(client):
+    reviewer = make_member(email="rev@example.org", legal_name="Rae Reviewer")
+    reviewer.groups.add(Group.objects.get(name=CERTIFICATION_REVIEWER))
+    client.force_login(reviewer)
+
+    assert _sent_to_set_up_a_second_factor(
+        client.get("/certification/reviews/"), "/certification/reviews/"
+    )
