@@ -25,6 +25,7 @@ from certification.models import EvaluationQuestion, QuestionKind
 from cms.roles import EVENT_MANAGER
 from courses.attendance_views import check_in_pass_url
 from courses.models import Registration, RegistrationStatus
+from tests.accounts_support import log_in_with_second_factor
 from tests.browser.conftest import assert_accessible, local_path
 
 pytestmark = pytest.mark.browser
@@ -32,10 +33,16 @@ pytestmark = pytest.mark.browser
 NAME = "王小明"
 
 
-def log_in(page, user):
-    """Give the browser a session for `user` (the login form has its own browser test)."""
+def log_in(page, user, *, second_factor=False):
+    """Give the browser a session for `user` (the login form has its own browser test).
+
+    `second_factor=True` for staff: the session is one that entered the authenticator code.
+    """
     client = Client()
-    client.force_login(user)
+    if second_factor:
+        log_in_with_second_factor(client, user)
+    else:
+        client.force_login(user)
     page.goto("/healthz")
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": page.url}]
@@ -103,7 +110,7 @@ def test_register_check_in_evaluate_download_and_verify(page, browser, workshop,
         staff_page = staff_context.new_page()
         door = make_user("door@example.org", "Door Staff")
         door.groups.add(Group.objects.get(name=EVENT_MANAGER))
-        log_in(staff_page, door)
+        log_in(staff_page, door, second_factor=True)
         staff_page.goto(check_in_pass_url(registration))
         expect(staff_page.get_by_role("heading", level=1)).to_have_text(NAME)
         assert_accessible(staff_page)

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from courses.factories import UserFactory, make_event
 from courses.models import EventFormat, RegistrationStatus
 from payments.models import EventPaymentSettings, Order
+from tests.accounts_support import log_in_with_second_factor
 from tests.browser.conftest import assert_accessible
 from tests.fakestripe.helpers import running_fake_stripe
 
@@ -34,10 +35,16 @@ def fake_stripe(settings, live_server):
     )
 
 
-def log_in(page, user):
-    """Give the browser a session for `user` (logging in has its own browser tests)."""
+def log_in(page, user, *, second_factor=False):
+    """Give the browser a session for `user` (logging in has its own browser tests).
+
+    `second_factor=True` for staff: the session is one that entered the authenticator code.
+    """
     client = Client()
-    client.force_login(user)
+    if second_factor:
+        log_in_with_second_factor(client, user)
+    else:
+        client.force_login(user)
     page.goto("/healthz")
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": page.url}]
@@ -125,7 +132,7 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(page, settings):
     finance.groups.add(Group.objects.get(name="Finance"))
     Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
     page.context.clear_cookies()
-    log_in(page, finance)
+    log_in(page, finance, second_factor=True)
     page.goto("/admin/finance/orders/")
     page.get_by_role("searchbox", name="Search orders").fill("riverside")
     page.get_by_role("button", name="Filter").click()
@@ -154,7 +161,7 @@ def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
     finance = UserFactory(email="fiona@example.org", is_staff=True)
     finance.groups.add(Group.objects.get(name="Finance"))
     Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
-    log_in(page, finance)
+    log_in(page, finance, second_factor=True)
     page.goto(f"/admin/finance/orders/{order.public_id}/")
     expect(page.locator("body")).to_contain_text("checkout.session.completed")
     page.get_by_label(re.compile("Amount to refund")).fill("450.00")

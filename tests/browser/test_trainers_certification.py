@@ -11,16 +11,23 @@ from playwright.sync_api import expect
 
 from certification.trainers import services
 from certification.trainers.models import Question, VideoSubmission
+from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
 from tests.browser.conftest import assert_accessible
 from tests.trainers_support.builders import build_track, lead, make_video, person
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, user):
-    """Give the browser a session for `user` (login itself is tested elsewhere)."""
+def sign_in(page, user, *, second_factor=False):
+    """Give the browser a session for `user` (login itself is tested elsewhere).
+
+    `second_factor=True` for staff: the session is one that entered the authenticator code.
+    """
     client = Client()
-    client.force_login(user)
+    if second_factor:
+        log_in_with_second_factor(client, user)
+    else:
+        client.force_login(user)
     page.context.clear_cookies()
     page.context.add_cookies(
         [
@@ -76,8 +83,8 @@ def test_upload_review_approve_and_credential(page, live_server, tmp_path):
     assert submission.status == VideoSubmission.Status.READY
 
     # The lead reviews it (assigned to themself), comments at a time, scores, approves.
-    services.assign_reviewer(submission, boss, actor=boss)
-    sign_in(page, boss)
+    services.assign_reviewer(submission, boss, actor=acting_with_second_factor(boss))
+    sign_in(page, boss, second_factor=True)
     page.goto(f"/certification/reviews/{submission.public_id}/")
     player = page.locator("#review-player")
     expect(player).to_be_visible()
