@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from courses.ics import calendar_links, event_calendar, ics_filename
+from courses.models import ApprovalStatus
 
 
 def absolute_url(name, *args):
@@ -122,7 +123,7 @@ def send_approval_decision(booking):
     context = {
         **_event_context(booking.event),
         "booking": booking,
-        "approved": booking.approval_status == "approved",
+        "approved": booking.approval_status == ApprovalStatus.APPROVED,
         "booking_url": absolute_url("courses:booking_summary", booking.public_id),
         "expires": booking.event.local(booking.expires_at) if booking.expires_at else None,
     }

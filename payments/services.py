@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from cms import audit
 from cms.access import Perm, users_with
+from courses.services import ReleaseOutcome
 from payments.models import (
     DiscountCode,
     DocumentCounter,
@@ -589,7 +590,9 @@ def resolve_attention(order, *, actor, note=""):
 def refund_unavailable_seats(order):
     """A payment arrived after the hold expired and the seats went to others: give it back."""
     with transaction.atomic():
-        _courses().release_registrations(order.booking, reason="paid after the seats were gone")
+        _courses().release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="paid after the seats were gone"
+        )
     try:
         refund = refund_order(
             order,
@@ -631,7 +634,9 @@ def expire_order(order, *, note, actor=None):
         if order.payments.filter(status=Payment.Status.SUCCEEDED).exists():
             return order
         _change_status(order, Order.Status.EXPIRED, actor=actor, note=note)
-        _courses().release_registrations(order.booking, reason="payment expired", actor=actor)
+        _courses().release_registrations(
+            order.booking, outcome=ReleaseOutcome.EXPIRED, reason="payment expired", actor=actor
+        )
     return order
 
 
@@ -646,7 +651,9 @@ def fail_async_payment(session_id):
         if order.status != Order.Status.PENDING:
             return order
         _change_status(order, Order.Status.CANCELLED, note="The bank payment failed")
-        _courses().release_registrations(order.booking, reason="payment failed")
+        _courses().release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="payment failed"
+        )
         order_id = order.pk
         transaction.on_commit(
             lambda: _send(
@@ -819,7 +826,9 @@ def _order_follows_refunds(order, *, actor=None):
         # A flagged payment (wrong amount) that staff gave back: nothing stays sold.
         if refunded >= paid:
             _change_status(order, Order.Status.CANCELLED, actor=actor, note="Payment refunded")
-            _courses().release_registrations(order.booking, reason="refunded", actor=actor)
+            _courses().release_registrations(
+                order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
+            )
         return
     if not order.is_settled:
         return
@@ -833,7 +842,9 @@ def _order_follows_refunds(order, *, actor=None):
     if order.status != target:
         _change_status(order, target, actor=actor, note=f"Refunded {order.money(refunded)}")
     if target == Order.Status.REFUNDED:
-        _courses().release_registrations(order.booking, reason="refunded", actor=actor)
+        _courses().release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
+        )
 
 
 def sync_refunds_from_charge(charge_id):
@@ -1015,7 +1026,9 @@ def _release_unpaid_invoice(order):
         if order.status != Order.Status.PENDING:
             return
         _change_status(order, Order.Status.CANCELLED, note="Invoice unpaid after its due date")
-        _courses().release_registrations(order.booking, reason="invoice unpaid")
+        _courses().release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="invoice unpaid"
+        )
         order_id = order.pk
         transaction.on_commit(
             lambda: _send(

@@ -251,7 +251,7 @@ class WaitlistEntry(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "user"],
-                condition=Q(status__in=["waiting", "offered"]),
+                condition=Q(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
                 name="waitlist_one_active_entry_per_user",
             )
         ]

@@ -263,8 +263,12 @@ def test_release_is_idempotent_and_line_items_describe_the_order():
     ]
     assert booking.registrations.filter(wants_ce=True).count() == 1
 
-    services.release_registrations(booking, reason="checkout abandoned")
-    services.release_registrations(booking, reason="checkout abandoned")
+    services.release_registrations(
+        booking, outcome=services.ReleaseOutcome.CANCELLED, reason="checkout abandoned"
+    )
+    services.release_registrations(
+        booking, outcome=services.ReleaseOutcome.CANCELLED, reason="checkout abandoned"
+    )
 
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
@@ -277,7 +281,9 @@ def test_a_lapsed_payment_window_expires_the_hold():
         event=event, purchaser=UserFactory(), tickets={event.ticket_types.get().pk: 1}
     )
 
-    services.release_registrations(booking, reason="payment expired")
+    services.release_registrations(
+        booking, outcome=services.ReleaseOutcome.EXPIRED, reason="payment expired"
+    )
 
     booking.refresh_from_db()
     assert booking.status == BookingStatus.EXPIRED

@@ -282,7 +282,9 @@ def test_a_stale_expired_event_cannot_undo_a_payment(client, fake_stripe):
 
 def test_late_payment_is_confirmed_when_a_seat_is_still_free(client, fake_stripe):
     order = card_order(fake_stripe, capacity=2)
-    courses_services.release_registrations(order.booking, reason="expired")
+    courses_services.release_registrations(
+        order.booking, outcome=courses_services.ReleaseOutcome.EXPIRED, reason="expired"
+    )
     fake_stripe.complete_session(order.stripe_checkout_session_id)
 
     deliver_sent_events(client, fake_stripe)
@@ -298,7 +300,9 @@ def test_late_payment_after_the_seat_went_to_someone_else_is_refunded(client, fa
 
     finance.groups.add(Group.objects.get(name="Finance"))
     order = card_order(fake_stripe, capacity=1)
-    courses_services.release_registrations(order.booking, reason="expired")
+    courses_services.release_registrations(
+        order.booking, outcome=courses_services.ReleaseOutcome.EXPIRED, reason="expired"
+    )
     hold_seats(event=order.event)  # someone else takes the only seat
     fake_stripe.complete_session(order.stripe_checkout_session_id)
     mail.outbox.clear()

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from icalendar import Calendar
 
+from cms.dates import add_months
 from courses.ics import event_calendar, google_calendar_url, outlook_calendar_url
 from courses.models import EventPage, EventSession, validate_time_zone
-from courses.services import add_months
 
 
 def _webinar(zone="America/New_York"):

@@ -1,0 +1,106 @@
+"""The courses app's public API: every change to bookings, registrations, the waitlist and
+member access happens in this package.
+
+Views, the Wagtail admin, Celery and other apps (payments) call the names below; nothing
+else writes registration state. Each change is audited with `cms.audit.record`. One module
+per concern:
+
+- `holds`: placing a hold (seat checks, prices frozen on each registration)
+- `confirmation`: how a hold ends: confirmed, or released as expired or cancelled
+- `pricing`: line items and totals of a booking
+- `approval`: staff approval of bookings that need it
+- `changes`: attendee details, cancellation, transfer
+- `invites`: seats bought for others and claimed by them
+- `waitlist`: joining, leaving, offers and their expiry
+- `staff`: manual registrations and messages to registrants
+- `access`: materials and the webinar join link
+- `membership`: member-area access granted with a seat
+- `errors`, `common`: the errors the rules raise; what several services share
+
+Celery tasks are defined beside the service they run (`confirmation.expire_holds_task`,
+`membership.lapse_memberships_task`, `staff.send_registrant_message`), registered under
+their historical `courses.tasks.*` names.
+"""
+
+from .access import can_download_material, join_link_for
+from .approval import decide_approval
+from .changes import (
+    booking_details_complete,
+    cancel_registration,
+    transfer_registration,
+    update_attendee_details,
+)
+from .common import ATTENDEE_FIELDS, is_event_staff
+from .confirmation import (
+    ReleaseOutcome,
+    confirm_free_booking,
+    confirm_registrations,
+    expire_holds,
+    release_registrations,
+)
+from .errors import (
+    ApprovalRequired,
+    CancellationClosed,
+    InvalidSelection,
+    NotAllowed,
+    RegistrationClosed,
+    RegistrationError,
+    SeatsNoLongerAvailable,
+    SoldOut,
+)
+from .holds import place_hold
+from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
+from .membership import lapse_memberships
+from .pricing import booking_line_items, booking_total
+from .staff import message_registrants, register_manually, registrants_to_message
+from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
+
+__all__ = [
+    # errors
+    "ApprovalRequired",
+    "CancellationClosed",
+    "InvalidSelection",
+    "NotAllowed",
+    "RegistrationClosed",
+    "RegistrationError",
+    "SeatsNoLongerAvailable",
+    "SoldOut",
+    # common
+    "ATTENDEE_FIELDS",
+    "is_event_staff",
+    # holds
+    "place_hold",
+    # confirmation
+    "ReleaseOutcome",
+    "confirm_free_booking",
+    "confirm_registrations",
+    "expire_holds",
+    "release_registrations",
+    # pricing
+    "booking_line_items",
+    "booking_total",
+    # approval
+    "decide_approval",
+    # changes
+    "booking_details_complete",
+    "cancel_registration",
+    "transfer_registration",
+    "update_attendee_details",
+    # invites
+    "claim_invited_seat",
+    "invite_attendee",
+    "registration_for_invitation",
+    # waitlist
+    "get_waitlist_offer",
+    "join_waitlist",
+    "leave_waitlist",
+    # staff
+    "message_registrants",
+    "register_manually",
+    "registrants_to_message",
+    # access
+    "can_download_material",
+    "join_link_for",
+    # membership
+    "lapse_memberships",
+]
