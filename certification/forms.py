@@ -2,6 +2,8 @@
 
 from django import forms
 
+from cms.untrusted_input import ModelMultipleIdChoiceField
+
 from .models import License, QuestionKind
 from .models.evaluations import OBJECTIVE_CHOICES, RATING_CHOICES
 
@@ -34,7 +36,7 @@ class LicenseForm(forms.ModelForm):
 
 
 class RegistrationLicensesForm(forms.Form):
-    licenses = forms.ModelMultipleChoiceField(
+    licenses = ModelMultipleIdChoiceField(
         queryset=License.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,

@@ -6,7 +6,10 @@ values through the helpers here; `cms.views.bad_request` shows an `UnacceptableI
 to the person.
 """
 
-from django.core.exceptions import BadRequest
+import uuid
+
+from django import forms
+from django.core.exceptions import BadRequest, ValidationError
 
 UNACCEPTABLE_CHARACTER = "Your request contained a character we cannot accept."
 # The largest value a 64-bit signed integer column (SQLite, PostgreSQL bigint) holds.
@@ -44,6 +47,29 @@ def parse_id(value):
         return None
     number = int(value)
     return number if 1 <= number <= MAX_ID else None
+
+
+def parse_uuid(value):
+    """A public id (UUID) from a query string, form field or header, or None."""
+    try:
+        return uuid.UUID(str(value or ""))
+    except ValueError:
+        return None
+
+
+class ModelMultipleIdChoiceField(forms.ModelMultipleChoiceField):
+    """Checkboxes of database rows; a value that cannot be an id is an invalid choice before
+    any query (SQLite raises OverflowError for a number past 64 bits in an `__in` lookup)."""
+
+    def clean(self, value):
+        for choice in value if isinstance(value, list | tuple) else ():
+            if parse_id(choice) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": choice},
+                )
+        return super().clean(value)
 
 
 class IdConverter:

@@ -8,8 +8,8 @@ app_name = "courses"
 
 urlpatterns = [
     path("", views.my_registrations, name="my_registrations"),
-    path("events/<int:event_id>/register/", views.register, name="register"),
-    path("events/<int:event_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path("events/<id:event_id>/register/", views.register, name="register"),
+    path("events/<id:event_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
     path("bookings/<uuid:public_id>/", views.booking_summary, name="booking_summary"),
     path(
         "bookings/<uuid:public_id>/attendees/",
@@ -29,8 +29,8 @@ urlpatterns = [
         name="transfer_registration",
     ),
     path("seats/<uuid:public_id>/invite/", views.resend_invitation, name="resend_invitation"),
-    path("waitlist/leave/<int:entry_id>/", views.leave_waitlist, name="leave_waitlist"),
-    path("claim/<str:token>/", views.claim_seat, name="claim_seat"),
-    path("waitlist/<str:token>/", views.waitlist_claim, name="waitlist_claim"),
-    path("materials/<int:material_id>/", views.download_material, name="download_material"),
+    path("waitlist/leave/<id:entry_id>/", views.leave_waitlist, name="leave_waitlist"),
+    path("claim/<text:token>/", views.claim_seat, name="claim_seat"),
+    path("waitlist/<text:token>/", views.waitlist_claim, name="waitlist_claim"),
+    path("materials/<id:material_id>/", views.download_material, name="download_material"),
 ]
