@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from cms import audit, pdf
 from cms.access import Perm, staff
+from cms.untrusted_input import parse_id, query_text
 from courses.models import EventPage
 
 from . import reports, rosters, services, transcripts
@@ -33,7 +34,7 @@ def index(request):
 def event_ce(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     if request.method == "POST":
-        selected = request.POST.getlist("registration")
+        selected = [pk for pk in map(parse_id, request.POST.getlist("registration")) if pk]
         try:
             job = services.start_issue_job(event, selected, actor=request.user)
         except services.CEError as error:
@@ -178,7 +179,7 @@ def attendance_roster(request, event_id, body_id):
 
 @staff(Perm.ISSUE_CERTIFICATES)
 def transcript_search(request):
-    query = (request.GET.get("q") or "").strip()
+    query = query_text(request, "q").strip()
     people = []
     if query:
         people = (

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cms.access import Perm, members, owner, staff
+from cms.untrusted_input import parse_uuid, query_text
 
 from . import attendance
 from .models import (
@@ -90,7 +91,7 @@ def _session_from_request(request, event):
 def check_in_screen(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     session = _session_from_request(request, event)
-    query = request.GET.get("q", "")
+    query = query_text(request, "q")
     registrations = list(
         attendance.search_registrations(event, query).prefetch_related("attendances")[:200]
     )
@@ -271,7 +272,7 @@ def zoom_report(request, pk):
     event = batch.event
     if request.method == "POST":
         registration = Registration.objects.filter(
-            public_id=request.POST.get("registration") or None, event=event
+            public_id=parse_uuid(request.POST.get("registration")), event=event
         ).first()
         email = request.POST.get("email", "")
         if registration is None:

@@ -1,27 +1,40 @@
 """Finance's screens in the Wagtail admin: orders, an order's timeline and actions, revenue."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cms import exports
 from cms.access import Perm, staff
 from cms.models import AuditRecord
-from payments import reports, services
+from cms.untrusted_input import parse_id, refuse_nul_in
+from payments import reports, services, webhooks
 from payments.forms import MarkPaidForm, RefundForm
-from payments.models import FinanceDocument, Order, Payment, Refund, format_money
+from payments.models import (
+    FinanceDocument,
+    Order,
+    Payment,
+    Refund,
+    WebhookEvent,
+    format_money,
+)
+
+UNMATCHED_EVENTS_SHOWN_FOR = timedelta(days=30)
 
 
 @staff(Perm.VIEW_FINANCE)
 def order_list(request):
     from courses.models import EventPage
 
-    orders = reports.filtered_orders(request.GET)
-    page = Paginator(orders, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    filters = _order_filters(request)
+    orders = reports.filtered_orders(filters)
+    page = Paginator(orders, 50).get_page(filters.get("page"))
+    query = filters.copy()
     query.pop("page", None)
     return render(
         request,
@@ -30,13 +43,34 @@ def order_list(request):
             "page_title": "Orders",
             "header_icon": "list-ul",
             "orders": page,
-            "filters": request.GET,
+            "filters": filters,
             "statuses": Order.Status.choices,
             "methods": [c for c in Order.Method.choices if c[0]],
             "events": EventPage.objects.filter(orders__isnull=False).distinct().order_by("title"),
             "query_string": query.urlencode(),
+            "unmatched_stripe_events": unmatched_stripe_events(),
         },
     )
+
+
+def _order_filters(request):
+    """The list's filters from the query string: text the database accepts (a NUL is a 400),
+    and an event filter only when it is an id (a hand-typed `event=abc` shows every event)."""
+    filters = refuse_nul_in(request.GET).copy()
+    if "event" in filters and parse_id(filters["event"]) is None:
+        del filters["event"]
+    return filters
+
+
+def unmatched_stripe_events():
+    """Stripe events of the last weeks that match no order here, newest first, for Finance."""
+    since = timezone.now() - UNMATCHED_EVENTS_SHOWN_FOR
+    return WebhookEvent.objects.filter(
+        order__isnull=True,
+        type__in=webhooks.HANDLED_TYPES,
+        processed_at__isnull=False,
+        received_at__gte=since,
+    )[:20]
 
 
 @staff(Perm.VIEW_FINANCE)
@@ -60,7 +94,7 @@ def order_csv(request):
             "Needs attention",
         ]
     )
-    for order in reports.filtered_orders(request.GET).prefetch_related("refunds"):
+    for order in reports.filtered_orders(_order_filters(request)).prefetch_related("refunds"):
         refunded = sum(r.amount for r in order.refunds.all() if r.status == Refund.Status.SUCCEEDED)
         writer.writerow(
             [

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from cms.access import owner
+from cms.untrusted_input import parse_uuid
 
 from . import services
 from .models import VideoSubmission, VideoUpload
@@ -111,7 +112,7 @@ def collection(request):
         return _error(413, "The file is larger than any track accepts.")
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     submission = VideoSubmission.objects.filter(
-        public_id=_uuid_or_none(metadata.get("submission")),
+        public_id=parse_uuid(metadata.get("submission")),
         enrolment__candidate=request.user,
     ).first()
     if submission is None:
@@ -130,15 +131,6 @@ def collection(request):
     partial_path(upload).touch()
     location = request.build_absolute_uri(reverse("trainers:tus_resource", args=[upload.id]))
     return _response(201, Location=location, Upload_Offset="0")
-
-
-def _uuid_or_none(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 @owner(api=True)

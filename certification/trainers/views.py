@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, public, staff, users_with
+from cms.untrusted_input import parse_id, query_text
 from courses.queries import next_event_of_programme
 
 from . import s3, services
@@ -321,7 +322,7 @@ def verify(request, code):
 
 @public
 def directory(request):
-    query = request.GET.get("q", "")[:100]
+    query = query_text(request, "q")[:100]
     return render(
         request,
         "certification/trainers/directory.html",
@@ -524,7 +525,7 @@ def enrolment_staff(request, public_id):
         try:
             if action == "sign_off":
                 requirement = get_object_or_404(
-                    Requirement, pk=request.POST.get("requirement"), track=enrolment.track
+                    Requirement, pk=parse_id(request.POST.get("requirement")), track=enrolment.track
                 )
                 note = request.POST.get("note", "").strip()
                 if not note:
@@ -532,7 +533,9 @@ def enrolment_staff(request, public_id):
                 services.sign_off_requirement(enrolment, requirement, actor=request.user, note=note)
             elif action == "evidence":
                 item = get_object_or_404(
-                    EvidenceSubmission, pk=request.POST.get("evidence"), enrolment=enrolment
+                    EvidenceSubmission,
+                    pk=parse_id(request.POST.get("evidence")),
+                    enrolment=enrolment,
                 )
                 services.review_evidence(
                     item,
@@ -542,7 +545,7 @@ def enrolment_staff(request, public_id):
                 )
             elif action == "grade":
                 attempt = get_object_or_404(
-                    AssessmentAttempt, pk=request.POST.get("attempt"), enrolment=enrolment
+                    AssessmentAttempt, pk=parse_id(request.POST.get("attempt")), enrolment=enrolment
                 )
                 try:
                     score = int(request.POST.get("score", ""))
@@ -558,7 +561,7 @@ def enrolment_staff(request, public_id):
                 services.issue_credential(enrolment, actor=request.user)
             elif action == "revoke":
                 credential = get_object_or_404(
-                    Credential, pk=request.POST.get("credential"), enrolment=enrolment
+                    Credential, pk=parse_id(request.POST.get("credential")), enrolment=enrolment
                 )
                 reason = request.POST.get("reason", "").strip()
                 if not reason:
@@ -566,7 +569,7 @@ def enrolment_staff(request, public_id):
                 services.revoke_credential(credential, actor=request.user, reason=reason)
             elif action == "renew":
                 credential = get_object_or_404(
-                    Credential, pk=request.POST.get("credential"), enrolment=enrolment
+                    Credential, pk=parse_id(request.POST.get("credential")), enrolment=enrolment
                 )
                 services.renew_credential(credential, actor=request.user)
             else:

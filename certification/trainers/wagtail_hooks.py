@@ -19,6 +19,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from cms.access import Perm, can, staff
 from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin, menu_item_class_for
+from cms.untrusted_input import parse_id, query_text
 
 from . import services
 from .models import (
@@ -193,7 +194,7 @@ def candidates(request):
     if request.method == "POST":
         email = request.POST.get("email", "").strip()
         person = get_user_model().objects.filter(email__iexact=email).first()
-        track = Track.objects.filter(pk=request.POST.get("track") or None).first()
+        track = Track.objects.filter(pk=parse_id(request.POST.get("track"))).first()
         if person is None or track is None:
             messages.error(
                 request, "Choose a track and give the email of a person who has an account."
@@ -205,7 +206,7 @@ def candidates(request):
             except services.CertificationError as error:
                 messages.error(request, str(error))
         return redirect("trainers_admin_candidates")
-    query = request.GET.get("q", "").strip()[:100]
+    query = query_text(request, "q").strip()[:100]
     enrolments = Enrolment.objects.select_related("candidate", "track").annotate(
         video_count=Count("videos")
     )
