@@ -32,6 +32,7 @@ from payments.models import (
     OrderLineItem,
     Payment,
     Refund,
+    WebhookEvent,
     format_money,
 )
 from payments.stripe_client import card_payments_enabled, get_client
@@ -460,13 +461,28 @@ def _order_for_stripe_object(metadata, *, session_id=None, payment_intent_id=Non
     return None
 
 
+def _stripe_object_or_none(retrieve, object_id, *params):
+    """Stripe's copy of an object, or None when Stripe has no such object (an event or a link
+    for another account's or a deleted object): the caller treats it as matching no order."""
+    try:
+        return retrieve(object_id, *params)
+    except stripe.InvalidRequestError as error:
+        if error.code == "resource_missing":
+            return None
+        raise
+
+
 def settle_checkout_session(session_id, *, source):
     """Act on a Checkout Session as Stripe reports it *now* (never on a webhook's copy).
 
     Returns the order, or None when the session belongs to no order here.
     """
-    session = get_client().v1.checkout.sessions.retrieve(session_id, {"expand": ["payment_intent"]})
-    order = _order_for_stripe_object(session.metadata, session_id=session.id)
+    session = _stripe_object_or_none(
+        get_client().v1.checkout.sessions.retrieve, session_id, {"expand": ["payment_intent"]}
+    )
+    order = None
+    if session is not None:
+        order = _order_for_stripe_object(session.metadata, session_id=session.id)
     if order is None:
         log.warning("Checkout Session %s (%s) matches no order", session_id, source)
         return None
@@ -578,6 +594,21 @@ def flag_order(order, reason, *, actor=None):
     )
 
 
+def report_unmatched_stripe_event(event, reason):
+    """A signed Stripe event that matches no order here: on its record, in the audit log, and
+    in Finance's inbox (the Orders screen lists such events too). Nothing else changes."""
+    _record("webhook.unmatched", event, note=reason)
+    event_id = event.pk
+    transaction.on_commit(
+        lambda: _send(
+            "Stripe sent an event we cannot match to an order",
+            "payments/email/staff_unmatched_stripe_event.txt",
+            {"event": WebhookEvent.objects.get(pk=event_id), "reason": reason},
+            finance_emails(),
+        )
+    )
+
+
 def resolve_attention(order, *, actor, note=""):
     with transaction.atomic():
         order = _locked(order)
@@ -642,7 +673,9 @@ def expire_order(order, *, note, actor=None):
 
 def fail_async_payment(session_id):
     """A delayed payment (bank debit) failed after checkout: cancel and tell the buyer."""
-    session = get_client().v1.checkout.sessions.retrieve(session_id)
+    session = _stripe_object_or_none(get_client().v1.checkout.sessions.retrieve, session_id)
+    if session is None:
+        return None
     order = _order_for_stripe_object(session.metadata, session_id=session.id)
     if order is None or session.payment_status == "paid":
         return order
@@ -671,7 +704,9 @@ def record_dispute(dispute):
     intent_id = dispute.get("payment_intent")
     if intent_id:
         # Re-read the intent from Stripe so a forged or stale event cannot flag an order.
-        get_client().v1.payment_intents.retrieve(intent_id)
+        intents = get_client().v1.payment_intents
+        if _stripe_object_or_none(intents.retrieve, intent_id) is None:
+            intent_id = None
     order = _order_for_stripe_object({}, payment_intent_id=intent_id)
     if order is None:
         log.warning("Dispute %s matches no order", dispute.get("id"))
@@ -849,8 +884,11 @@ def _order_follows_refunds(order, *, actor=None):
 
 def sync_refunds_from_charge(charge_id):
     """`charge.refunded`: read the charge and its refunds from Stripe and mirror them."""
-    charge = get_client().v1.charges.retrieve(charge_id, {"expand": ["refunds"]})
-    order = _order_for_stripe_object({}, payment_intent_id=charge.payment_intent)
+    charges = get_client().v1.charges
+    charge = _stripe_object_or_none(charges.retrieve, charge_id, {"expand": ["refunds"]})
+    order = None
+    if charge is not None:
+        order = _order_for_stripe_object({}, payment_intent_id=charge.payment_intent)
     if order is None:
         log.warning("Charge %s matches no order", charge_id)
         return None

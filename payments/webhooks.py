@@ -49,7 +49,7 @@ def stripe_webhook(request):
         verify_event(payload, request.headers.get("Stripe-Signature"))
         event = json.loads(payload)
         event_id, event_type = event["id"], event["type"]
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError):
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         log.warning("Rejected a webhook without a valid Stripe signature")
         return HttpResponseBadRequest("Invalid Stripe signature.")
     record, queue = store_event(event_id, event_type, event)
@@ -79,32 +79,46 @@ def process_event(event_pk):
     record = WebhookEvent.objects.get(pk=event_pk)
     if record.processed_at:
         return record.outcome
-    obj = record.payload.get("data", {}).get("object", {})
+    obj = _event_object(record.payload)
+    object_id = obj.get("id") if isinstance(obj.get("id"), str) else ""
     order = None
+    unmatched = ""
     if record.type not in HANDLED_TYPES:
         outcome = "ignored: not an event this site handles"
-    elif record.type in {
-        "checkout.session.completed",
-        "checkout.session.async_payment_succeeded",
-        "checkout.session.expired",
-    }:
-        order = services.settle_checkout_session(obj["id"], source=f"webhook {record.type}")
-        outcome = f"order {order.status}" if order else "no matching order"
-    elif record.type == "checkout.session.async_payment_failed":
-        order = services.fail_async_payment(obj["id"])
-        outcome = f"order {order.status}" if order else "no matching order"
+    elif not object_id:
+        unmatched = f"Stripe sent a {record.type} event without the id of its object"
+    elif record.type.startswith("checkout.session."):
+        if record.type == "checkout.session.async_payment_failed":
+            order = services.fail_async_payment(object_id)
+        else:
+            order = services.settle_checkout_session(object_id, source=f"webhook {record.type}")
+        unmatched = f"Stripe sent an event for a Checkout Session we do not know: {object_id}"
     elif record.type == "charge.refunded":
-        order = services.sync_refunds_from_charge(obj["id"])
-        outcome = f"order {order.status}" if order else "no matching order"
+        order = services.sync_refunds_from_charge(object_id)
+        unmatched = f"Stripe sent an event for a charge we do not know: {object_id}"
     else:
         order = services.record_dispute(obj)
-        outcome = "order flagged: dispute" if order else "no matching order"
-    if order is None and record.type in HANDLED_TYPES:
+        unmatched = f"Stripe sent a dispute for a payment we do not know: {object_id}"
+    if order is not None:
+        disputed = record.type == "charge.dispute.created"
+        outcome = "order flagged: dispute" if disputed else f"order {order.status}"
+    elif unmatched:
+        outcome = unmatched
         log.warning("Stripe event %s (%s) matches no order", record.stripe_event_id, record.type)
-    WebhookEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
+    processed = WebhookEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
         processed_at=timezone.now(), outcome=outcome[:255], order=order
     )
+    if processed and order is None and unmatched:
+        # Answered 200 all the same: a 5xx would make Stripe retry it for days.
+        services.report_unmatched_stripe_event(record, outcome[:255])
     return outcome
+
+
+def _event_object(payload):
+    """The event's `data.object`, or {} when a (signed) payload does not have one."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    obj = data.get("object") if isinstance(data, dict) else None
+    return obj if isinstance(obj, dict) else {}
 
 
 def process_stale_events(*, older_than=REQUEUE_AFTER):
