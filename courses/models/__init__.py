@@ -1,8 +1,7 @@
-"""The courses models; each file holds one part of the domain (see interfaces.md)."""
+"""The courses models; each file holds one part of the domain."""
 
 from .attendance import *  # noqa: F403 (attendance models; courses.models.attendance.__all__)
 from .events import (
-    AddOn,
     EventDescriptionBlock,
     EventFormat,
     EventIndexPage,
@@ -11,9 +10,6 @@ from .events import (
     ParticipantBenefit,
     Presenter,
     Programme,
-    QuestionKind,
-    RegistrationQuestion,
-    TicketType,
     validate_time_zone,
 )
 from .registrations import (
@@ -31,6 +27,7 @@ from .registrations import (
     WaitlistStatus,
     new_token,
 )
+from .tickets import AddOn, QuestionKind, RegistrationQuestion, TicketType
 
 __all__ = [
     "AddOn",

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.storage import private_storage
 
-from .events import AddOn, EventPage, TicketType
+from .events import EventPage
+from .tickets import AddOn, TicketType
 
 
 def new_token():

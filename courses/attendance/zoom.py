@@ -1,31 +1,26 @@
-"""Attendance: who was in the room (or the webinar) for each session, and for how long.
-
-The one place that changes attendance. Staff check people in and out on a phone; attendees
-check themselves in with the code the presenter shows; webinar attendance comes from Zoom's
-attendee report. Every change writes an audit record; nothing is overwritten: a wrong entry
-is voided with a reason and a new one recorded.
-"""
+"""Webinar attendance from Zoom's attendee report: reading the CSV, importing it (all of it
+or none of it), and matching the rows nobody could be matched to."""
 
 import codecs
 import csv
 import hashlib
 import io
-import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.core import signing
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from cms import audit
+from courses.models import (
+    AttendanceSource,
+    Registration,
+    RegistrationStatus,
+    SessionAttendance,
+    ZoomImport,
+    ZoomImportStatus,
+)
 
-CHECK_IN_TOKEN_SALT = "courses.attendance.check-in-pass"  # noqa: S105 - a salt, not a secret
-# Attendees may check themselves in from this long before a session starts until it ends.
-SELF_CHECK_IN_OPENS_BEFORE = timedelta(minutes=30)
-SELF_CHECK_IN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+from .recording import AttendanceError, merge_intervals, require_attendable, snapshot
 
 ZOOM_TIME_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p",
@@ -35,38 +30,6 @@ ZOOM_TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
 )
 ZOOM_REQUIRED_COLUMNS = ("Email", "Join Time", "Leave Time")
-
-
-class AttendanceError(Exception):
-    """An attendance action that cannot be done; the message tells the person why."""
-
-
-# -- intervals --------------------------------------------------------------------------------
-
-
-def merge_intervals(intervals):
-    """Union of (start, end) pairs: overlapping or touching pairs become one."""
-    merged = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def minutes_within(intervals, window_start, window_end):
-    """Minutes of the merged intervals that fall inside the window, never counted twice."""
-    total = timedelta()
-    for start, end in merge_intervals(intervals):
-        overlap = min(end, window_end) - max(start, window_start)
-        if overlap > timedelta():
-            total += overlap
-    return total.total_seconds() / 60
-
-
-# -- Zoom attendee report ---------------------------------------------------------------------
 
 
 @dataclass
@@ -222,238 +185,7 @@ def parse_zoom_report(data, zone):
     return report
 
 
-# -- check-in passes and codes -----------------------------------------------------------------
-
-
-def check_in_token(registration):
-    """The signed token in the attendee's check-in QR code; it names only the registration."""
-    return signing.dumps(str(registration.public_id), salt=CHECK_IN_TOKEN_SALT, compress=True)
-
-
-def registration_for_token(token):
-    from courses.models import Registration
-
-    try:
-        public_id = signing.loads(token, salt=CHECK_IN_TOKEN_SALT)
-    except signing.BadSignature as error:
-        raise AttendanceError(
-            "This check-in code is not valid. Search for the attendee by name instead."
-        ) from error
-    registration = Registration.objects.filter(public_id=public_id).select_related("event").first()
-    if registration is None:
-        raise AttendanceError("No registration matches this check-in code.")
-    return registration
-
-
-def new_self_check_in_code():
-    return "".join(secrets.choice(SELF_CHECK_IN_CODE_ALPHABET) for _ in range(6))
-
-
-def normalise_code(code):
-    return re.sub(r"[^A-Z0-9]", "", (code or "").upper())
-
-
-# -- services ---------------------------------------------------------------------------------
-
-
-def _snapshot(attendance):
-    return {
-        "registration": str(attendance.registration.public_id),
-        "session": attendance.session_id,
-        "checked_in_at": attendance.checked_in_at.isoformat() if attendance.checked_in_at else None,
-        "checked_out_at": (
-            attendance.checked_out_at.isoformat() if attendance.checked_out_at else None
-        ),
-        "source": attendance.source,
-        "voided": bool(attendance.voided_at),
-    }
-
-
-def _require_attendable(registration, session):
-    from courses.models import RegistrationStatus
-
-    if session.event_id != registration.event_id:
-        raise AttendanceError("This session belongs to another event.")
-    if registration.status != RegistrationStatus.CONFIRMED:
-        raise AttendanceError(
-            f"{registration.attendee_name}'s registration is {registration.get_status_display()}, "
-            "not confirmed: check the booking before checking them in."
-        )
-
-
-def open_attendance(registration, session):
-    """The attendee's current check-in for the session that has no check-out yet, if any."""
-    return (
-        registration.attendances.filter(
-            session=session, voided_at__isnull=True, checked_out_at__isnull=True
-        )
-        .order_by("-checked_in_at")
-        .first()
-    )
-
-
-@transaction.atomic
-def check_in(registration, session, *, actor=None, source=None, at=None):
-    """Record that the attendee arrived; a second check-in while still in changes nothing."""
-    from courses.models import AttendanceSource, SessionAttendance
-
-    _require_attendable(registration, session)
-    current = open_attendance(registration, session)
-    if current is not None:
-        return current, False
-    attendance = SessionAttendance.objects.create(
-        registration=registration,
-        session=session,
-        checked_in_at=at or timezone.now(),
-        source=source or AttendanceSource.STAFF,
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    audit.record(
-        "courses.attendance.checked_in", attendance, actor=actor, after=_snapshot(attendance)
-    )
-    return attendance, True
-
-
-@transaction.atomic
-def check_out(registration, session, *, actor=None, at=None):
-    """Record that the attendee left (early leaving reduces their CE credit)."""
-    _require_attendable(registration, session)
-    attendance = open_attendance(registration, session)
-    if attendance is None:
-        raise AttendanceError(f"{registration.attendee_name} is not checked in to this session.")
-    before = _snapshot(attendance)
-    moment = at or timezone.now()
-    if moment < attendance.checked_in_at:
-        raise AttendanceError("The check-out time is before the check-in time.")
-    attendance.checked_out_at = moment
-    attendance.save(update_fields=["checked_out_at"])
-    audit.record(
-        "courses.attendance.checked_out",
-        attendance,
-        actor=actor,
-        before=before,
-        after=_snapshot(attendance),
-    )
-    return attendance
-
-
-@transaction.atomic
-def void_attendance(attendance, *, actor, reason):
-    """Cancel a wrong entry; it stays on record with who voided it and why."""
-    if not reason.strip():
-        raise AttendanceError("Say why this entry is wrong; the reason is kept for audits.")
-    if attendance.voided_at:
-        return attendance
-    before = _snapshot(attendance)
-    attendance.voided_at = timezone.now()
-    attendance.voided_by = actor if getattr(actor, "is_authenticated", False) else None
-    attendance.void_reason = reason.strip()
-    attendance.save(update_fields=["voided_at", "voided_by", "void_reason"])
-    audit.record(
-        "courses.attendance.voided",
-        attendance,
-        actor=actor,
-        before=before,
-        after=_snapshot(attendance),
-        note=reason,
-    )
-    return attendance
-
-
-@transaction.atomic
-def record_attendance(registration, session, *, checked_in_at, checked_out_at, actor, note=""):
-    """Staff enter a known presence after the fact (e.g. from a paper sign-in sheet)."""
-    from courses.models import AttendanceSource, SessionAttendance
-
-    _require_attendable(registration, session)
-    if checked_out_at and checked_out_at <= checked_in_at:
-        raise AttendanceError("The check-out time must be after the check-in time.")
-    attendance = SessionAttendance.objects.create(
-        registration=registration,
-        session=session,
-        checked_in_at=checked_in_at,
-        checked_out_at=checked_out_at,
-        source=AttendanceSource.STAFF,
-        recorded_by=actor,
-    )
-    audit.record(
-        "courses.attendance.recorded",
-        attendance,
-        actor=actor,
-        after=_snapshot(attendance),
-        note=note,
-    )
-    return attendance
-
-
-def session_code(session, *, actor=None):
-    """The code the presenter shows for self check-in; made on first use."""
-    from courses.models import SessionCheckInCode
-
-    existing = SessionCheckInCode.objects.filter(session=session).first()
-    if existing:
-        return existing
-    with transaction.atomic():
-        for _ in range(10):
-            code = new_self_check_in_code()
-            if not SessionCheckInCode.objects.filter(code=code).exists():
-                break
-        created = SessionCheckInCode.objects.create(session=session, code=code, created_by=actor)
-        audit.record("courses.attendance.code_created", created, actor=actor, after={"code": code})
-    return created
-
-
-def self_check_in(user, code, *, now=None):
-    """An attendee checks in with the presenter's code; returns (session, registration)."""
-    from courses.models import (
-        AttendanceSource,
-        Registration,
-        RegistrationStatus,
-        SessionCheckInCode,
-    )
-
-    now = now or timezone.now()
-    entry = (
-        SessionCheckInCode.objects.filter(code=normalise_code(code))
-        .select_related("session", "session__event")
-        .first()
-    )
-    if entry is None:
-        raise AttendanceError(
-            "That code does not match any session. Check the code on the presenter's screen "
-            "and try again."
-        )
-    session = entry.session
-    if now < session.start - SELF_CHECK_IN_OPENS_BEFORE or now > session.end:
-        local = session.event.local(session.start)
-        raise AttendanceError(
-            f"Check-in for “{session.title}” is open from 30 minutes before it starts "
-            f"({local:%B %-d, %-I:%M %p}) until it ends."
-        )
-    registration = (
-        Registration.objects.filter(
-            event_id=session.event_id, attendee=user, status=RegistrationStatus.CONFIRMED
-        )
-        .order_by("pk")
-        .first()
-    )
-    if registration is None:
-        raise AttendanceError(
-            "We could not find a confirmed registration for this event in your account. "
-            "Ask the staff at the door to check you in."
-        )
-    attendance, _created = check_in(
-        registration, session, actor=user, source=AttendanceSource.SELF_CODE, at=now
-    )
-    return session, registration
-
-
-# -- Zoom import ------------------------------------------------------------------------------
-
-
 def _registrations_by_email(event):
-    from courses.models import Registration, RegistrationStatus
-
     found = {}
     registrations = Registration.objects.filter(
         event=event, status=RegistrationStatus.CONFIRMED
@@ -479,8 +211,6 @@ def import_zoom_report(event, uploaded_file, *, actor):
     overlapping rows are never counted twice; rows with an unknown email are kept as
     unmatched for staff to resolve. Importing the same file twice is refused.
     """
-    from courses.models import ZoomImport, ZoomImportStatus
-
     data = uploaded_file.read()
     digest = hashlib.sha256(data).hexdigest()
     filename = getattr(uploaded_file, "name", "") or "attendee-report.csv"
@@ -581,8 +311,6 @@ def import_zoom_report(event, uploaded_file, *, actor):
 
 def _record_zoom_presence(registration, merged_intervals, row, actor):
     """One attendance entry per merged interval and session it overlaps."""
-    from courses.models import AttendanceSource, SessionAttendance
-
     created = 0
     for start, end in merged_intervals:
         for session in _sessions_overlapping(registration.event, start, end):
@@ -600,7 +328,7 @@ def _record_zoom_presence(registration, merged_intervals, row, actor):
                 "courses.attendance.zoom_recorded",
                 attendance,
                 actor=actor,
-                after=_snapshot(attendance),
+                after=snapshot(attendance),
             )
             created += 1
     return created
@@ -614,7 +342,7 @@ def resolve_zoom_rows(batch, email, registration, *, actor):
         raise AttendanceError("These rows are already matched, or were not in this import.")
     if registration.event_id != batch.event_id:
         raise AttendanceError("That registration is for another event.")
-    _require_attendable(registration, registration.event.sessions.first())
+    require_attendable(registration, registration.event.sessions.first())
     for row in rows:
         row.registration = registration
         row.save(update_fields=["registration"])
@@ -627,37 +355,3 @@ def resolve_zoom_rows(batch, email, registration, *, actor):
         after={"email": email, "registration": str(registration.public_id)},
     )
     return len(rows)
-
-
-# -- reading attendance -----------------------------------------------------------------------
-
-
-def presence_intervals(registration, session, *, now=None):
-    """The attendee's presence in the session as (start, end) pairs.
-
-    An in-person check-in without a check-out counts until the session's end: people are
-    checked in at the door and only checked out when they leave early.
-    """
-    now = now or timezone.now()
-    intervals = []
-    for attendance in registration.attendances.all():
-        if attendance.session_id != session.pk or attendance.voided_at:
-            continue
-        end = attendance.checked_out_at or min(session.end, max(now, attendance.checked_in_at))
-        intervals.append((attendance.checked_in_at, end))
-    return intervals
-
-
-def search_registrations(event, query):
-    """Confirmed registrations of the event whose name or email contains the query."""
-    from courses.models import Registration, RegistrationStatus
-
-    registrations = Registration.objects.filter(
-        event=event, status=RegistrationStatus.CONFIRMED
-    ).order_by("attendee_name")
-    query = (query or "").strip()
-    if query:
-        registrations = registrations.filter(
-            Q(attendee_name__icontains=query) | Q(attendee_email__icontains=query)
-        )
-    return registrations
