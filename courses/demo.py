@@ -14,6 +14,7 @@ from django.utils import timezone
 from wagtail.models import Page, PageViewRestriction
 from wagtail.rich_text import RichText
 
+from cms.models import HomePage, StandardPage
 from courses import services
 from courses.models import (
     AddOn,
@@ -155,8 +156,6 @@ def ensure_events_index(stdout):
             index.show_in_menus = True
             index.save_revision().publish()
         return index
-    from cms.models import HomePage
-
     home = HomePage.objects.first() or Page.get_first_root_node()
     index = EventIndexPage(
         title="Events",
@@ -174,8 +173,6 @@ def ensure_events_index(stdout):
 def ensure_member_area(stdout):
     """The member site: a page only the member group may view (Wagtail page privacy)."""
     group, _ = Group.objects.get_or_create(name=MEMBER_GROUP)
-    from cms.models import HomePage, StandardPage
-
     home = HomePage.objects.first()
     if home is None or StandardPage.objects.filter(slug="member-site").exists():
         return group

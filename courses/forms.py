@@ -7,20 +7,20 @@ import uuid
 from django import forms
 from django.utils import timezone
 
+from cms.money import format_money
 from courses.license_formats import (
     jurisdiction_choices,
     license_number_error,
     normalise_license_number,
 )
 from courses.models import QuestionKind
-from courses.templatetags.courses_tags import money
 
 TICKET_FIELD = re.compile(r"^ticket_(\d+)$")
 ADD_ON_FIELD = re.compile(r"^addon_(\d+)$")
 
 
 def _price_text(amount, currency):
-    return money(amount, currency) if amount else "free"
+    return format_money(amount, currency) if amount else "free"
 
 
 def new_idempotency_key():
@@ -67,7 +67,7 @@ class RegistrationChoiceForm(forms.Form):
                     "field": self[name],
                     "ticket": ticket,
                     "price": price,
-                    "price_text": money(price, event.currency) if price else "Free",
+                    "price_text": format_money(price, event.currency) if price else "Free",
                     "early_bird": price != ticket.price,
                 }
             )
@@ -90,7 +90,9 @@ class RegistrationChoiceForm(forms.Form):
                 {
                     "field": self[name],
                     "add_on": add_on,
-                    "price_text": money(add_on.price, event.currency) if add_on.price else "Free",
+                    "price_text": format_money(add_on.price, event.currency)
+                    if add_on.price
+                    else "Free",
                 }
             )
         if any(ticket.access_code for ticket in self.ticket_types):
@@ -225,7 +227,7 @@ class AttendeeForm(forms.Form):
             self.fields["add_on_ids"].choices = [
                 (
                     str(a.pk),
-                    f"{a.name} ({money(a.price, currency) if a.price else 'free'})"
+                    f"{a.name} ({format_money(a.price, currency) if a.price else 'free'})"
                     + (" – includes CE credit" if a.grants_ce else ""),
                 )
                 for a in self.add_ons

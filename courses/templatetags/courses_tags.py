@@ -8,6 +8,10 @@ from django.utils.safestring import mark_safe
 
 from cms.money import format_money
 from cms.templatetags.cms_tags import _plain_json_for_script
+from courses import queries
+from courses.forms import RegistrationChoiceForm
+from courses.license_formats import jurisdiction_name
+from courses.models import EventIndexPage
 
 register = template.Library()
 
@@ -32,8 +36,6 @@ def money(amount_minor_units, currency):
 @register.filter
 def jurisdiction(code):
     """A license jurisdiction's name for people ("OTHER_US" -> "Another U.S. state")."""
-    from courses.license_formats import jurisdiction_name
-
     return jurisdiction_name(code) if code else ""
 
 
@@ -47,26 +49,20 @@ def ce_hours(minutes):
 @register.simple_tag(takes_context=True)
 def event_listing(context, index_page):
     """The filtered, paginated events for the index page (filters come from the query string)."""
-    from courses.queries import event_listing as listing
-
     request = context.get("request")
-    return listing(index_page, request.GET if request else {})
+    return queries.event_listing(index_page, request.GET if request else {})
 
 
 @register.simple_tag
 def upcoming_events(limit=3):
-    from courses.queries import upcoming_events as upcoming
-
-    return upcoming(limit)
+    return queries.upcoming_events(limit)
 
 
 @register.simple_tag
 def event_page_data(event):
     """Everything the event page lists, each fetched once (the page is read far more often
     than it changes, and its query count must not grow with the schedule)."""
-    from courses.queries import event_page_data as page_data
-
-    return page_data(event)
+    return queries.event_page_data(event)
 
 
 @register.simple_tag(takes_context=True)
@@ -74,9 +70,8 @@ def event_json_ld(context, event):
     """schema.org Event data as an ld+json block, escaped so no value can end the element."""
     if event.pk is None:
         return ""  # an unsaved preview: no seats to count, nothing for search engines yet
-    from courses.queries import event_page_data as page_data
 
-    data = event.schema_org(context.get("request"), page_data(event))
+    data = event.schema_org(context.get("request"), queries.event_page_data(event))
     return format_html(
         '<script type="application/ld+json">{}</script>',
         mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped for <script> context
@@ -86,9 +81,6 @@ def event_json_ld(context, event):
 @register.inclusion_tag("courses/includes/registration_box.html", takes_context=True)
 def registration_box(context, event, data=None):
     """What the event page offers right now: the ticket form, the waitlist or a closed note."""
-    from courses.forms import RegistrationChoiceForm
-    from courses.queries import active_registration, my_waitlist_entries
-
     request = context.get("request")
     user = getattr(request, "user", None)
     now = timezone.now()
@@ -108,7 +100,9 @@ def registration_box(context, event, data=None):
     authenticated = bool(user and user.is_authenticated)
     on_waitlist = None
     if authenticated and state == "sold_out":
-        on_waitlist = next((e for e in my_waitlist_entries(user) if e.event_id == event.pk), None)
+        on_waitlist = next(
+            (e for e in queries.my_waitlist_entries(user) if e.event_id == event.pk), None
+        )
     return {
         "request": request,
         "event": event,
@@ -118,7 +112,7 @@ def registration_box(context, event, data=None):
         "closes": event.registration_closes_at or event.starts_at,
         "authenticated": authenticated,
         "anonymous": not authenticated,
-        "existing": active_registration(user, event) if authenticated else None,
+        "existing": queries.active_registration(user, event) if authenticated else None,
         "on_waitlist": on_waitlist,
         "form": RegistrationChoiceForm(
             event,
@@ -135,6 +129,4 @@ def registration_box(context, event, data=None):
 @register.simple_tag
 def event_index():
     """The site's events index page, for "browse events" links."""
-    from courses.models import EventIndexPage
-
     return EventIndexPage.objects.live().first()
