@@ -39,16 +39,23 @@ function confirmBeforeSubmit() {
   }
 }
 
+// The tick boxes that ask for CE credit: inside a [data-ce-choice] element, all of them, or
+// where it lists values (the add-ons that grant CE) in data-ce-values, those with such a value.
+function ceChoiceInputs(block) {
+  return [...block.querySelectorAll("[data-ce-choice]")].flatMap((choice) => {
+    const inputs = [...choice.querySelectorAll("input[type=checkbox]")];
+    if (!choice.hasAttribute("data-ce-values")) return inputs;
+    const values = choice.dataset.ceValues.split(/\s+/).filter(Boolean);
+    return inputs.filter((input) => values.includes(input.value));
+  });
+}
+
 // Shows the license fields only while CE credit is chosen for that attendee.
 function toggleLicenseFields() {
   for (const block of document.querySelectorAll("[data-attendee]")) {
     const licence = block.querySelector("[data-license-fields]");
     if (!licence) continue;
-    const ceInputs = [...block.querySelectorAll("input[type=checkbox]")].filter(
-      (input) =>
-        input.name.endsWith("-wants_ce") ||
-        (input.name.endsWith("-add_on_ids") && /CE credit/.test(input.labels?.[0]?.textContent || "")),
-    );
+    const ceInputs = ceChoiceInputs(block);
     if (!ceInputs.length) continue;
     const update = () => {
       const wanted = ceInputs.some((input) => input.checked);

@@ -62,7 +62,7 @@ def test_upload_review_approve_and_credential(page, live_server, tmp_path):
 
     assert_accessible(page)
     page.get_by_role("button", name="Continue to upload").click()
-    expect(page.locator(".field-error")).to_contain_text("Please confirm consent")
+    expect(page.locator(".field__error")).to_contain_text("Please confirm consent")
     page.get_by_label(re.compile("Everyone recognisable in this video agreed")).check()
     page.get_by_role("button", name="Continue to upload").click()
 
