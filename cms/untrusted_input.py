@@ -97,3 +97,24 @@ class TextConverter:
 
     def to_url(self, value):
         return value
+
+
+class RefuseNulMiddleware:
+    """A NUL in the path, the query string or a form field is a 400 before any view runs.
+
+    The views that read such values refuse them themselves; this also covers Wagtail's screens
+    and any view written later. Only URL-encoded forms are read here: upload bodies (tus,
+    multipart files) and JSON are left to their views. The body is read first so that a view
+    expecting JSON can still read `request.body` after the form was parsed.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refuse_nul(request.path)
+        refuse_nul_in(request.GET)
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            request.body  # noqa: B018 - keep the raw body readable after parsing the form
+            refuse_nul_in(request.POST)
+        return self.get_response(request)

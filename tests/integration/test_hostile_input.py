@@ -419,3 +419,20 @@ def test_no_route_answers_hostile_paths_queries_or_forms_with_a_server_error():
                 client.cookies[settings.SESSION_COOKIE_NAME] = session_key.value
     assert sum(map(len, routes)) > 500, "the walk found too few routes to mean anything"
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_a_nul_anywhere_in_a_form_or_query_is_refused_before_any_view(client):
+    """Wagtail's own screens and any future view are covered too, not only the ones we fixed."""
+    for path in ("/admin/pages/search/?q=%00", "/registrations/?page=%00", "/verify/?x=%00"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert "a character we cannot accept" in response.content.decode()
+    # Browsers send forms URL-encoded.
+    posted = client.post(
+        "/accounts/login/",
+        "login=a%00b%40example.org&password=x",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert posted.status_code == 400
+    assert "a character we cannot accept" in posted.content.decode()
