@@ -9,19 +9,11 @@ Links point at the courses-web views by URL name: `courses:my_registrations`,
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from cms.links import absolute_reverse
 from courses.ics import calendar_links, event_calendar, ics_filename
 from courses.models import ApprovalStatus
-
-
-def absolute_url(name, *args):
-    """A full link for an email; the site root if the view is not wired (yet)."""
-    try:
-        return settings.SITE_URL + reverse(name, args=args)
-    except NoReverseMatch:
-        return settings.SITE_URL + "/"
 
 
 def send(template, to, context, *, attachments=()):
@@ -51,7 +43,7 @@ def _event_context(event):
         "sessions": calendar_links(event),
         "starts": event.local(event.starts_at),
         "ends": event.local(event.ends_at),
-        "my_registrations_url": absolute_url("courses:my_registrations"),
+        "my_registrations_url": absolute_reverse("courses:my_registrations"),
     }
 
 
@@ -66,7 +58,7 @@ def send_registration_confirmation(registration, *, transferred=False):
         **_event_context(event),
         "registration": registration,
         "transferred": transferred,
-        "claim_url": absolute_url("courses:claim_seat", registration.invitation_token)
+        "claim_url": absolute_reverse("courses:claim_seat", registration.invitation_token)
         if registration.awaiting_claim
         else "",
     }
@@ -79,7 +71,7 @@ def send_booking_confirmation(booking):
         **_event_context(booking.event),
         "booking": booking,
         "registrations": list(booking.registrations.all()),
-        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+        "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
     }
     send("booking_confirmed", booking.purchaser.email, context)
 
@@ -90,7 +82,7 @@ def send_seat_invitation(registration):
         **_event_context(registration.event),
         "registration": registration,
         "purchaser": registration.booking.purchaser,
-        "claim_url": absolute_url("courses:claim_seat", registration.invitation_token),
+        "claim_url": absolute_reverse("courses:claim_seat", registration.invitation_token),
     }
     send("seat_invitation", registration.attendee_email, context)
 
@@ -104,7 +96,7 @@ def send_waitlist_offer(entry):
     context = {
         **_event_context(entry.event),
         "entry": entry,
-        "claim_url": absolute_url("courses:waitlist_claim", entry.claim_token),
+        "claim_url": absolute_reverse("courses:waitlist_claim", entry.claim_token),
         "offer_expires": entry.event.local(entry.offer_expires_at),
     }
     send("waitlist_offer", entry.user.email, context)
@@ -114,7 +106,7 @@ def send_approval_request_received(booking):
     context = {
         **_event_context(booking.event),
         "booking": booking,
-        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+        "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
     }
     send("approval_pending", booking.purchaser.email, context)
 
@@ -124,7 +116,7 @@ def send_approval_decision(booking):
         **_event_context(booking.event),
         "booking": booking,
         "approved": booking.approval_status == ApprovalStatus.APPROVED,
-        "booking_url": absolute_url("courses:booking_summary", booking.public_id),
+        "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
         "expires": booking.event.local(booking.expires_at) if booking.expires_at else None,
     }
     send("approval_decision", booking.purchaser.email, context)

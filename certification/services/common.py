@@ -1,6 +1,6 @@
 """What every CE service shares: the errors they raise and absolute links for emails and PDFs."""
 
-from django.conf import settings
+from cms import links
 
 
 class CEError(Exception):
@@ -11,5 +11,5 @@ class NotEligible(CEError):
     pass
 
 
-def absolute_url(path):
-    return f"{settings.SITE_URL}{path}"
+# Re-exported: other CE modules and the badge build links with it.
+absolute_url = links.absolute_url

@@ -1,6 +1,5 @@
 """Credentials: issued when every requirement is met and the lead confirms; renewed, revoked."""
 
-import calendar
 import secrets
 
 from django.db import transaction
@@ -8,20 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms import audit
+from cms.dates import add_months
 
 from ..credential_pdf import render_credential
 from ..models import Credential, DirectoryListing, Enrolment
 from .access import is_certification_lead
 from .common import CertificationError, _email_after_commit
 from .requirements import all_requirements_met
-
-
-def _add_months(moment, months):
-    year, month = divmod(moment.month - 1 + months, 12)
-    year += moment.year
-    month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def _credential_number(track):
@@ -48,7 +40,7 @@ def issue_credential(enrolment, *, actor, renews=None):
         holder_name=enrolment.candidate.legal_name or enrolment.candidate.email,
         title=track.credential_title,
         issued_at=now,
-        expires_at=_add_months(now, track.credential_valid_months)
+        expires_at=add_months(now, track.credential_valid_months)
         if track.credential_valid_months
         else None,
         issued_by=actor,
