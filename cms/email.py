@@ -2,14 +2,18 @@
 mail server never slows a page."""
 
 import base64
+import logging
 from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
+
+logger = logging.getLogger(__name__)
 
 
 def serialize_message(message):
@@ -71,7 +75,12 @@ class CeleryEmailBackend(BaseEmailBackend):
 def send_templated_email(
     template, to, context, *, subject=None, zone=None, language=None, attachments=()
 ):
-    """The one way the site writes to people: render, then send through the email backend.
+    """The one way the site writes to people: render now, send once the transaction commits.
+
+    Rendering happens at once, from the state the caller sees; the message leaves only after
+    the surrounding transaction commits, so nobody is told about a change that was rolled
+    back. A failure to hand the message over (mail queue down) is logged, never raised: the
+    change it reports has already been committed. Outside a transaction it is sent at once.
 
     `template` names `<template>.txt` (the plain text, required), `<template>.html` (used when
     it exists) and, unless `subject` is given, `<template>_subject.txt`. Everything renders
@@ -95,8 +104,17 @@ def send_templated_email(
         message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:
         message.attach(filename, content, mimetype)
-    message.send()
+    transaction.on_commit(lambda: _send(message))
     return message
+
+
+def _send(message):
+    try:
+        message.send()
+    except Exception:
+        # The change is committed; a raise here would turn its page into an error. Who
+        # missed which message is what an operator needs to resend it.
+        logger.exception("Email %r to %s could not be handed over", message.subject, message.to)
 
 
 def _render_if_exists(name, context):
