@@ -12,6 +12,8 @@ from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth.models import Group
+from django.test import Client
 
 from cms.access import mark_second_factor
 from cms.models import User
@@ -55,6 +57,29 @@ def log_in_with_second_factor(client, user):
     session["account_authentication_methods_user"] = str(user.pk)
     session.save()
     return user
+
+
+def make_staff_in_role(role, email="staff@example.org", legal_name="Sam Staff"):
+    """A staff member holding one role (a group from cms.roles) with an authenticator."""
+    user, _secret = make_staff_with_totp(email=email, legal_name=legal_name)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def log_in_browser(page, user, *, second_factor=False):
+    """Give a Playwright page a session for `user` (logging in has its own browser tests).
+
+    `second_factor=True` for staff: the session is one that entered the authenticator code.
+    """
+    client = Client()
+    if second_factor:
+        log_in_with_second_factor(client, user)
+    else:
+        client.force_login(user)
+    page.goto("/healthz")
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": page.url}]
+    )
 
 
 def acting_with_second_factor(user):

@@ -1,7 +1,15 @@
+"""Fixtures every test may use: isolated media, a member, staff per role with a second factor.
+
+Builders that take arguments live in tests/accounts_support.py (people) and
+courses.factories / certification.factories (events, registrations, CE setup).
+"""
+
 import shutil
 
 import pytest
 from django.conf import settings
+
+from tests.accounts_support import log_in_with_second_factor, make_member, make_staff_in_role
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +36,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def member(db):
+    """A signed-up attendee with a verified email (not signed in)."""
+    return make_member()
+
+
+@pytest.fixture
+def staff_signed_in(client, db):
+    """Sign `client` in as staff holding `role`, having entered the authenticator code.
+
+    Usage: `manager = staff_signed_in(cms.roles.EVENT_MANAGER)`; pass `email=` for
+    a second staff member in the same test.
+    """
+
+    def sign_in(role, email="staff@example.org", legal_name="Sam Staff"):
+        user = make_staff_in_role(role, email=email, legal_name=legal_name)
+        log_in_with_second_factor(client, user)
+        return user
+
+    return sign_in
