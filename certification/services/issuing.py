@@ -4,12 +4,11 @@ facts the certificate prints. The bulk job's Celery task is defined here, beside
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cms import audit, pdf
+from cms.email import send_templated_email
 
 from ..credits import last_day_attended, session_presence
 from ..models import (
@@ -124,26 +123,20 @@ def _snapshot(certificate):
 
 
 def _notify(certificate):
-    """The CE services' one way of sending email: the attendee's certificate is ready."""
-    link = absolute_url(certificate.get_absolute_url())
-    body = render_to_string(
-        "certification/email/certificate_issued.txt",
-        {
-            "certificate": certificate,
-            "link": link,
-            "verify_url": absolute_url(certificate.get_verification_url()),
-        },
-    )
+    """The attendee's certificate is ready: tell them, once the issue has committed."""
     recipient = (
         certificate.attendee.email
         if certificate.attendee_id
         else certificate.registration.attendee_email
     )
-    send_mail(
-        f"Your CE certificate: {certificate.program_title}",
-        body,
-        None,
-        [recipient],
+    send_templated_email(
+        "certification/email/certificate_issued",
+        recipient,
+        {
+            "certificate": certificate,
+            "link": absolute_url(certificate.get_absolute_url()),
+            "verify_url": absolute_url(certificate.get_verification_url()),
+        },
     )
 
 
@@ -203,7 +196,7 @@ def issue_certificate(
         note=correction_note,
     )
     if notify:
-        transaction.on_commit(lambda: _notify(certificate))
+        _notify(certificate)
     return certificate
 
 

@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from cms import audit
 from cms.dates import add_months
+from cms.email import send_templated_email
 
 from ..credential_pdf import render_credential
 from ..models import Credential, DirectoryListing, Enrolment
 from .access import is_certification_lead
-from .common import CertificationError, _email_after_commit
+from .common import CertificationError
 from .requirements import all_requirements_met
 
 
@@ -63,8 +64,8 @@ def issue_credential(enrolment, *, actor, renews=None):
         actor=actor,
         after={"number": credential.number},
     )
-    _email_after_commit(
-        "credential_issued",
+    send_templated_email(
+        "certification/trainers/email/credential_issued",
         enrolment.candidate.email,
         {"credential": credential, "url": reverse("trainers:dashboard")},
     )

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms import audit
+from cms.email import send_templated_email
 
 from ..models import (
     Decision,
@@ -17,7 +18,7 @@ from ..models import (
     VideoSubmission,
 )
 from .access import can_review_submission, is_certification_lead, may_be_assigned_reviews
-from .common import CertificationError, _email_after_commit
+from .common import CertificationError
 
 VS = VideoSubmission.Status
 
@@ -49,8 +50,8 @@ def assign_reviewer(submission, reviewer, *, actor, due_at=None):
             actor=actor,
             after={"reviewer": reviewer.email, "due": due_at.isoformat()},
         )
-        _email_after_commit(
-            "reviewer_assigned",
+        send_templated_email(
+            "certification/trainers/email/reviewer_assigned",
             reviewer.email,
             {
                 "reviewer": reviewer,
@@ -210,8 +211,8 @@ def decide(submission, *, actor, outcome, guidance=""):
         after={"status": status},
         note=guidance,
     )
-    _email_after_commit(
-        "decision_made",
+    send_templated_email(
+        "certification/trainers/email/decision_made",
         submission.candidate.email,
         {
             "submission": submission,

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms import audit
+from cms.email import send_templated_email
 
 from .. import bucket
 from ..models import Enrolment, Requirement, VideoSubmission, VideoUpload
@@ -32,7 +33,7 @@ from ..processing import (
     probe,
     transcode,
 )
-from .common import CertificationError, UploadTooLarge, _email_after_commit
+from .common import CertificationError, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +209,8 @@ def mark_processed(submission, *, info, playback_name, poster_name, transcoded):
         before={"status": VS.PROCESSING},
         after={"status": VS.READY, **{k: str(v) for k, v in info.items()}},
     )
-    _email_after_commit(
-        "processing_finished",
+    send_templated_email(
+        "certification/trainers/email/processing_finished",
         submission.candidate.email,
         {"submission": submission, "url": reverse("trainers:dashboard")},
     )
@@ -234,8 +235,8 @@ def mark_failed(submission, *, reason):
         after={"status": VS.FAILED},
         note=reason,
     )
-    _email_after_commit(
-        "processing_failed",
+    send_templated_email(
+        "certification/trainers/email/processing_failed",
         submission.candidate.email,
         {"submission": submission, "reason": reason, "url": reverse("trainers:dashboard")},
     )
