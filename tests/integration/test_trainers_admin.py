@@ -16,16 +16,10 @@ from tests.trainers_support.builders import (
     lead,
     person,
     reviewer,
-    run_on_commit_now,
     start_submission,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_commit(monkeypatch):
-    run_on_commit_now(monkeypatch)
 
 
 def admin_user(user):

@@ -9,14 +9,9 @@ from django.core.files.storage import storages
 from certification.trainers import services
 from certification.trainers.models import AssessmentAttempt, Credential, Question
 from tests.accounts_support import acting_with_second_factor, log_in_with_second_factor
-from tests.trainers_support.builders import build_track, lead, person, run_on_commit_now
+from tests.trainers_support.builders import build_track, lead, person
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_commit(monkeypatch):
-    run_on_commit_now(monkeypatch)
 
 
 def _answer_form(attempt, *, correct):
@@ -162,7 +157,9 @@ def _meet_everything(track, candidate, boss):
     return enrolment, evidence
 
 
-def test_credential_issued_when_all_requirements_met_and_lead_confirms(client, tmp_path):
+def test_credential_issued_when_all_requirements_met_and_lead_confirms(
+    client, tmp_path, django_capture_on_commit_callbacks
+):
     track = build_track()
     candidate = person("cand@example.org", "Zoë Ångström-李")
     boss = acting_with_second_factor(lead())
@@ -175,7 +172,8 @@ def test_credential_issued_when_all_requirements_met_and_lead_confirms(client, t
     client.post(staff_url, {"action": "evidence", "evidence": evidence.pk, "accept": "yes"})
     page = client.get(staff_url).content.decode()
     assert "Confirm and issue the credential" in page
-    client.post(staff_url, {"action": "issue"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(staff_url, {"action": "issue"})
 
     credential = Credential.objects.get()
     assert credential.holder_name == "Zoë Ångström-李"

@@ -13,7 +13,6 @@ from tests.trainers_support.builders import (
     make_video,
     person,
     reviewer,
-    run_on_commit_now,
     start_submission,
     tus_upload,
 )
@@ -21,38 +20,37 @@ from tests.trainers_support.builders import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _after_commit(monkeypatch):
-    run_on_commit_now(monkeypatch)
-
-
 @pytest.fixture
-def ready_video(client, tmp_path):
+def ready_video(client, tmp_path, django_capture_on_commit_callbacks):
     track = build_track()
     candidate = person("cand@example.org", "Casey Candidate")
     client.force_login(candidate)
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY
     client.logout()
     return track, candidate, submission
 
 
-def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(client, ready_video):
+def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(
+    client, ready_video, django_capture_on_commit_callbacks
+):
     track, candidate, submission = ready_video
     boss = acting_with_second_factor(lead())
     ann = reviewer("ann@example.org", "Ann Reviewer")
     ben = reviewer("ben@example.org", "Ben Reviewer")
 
     log_in_with_second_factor(client, boss)
-    page = client.post(
-        f"/certification/reviews/{submission.public_id}/",
-        {"action": "assign", "assign-reviewer": ann.pk},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            f"/certification/reviews/{submission.public_id}/",
+            {"action": "assign", "assign-reviewer": ann.pk},
+            follow=True,
+        )
+        services.assign_reviewer(submission, ben, actor=boss)
     assert "Reviewer assigned and emailed." in page.content.decode()
-    services.assign_reviewer(submission, ben, actor=boss)
     assigned = [m for m in mail.outbox if m.subject.startswith("A video to review")]
     assert sorted(m.to[0] for m in assigned) == ["ann@example.org", "ben@example.org"]
     submission.refresh_from_db()
@@ -98,9 +96,10 @@ def test_two_reviewers_then_the_lead_decides_and_the_candidate_sees_feedback(cli
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.IN_REVIEW
     log_in_with_second_factor(client, boss)
-    page = client.post(
-        review_url, {"action": "decide", "decision-outcome": "approve"}, follow=True
-    ).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            review_url, {"action": "decide", "decision-outcome": "approve"}, follow=True
+        ).content.decode()
     assert "Decision saved" in page
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.APPROVED

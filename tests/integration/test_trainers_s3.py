@@ -19,7 +19,6 @@ from tests.trainers_support.builders import (
     build_track,
     make_video,
     person,
-    run_on_commit_now,
     start_submission,
 )
 
@@ -61,8 +60,7 @@ def moto_endpoint():
 
 
 @pytest.fixture
-def s3_settings(settings, moto_endpoint, monkeypatch):
-    run_on_commit_now(monkeypatch)
+def s3_settings(settings, moto_endpoint):
     bucket = "trainer-videos"
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
@@ -164,7 +162,9 @@ def upload_like_uppy(client, submission, data, *, declared_size=None):
     )
 
 
-def test_presigned_multipart_upload_is_processed_and_played_from_s3(client, s3_settings, tmp_path):
+def test_presigned_multipart_upload_is_processed_and_played_from_s3(
+    client, s3_settings, tmp_path, django_capture_on_commit_callbacks
+):
     s3, bucket = s3_settings
     source = make_video(tmp_path / "demo.mp4", seconds=3, size="320x240").read_bytes()
     assert len(source) > 2 * PART
@@ -174,7 +174,8 @@ def test_presigned_multipart_upload_is_processed_and_played_from_s3(client, s3_s
     page = client.get(f"/certification/videos/{submission.public_id}/upload/").content.decode()
     assert "&quot;mode&quot;: &quot;s3&quot;" in page
 
-    finished = upload_like_uppy(client, submission, source)
+    with django_capture_on_commit_callbacks(execute=True):
+        finished = upload_like_uppy(client, submission, source)
 
     assert finished.status_code == 200, finished.content
     submission.refresh_from_db()

@@ -14,18 +14,12 @@ from tests.trainers_support.builders import (
     make_video,
     person,
     private_files,
-    run_on_commit_now,
     start_submission,
     tus_metadata,
     tus_upload,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_commit(monkeypatch):
-    run_on_commit_now(monkeypatch)
 
 
 @pytest.fixture
@@ -57,12 +51,13 @@ def test_consent_is_required_before_upload(client, track, candidate):
 
 
 def test_video_uploaded_in_chunks_is_processed_and_plays_with_ranges(
-    client, track, candidate, tmp_path, settings
+    client, track, candidate, tmp_path, settings, django_capture_on_commit_callbacks
 ):
     source = make_video(tmp_path / "demo.mp4").read_bytes()
     submission = start_submission(track, candidate)
 
-    location, responses = tus_upload(client, submission, source, chunk=len(source) // 3 + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        location, responses = tus_upload(client, submission, source, chunk=len(source) // 3 + 1)
 
     assert [r.status_code for r in responses] == [204, 204, 204]
     assert responses[-1]["Upload-Offset"] == str(len(source))
@@ -106,7 +101,9 @@ def test_video_uploaded_in_chunks_is_processed_and_plays_with_ranges(
     assert not [f for f in private_files(settings) if f.startswith("video-uploads/")]
 
 
-def test_resume_after_interruption_continues_from_head_offset(client, track, candidate, tmp_path):
+def test_resume_after_interruption_continues_from_head_offset(
+    client, track, candidate, tmp_path, django_capture_on_commit_callbacks
+):
     source = make_video(tmp_path / "demo.mp4").read_bytes()
     submission = start_submission(track, candidate)
     created = client.post(
@@ -128,14 +125,15 @@ def test_resume_after_interruption_continues_from_head_offset(client, track, can
 
     head = client.head(location, **TUS)
     assert head["Upload-Offset"] == str(half) and head["Upload-Length"] == str(len(source))
-    done = client.generic(
-        "PATCH",
-        location,
-        source[half:],
-        content_type="application/offset+octet-stream",
-        HTTP_UPLOAD_OFFSET=str(half),
-        **TUS,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.generic(
+            "PATCH",
+            location,
+            source[half:],
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_OFFSET=str(half),
+            **TUS,
+        )
     assert done.status_code == 204
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY
@@ -250,10 +248,11 @@ def test_termination_deletes_the_partial_file(client, track, candidate, settings
     ],
 )
 def test_files_that_are_not_videos_are_rejected_with_a_reason(
-    client, track, candidate, settings, name, content, reason
+    client, track, candidate, settings, name, content, reason, django_capture_on_commit_callbacks
 ):
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, content, filename=name)
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, content, filename=name)
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.FAILED
     assert reason in submission.failure_reason
@@ -263,7 +262,9 @@ def test_files_that_are_not_videos_are_rejected_with_a_reason(
     assert reason in page
 
 
-def test_image_renamed_mp4_is_rejected(client, track, candidate, settings, tmp_path):
+def test_image_renamed_mp4_is_rejected(
+    client, track, candidate, settings, tmp_path, django_capture_on_commit_callbacks
+):
     image = tmp_path / "photo.png"
     subprocess.run(
         [
@@ -281,7 +282,8 @@ def test_image_renamed_mp4_is_rejected(client, track, candidate, settings, tmp_p
         check=True,
     )
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, image.read_bytes(), filename="photo.mp4")
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, image.read_bytes(), filename="photo.mp4")
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.FAILED
     assert "not a video we can read" in submission.failure_reason
@@ -302,30 +304,39 @@ def test_zero_byte_file_is_refused_with_a_reason(client, track, candidate, setti
 
 
 @pytest.mark.parametrize("faststart", [False, True])
-def test_truncated_video_is_rejected(client, track, candidate, settings, tmp_path, faststart):
+def test_truncated_video_is_rejected(
+    client, track, candidate, settings, tmp_path, faststart, django_capture_on_commit_callbacks
+):
     data = make_video(tmp_path / "cut.mp4", seconds=3, faststart=faststart).read_bytes()
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, data[: len(data) // 2])
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, data[: len(data) // 2])
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.FAILED
     assert submission.failure_reason
     assert private_files(settings) == []
 
 
-def test_video_longer_than_the_track_allows_is_rejected(client, candidate, settings, tmp_path):
+def test_video_longer_than_the_track_allows_is_rejected(
+    client, candidate, settings, tmp_path, django_capture_on_commit_callbacks
+):
     track = build_track(max_duration_seconds=1)
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, make_video(tmp_path / "long.mp4", seconds=3).read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, make_video(tmp_path / "long.mp4", seconds=3).read_bytes())
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.FAILED
     assert "at most" in submission.failure_reason
     assert private_files(settings) == []
 
 
-def test_video_browsers_cannot_play_is_transcoded(client, track, candidate, tmp_path):
+def test_video_browsers_cannot_play_is_transcoded(
+    client, track, candidate, tmp_path, django_capture_on_commit_callbacks
+):
     data = make_video(tmp_path / "demo.webm", codec="vp8").read_bytes()
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, data, filename="demo.webm")
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, data, filename="demo.webm")
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY
     assert submission.transcoded and submission.video_codec == "vp8"
@@ -353,12 +364,13 @@ def test_video_browsers_cannot_play_is_transcoded(client, track, candidate, tmp_
 
 
 def test_file_name_with_path_and_script_is_stored_under_a_generated_name(
-    client, track, candidate, settings, tmp_path
+    client, track, candidate, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     data = make_video(tmp_path / "demo.mp4").read_bytes()
     submission = start_submission(track, candidate)
     evil = "../../etc\\..\\<img src=x onerror=alert(1)>.mp4"
-    tus_upload(client, submission, data, filename=evil)
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, data, filename=evil)
     submission.refresh_from_db()
     assert submission.source_name == f"videos/{submission.public_id}/source"
     assert all(f.startswith(f"videos/{submission.public_id}/") for f in private_files(settings))
@@ -367,7 +379,9 @@ def test_file_name_with_path_and_script_is_stored_under_a_generated_name(
     assert "“&lt;img src=x onerror=alert(1)&gt;.mp4”" in page
 
 
-def test_other_peoples_uploads_and_videos_are_not_found(client, track, candidate, tmp_path):
+def test_other_peoples_uploads_and_videos_are_not_found(
+    client, track, candidate, tmp_path, django_capture_on_commit_callbacks
+):
     data = make_video(tmp_path / "demo.mp4").read_bytes()
     submission = start_submission(track, candidate)
     created = client.post(
@@ -402,14 +416,15 @@ def test_other_peoples_uploads_and_videos_are_not_found(client, track, candidate
     assert hijack.status_code == 404
 
     client.force_login(candidate)
-    client.generic(
-        "PATCH",
-        location,
-        data,
-        content_type="application/offset+octet-stream",
-        HTTP_UPLOAD_OFFSET="0",
-        **TUS,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.generic(
+            "PATCH",
+            location,
+            data,
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_OFFSET="0",
+            **TUS,
+        )
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY
 
@@ -431,10 +446,11 @@ def test_other_peoples_uploads_and_videos_are_not_found(client, track, candidate
 
 
 def test_withdrawn_video_loses_its_files_but_keeps_its_record(
-    client, track, candidate, settings, tmp_path
+    client, track, candidate, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
     assert private_files(settings)
     response = client.post(f"/certification/videos/{submission.public_id}/withdraw/", follow=True)
     assert "withdrawn and its file deleted" in response.content.decode()
@@ -444,9 +460,12 @@ def test_withdrawn_video_loses_its_files_but_keeps_its_record(
     assert client.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
 
 
-def test_x_accel_redirect_hands_playback_to_nginx(client, track, candidate, settings, tmp_path):
+def test_x_accel_redirect_hands_playback_to_nginx(
+    client, track, candidate, settings, tmp_path, django_capture_on_commit_callbacks
+):
     submission = start_submission(track, candidate)
-    tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
     settings.TRAINERS_VIDEO_DELIVERY = "x-accel"
     response = client.get(f"/certification/videos/{submission.public_id}/play/")
     assert response.status_code == 200 and response.content == b""
@@ -511,7 +530,9 @@ def test_abandoned_partial_uploads_are_removed_after_a_week(
     assert client.head(created["Location"], **TUS).status_code == 404
 
 
-def test_patch_streams_the_body_without_loading_it(client, track, candidate, tmp_path, monkeypatch):
+def test_patch_streams_the_body_without_loading_it(
+    client, track, candidate, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
     """Memory stays flat: the tus view reads the stream in pieces, never `request.body`."""
     from django.http import HttpRequest
 
@@ -521,7 +542,8 @@ def test_patch_streams_the_body_without_loading_it(client, track, candidate, tmp
     data = make_video(tmp_path / "demo.mp4").read_bytes()
     submission = start_submission(track, candidate)
     monkeypatch.setattr(HttpRequest, "body", property(refuse))
-    _, responses = tus_upload(client, submission, data, chunk=len(data) // 2 + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, responses = tus_upload(client, submission, data, chunk=len(data) // 2 + 1)
     assert [r.status_code for r in responses] == [204, 204]
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.READY

@@ -214,10 +214,3 @@ def private_files(settings):
         if root.exists()
         else []
     )
-
-
-def run_on_commit_now(monkeypatch):
-    """Tests run inside a transaction that never commits: run after-commit work at once."""
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())

@@ -1,4 +1,6 @@
-"""Found by walking trainer certification as a candidate and as the certification lead."""
+"""What trainer-certification pages say: the dashboard's next qualifying event, the upload
+limit in minutes, the review page before any review, the admin screens' tab titles and the
+assessment's "select all" hint."""
 
 import html as html_lib
 import re
@@ -18,17 +20,11 @@ from tests.trainers_support.builders import (
     lead,
     person,
     reviewer,
-    run_on_commit_now,
     start_submission,
     video_requirement,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_commit(monkeypatch):
-    run_on_commit_now(monkeypatch)
 
 
 def _text(response):
