@@ -1,11 +1,13 @@
 """Certificates: every required field in the PDF's text, for names in many scripts."""
 
 import io
+import re
 import subprocess
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from certification.factories import (
@@ -54,13 +56,42 @@ def pdf_text(data):
     return result.stdout.decode("utf-8")
 
 
+def glyph_characters(page):
+    """(drawn, boxed): the characters the page draws with a glyph its font really has, and
+    those drawn as a missing-glyph box.
+
+    When no installed font has a character, the text layer still names it (pdftotext reads
+    it back) but its glyph id points at .notdef or past the end of the embedded font: the
+    reader sees a box. Each font's ToUnicode map says which glyph stands for which characters.
+    """
+    drawn, boxed = set(), set()
+    for font in page["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        program = next(descriptor[key] for key in ("/FontFile2", "/FontFile3") if key in descriptor)
+        glyph_count = TTFont(io.BytesIO(program.get_object().get_data()))["maxp"].numGlyphs
+        cmap = font["/ToUnicode"].get_object().get_data().decode("ascii")
+        for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, flags=re.S):
+            for glyph, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>", block):
+                characters = set(bytes.fromhex(text).decode("utf-16-be"))
+                real = 0 < int(glyph, 16) < glyph_count
+                (drawn if real else boxed).update(characters)
+        assert "beginbfrange" not in cmap, "read bfrange entries too"
+    return drawn, boxed
+
+
 def full_attendance(registration):
     for session in registration.event.sessions.all():
         check_in(registration, session, at=session.start - timedelta(minutes=5))
 
 
+# Evening in Los Angeles, already the next day in UTC: the issue date must be the event's day.
+ISSUED_AT = datetime(2026, 3, 18, 3, 30, tzinfo=UTC)
+
+
 @pytest.fixture
-def event_with_ce():
+def event_with_ce(time_machine):
+    time_machine.move_to(ISSUED_AT, tick=False)
     make_sponsor()
     event = make_event("Feedback-Informed Treatment Intensive", time_zone="America/Los_Angeles")
     apa = make_body("APA", provider_number="SAMPLE-1234", minutes_per_credit=60)
@@ -123,7 +154,12 @@ def test_certificate_pdf_holds_every_required_field(event_with_ce, script):
     assert f"/verify/{certificate.code}/" in flat
     # The issue date is the day in the event's zone (Los Angeles), not in UTC.
     issue_day = timezone.localtime(certificate.issued_at, event_with_ce.zone).date()
-    assert certificate.issue_date == issue_day
-    assert f"Issued: {issue_day:%B} {issue_day.day}, {issue_day.year}" in flat
-    assert "?" not in name or "?" in flat  # no glyph fell back to a question mark
+    assert certificate.issue_date == issue_day == date(2026, 3, 17)
+    assert "Issued: March 17, 2026" in flat
+    # Every letter of the name is drawn with a real glyph: none as a box, "?" or U+FFFD.
+    drawn, boxed = glyph_characters(page)
+    letters = set(name) - {" "}
+    assert letters <= drawn, letters - drawn
+    assert not letters & boxed, letters & boxed
+    assert "?" not in flat and "\ufffd" not in flat
     assert certificate.status == CertificateStatus.ISSUED
