@@ -1,5 +1,7 @@
 """The emails courses sends. Each is an HTML and a plain-text template under
-templates/courses/email/, plus a one-line subject template.
+templates/courses/email/, plus a one-line subject template, sent with
+`cms.email.send_templated_email` once the transaction commits and in the event's time zone
+(the reader needs the venue's local time).
 
 Links point at the courses-web views by URL name: `courses:my_registrations`,
 `courses:booking_summary` (booking public_id), `courses:claim_seat` (invitation token) and
@@ -7,33 +9,11 @@ Links point at the courses-web views by URL name: `courses:my_registrations`,
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.utils import timezone
 
+from cms.email import send_templated_email
 from cms.links import absolute_reverse
 from courses.ics import calendar_links, event_calendar, ics_filename
 from courses.models import ApprovalStatus
-
-
-def send(template, to, context, *, attachments=()):
-    """Render `courses/email/<template>{_subject.txt,.txt,.html}` and queue the message.
-
-    Templates render in the event's time zone: Django's date filters convert every aware
-    datetime to the active zone, and the reader needs the venue's local time.
-    """
-    context = {"site_name": settings.WAGTAIL_SITE_NAME, "site_url": settings.SITE_URL, **context}
-    with timezone.override(context["event"].zone):
-        subject = " ".join(
-            render_to_string(f"courses/email/{template}_subject.txt", context).split()
-        )
-        text = render_to_string(f"courses/email/{template}.txt", context)
-        html = render_to_string(f"courses/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[to] if isinstance(to, str) else list(to))
-    message.attach_alternative(html, "text/html")
-    for filename, content, mimetype in attachments:
-        message.attach(filename, content, mimetype)
-    message.send()
 
 
 def _event_context(event):
@@ -62,7 +42,13 @@ def send_registration_confirmation(registration, *, transferred=False):
         if registration.awaiting_claim
         else "",
     }
-    send("registration_confirmed", registration.attendee_email, context, attachments=[_ics(event)])
+    send_templated_email(
+        "courses/email/registration_confirmed",
+        registration.attendee_email,
+        context,
+        zone=event.zone,
+        attachments=[_ics(event)],
+    )
 
 
 def send_booking_confirmation(booking):
@@ -73,7 +59,12 @@ def send_booking_confirmation(booking):
         "registrations": list(booking.registrations.all()),
         "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
     }
-    send("booking_confirmed", booking.purchaser.email, context)
+    send_templated_email(
+        "courses/email/booking_confirmed",
+        booking.purchaser.email,
+        context,
+        zone=booking.event.zone,
+    )
 
 
 def send_seat_invitation(registration):
@@ -84,12 +75,22 @@ def send_seat_invitation(registration):
         "purchaser": registration.booking.purchaser,
         "claim_url": absolute_reverse("courses:claim_seat", registration.invitation_token),
     }
-    send("seat_invitation", registration.attendee_email, context)
+    send_templated_email(
+        "courses/email/seat_invitation",
+        registration.attendee_email,
+        context,
+        zone=registration.event.zone,
+    )
 
 
 def send_cancellation(registration):
     context = {**_event_context(registration.event), "registration": registration}
-    send("registration_cancelled", registration.attendee_email, context)
+    send_templated_email(
+        "courses/email/registration_cancelled",
+        registration.attendee_email,
+        context,
+        zone=registration.event.zone,
+    )
 
 
 def send_waitlist_offer(entry):
@@ -99,7 +100,9 @@ def send_waitlist_offer(entry):
         "claim_url": absolute_reverse("courses:waitlist_claim", entry.claim_token),
         "offer_expires": entry.event.local(entry.offer_expires_at),
     }
-    send("waitlist_offer", entry.user.email, context)
+    send_templated_email(
+        "courses/email/waitlist_offer", entry.user.email, context, zone=entry.event.zone
+    )
 
 
 def send_approval_request_received(booking):
@@ -108,7 +111,12 @@ def send_approval_request_received(booking):
         "booking": booking,
         "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
     }
-    send("approval_pending", booking.purchaser.email, context)
+    send_templated_email(
+        "courses/email/approval_pending",
+        booking.purchaser.email,
+        context,
+        zone=booking.event.zone,
+    )
 
 
 def send_approval_decision(booking):
@@ -119,9 +127,14 @@ def send_approval_decision(booking):
         "booking_url": absolute_reverse("courses:booking_summary", booking.public_id),
         "expires": booking.event.local(booking.expires_at) if booking.expires_at else None,
     }
-    send("approval_decision", booking.purchaser.email, context)
+    send_templated_email(
+        "courses/email/approval_decision",
+        booking.purchaser.email,
+        context,
+        zone=booking.event.zone,
+    )
 
 
 def send_registrant_message(event, email, name, subject, body):
     context = {**_event_context(event), "name": name, "subject": subject, "body": body}
-    send("registrant_message", email, context)
+    send_templated_email("courses/email/registrant_message", email, context, zone=event.zone)

@@ -38,7 +38,9 @@ def _event_manager():
     return acting_with_second_factor(manager)
 
 
-def test_attendee_cancels_before_the_cutoff_and_payments_hears_of_it():
+def test_attendee_cancels_before_the_cutoff_and_payments_hears_of_it(
+    django_capture_on_commit_callbacks,
+):
     event = make_event(starts_in=timedelta(days=10))
     attendee = UserFactory(email="cancel@example.org")
     registration = _confirmed(event, attendee)
@@ -49,7 +51,8 @@ def test_attendee_cancels_before_the_cutoff_and_payments_hears_of_it():
 
     registration_cancelled.connect(listener)
     try:
-        services.cancel_registration(registration, actor=attendee)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel_registration(registration, actor=attendee)
     finally:
         registration_cancelled.disconnect(listener)
 
@@ -77,7 +80,7 @@ def test_after_the_cutoff_only_staff_can_cancel():
     assert Registration.objects.get(pk=registration.pk).status == RegistrationStatus.CANCELLED
 
 
-def test_transfer_moves_the_seat_and_access_to_the_colleague():
+def test_transfer_moves_the_seat_and_access_to_the_colleague(django_capture_on_commit_callbacks):
     group = Group.objects.create(name="Member site")
     event = make_event(starts_in=timedelta(days=10), member_group=group)
     material = Material.objects.create(
@@ -90,9 +93,10 @@ def test_transfer_moves_the_seat_and_access_to_the_colleague():
     assert original.groups.filter(pk=group.pk).exists()
     mail.outbox.clear()
 
-    successor = services.transfer_registration(
-        registration, new_name="Kwame Mensah", new_email="new@example.org", actor=original
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        successor = services.transfer_registration(
+            registration, new_name="Kwame Mensah", new_email="new@example.org", actor=original
+        )
 
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.TRANSFERRED
@@ -107,7 +111,7 @@ def test_transfer_moves_the_seat_and_access_to_the_colleague():
     assert AuditRecord.objects.filter(action="courses.registration.transferred").exists()
 
 
-def test_coordinator_buys_seats_and_invitees_claim_them():
+def test_coordinator_buys_seats_and_invitees_claim_them(django_capture_on_commit_callbacks):
     event = make_event(title="Training of Trainers Conference")
     coordinator = UserFactory(email="coordinator@agency.example", legal_name="Coordinator")
     booking = services.place_hold(
@@ -123,7 +127,8 @@ def test_coordinator_buys_seats_and_invitees_claim_them():
     assert named.attendee is None and not named.awaiting_claim
     assert invited.awaiting_claim
 
-    services.confirm_registrations(booking, actor=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.confirm_registrations(booking, actor=coordinator)
 
     recipients = sorted(m.to[0] for m in mail.outbox)
     assert recipients == [
@@ -197,7 +202,7 @@ def test_join_link_appears_only_to_confirmed_registrants_from_the_set_time():
     assert services.join_link_for(registration, now=start) == ""
 
 
-def test_manual_comp_registration_and_message_to_all():
+def test_manual_comp_registration_and_message_to_all(django_capture_on_commit_callbacks):
     event = make_event(price=45000, title="FIT Supervision Training")
     manager = _event_manager()
     existing = UserFactory(email="speaker@example.org")
@@ -232,28 +237,32 @@ def test_manual_comp_registration_and_message_to_all():
         )
     mail.outbox.clear()
 
-    sent = services.message_registrants(
-        event, subject="Room change", body="We meet in room 4.", actor=manager
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_registrants(
+            event, subject="Room change", body="We meet in room 4.", actor=manager
+        )
 
     assert sent == 2
     assert sorted(m.to[0] for m in mail.outbox) == ["guest@example.org", "speaker@example.org"]
     assert all(m.subject == "Room change" and "room 4" in m.body for m in mail.outbox)
 
 
-def test_approval_ticket_waits_for_staff():
+def test_approval_ticket_waits_for_staff(django_capture_on_commit_callbacks):
     event = make_event()
     ticket = event.ticket_types.get()
     ticket.requires_approval = True
     ticket.save()
     buyer = UserFactory(email="needs-ok@example.org")
-    booking = services.place_hold(event=event, purchaser=buyer, tickets={ticket.pk: 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = services.place_hold(event=event, purchaser=buyer, tickets={ticket.pk: 1})
     assert booking.expires_at is None
     assert mail.outbox[-1].subject.startswith("We received your request")
     with pytest.raises(services.ApprovalRequired):
         services.confirm_registrations(booking)
 
-    services.decide_approval(booking, approve=True, actor=_event_manager())
+    manager = _event_manager()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.decide_approval(booking, approve=True, actor=manager)
     booking.refresh_from_db()
     assert booking.approval_status == "approved" and booking.expires_at is not None
     assert mail.outbox[-1].subject.startswith("Approved")

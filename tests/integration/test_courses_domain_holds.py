@@ -169,15 +169,18 @@ def test_expired_holds_stop_counting_and_the_task_marks_them_expired():
     assert fresh.status == BookingStatus.HELD
 
 
-def test_confirming_a_free_booking_emails_the_attendee_with_the_calendar():
+def test_confirming_a_free_booking_emails_the_attendee_with_the_calendar(
+    django_capture_on_commit_callbacks,
+):
     event = make_event(days=2, title="Supervision Intensive")
     buyer = UserFactory(legal_name="Søren Ødegård", email="soren@example.org")
     booking = services.place_hold(
         event=event, purchaser=buyer, tickets={event.ticket_types.get().pk: 1}
     )
 
-    services.confirm_free_booking(booking, actor=buyer)
-    services.confirm_free_booking(booking, actor=buyer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.confirm_free_booking(booking, actor=buyer)
+        services.confirm_free_booking(booking, actor=buyer)
 
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED

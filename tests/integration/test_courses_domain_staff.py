@@ -91,7 +91,7 @@ def test_roster_exports_as_csv_and_xlsx(client, event_with_registrants):
 
 
 def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat(
-    client, event_with_registrants
+    client, event_with_registrants, django_capture_on_commit_callbacks
 ):
     _staff(client, EVENT_MANAGER, "manager@example.org")
     event = event_with_registrants
@@ -100,15 +100,16 @@ def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat
     assert "FIT Supervision Training" in overview
     assert "Roster XLSX" in overview
 
-    response = client.post(
-        f"/admin/events-admin/events/{event.pk}/register/",
-        {
-            "ticket_type": event.ticket_types.get().pk,
-            "attendee_name": "Scott Miller",
-            "attendee_email": "scott@example.org",
-            "kind": "speaker",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/events-admin/events/{event.pk}/register/",
+            {
+                "ticket_type": event.ticket_types.get().pk,
+                "attendee_name": "Scott Miller",
+                "attendee_email": "scott@example.org",
+                "kind": "speaker",
+            },
+        )
     assert response.status_code == 302
     registration = Registration.objects.get(attendee_email="scott@example.org")
     assert registration.status == RegistrationStatus.CONFIRMED and registration.unit_price == 0
@@ -130,18 +131,22 @@ def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat
     assert not Registration.objects.filter(attendee_email="late@example.org").exists()
 
 
-def test_message_all_registrants_form(client, event_with_registrants):
+def test_message_all_registrants_form(
+    client, event_with_registrants, django_capture_on_commit_callbacks
+):
     _staff(client, EVENT_MANAGER, "manager@example.org")
     event = event_with_registrants
 
-    empty = client.post(f"/admin/events-admin/events/{event.pk}/message/", {"subject": ""})
+    with django_capture_on_commit_callbacks(execute=True):
+        empty = client.post(f"/admin/events-admin/events/{event.pk}/message/", {"subject": ""})
     assert "This field is required" in empty.content.decode()
     assert mail.outbox == []
 
-    client.post(
-        f"/admin/events-admin/events/{event.pk}/message/",
-        {"subject": "Parking", "body": "Use the north garage."},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/admin/events-admin/events/{event.pk}/message/",
+            {"subject": "Parking", "body": "Use the north garage."},
+        )
     assert sorted(m.to[0] for m in mail.outbox) == ["x@example.org", "zoe@example.org"]
     assert "Use the north garage." in mail.outbox[0].body
 
@@ -277,7 +282,7 @@ def test_event_editor_explains_which_zone_times_are_entered_in(client):
 
 
 def test_staff_transfer_a_seat_from_the_registrations_list_after_the_cut_off(
-    client, event_with_registrants
+    client, event_with_registrants, django_capture_on_commit_callbacks
 ):
     _staff(client, EVENT_MANAGER, "manager@example.org")
     event = event_with_registrants
@@ -295,9 +300,12 @@ def test_staff_transfer_a_seat_from_the_registrations_list_after_the_cut_off(
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CONFIRMED
 
-    done = client.post(
-        transfer_url, {"new_name": "Мария Иванова", "new_email": "maria@example.org"}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            transfer_url,
+            {"new_name": "Мария Иванова", "new_email": "maria@example.org"},
+            follow=True,
+        )
 
     assert "The seat now belongs to Мария Иванова" in done.content.decode()
     registration.refresh_from_db()

@@ -38,14 +38,15 @@ def test_join_only_when_full_and_only_once():
     assert first.status == WaitlistStatus.WAITING
 
 
-def test_freed_seat_is_offered_claimed_and_confirmed():
+def test_freed_seat_is_offered_claimed_and_confirmed(django_capture_on_commit_callbacks):
     event, registration = _full_event()
     waiting = UserFactory(email="waiting@example.org", legal_name="Mei Ling Chen")
     second = UserFactory(email="second@example.org")
     entry = services.join_waitlist(event, user=waiting)
     services.join_waitlist(event, user=second)
 
-    services.cancel_registration(registration, actor=registration.attendee)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_registration(registration, actor=registration.attendee)
 
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.OFFERED
@@ -85,15 +86,17 @@ def test_freed_seat_is_offered_claimed_and_confirmed():
     assert booking.registrations.get().attendee_name == "Mei Ling Chen"
 
 
-def test_unclaimed_offer_passes_to_the_next_person():
+def test_unclaimed_offer_passes_to_the_next_person(django_capture_on_commit_callbacks):
     event, registration = _full_event()
     first = services.join_waitlist(event, user=UserFactory(email="one@example.org"))
     second = services.join_waitlist(event, user=UserFactory(email="two@example.org"))
-    services.cancel_registration(registration, actor=registration.attendee)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_registration(registration, actor=registration.attendee)
     first.refresh_from_db()
     token = first.claim_token
 
-    services.expire_holds(now=timezone.now() + timedelta(hours=49))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_holds(now=timezone.now() + timedelta(hours=49))
 
     first.refresh_from_db()
     second.refresh_from_db()

@@ -282,7 +282,9 @@ def test_other_people_cannot_cancel_or_transfer(client):
     assert registration.status == RegistrationStatus.CONFIRMED
 
 
-def test_transfer_gives_the_seat_to_a_colleague_and_removes_access(client, slides):
+def test_transfer_gives_the_seat_to_a_colleague_and_removes_access(
+    client, slides, django_capture_on_commit_callbacks
+):
     user = UserFactory()
     registration = _confirmed(slides.event, user)
     client.force_login(user)
@@ -296,7 +298,8 @@ def test_transfer_gives_the_seat_to_a_colleague_and_removes_access(client, slide
     assert missing.status_code == 400
     assert "Enter a valid email address" in _text(missing)
 
-    response = client.post(url, {"new_name": "Kwame Mensah", "new_email": "kwame@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"new_name": "Kwame Mensah", "new_email": "kwame@example.org"})
     assert response["Location"] == reverse("courses:my_registrations")
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.TRANSFERRED
@@ -311,7 +314,7 @@ def test_transfer_gives_the_seat_to_a_colleague_and_removes_access(client, slide
 # -- waitlist ------------------------------------------------------------------------------------
 
 
-def test_waitlist_join_offer_and_claim(client):
+def test_waitlist_join_offer_and_claim(client, django_capture_on_commit_callbacks):
     event = make_event(title="FIT Supervision", capacity=1)
     first = UserFactory()
     taken = _confirmed(event, first)
@@ -325,7 +328,8 @@ def test_waitlist_join_offer_and_claim(client):
     assert WaitlistEntry.objects.get(user=waiting).status == WaitlistStatus.WAITING
 
     mail.outbox.clear()
-    services.cancel_registration(taken, actor=first)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_registration(taken, actor=first)
     entry = WaitlistEntry.objects.get(user=waiting)
     assert entry.status == WaitlistStatus.OFFERED
     offer = next(m for m in mail.outbox if m.to == ["waiting@example.org"])
@@ -398,7 +402,9 @@ def test_leaving_the_waitlist(client):
     assert entry.status == WaitlistStatus.CANCELLED
 
 
-def test_coordinator_resends_an_invitation_and_invitee_sees_no_unfinished_checkout(client):
+def test_coordinator_resends_an_invitation_and_invitee_sees_no_unfinished_checkout(
+    client, django_capture_on_commit_callbacks
+):
     event = make_event(title="Agency training")
     coordinator = UserFactory()
     booking = services.place_hold(
@@ -421,9 +427,10 @@ def test_coordinator_resends_an_invitation_and_invitee_sees_no_unfinished_checko
     page = _text(client.get(reverse("courses:my_registrations")))
     assert "Invitation sent, not yet claimed" in page
 
-    response = client.post(
-        reverse("courses:resend_invitation", args=[registration.public_id]), follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("courses:resend_invitation", args=[registration.public_id]), follow=True
+        )
 
     assert "We've sent the invitation again to ilse@example.org" in _text(response)
     assert [m.to for m in mail.outbox] == [["ilse@example.org"]]

@@ -117,7 +117,7 @@ def test_anonymous_register_goes_to_login_and_back(client):
     assert f"next={url}" in response["Location"]
 
 
-def test_free_webinar_registration_end_to_end(client, attendee):
+def test_free_webinar_registration_end_to_end(client, attendee, django_capture_on_commit_callbacks):
     event = make_event(title="Live webinar with Scott Miller", format=EventFormat.WEBINAR)
     standard = event.ticket_types.get()
 
@@ -148,7 +148,8 @@ def test_free_webinar_registration_end_to_end(client, attendee):
     assert "Free" in summary
     assert "Confirm registration" in summary
 
-    response = client.post(reverse("courses:confirm_booking", args=[booking.public_id]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("courses:confirm_booking", args=[booking.public_id]))
     confirmation = _text(client.get(response["Location"], follow=True))
     assert "Registration confirmed" in confirmation
     registration = Registration.objects.get(booking=booking)
@@ -320,7 +321,9 @@ def test_staff_questions_are_asked_and_required(client, attendee):
     assert Registration.objects.get().answers == {str(question.pk): "Harbor Family Services"}
 
 
-def test_group_booking_names_attendees_and_invites_one(client, attendee):
+def test_group_booking_names_attendees_and_invites_one(
+    client, attendee, django_capture_on_commit_callbacks
+):
     event = make_event()
     response = _choose(client, event, {event.ticket_types.get(): 2})
     url = response["Location"]
@@ -339,7 +342,8 @@ def test_group_booking_names_attendees_and_invites_one(client, attendee):
         },
     )
     booking = Booking.objects.get()
-    client.post(reverse("courses:confirm_booking", args=[booking.public_id]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("courses:confirm_booking", args=[booking.public_id]))
 
     kwame = Registration.objects.get(attendee_email="kwame@example.org")
     assert kwame.status == RegistrationStatus.CONFIRMED
