@@ -346,7 +346,7 @@ class EventPage(Page):
     @cached_property
     def seats_left(self):
         """Seats still available right now (confirmed and unexpired holds count as taken)."""
-        # courses.capacity counts rows of these models: importing it at the top would be a cycle.
+        # Real cycle: courses.capacity imports courses.models, which is still loading this file.
         from courses.capacity import event_seats_left
 
         return event_seats_left(self)
@@ -363,7 +363,7 @@ class EventPage(Page):
         that changes what the page offers (registration opens or closes, a ticket goes on or
         off sale, an early-bird price ends) starts a new copy."""
         moments = [self.registration_opens_at, self.registration_closes_at or self.starts_at]
-        # courses.queries reads these models: importing it at the top would be a cycle.
+        # Real cycle: courses.queries imports courses.models, which is still loading this file.
         from courses.queries import event_page_data
 
         for ticket in event_page_data(self)["ticket_types"]:
@@ -378,7 +378,7 @@ class EventPage(Page):
     def page_cache_variant(cls, state, now=None, rendered=None):
         """The copy of the page that is right now: seats left (counted now, or as `rendered`
         showed them) and how many of the state's moments have passed."""
-        # courses.capacity counts rows of these models: importing it at the top would be a cycle.
+        # Real cycle: courses.capacity imports courses.models, which is still loading this file.
         from courses.capacity import seats_left_for_event
 
         now = now or timezone.now()
