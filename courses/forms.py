@@ -6,6 +6,8 @@ import uuid
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cms.money import format_money
 from courses.license_formats import (
@@ -20,7 +22,7 @@ ADD_ON_FIELD = re.compile(r"^addon_(\d+)$")
 
 
 def _price_text(amount, currency):
-    return format_money(amount, currency) if amount else "free"
+    return format_money(amount, currency) if amount else _("free")
 
 
 def new_idempotency_key():
@@ -55,10 +57,13 @@ class RegistrationChoiceForm(forms.Form):
                 initial=1 if index == 0 and len(self.ticket_types) == 1 else 0,
                 help_text=ticket.description,
                 error_messages={
-                    "max_value": f"You can book at most {ticket.max_per_order} “{ticket.name}” "
-                    "tickets in one order. For more, please contact us.",
-                    "min_value": "Enter 0 or more.",
-                    "invalid": "Enter a whole number of tickets.",
+                    "max_value": _(
+                        "You can book at most %(max)s “%(ticket)s” tickets in one order. "
+                        "For more, please contact us."
+                    )
+                    % {"max": ticket.max_per_order, "ticket": ticket.name},
+                    "min_value": _("Enter 0 or more."),
+                    "invalid": _("Enter a whole number of tickets."),
                 },
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
@@ -67,7 +72,7 @@ class RegistrationChoiceForm(forms.Form):
                     "field": self[name],
                     "ticket": ticket,
                     "price": price,
-                    "price_text": format_money(price, event.currency) if price else "Free",
+                    "price_text": format_money(price, event.currency) if price else _("Free"),
                     "early_bird": price != ticket.price,
                 }
             )
@@ -81,8 +86,8 @@ class RegistrationChoiceForm(forms.Form):
                 initial=0,
                 help_text=add_on.description,
                 error_messages={
-                    "min_value": "Enter 0 or more.",
-                    "invalid": "Enter a whole number of attendees.",
+                    "min_value": _("Enter 0 or more."),
+                    "invalid": _("Enter a whole number of attendees."),
                 },
                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
             )
@@ -92,15 +97,15 @@ class RegistrationChoiceForm(forms.Form):
                     "add_on": add_on,
                     "price_text": format_money(add_on.price, event.currency)
                     if add_on.price
-                    else "Free",
+                    else _("Free"),
                 }
             )
         if any(ticket.access_code for ticket in self.ticket_types):
             self.fields["access_code"] = forms.CharField(
-                label="Access code",
+                label=_("Access code"),
                 required=False,
                 max_length=60,
-                help_text="Only for discounted rates (for example students or members).",
+                help_text=_("Only for discounted rates (for example students or members)."),
             )
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", new_idempotency_key())
@@ -113,24 +118,27 @@ class RegistrationChoiceForm(forms.Form):
             for key in self.data:
                 if TICKET_FIELD.match(key) and key not in offered:
                     raise forms.ValidationError(
-                        "That ticket is not offered for this event. Please choose again."
+                        _("That ticket is not offered for this event. Please choose again.")
                     )
                 if ADD_ON_FIELD.match(key) and key not in offered_add_ons:
                     raise forms.ValidationError(
-                        "That add-on is not offered for this event. Please choose again."
+                        _("That add-on is not offered for this event. Please choose again.")
                     )
         if self.errors:
             return cleaned
         seats = sum(self.quantities().values())
         if not seats:
-            raise forms.ValidationError("Choose at least one ticket.")
+            raise forms.ValidationError(_("Choose at least one ticket."))
         for row in self.add_on_rows:
             name = f"addon_{row['add_on'].pk}"
             if (cleaned.get(name) or 0) > seats:
                 self.add_error(
                     name,
-                    f"“{row['add_on'].name}” can be added at most once per attendee "
-                    f"({seats} in this order).",
+                    _(
+                        "“%(add_on)s” can be added at most once per attendee "
+                        "(%(seats)s in this order)."
+                    )
+                    % {"add_on": row["add_on"].name, "seats": seats},
                 )
         return cleaned
 
@@ -153,53 +161,63 @@ class AttendeeForm(forms.Form):
     """Step 2, one per seat: who sits there, as a certificate and a CE board need it."""
 
     invite = forms.BooleanField(
-        label="Send this attendee an invitation to claim the seat with their own account",
+        label=gettext_lazy(
+            "Send this attendee an invitation to claim the seat with their own account"
+        ),
         required=False,
-        help_text="They get an email with a link once the registration is complete.",
+        help_text=gettext_lazy("They get an email with a link once the registration is complete."),
     )
     attendee_name = forms.CharField(
-        label="Legal name",
+        label=gettext_lazy("Legal name"),
         max_length=200,
-        help_text="Exactly as it should appear on the certificate, in any script.",
+        help_text=gettext_lazy("Exactly as it should appear on the certificate, in any script."),
         error_messages={
-            "required": "Enter the attendee's legal name, as it should appear on the "
-            "certificate (also for a seat you send as an invitation)."
+            "required": gettext_lazy(
+                "Enter the attendee's legal name, as it should appear on the "
+                "certificate (also for a seat you send as an invitation)."
+            )
         },
     )
     attendee_email = forms.EmailField(
-        label="Email address",
+        label=gettext_lazy("Email address"),
         max_length=254,
-        error_messages={"required": "Enter the attendee's email address."},
+        error_messages={"required": gettext_lazy("Enter the attendee's email address.")},
     )
     profession = forms.CharField(
-        label="Profession",
+        label=gettext_lazy("Profession"),
         max_length=120,
         required=False,
-        help_text="For example: psychologist, licensed clinical social worker, counselor.",
+        help_text=gettext_lazy(
+            "For example: psychologist, licensed clinical social worker, counselor."
+        ),
     )
     add_on_ids = forms.MultipleChoiceField(
-        label="Add-ons", required=False, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("Add-ons"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    wants_ce = forms.BooleanField(label="I want continuing-education (CE) credit", required=False)
+    wants_ce = forms.BooleanField(
+        label=gettext_lazy("I want continuing-education (CE) credit"), required=False
+    )
     license_jurisdiction = forms.ChoiceField(
-        label="License issued by",
+        label=gettext_lazy("License issued by"),
         required=False,
-        help_text="Needed for CE credit.",
+        help_text=gettext_lazy("Needed for CE credit."),
     )
     license_number = forms.CharField(
-        label="License number",
+        label=gettext_lazy("License number"),
         max_length=60,
         required=False,
-        help_text="As printed on your license; needed for CE credit.",
+        help_text=gettext_lazy("As printed on your license; needed for CE credit."),
     )
     accessibility_needs = forms.CharField(
-        label="Accessibility needs",
+        label=gettext_lazy("Accessibility needs"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Anything we should arrange so you can take part fully.",
+        help_text=gettext_lazy("Anything we should arrange so you can take part fully."),
     )
     dietary_needs = forms.CharField(
-        label="Dietary needs", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Dietary needs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, registration, add_ons, questions, ce_offered, **kwargs):
@@ -225,12 +243,7 @@ class AttendeeForm(forms.Form):
         currency = registration.event.currency
         if self.add_ons:
             self.fields["add_on_ids"].choices = [
-                (
-                    str(a.pk),
-                    f"{a.name} ({format_money(a.price, currency) if a.price else 'free'})"
-                    + (" – includes CE credit" if a.grants_ce else ""),
-                )
-                for a in self.add_ons
+                (str(a.pk), self._add_on_label(a, currency)) for a in self.add_ons
             ]
         else:
             del self.fields["add_on_ids"]
@@ -239,7 +252,7 @@ class AttendeeForm(forms.Form):
             del self.fields["wants_ce"]
         self.ce_possible = ce_offered or any(a.grants_ce for a in self.add_ons)
         if self.ce_possible:
-            self.fields["license_jurisdiction"].choices = [("", "Choose…")] + list(
+            self.fields["license_jurisdiction"].choices = [("", _("Choose…"))] + list(
                 jurisdiction_choices()
             )
         else:
@@ -249,13 +262,23 @@ class AttendeeForm(forms.Form):
             self.fields[f"question_{question.pk}"] = self._question_field(question)
 
     @staticmethod
+    def _add_on_label(add_on, currency):
+        label = _("%(add_on)s (%(price)s)") % {
+            "add_on": add_on.name,
+            "price": _price_text(add_on.price, currency),
+        }
+        if add_on.grants_ce:
+            return _("%(add_on)s – includes CE credit") % {"add_on": label}
+        return label
+
+    @staticmethod
     def _question_field(question):
         common = {"label": question.label, "help_text": question.help_text, "required": False}
         if question.kind == QuestionKind.TEXTAREA:
             return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
         if question.kind == QuestionKind.CHOICE:
             return forms.ChoiceField(
-                choices=[("", "Choose…")] + [(c, c) for c in question.choice_list], **common
+                choices=[("", _("Choose…"))] + [(c, c) for c in question.choice_list], **common
             )
         if question.kind == QuestionKind.CHECKBOX:
             return forms.BooleanField(**common)
@@ -281,10 +304,12 @@ class AttendeeForm(forms.Form):
             if not jurisdiction:
                 self.add_error(
                     "license_jurisdiction",
-                    "Choose who issued your license: CE credit is reported to that board.",
+                    _("Choose who issued your license: CE credit is reported to that board."),
                 )
             if not number:
-                self.add_error("license_number", "Enter your license number to receive CE credit.")
+                self.add_error(
+                    "license_number", _("Enter your license number to receive CE credit.")
+                )
             elif jurisdiction:
                 error = license_number_error(jurisdiction, number)
                 if error:
@@ -295,7 +320,7 @@ class AttendeeForm(forms.Form):
             for question in self.questions:
                 name = f"question_{question.pk}"
                 if question.required and cleaned.get(name) in (None, "", False):
-                    self.add_error(name, "Please answer this question.")
+                    self.add_error(name, _("Please answer this question."))
         return cleaned
 
     def service_data(self):
@@ -324,14 +349,15 @@ class AttendeeForm(forms.Form):
 
 class TransferForm(forms.Form):
     new_name = forms.CharField(
-        label="Colleague's legal name",
+        label=gettext_lazy("Colleague's legal name"),
         max_length=200,
-        help_text="Exactly as it should appear on their certificate.",
+        help_text=gettext_lazy("Exactly as it should appear on their certificate."),
     )
     new_email = forms.EmailField(
-        label="Colleague's email address",
-        help_text="They get the confirmation and, if they have no account yet, a link to claim "
-        "the seat.",
+        label=gettext_lazy("Colleague's email address"),
+        help_text=gettext_lazy(
+            "They get the confirmation and, if they have no account yet, a link to claim the seat."
+        ),
     )
 
 
@@ -339,12 +365,16 @@ class WaitlistClaimForm(forms.Form):
     """Claiming an offered seat: which ticket (when there is a choice), then the usual steps."""
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    ticket_type = forms.TypedChoiceField(label="Ticket", coerce=int)
+    ticket_type = forms.TypedChoiceField(label=gettext_lazy("Ticket"), coerce=int)
 
     def __init__(self, *args, ticket_types, preferred=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ticket_type"].choices = [
-            (t.pk, f"{t.name} ({_price_text(t.current_price(), t.event.currency)})")
+            (
+                t.pk,
+                _("%(ticket)s (%(price)s)")
+                % {"ticket": t.name, "price": _price_text(t.current_price(), t.event.currency)},
+            )
             for t in ticket_types
         ]
         if preferred is not None:

@@ -9,23 +9,25 @@ A jurisdiction without patterns accepts any plausible identifier.
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # code: (name, [(profession prefix label, regular expression)], example shown to the person)
 DEFAULT_LICENSE_FORMATS = {
     "FL": (
-        "Florida",
+        gettext_lazy("Florida"),
         [
-            ("Clinical social worker (SW)", r"SW\d{3,7}"),
-            ("Psychologist (PY)", r"PY\d{3,7}"),
-            ("Mental health counselor (MH)", r"MH\d{3,7}"),
-            ("Marriage and family therapist (MT)", r"MT\d{3,7}"),
-            ("Registered intern or other (digits only)", r"\d{3,9}"),
+            (gettext_lazy("Clinical social worker (SW)"), r"SW\d{3,7}"),
+            (gettext_lazy("Psychologist (PY)"), r"PY\d{3,7}"),
+            (gettext_lazy("Mental health counselor (MH)"), r"MH\d{3,7}"),
+            (gettext_lazy("Marriage and family therapist (MT)"), r"MT\d{3,7}"),
+            (gettext_lazy("Registered intern or other (digits only)"), r"\d{3,9}"),
         ],
         "SW1234, PY1234, MH1234, MT1234 or 123456",
     ),
-    "OTHER_US": ("Another U.S. state", [], ""),
-    "CANADA": ("Canada", [], ""),
-    "OUTSIDE": ("Outside the U.S. and Canada", [], ""),
+    "OTHER_US": (gettext_lazy("Another U.S. state"), [], ""),
+    "CANADA": (gettext_lazy("Canada"), [], ""),
+    "OUTSIDE": (gettext_lazy("Outside the U.S. and Canada"), [], ""),
 }
 
 # Any identifier a board might issue: letters, digits, spaces, dots, dashes and slashes.
@@ -54,15 +56,15 @@ def license_number_error(jurisdiction, number):
     """The message to show when `number` cannot be a license of `jurisdiction`, else None."""
     entry = license_formats().get(jurisdiction)
     if entry is None:
-        return "Choose the jurisdiction that issued your license."
+        return _("Choose the jurisdiction that issued your license.")
     name, patterns, example = entry
     if not patterns:
         if re.fullmatch(GENERIC_PATTERN, number or ""):
             return None
-        return "Enter your license number using only letters, digits, dots, dashes or slashes."
+        return _("Enter your license number using only letters, digits, dots, dashes or slashes.")
     if any(re.fullmatch(pattern, number or "") for _label, pattern in patterns):
         return None
-    return (
-        f"This doesn't look like a {name} license number. "
-        f"Enter it as it appears on your license, for example {example}."
-    )
+    return _(
+        "This doesn't look like a %(jurisdiction)s license number. "
+        "Enter it as it appears on your license, for example %(example)s."
+    ) % {"jurisdiction": name, "example": example}

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, secret_link
@@ -106,7 +107,7 @@ def join_waitlist(request, event_id):
         ticket_id = parse_id(request.POST["ticket_type"])
         ticket = TicketType.objects.filter(pk=ticket_id).first() if ticket_id else None
         if ticket is None or ticket.event_id != event.pk:
-            messages.error(request, "That ticket is not offered for this event.")
+            messages.error(request, _("That ticket is not offered for this event."))
             return redirect(event.url)
     try:
         services.join_waitlist(event, user=request.user, ticket_type=ticket)
@@ -115,7 +116,8 @@ def join_waitlist(request, event_id):
         return redirect(event.url)
     messages.success(
         request,
-        f"You're on the waitlist for {event.title}. We'll email you if a seat frees up.",
+        _("You're on the waitlist for %(event)s. We'll email you if a seat frees up.")
+        % {"event": event.title},
     )
     return redirect("courses:my_registrations")
 
@@ -237,7 +239,7 @@ def confirm_booking(request, public_id):
     """The free-order end of checkout."""
     booking = queries.booking_for(request.user, public_id)
     if not services.booking_details_complete(booking):
-        messages.error(request, "Please give a name and email address for every attendee.")
+        messages.error(request, _("Please give a name and email address for every attendee."))
         return redirect("courses:booking_attendees", public_id=booking.public_id)
     try:
         services.confirm_free_booking(booking, actor=request.user)
@@ -316,8 +318,8 @@ def cancel_registration(request, public_id):
     else:
         messages.success(
             request,
-            f"The registration of {registration.attendee_name} for {registration.event.title} "
-            "is cancelled.",
+            _("The registration of %(name)s for %(event)s is cancelled.")
+            % {"name": registration.attendee_name, "event": registration.event.title},
         )
     return redirect("courses:my_registrations")
 
@@ -333,7 +335,9 @@ def resend_invitation(request, public_id):
         messages.error(request, error.message)
     else:
         messages.success(
-            request, f"We've sent the invitation again to {registration.attendee_email}."
+            request,
+            _("We've sent the invitation again to %(email)s.")
+            % {"email": registration.attendee_email},
         )
     return redirect("courses:my_registrations")
 
@@ -345,7 +349,9 @@ def leave_waitlist(request, entry_id):
     if entry.user_id != request.user.pk:
         raise Http404("No such waitlist entry.")
     services.leave_waitlist(entry, actor=request.user)
-    messages.success(request, f"You've left the waitlist for {entry.event.title}.")
+    messages.success(
+        request, _("You've left the waitlist for %(event)s.") % {"event": entry.event.title}
+    )
     return redirect("courses:my_registrations")
 
 
@@ -367,8 +373,8 @@ def transfer_registration(request, public_id):
             else:
                 messages.success(
                     request,
-                    f"The seat is now {successor.attendee_name}'s. We've emailed "
-                    f"{successor.attendee_email}.",
+                    _("The seat is now %(name)s's. We've emailed %(email)s.")
+                    % {"name": successor.attendee_name, "email": successor.attendee_email},
                 )
                 return redirect("courses:my_registrations")
         status = 400
@@ -398,7 +404,10 @@ def claim_seat(request, token):
         except services.RegistrationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"The seat at {registration.event.title} is yours.")
+            messages.success(
+                request,
+                _("The seat at %(event)s is yours.") % {"event": registration.event.title},
+            )
             return redirect("courses:my_registrations")
     return render(
         request,
