@@ -1,17 +1,17 @@
 from django.apps import AppConfig
+from django.urls import register_converter
+from django.utils.translation import gettext_lazy as _
+
+from cms.untrusted_input import IdConverter, TextConverter
 
 
 class CmsConfig(AppConfig):
     name = "cms"
-    verbose_name = "Site"
+    verbose_name = _("Site")
 
     def ready(self):
-        # Connects the audit receivers for allauth's account and two-factor signals.
         # Before any URLconf is read: every app's routes use `<id:...>` and `<text:...>`.
-        from django.urls import register_converter
-
-        from cms import account_signals  # noqa: F401
-        from cms.untrusted_input import IdConverter, TextConverter
-
         register_converter(IdConverter, "id")
         register_converter(TextConverter, "text")
+        # Connects the audit receivers for allauth's signals (they import models: not before ready).
+        from cms import account_signals  # noqa: F401

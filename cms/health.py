@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from cms.access import public
+from cms.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ def broker_status():
     """'eager' when tasks run in-process, 'ok' when the broker accepts a connection."""
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
         return "eager"
-    from cms.celery import app
-
     try:
         with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)

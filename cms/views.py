@@ -1,8 +1,9 @@
 """Site-wide views that are not Wagtail pages: search, robots.txt and the error pages."""
 
 from django.http import HttpResponse, HttpResponseServerError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import cache_control
@@ -74,7 +75,4 @@ def server_error(request):
 @public
 def favicon(request):
     """Send /favicon.ico to the static icon; its hashed name is known only at request time."""
-    from django.shortcuts import redirect
-    from django.templatetags.static import static
-
     return redirect(static("img/favicon.svg"), permanent=True)

@@ -11,9 +11,8 @@ class UsersAppConfig(WagtailUsersAppConfig):
 
     def ready(self):
         super().ready()
+        # Imported here: Wagtail's admin views import models, which cannot load before ready().
         from wagtail.admin.views import account
-
-        from cms import wagtail_hooks_accounts  # noqa: F401  (registers the hooks)
 
         # Wagtail's "Name and Email" panel edits first/last names this user model does not
         # have, and would change the login email without allauth's verification. Names and

@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
+from cms.models import SiteSettings
+
 register = template.Library()
 
 # The characters that could end a <script> element or open a comment inside it; escaping them
@@ -59,8 +61,6 @@ def article_json_ld(context, article, tags=None):
 
     Every value is plain text (no rich text), so no editor HTML reaches the data block.
     """
-    from cms.models import SiteSettings
-
     request = context.get("request")
     data = {
         "@context": "https://schema.org",

@@ -1,6 +1,7 @@
-"""Admin hooks for accounts: the admin's "Account" page points to the site's account pages."""
+"""Admin hooks of the site shell: the admin's "Account" page points to the site's account pages."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from wagtail import hooks
 
 
@@ -8,8 +9,8 @@ from wagtail import hooks
 def site_account_pages(request):
     return {
         "url": reverse("account_profile"),
-        "label": "Names, email, password and two-factor",
-        "help_text": (
+        "label": _("Names, email, password and two-factor"),
+        "help_text": _(
             "Your legal name, email address, password and authenticator app are managed on "
             "the site's account pages, with email verification and two-factor authentication."
         ),
