@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from cms import account_services
 from cms.access import members, public
@@ -19,7 +20,7 @@ def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         account_services.update_profile(request.user, form.cleaned_data, actor=request.user)
-        messages.success(request, "Your profile has been saved.")
+        messages.success(request, _("Your profile has been saved."))
         return redirect("account_profile")
     # A failed save must not show the unsaved name in the header: reload the stored values.
     request.user.refresh_from_db()
@@ -44,8 +45,10 @@ def delete_account(request):
         logout(request)
         messages.success(
             request,
-            "Your account has been closed and your personal details removed. "
-            "Records of past courses and certificates are kept for audits.",
+            _(
+                "Your account has been closed and your personal details removed. "
+                "Records of past courses and certificates are kept for audits."
+            ),
         )
         return redirect("/")
     return render(request, "cms/account/delete.html", {"form": form})

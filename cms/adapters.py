@@ -4,23 +4,24 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from allauth.utils import build_absolute_uri
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 # allauth's own wording ("Invalid login", "Try again later") does not tell people what to do
 # next; these say it. There is deliberately no "email taken" wording: no page says whether an
 # address has an account (ACCOUNT_PREVENT_ENUMERATION); the owner is told by email instead.
 ERROR_MESSAGES = {
     **DefaultAccountAdapter.error_messages,
-    "email_password_mismatch": (
+    "email_password_mismatch": _(
         "The email address or password is not correct. Check both and try again, or reset "
         "your password."
     ),
-    "too_many_login_attempts": (
+    "too_many_login_attempts": _(
         "Too many failed log-in attempts. Wait five minutes and try again, or reset your "
         "password to get back in straight away."
     ),
-    "rate_limited": "Too many attempts in a short time. Wait a minute and try again.",
-    "incorrect_password": "That password is not correct. Type your current password.",
-    "enter_current_password": (
+    "rate_limited": _("Too many attempts in a short time. Wait a minute and try again."),
+    "incorrect_password": _("That password is not correct. Type your current password."),
+    "enter_current_password": _(
         "That password is not correct. Type your current password, or reset it with "
         "\u201cForgot your password?\u201d."
     ),

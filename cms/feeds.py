@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from cms.models import ArticlePage, SiteSettings
@@ -22,14 +23,14 @@ class ArticleFeed(Feed):
 
     def title(self, site):
         name = SiteSettings.for_request(self.request).organisation_name
-        return f"{name}: news"
+        return _("%(organisation)s: news") % {"organisation": name}
 
     def link(self, site):
         return site.root_page.get_url(request=self.request) if site else "/"
 
     def description(self, site):
         name = SiteSettings.for_request(self.request).organisation_name
-        return f"Articles and news from {name}."
+        return _("Articles and news from %(organisation)s.") % {"organisation": name}
 
     def items(self, site):
         articles = (

@@ -1,32 +1,35 @@
+"""Forms for the account pages: sign-up's extra fields, the profile and closing an account."""
+
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from cms.models import User
 
-LEGAL_NAME_REQUIRED = "Enter your legal name as it should appear on certificates."
+LEGAL_NAME_REQUIRED = _("Enter your legal name as it should appear on certificates.")
 
 
 class ProfileSignupForm(forms.Form):
     """Extra sign-up fields: the name as certificates must print it, and how we greet you."""
 
     legal_name = forms.CharField(
-        label="Legal name",
+        label=_("Legal name"),
         max_length=200,
-        help_text="Your full name exactly as it should appear on certificates, in any script.",
+        help_text=_("Your full name exactly as it should appear on certificates, in any script."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": LEGAL_NAME_REQUIRED},
     )
     preferred_name = forms.CharField(
-        label="Preferred name (optional)",
+        label=_("Preferred name (optional)"),
         max_length=100,
         required=False,
-        help_text="What we call you in emails and on the site.",
+        help_text=_("What we call you in emails and on the site."),
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     profession = forms.CharField(
-        label="Profession (optional)",
+        label=_("Profession (optional)"),
         max_length=120,
         required=False,
-        help_text="For example: psychologist, licensed clinical social worker, counselor.",
+        help_text=_("For example: psychologist, licensed clinical social worker, counselor."),
         widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
     )
 
@@ -47,13 +50,13 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["legal_name", "preferred_name", "profession", "credentials"]
         labels = {
-            "legal_name": "Legal name",
-            "preferred_name": "Preferred name (optional)",
-            "profession": "Profession (optional)",
-            "credentials": "Credentials (optional)",
+            "legal_name": _("Legal name"),
+            "preferred_name": _("Preferred name (optional)"),
+            "profession": _("Profession (optional)"),
+            "credentials": _("Credentials (optional)"),
         }
         help_texts = {
-            "legal_name": (
+            "legal_name": _(
                 "Your full name exactly as it should appear on certificates, in any script."
             ),
         }
@@ -71,14 +74,16 @@ class CloseAccountForm(forms.Form):
     """Closing an account cannot be undone, so it takes the password and an explicit tick."""
 
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Type your current password to confirm it is you.",
+        help_text=_("Type your current password to confirm it is you."),
     )
     confirm = forms.BooleanField(
-        label="I understand that I will no longer be able to log in to this account.",
-        error_messages={"required": "Tick the box to confirm that you want to close the account."},
+        label=_("I understand that I will no longer be able to log in to this account."),
+        error_messages={
+            "required": _("Tick the box to confirm that you want to close the account.")
+        },
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -89,7 +94,9 @@ class CloseAccountForm(forms.Form):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise forms.ValidationError(
-                "That password is not correct. Type your current password, or reset it "
-                "from the log-in page if you have forgotten it."
+                _(
+                    "That password is not correct. Type your current password, or reset it "
+                    "from the log-in page if you have forgotten it."
+                )
             )
         return password

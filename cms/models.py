@@ -1,4 +1,4 @@
-"""The site shell's models: the user, and (below) the CMS pages and site settings."""
+"""The site shell's models: the user, audit records, site settings and the CMS pages."""
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -151,20 +151,23 @@ class SiteSettings(BaseSiteSetting):
     # The header shows the logo on every page: fetch it with the settings row.
     select_related = ["logo"]
 
-    organisation_name = models.CharField(max_length=200, default="Heart and Soul of Change Project")
+    organisation_name = models.CharField(
+        _("organisation name"), max_length=200, default="Heart and Soul of Change Project"
+    )
     logo = models.ForeignKey(
         "wagtailimages.Image",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Shown in the header beside the organisation name.",
+        verbose_name=_("logo"),
+        help_text=_("Shown in the header beside the organisation name."),
     )
-    contact_email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    postal_address = models.TextField(blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
     footer_text = models.TextField(
-        blank=True, help_text="A short line shown at the bottom of every page."
+        _("footer text"), blank=True, help_text=_("A short line shown at the bottom of every page.")
     )
 
     panels = [
@@ -172,14 +175,14 @@ class SiteSettings(BaseSiteSetting):
         FieldPanel("logo"),
         MultiFieldPanel(
             [FieldPanel("contact_email"), FieldPanel("phone"), FieldPanel("postal_address")],
-            heading="Contact details",
+            heading=_("Contact details"),
         ),
         FieldPanel("footer_text"),
     ]
 
     class Meta:
-        verbose_name = "site settings"
-        verbose_name_plural = "site settings"
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
 
     def __str__(self):
         return self.organisation_name
@@ -200,11 +203,14 @@ class HomePage(Page):
     """The site's front page: an introduction, upcoming events and the latest news."""
 
     introduction = RichTextField(
-        blank=True, features=["bold", "italic", "link"], help_text="Shown below the title."
+        _("introduction"),
+        blank=True,
+        features=["bold", "italic", "link"],
+        help_text=_("Shown below the title."),
     )
-    body = StreamField(BodyBlock(), blank=True)
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
     latest_news_count = models.PositiveSmallIntegerField(
-        default=3, help_text="How many of the newest articles to list."
+        _("latest news count"), default=3, help_text=_("How many of the newest articles to list.")
     )
 
     parent_page_types = ["wagtailcore.Page"]
@@ -221,7 +227,7 @@ class HomePage(Page):
     ]
 
     class Meta:
-        verbose_name = "home page"
+        verbose_name = _("home page")
 
     def latest_articles(self):
         return (
@@ -242,8 +248,10 @@ class HomePage(Page):
 class StandardPage(Page):
     """A plain content page such as "About us" or "Contact"."""
 
-    introduction = models.TextField(blank=True, help_text="A sentence or two below the title.")
-    body = StreamField(BodyBlock(), blank=True)
+    introduction = models.TextField(
+        _("introduction"), blank=True, help_text=_("A sentence or two below the title.")
+    )
+    body = StreamField(BodyBlock(), blank=True, verbose_name=_("body"))
 
     content_panels = Page.content_panels + [FieldPanel("introduction"), FieldPanel("body")]
     search_fields = Page.search_fields + [
@@ -252,13 +260,13 @@ class StandardPage(Page):
     ]
 
     class Meta:
-        verbose_name = "standard page"
+        verbose_name = _("standard page")
 
 
 class NewsIndexPage(Page):
     """Lists the articles below it, newest first, optionally filtered by one tag."""
 
-    introduction = RichTextField(blank=True, features=["bold", "italic", "link"])
+    introduction = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
     subpage_types = ["cms.ArticlePage"]
     articles_per_page = 10
@@ -266,7 +274,7 @@ class NewsIndexPage(Page):
     content_panels = Page.content_panels + [FieldPanel("introduction")]
 
     class Meta:
-        verbose_name = "news index page"
+        verbose_name = _("news index page")
 
     def articles(self, tag=None):
         articles = (
@@ -299,11 +307,16 @@ class ArticlePageTag(TaggedItemBase):
 class ArticlePage(Page):
     """A news article: who wrote it, when it was published, its text and its topics."""
 
-    author = models.CharField(max_length=200, help_text="The name shown as the article's author.")
-    date = models.DateField("publication date")
+    author = models.CharField(
+        _("author"), max_length=200, help_text=_("The name shown as the article's author.")
+    )
+    date = models.DateField(_("publication date"))
     introduction = models.TextField(
+        _("introduction"),
         blank=True,
-        help_text="A one- or two-sentence summary, used in listings, the feed and search results.",
+        help_text=_(
+            "A one- or two-sentence summary, used in listings, the feed and search results."
+        ),
     )
     listing_image = models.ForeignKey(
         "wagtailimages.Image",
@@ -311,16 +324,17 @@ class ArticlePage(Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Optional picture shown beside the article in listings.",
+        verbose_name=_("listing image"),
+        help_text=_("Optional picture shown beside the article in listings."),
     )
-    body = StreamField(BodyBlock())
-    tags = ClusterTaggableManager(through=ArticlePageTag, blank=True)
+    body = StreamField(BodyBlock(), verbose_name=_("body"))
+    tags = ClusterTaggableManager(through=ArticlePageTag, blank=True, verbose_name=_("tags"))
 
     parent_page_types = ["cms.NewsIndexPage"]
     subpage_types = []
 
     content_panels = Page.content_panels + [
-        MultiFieldPanel([FieldPanel("author"), FieldPanel("date")], heading="Byline"),
+        MultiFieldPanel([FieldPanel("author"), FieldPanel("date")], heading=_("Byline")),
         FieldPanel("introduction"),
         FieldPanel("listing_image"),
         FieldPanel("body"),
@@ -334,7 +348,7 @@ class ArticlePage(Page):
     ]
 
     class Meta:
-        verbose_name = "article"
+        verbose_name = _("article")
 
     @property
     def summary(self):

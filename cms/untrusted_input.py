@@ -10,8 +10,9 @@ import uuid
 
 from django import forms
 from django.core.exceptions import BadRequest, ValidationError
+from django.utils.translation import gettext_lazy as _
 
-UNACCEPTABLE_CHARACTER = "Your request contained a character we cannot accept."
+UNACCEPTABLE_CHARACTER = _("Your request contained a character we cannot accept.")
 # The largest value a 64-bit signed integer column (SQLite, PostgreSQL bigint) holds.
 MAX_ID = 2**63 - 1
 

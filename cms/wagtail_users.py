@@ -5,11 +5,12 @@ name instead) and would let staff change a login email without allauth verifying
 """
 
 from allauth.account.models import EmailAddress
+from django.utils.translation import gettext_lazy as _
 from wagtail.users.forms import UserCreationForm, UserEditForm
 from wagtail.users.views.users import UserViewSet
 
 PROFILE_FIELDS = {"legal_name", "preferred_name", "profession", "credentials"}
-EMAIL_HELP = (
+EMAIL_HELP = _(
     "People change their own email address from their account page, where the new address "
     "is verified before it becomes their login."
 )
