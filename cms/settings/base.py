@@ -178,7 +178,7 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 
 # Email: every message is handed to a Celery task (cms.tasks.send_email_message), which sends
-# it with EMAIL_DELIVERY_BACKEND.
+# it with EMAIL_DELIVERY_BACKEND; cms.email.send_templated_email hands it over after commit.
 EMAIL_BACKEND = "cms.email.CeleryEmailBackend"
 EMAIL_DELIVERY_BACKEND = env(
     "EMAIL_DELIVERY_BACKEND", "django.core.mail.backends.console.EmailBackend"

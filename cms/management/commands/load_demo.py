@@ -9,9 +9,8 @@ from django.core.management.base import BaseCommand
 
 from cms import demo
 
-# The order matters: courses' events sit under the home page, payments and certification
-# refer to those events.
-# The apps that add demo content after the site shell, in the order their content depends on.
+# The apps that add demo content after the site shell, in the order their content depends on:
+# courses' events sit under the home page; payments and certification refer to those events.
 DEMO_APPS = ["courses", "payments", "certification", "certification.trainers"]
 
 # Wagtail and the task runner log every page save at INFO; the staff password would drown.
