@@ -1,4 +1,5 @@
-"""Found by walking the site as a visitor: the parts of the page every view shares."""
+"""The site shell every page shares: a page with no description of its own describes the
+organisation (its footer line), and the search page describes itself."""
 
 import re
 
