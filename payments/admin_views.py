@@ -1,36 +1,29 @@
 """Finance's screens in the Wagtail admin: orders, an order's timeline and actions, revenue."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cms import exports
 from cms.access import Perm, staff
 from cms.models import AuditRecord
+from cms.money import format_money, to_major
 from cms.untrusted_input import parse_id, refuse_nul_in
-from payments import reports, services, webhooks
+from courses.models import EventPage
+from payments import reports, services
 from payments.forms import MarkPaidForm, RefundForm
-from payments.models import (
-    FinanceDocument,
-    Order,
-    Payment,
-    Refund,
-    WebhookEvent,
-    format_money,
-)
+from payments.models import FinanceDocument, Order, Payment, Refund, WebhookEvent
 
 UNMATCHED_EVENTS_SHOWN_FOR = timedelta(days=30)
 
 
 @staff(Perm.VIEW_FINANCE)
 def order_list(request):
-    from courses.models import EventPage
-
     filters = _order_filters(request)
     orders = reports.filtered_orders(filters)
     page = Paginator(orders, 50).get_page(filters.get("page"))
@@ -40,7 +33,7 @@ def order_list(request):
         request,
         "payments/admin/order_list.html",
         {
-            "page_title": "Orders",
+            "page_title": _("Orders"),
             "header_icon": "list-ul",
             "orders": page,
             "filters": filters,
@@ -67,7 +60,7 @@ def unmatched_stripe_events():
     since = timezone.now() - UNMATCHED_EVENTS_SHOWN_FOR
     return WebhookEvent.objects.filter(
         order__isnull=True,
-        type__in=webhooks.HANDLED_TYPES,
+        type__in=services.HANDLED_TYPES,
         processed_at__isnull=False,
         received_at__gte=since,
     )[:20]
@@ -106,9 +99,9 @@ def order_csv(request):
                 order.get_status_display(),
                 order.get_payment_method_display(),
                 order.currency,
-                _amount(order.total),
-                _amount(order.paid or 0),
-                _amount(refunded),
+                to_major(order.total, order.currency),
+                to_major(order.paid or 0, order.currency),
+                to_major(refunded, order.currency),
                 order.discount_code.code if order.discount_code else "",
                 order.po_number,
                 "yes" if order.needs_attention else "",
@@ -117,22 +110,19 @@ def order_csv(request):
     return response
 
 
-def _amount(minor_units):
-    """Minor units as a decimal number (a real number in the sheet, never text)."""
-    return (Decimal(minor_units) / 100).quantize(Decimal("0.01"))
-
-
 @staff(Perm.VIEW_FINANCE)
 def order_detail(request, order_id):
     order = get_object_or_404(
         Order.objects.select_related("event", "purchaser", "booking"), public_id=order_id
     )
-    refund_form = RefundForm(initial={"amount": f"{order.refundable_amount / 100:.2f}"})
+    refund_form = RefundForm(
+        initial={"amount": str(to_major(order.refundable_amount, order.currency))}
+    )
     return render(
         request,
         "payments/admin/order_detail.html",
         {
-            "page_title": f"Order {order.reference}",
+            "page_title": _("Order %(reference)s") % {"reference": order.reference},
             "header_icon": "doc-full",
             "order": order,
             "timeline": _timeline(order),
@@ -152,19 +142,27 @@ def _timeline(order):
         entries.append(
             {
                 "when": payment.created_at,
-                "kind": "Payment",
-                "text": f"{format_money(payment.amount, payment.currency)} by "
-                f"{payment.get_method_display().lower()} "
-                f"({payment.get_status_display().lower()}) " + " ".join(filter(None, details)),
+                "kind": _("Payment"),
+                "text": _("%(amount)s by %(method)s (%(status)s) %(details)s")
+                % {
+                    "amount": format_money(payment.amount, payment.currency),
+                    "method": payment.get_method_display().lower(),
+                    "status": payment.get_status_display().lower(),
+                    "details": " ".join(filter(None, details)),
+                },
             }
         )
     for refund in order.refunds.all():
         entries.append(
             {
                 "when": refund.created_at,
-                "kind": "Refund",
-                "text": f"{format_money(refund.amount, refund.currency)}: "
-                f"{refund.get_status_display().lower()} ({refund.get_origin_display().lower()})"
+                "kind": _("Refund"),
+                "text": _("%(amount)s: %(status)s (%(origin)s)")
+                % {
+                    "amount": format_money(refund.amount, refund.currency),
+                    "status": refund.get_status_display().lower(),
+                    "origin": refund.get_origin_display().lower(),
+                }
                 + (f", {refund.reason}" if refund.reason else "")
                 + (f", {refund.failure_message}" if refund.failure_message else ""),
             }
@@ -173,9 +171,13 @@ def _timeline(order):
         entries.append(
             {
                 "when": event.received_at,
-                "kind": "Stripe webhook",
-                "text": f"{event.type} ({event.stripe_event_id}): {event.outcome or 'queued'}"
-                + (f", delivered {event.deliveries} times" if event.deliveries > 1 else ""),
+                "kind": _("Stripe webhook"),
+                "text": f"{event.type} ({event.stripe_event_id}): {event.outcome or _('queued')}"
+                + (
+                    _(", delivered %(count)s times") % {"count": event.deliveries}
+                    if event.deliveries > 1
+                    else ""
+                ),
             }
         )
     related = [(order._meta.label_lower, [order.pk])]
@@ -194,9 +196,13 @@ def _timeline(order):
             entries.append(
                 {
                     "when": record.created_at,
-                    "kind": "Audit",
+                    "kind": _("Audit"),
                     "text": f"{record.action}{change}"
-                    + (f" by {record.actor.display_name}" if record.actor else "")
+                    + (
+                        _(" by %(name)s") % {"name": record.actor.display_name}
+                        if record.actor
+                        else ""
+                    )
                     + (f": {record.note}" if record.note else ""),
                 }
             )
@@ -209,12 +215,12 @@ def order_refund(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter the amount to refund, e.g. 25.00.")
+        messages.error(request, _("Enter the amount to refund, e.g. 25.00."))
         return redirect("payments_admin:order", order_id=order.public_id)
     try:
         refund = services.refund_order(
             order,
-            form.amount_minor_units(),
+            form.amount_minor_units(order.currency),
             actor=request.user,
             reason=form.cleaned_data["reason"],
         )
@@ -223,8 +229,11 @@ def order_refund(request, order_id):
     else:
         messages.success(
             request,
-            f"Refund of {format_money(refund.amount, refund.currency)}: "
-            f"{refund.get_status_display().lower()}.",
+            _("Refund of %(amount)s: %(status)s.")
+            % {
+                "amount": format_money(refund.amount, refund.currency),
+                "status": refund.get_status_display().lower(),
+            },
         )
     return redirect("payments_admin:order", order_id=order.public_id)
 
@@ -235,7 +244,7 @@ def order_mark_paid(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
     form = MarkPaidForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter the bank transfer or cheque reference.")
+        messages.error(request, _("Enter the bank transfer or cheque reference."))
         return redirect("payments_admin:order", order_id=order.public_id)
     try:
         services.mark_invoice_paid(
@@ -244,7 +253,7 @@ def order_mark_paid(request, order_id):
     except services.PaymentError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "The invoice is marked paid and a receipt was emailed.")
+        messages.success(request, _("The invoice is marked paid and a receipt was emailed."))
     return redirect("payments_admin:order", order_id=order.public_id)
 
 
@@ -253,7 +262,7 @@ def order_mark_paid(request, order_id):
 def order_resolve(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
     services.resolve_attention(order, actor=request.user, note=request.POST.get("note", ""))
-    messages.success(request, "The order no longer needs attention.")
+    messages.success(request, _("The order no longer needs attention."))
     return redirect("payments_admin:order", order_id=order.public_id)
 
 
@@ -271,9 +280,9 @@ def revenue(request):
                         ticket["name"],
                         row["currency"],
                         ticket["seats"],
-                        _amount(ticket["gross"]),
-                        _amount(ticket["refunds"]),
-                        _amount(ticket["net"]),
+                        to_major(ticket["gross"], row["currency"]),
+                        to_major(ticket["refunds"], row["currency"]),
+                        to_major(ticket["net"], row["currency"]),
                     ]
                 )
             writer.writerow(
@@ -282,14 +291,14 @@ def revenue(request):
                     "All",
                     row["currency"],
                     "",
-                    _amount(row["gross"]),
-                    _amount(row["refunds"]),
-                    _amount(row["net"]),
+                    to_major(row["gross"], row["currency"]),
+                    to_major(row["refunds"], row["currency"]),
+                    to_major(row["net"], row["currency"]),
                 ]
             )
         return response
     return render(
         request,
         "payments/admin/revenue.html",
-        {"page_title": "Revenue", "header_icon": "table", "rows": rows},
+        {"page_title": _("Revenue"), "header_icon": "table", "rows": rows},
     )

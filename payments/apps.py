@@ -5,4 +5,5 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self):
-        from payments import receivers  # noqa: F401 - connects the signal receivers
+        # Signal receivers connect when their module is imported, and models load only now.
+        from payments import receivers  # noqa: F401

@@ -4,6 +4,7 @@ upcoming in-person events, and one discount code. Safe to run again."""
 from django.db import transaction
 from django.utils import timezone
 
+from courses.models import EventPage
 from payments.models import DiscountCode, EventPaymentSettings
 
 # Agencies send whole teams to the in-person trainings and pay by purchase order.
@@ -11,8 +12,6 @@ INVOICE_EVENT_SLUG_PREFIXES = ["training-of-trainers-conference-", "fit-supervis
 
 
 def load_demo_content(stdout):
-    from courses.models import EventPage
-
     with transaction.atomic():
         upcoming = EventPage.objects.filter(starts_at__gte=timezone.now())
         for prefix in INVOICE_EVENT_SLUG_PREFIXES:

@@ -1,43 +1,47 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cms.money import to_minor
 
 
 class DiscountCodeForm(forms.Form):
-    code = forms.CharField(label="Discount code", max_length=40)
+    code = forms.CharField(label=_("Discount code"), max_length=40)
 
 
 class InvoiceForm(forms.Form):
     billing_name = forms.CharField(
-        label="Organisation to invoice",
+        label=_("Organisation to invoice"),
         max_length=200,
-        help_text="The agency or employer paying for these seats.",
+        help_text=_("The agency or employer paying for these seats."),
     )
     billing_address = forms.CharField(
-        label="Billing address", widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Billing address"), widget=forms.Textarea(attrs={"rows": 4})
     )
     po_number = forms.CharField(
-        label="Purchase-order number",
+        label=_("Purchase-order number"),
         max_length=100,
         required=False,
-        help_text="If your organisation issued one; it is printed on the invoice.",
+        help_text=_("If your organisation issued one; it is printed on the invoice."),
     )
 
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
-        label="Amount to refund",
+        label=_("Amount to refund"),
         min_value=0,
         decimal_places=2,
-        help_text="In the order's currency, e.g. 25.00.",
+        help_text=_("In the order's currency, e.g. 25.00."),
     )
-    reason = forms.CharField(label="Reason", max_length=255, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
 
-    def amount_minor_units(self):
-        return int((self.cleaned_data["amount"] * 100).to_integral_value())
+    def amount_minor_units(self, currency):
+        """The amount typed in the order's currency, in its minor units (25.00 USD -> 2500)."""
+        return to_minor(self.cleaned_data["amount"], currency)
 
 
 class MarkPaidForm(forms.Form):
     reference = forms.CharField(
-        label="Payment reference",
+        label=_("Payment reference"),
         max_length=200,
-        help_text="The bank transfer or cheque reference.",
+        help_text=_("The bank transfer or cheque reference."),
     )

@@ -1,42 +1,15 @@
-"""Celery tasks: each a thin call into payments.services or payments.webhooks."""
+"""Celery's autodiscovery imports this module; each task is defined beside the service it runs
+and keeps its historical `payments.tasks.*` name."""
 
-import stripe
-from celery import shared_task
+from .services.documents import send_invoice, send_receipt
+from .services.invoices import process_overdue_invoices_task
+from .services.reconcile import reconcile_stripe
+from .services.stripe_events import process_webhook_event
 
-from payments import services, webhooks
-
-
-@shared_task(
-    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
-    retry_backoff=True,
-    max_retries=8,
-)
-def process_webhook_event(event_pk):
-    """Process one stored Stripe event; reconciliation catches anything retries cannot."""
-    return webhooks.process_event(event_pk)
-
-
-@shared_task
-def reconcile_stripe():
-    """Settle checkouts that finished at Stripe without a processed webhook."""
-    result = services.reconcile_with_stripe()
-    result["stale_events"] = webhooks.process_stale_events()
-    return result
-
-
-@shared_task
-def process_overdue_invoices():
-    """Remind, then release the seats of unpaid invoices past their due date."""
-    return services.process_overdue_invoices()
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_receipt(order_pk):
-    """Number, render and email the receipt of a paid order."""
-    services.send_receipt(order_pk)
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_invoice(order_pk):
-    """Number, render and email the invoice of an order paid by invoice."""
-    services.send_invoice(order_pk)
+__all__ = [
+    "process_overdue_invoices_task",
+    "process_webhook_event",
+    "reconcile_stripe",
+    "send_invoice",
+    "send_receipt",
+]

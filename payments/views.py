@@ -5,12 +5,15 @@ import contextlib
 import stripe
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import models
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from cms.access import Perm, may_act_for_others, owner
+from courses.models import Booking, BookingStatus
 from payments import services
 from payments.forms import DiscountCodeForm, InvoiceForm
 from payments.models import FinanceDocument, Order
@@ -20,9 +23,18 @@ from payments.stripe_client import checkout_origin
 STRIPE_CHECK_EVERY = 10
 
 
-def _own_booking(request, booking_id):
-    from courses.models import Booking
+class BuyerState(models.TextChoices):
+    """Where an order stands for its buyer: the return page's heading, the poll's `state`."""
 
+    CONFIRMED = "confirmed"
+    INVOICED = "invoiced"
+    PROCESSING = "processing"
+    REFUNDED = "refunded"
+    UNPAID = "unpaid"
+    ENDED = "ended"
+
+
+def _own_booking(request, booking_id):
     return get_object_or_404(Booking, public_id=booking_id, purchaser=request.user)
 
 
@@ -48,7 +60,7 @@ def checkout(request, booking_id):
                     services.apply_discount_code(
                         order, discount_form.cleaned_data["code"], actor=request.user
                     )
-                    messages.success(request, "The discount was applied.")
+                    messages.success(request, _("The discount was applied."))
                     return redirect("payments:checkout", booking_id=booking.public_id)
             elif action == "free":
                 services.confirm_free_order(order, actor=request.user)
@@ -85,7 +97,7 @@ def checkout(request, booking_id):
             "lines": order.line_items.all(),
             "options": services.payment_options(order),
             "hold_expired": booking.hold_has_expired()
-            or booking.status in ("cancelled", "expired")
+            or booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
             or order.status != Order.Status.PENDING,
             "discount_form": discount_form,
             "invoice_form": invoice_form,
@@ -101,8 +113,10 @@ def checkout_cancelled(request, booking_id):
     booking = _own_booking(request, booking_id)
     messages.info(
         request,
-        "You left the card payment page, and nothing was charged. You can pay below while your "
-        "seats are held.",
+        _(
+            "You left the card payment page, and nothing was charged. You can pay below while "
+            "your seats are held."
+        ),
     )
     return redirect("payments:checkout", booking_id=booking.public_id)
 
@@ -129,24 +143,31 @@ def order_return(request, order_id):
     return render(
         request,
         "payments/order_return.html",
-        {"order": order, "state": _buyer_state(order), "booking": order.booking},
+        {
+            "order": order,
+            "state": _buyer_state(order),
+            "BuyerState": BuyerState,
+            "booking": order.booking,
+        },
     )
 
 
 def _buyer_state(order):
-    if order.is_settled and order.booking.status == "confirmed":
-        return "confirmed"
+    if order.is_settled and order.booking.status == BookingStatus.CONFIRMED:
+        return BuyerState.CONFIRMED
     if order.payment_method == Order.Method.INVOICE and order.status == Order.Status.PENDING:
-        return "invoiced"
+        return BuyerState.INVOICED
     if order.is_settled or (
         order.status == Order.Status.PENDING and order.payment_method == Order.Method.CARD
     ):
         # Paid but seats not yet confirmed (or being refunded): still "processing" to the
         # buyer until the staff-visible outcome is settled.
-        return "refunded" if order.status == Order.Status.REFUNDED else "processing"
+        if order.status == Order.Status.REFUNDED:
+            return BuyerState.REFUNDED
+        return BuyerState.PROCESSING
     if order.status == Order.Status.PENDING:
-        return "unpaid"
-    return "ended"
+        return BuyerState.UNPAID
+    return BuyerState.ENDED
 
 
 @owner()
@@ -156,7 +177,7 @@ def order_status(request, order_id):
     order = _own_order(request, order_id)
     state = _buyer_state(order)
     if (
-        state == "processing"
+        state == BuyerState.PROCESSING
         and order.stripe_checkout_session_id
         and cache.add(f"payments:status-check:{order.pk}", True, timeout=STRIPE_CHECK_EVERY)
     ):
@@ -165,7 +186,7 @@ def order_status(request, order_id):
             services.settle_checkout_session(order.stripe_checkout_session_id, source="status")
         order.refresh_from_db()
         state = _buyer_state(order)
-    return JsonResponse({"state": state, "done": state != "processing"})
+    return JsonResponse({"state": state, "done": state != BuyerState.PROCESSING})
 
 
 @owner(Perm.VIEW_FINANCE)
@@ -177,7 +198,7 @@ def document_download(request, document_id):
     if document.order.purchaser_id != request.user.pk and not may_act_for_others(
         request.user, Perm.VIEW_FINANCE
     ):
-        raise Http404("No such document.")
+        raise Http404(_("No such document."))
     if not document.file:
         # Its first render failed; render it now under the number it already has.
         document = services.render_document_file(document)

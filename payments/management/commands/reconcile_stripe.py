@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from payments import services, webhooks
+from payments import services
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
             self.stdout.write("No STRIPE_SECRET_KEY is configured: nothing to reconcile.")
             return
         result = services.reconcile_with_stripe()
-        stale = webhooks.process_stale_events()
+        stale = services.process_stale_events()
         self.stdout.write(
             f"Checked {result['checked']} order(s): {result['settled']} settled as paid, "
             f"{result['expired']} expired. Processed {stale} stored webhook event(s) that had "

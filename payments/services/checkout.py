@@ -1,0 +1,347 @@
+"""Card payment through Stripe Checkout: start a session, settle it as Stripe reports it
+(webhook, return page, status poll, reconciliation), and what follows a card payment that
+cannot simply confirm: a wrong amount, a second payment, seats already gone, a failed bank
+debit, a dispute."""
+
+import logging
+from datetime import timedelta
+
+import stripe
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cms.money import format_money
+from courses import services as courses
+from courses.services import ReleaseOutcome
+from payments.models import FinanceDocument, Order, OrderLineItem, Payment, Refund
+from payments.stripe_client import card_payments_enabled, get_client
+
+from .common import (
+    PaymentError,
+    change_status,
+    finance_emails,
+    locked,
+    record,
+    send_payments_email,
+)
+from .documents import queue_document_email
+from .orders import ensure_payable, flag_order
+from .refunds import refund_order
+from .stripe_objects import order_for_stripe_object, stripe_object_or_none
+
+log = logging.getLogger(__name__)
+
+# Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours ahead.
+STRIPE_MIN_SESSION_LIFETIME = timedelta(minutes=31)
+STRIPE_MAX_SESSION_LIFETIME = timedelta(hours=23)
+
+
+def _checkout_line_items(order):
+    currency = order.currency.lower()
+    if order.discount_amount:
+        # Checkout has no negative lines; one line for the discounted order keeps the charged
+        # amount exactly the order total, and the receipt lists the detail.
+        seats = sum(
+            line.quantity
+            for line in order.line_items.all()
+            if line.kind == OrderLineItem.Kind.TICKET
+        )
+        name = _("%(event)s: %(seats)s seat(s), discount %(code)s") % {
+            "event": order.event.title,
+            "seats": seats,
+            "code": order.discount_code.code,
+        }
+        return [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": order.total,
+                    "product_data": {"name": name[:250]},
+                },
+                "quantity": 1,
+            }
+        ]
+    return [
+        {
+            "price_data": {
+                "currency": currency,
+                "unit_amount": line.unit_amount,
+                "product_data": {"name": line.description[:250]},
+            },
+            "quantity": line.quantity,
+        }
+        for line in order.line_items.all()
+        if line.amount
+    ]
+
+
+def start_card_checkout(order, *, success_url, cancel_url, actor=None):
+    """Create (or reuse) the order's Stripe Checkout Session and return its hosted-page URL."""
+    if not card_payments_enabled():
+        raise PaymentError(_("Card payment is not available. Please choose to pay by invoice."))
+    ensure_payable(order)
+    client = get_client()
+    if order.stripe_checkout_session_id:
+        try:
+            session = client.v1.checkout.sessions.retrieve(order.stripe_checkout_session_id)
+        except stripe.StripeError:
+            session = None
+        if session is not None and session.status == "open":
+            return session.url
+        if session is not None and session.status == "complete":
+            settle_checkout_session(session.id, source="checkout page")
+            raise PaymentError(_("This order has already been paid."))
+    now = timezone.now()
+    hold_ends = order.booking.expires_at or now
+    expires_at = min(
+        max(hold_ends, now + STRIPE_MIN_SESSION_LIFETIME), now + STRIPE_MAX_SESSION_LIFETIME
+    )
+    attempt = order.checkout_attempts + 1
+    params = {
+        "mode": "payment",
+        "line_items": _checkout_line_items(order),
+        "customer_email": order.email,
+        "client_reference_id": str(order.public_id),
+        "metadata": {"order_id": str(order.public_id), "booking_id": str(order.booking.public_id)},
+        "payment_intent_data": {"metadata": {"order_id": str(order.public_id)}},
+        "success_url": f"{success_url}?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": cancel_url,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    try:
+        session = client.v1.checkout.sessions.create(
+            params, {"idempotency_key": f"checkout-{order.public_id}-{attempt}"}
+        )
+    except stripe.StripeError as error:
+        log.warning("Checkout Session for order %s failed: %s", order.pk, error)
+        raise PaymentError(
+            _(
+                "We could not reach the card processor, and nothing was charged. Please try "
+                "again in a minute."
+            )
+        ) from error
+    with transaction.atomic():
+        order = locked(order)
+        order.stripe_checkout_session_id = session.id
+        order.checkout_attempts = attempt
+        order.payment_method = Order.Method.CARD
+        order.save(
+            update_fields=[
+                "stripe_checkout_session_id",
+                "checkout_attempts",
+                "payment_method",
+                "updated_at",
+            ]
+        )
+        record(
+            "order.checkout_started",
+            order,
+            actor=actor,
+            after={"session": session.id, "amount": order.total},
+        )
+    return session.url
+
+
+def settle_checkout_session(session_id, *, source):
+    """Act on a Checkout Session as Stripe reports it *now* (never on a webhook's copy).
+
+    Returns the order, or None when the session belongs to no order here.
+    """
+    session = stripe_object_or_none(
+        get_client().v1.checkout.sessions.retrieve, session_id, {"expand": ["payment_intent"]}
+    )
+    order = None
+    if session is not None:
+        order = order_for_stripe_object(session.metadata, session_id=session.id)
+    if order is None:
+        log.warning("Checkout Session %s (%s) matches no order", session_id, source)
+        return None
+    if session.status == "complete" and session.payment_status == "paid":
+        return record_card_payment(order, session.payment_intent, source=source)
+    if session.status == "expired" and session.id == order.stripe_checkout_session_id:
+        expire_order(order, note=f"Checkout Session expired ({source})")
+    return order
+
+
+def record_card_payment(order, intent, *, source):
+    """Record a succeeded PaymentIntent once, then confirm the seats (or refund if none left).
+
+    The unique PaymentIntent id on Payment and the order row lock make this idempotent.
+    """
+    amount = intent.amount_received
+    currency = intent.currency.upper()
+    seats_gone = duplicate = False
+    with transaction.atomic():
+        order = locked(order)
+        if Payment.objects.filter(stripe_payment_intent_id=intent.id).exists():
+            return order
+        # A second, different payment for an order already paid (two tabs, two sessions).
+        duplicate = order.payments.filter(status=Payment.Status.SUCCEEDED).exists()
+        payment = Payment.objects.create(
+            order=order,
+            method=Order.Method.CARD,
+            amount=amount,
+            currency=currency,
+            stripe_payment_intent_id=intent.id,
+            stripe_charge_id=intent.latest_charge or "",
+        )
+        record(
+            "payment.received",
+            payment,
+            after={"amount": amount, "currency": currency, "order": order.reference},
+            note=source,
+        )
+        if duplicate:
+            flag_order(
+                order,
+                _(
+                    "Paid twice: the second payment (%(intent)s, %(amount)s) is refunded "
+                    "automatically."
+                )
+                % {"intent": intent.id, "amount": format_money(amount, currency)},
+            )
+        elif amount != order.total or currency != order.currency:
+            order.stripe_payment_intent_id = intent.id
+            flag_order(
+                order,
+                _(
+                    "Stripe took %(taken)s but the order is for %(total)s. The seats were not "
+                    "confirmed: check the order and refund or confirm by hand."
+                )
+                % {"taken": format_money(amount, currency), "total": order.money(order.total)},
+            )
+            return order
+        else:
+            order.stripe_payment_intent_id = intent.id
+            order.payment_method = Order.Method.CARD
+            order.paid_at = timezone.now()
+            change_status(
+                order,
+                Order.Status.PAID,
+                note=f"Card payment {intent.id} ({source})",
+                extra_fields=["payment_method", "paid_at", "stripe_payment_intent_id"],
+            )
+            try:
+                with transaction.atomic():
+                    courses.confirm_registrations(order.booking)
+            except courses.SeatsNoLongerAvailable:
+                seats_gone = True
+            except courses.RegistrationError as error:
+                # The money is in: keep the payment and let staff decide (confirm or refund).
+                flag_order(
+                    order,
+                    _("Paid, but the seats could not be confirmed: %(error)s") % {"error": error},
+                )
+            else:
+                queue_document_email(FinanceDocument.Kind.RECEIPT, order.pk)
+    if duplicate:
+        # After the commit: the refund row must exist before Stripe is asked.
+        refund_order(
+            order,
+            amount,
+            origin=Refund.Origin.DUPLICATE,
+            reason=_("The order was already paid; nobody is charged twice."),
+        )
+        return Order.objects.get(pk=order.pk)
+    if seats_gone:
+        refund_unavailable_seats(order)
+    return order
+
+
+def refund_unavailable_seats(order):
+    """A payment arrived after the hold expired and the seats went to others: give it back."""
+    with transaction.atomic():
+        courses.release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="paid after the seats were gone"
+        )
+    try:
+        refund = refund_order(
+            order,
+            Order.objects.get(pk=order.pk).refundable_amount,
+            origin=Refund.Origin.NO_SEAT,
+            reason=_("The payment arrived after the seat hold expired and the event was full."),
+        )
+    except PaymentError as error:
+        with transaction.atomic():
+            flag_order(
+                locked(order),
+                _(
+                    "Paid after the seats were gone, and the automatic refund failed: "
+                    "%(error)s Refund it by hand."
+                )
+                % {"error": error},
+            )
+        return None
+    order.refresh_from_db()
+    context = {"order": order, "refund": refund}
+    send_payments_email("payments/email/refund_no_seat", [order.email], context, order=order)
+    send_payments_email("payments/email/staff_refund_no_seat", finance_emails(), context)
+    return refund
+
+
+def expire_order(order, *, note, actor=None):
+    """An unpaid card order whose checkout ended: release its seats."""
+    with transaction.atomic():
+        order = locked(order)
+        if order.status != Order.Status.PENDING or order.payment_method == Order.Method.INVOICE:
+            return order
+        if order.payments.filter(status=Payment.Status.SUCCEEDED).exists():
+            return order
+        change_status(order, Order.Status.EXPIRED, actor=actor, note=note)
+        courses.release_registrations(
+            order.booking, outcome=ReleaseOutcome.EXPIRED, reason="payment expired", actor=actor
+        )
+    return order
+
+
+def fail_async_payment(session_id):
+    """A delayed payment (bank debit) failed after checkout: cancel and tell the buyer."""
+    session = stripe_object_or_none(get_client().v1.checkout.sessions.retrieve, session_id)
+    if session is None:
+        return None
+    order = order_for_stripe_object(session.metadata, session_id=session.id)
+    if order is None or session.payment_status == "paid":
+        return order
+    with transaction.atomic():
+        order = locked(order)
+        if order.status != Order.Status.PENDING:
+            return order
+        change_status(order, Order.Status.CANCELLED, note="The bank payment failed")
+        courses.release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="payment failed"
+        )
+        send_payments_email(
+            "payments/email/async_payment_failed", [order.email], {"order": order}, order=order
+        )
+    return order
+
+
+def record_dispute(dispute):
+    """A cardholder disputed a charge: staff must answer in Stripe's dashboard."""
+    intent_id = dispute.get("payment_intent")
+    if intent_id:
+        # Re-read the intent from Stripe so a forged or stale event cannot flag an order.
+        intents = get_client().v1.payment_intents
+        if stripe_object_or_none(intents.retrieve, intent_id) is None:
+            intent_id = None
+    order = order_for_stripe_object({}, payment_intent_id=intent_id)
+    if order is None:
+        log.warning("Dispute %s matches no order", dispute.get("id"))
+        return None
+    with transaction.atomic():
+        order = locked(order)
+        flag_order(
+            order,
+            _(
+                "The card payment was disputed (%(reason)s, %(amount)s). Respond in the Stripe "
+                "dashboard before the deadline."
+            )
+            % {
+                "reason": dispute.get("reason", _("no reason given")),
+                "amount": format_money(
+                    dispute.get("amount", 0), dispute.get("currency", order.currency)
+                ),
+            },
+        )
+    return order

@@ -1,0 +1,147 @@
+"""Receipts and invoices: numbered without gaps, rendered to PDF, and emailed to the buyer.
+
+The email goes from a Celery task queued after the payment commits (`queue_document_email`),
+so a slow render or a mail outage never holds up or fails a payment.
+"""
+
+from celery import shared_task
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cms import pdf
+from payments.models import DocumentCounter, FinanceDocument, Order, Payment
+
+from .common import locked, organisation_details, record, send_payments_email
+
+DOCUMENT_PREFIX = {FinanceDocument.Kind.RECEIPT: "R", FinanceDocument.Kind.INVOICE: "INV"}
+
+# The email template of each kind, under templates/payments/email/.
+DOCUMENT_EMAIL = {
+    FinanceDocument.Kind.RECEIPT: "payments/email/receipt",
+    FinanceDocument.Kind.INVOICE: "payments/email/invoice",
+}
+
+
+def _next_number(kind, year):
+    """Take the next number for the kind and year under a row lock: numbers have no gaps,
+    because a failed render rolls the counter back with the document."""
+    try:
+        with transaction.atomic():
+            DocumentCounter.objects.get_or_create(kind=kind, year=year)
+    except IntegrityError:
+        pass
+    counter = DocumentCounter.objects.select_for_update().get(kind=kind, year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def issue_document(order, kind, *, now=None):
+    """The order's receipt or invoice, numbered the first time it is asked for, with its PDF.
+
+    Taking the number and creating the row is one short transaction under the counter's row
+    lock; the PDF is rendered after it, so concurrent payments do not queue behind a render.
+    A render that fails leaves the numbered row without a file, and the next call renders the
+    same number: the sequence never has a gap.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = locked(order)
+        document = order.documents.filter(kind=kind).first()
+        if document is None:
+            year = now.year
+            sequence = _next_number(kind, year)
+            number = f"{DOCUMENT_PREFIX[kind]}-{year}-{sequence:05d}"
+            amount = order.total if kind == FinanceDocument.Kind.INVOICE else order.amount_paid
+            document = FinanceDocument.objects.create(
+                order=order,
+                kind=kind,
+                year=year,
+                sequence=sequence,
+                number=number,
+                amount=amount,
+                currency=order.currency,
+                issued_at=now,
+            )
+            record("document.issued", document, after={"number": number, "amount": amount})
+    if not document.file:
+        document = render_document_file(document)
+    return document
+
+
+def render_document_file(document):
+    """Render and store the PDF of a numbered document (once)."""
+    order = document.order
+    content = pdf.render_pdf(
+        "payments/pdf/document.html",
+        {
+            "kind": document.kind,
+            "DocumentKind": FinanceDocument.Kind,
+            "title": document.get_kind_display(),
+            "number": document.number,
+            "issued_on": timezone.localdate(document.issued_at),
+            "order": order,
+            "lines": list(order.line_items.all()),
+            "payments": list(order.payments.filter(status=Payment.Status.SUCCEEDED)),
+            "amount": document.amount,
+            "attendees": list(order.booking.registrations.all()),
+            "organisation": organisation_details(),
+        },
+    )
+    with transaction.atomic():
+        document = FinanceDocument.objects.select_for_update().get(pk=document.pk)
+        if not document.file:
+            document.file.save(f"{document.number}.pdf", ContentFile(content), save=False)
+            document.sha256 = pdf.sha256_hex(content)
+            document.save(update_fields=["file", "sha256"])
+    return document
+
+
+def send_order_document(order_id, kind):
+    """Number and render the order's receipt or invoice and email it, the PDF attached."""
+    order = Order.objects.get(pk=order_id)
+    document = issue_document(order, kind)
+    with document.file.open("rb") as handle:
+        content = handle.read()
+    send_payments_email(
+        DOCUMENT_EMAIL[kind],
+        [order.email],
+        {"order": order, "document": document},
+        order=order,
+        attachments=[(f"{document.number}.pdf", content, "application/pdf")],
+    )
+
+
+@shared_task(
+    name="payments.tasks.send_receipt",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_receipt(order_pk):
+    """Number, render and email the receipt of a paid order."""
+    send_order_document(order_pk, FinanceDocument.Kind.RECEIPT)
+
+
+@shared_task(
+    name="payments.tasks.send_invoice",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_invoice(order_pk):
+    """Number, render and email the invoice of an order paid by invoice."""
+    send_order_document(order_pk, FinanceDocument.Kind.INVOICE)
+
+
+DOCUMENT_TASK = {
+    FinanceDocument.Kind.RECEIPT: send_receipt,
+    FinanceDocument.Kind.INVOICE: send_invoice,
+}
+
+
+def queue_document_email(kind, order_id):
+    """Once the surrounding transaction commits, render and email the document in its own
+    task (a broker outage must delay the email, not fail the payment)."""
+    transaction.on_commit(lambda: DOCUMENT_TASK[kind].delay(order_id))

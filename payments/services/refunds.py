@@ -1,0 +1,239 @@
+"""Refunds: by Finance, for a cancelled seat by the event's policy, and mirrored from Stripe.
+The order's status follows what is kept; a full refund gives the seats back."""
+
+import logging
+
+import stripe
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses import services as courses
+from courses.services import ReleaseOutcome
+from payments.models import EventPaymentSettings, Order, Payment, Refund
+from payments.stripe_client import get_client
+
+from .common import PaymentError, change_status, locked, record
+from .stripe_objects import order_for_stripe_object, plain, stripe_object_or_none
+
+log = logging.getLogger(__name__)
+
+
+def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.STAFF):
+    """Refund part or all of what was paid. Card refunds go through Stripe with an idempotency
+    key; the order's state then follows Stripe's answer and its `charge.refunded` webhook."""
+    try:
+        amount = int(amount)
+    except (TypeError, ValueError):
+        raise PaymentError(_("Enter the amount to refund in cents, e.g. 2500 for 25.00.")) from None
+    if amount <= 0:
+        raise PaymentError(_("Enter an amount above zero."))
+    with transaction.atomic():
+        order = locked(order)
+        refundable = order.refundable_amount
+        if amount > refundable:
+            raise PaymentError(
+                _(
+                    "The most you can refund is %(refundable)s (paid %(paid)s, already "
+                    "refunded or pending %(refunded)s)."
+                )
+                % {
+                    "refundable": order.money(refundable),
+                    "paid": order.money(order.amount_paid),
+                    "refunded": order.money(order.amount_refunded + order.amount_refund_pending),
+                }
+            )
+        payment = (
+            order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-created_at").first()
+        )
+        refund = Refund.objects.create(
+            order=order,
+            payment=payment,
+            amount=amount,
+            currency=order.currency,
+            origin=origin,
+            reason=reason[:255],
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        record(
+            "refund.requested",
+            refund,
+            actor=actor,
+            after={"amount": amount, "order": order.reference},
+            note=reason,
+        )
+    if payment.method != Order.Method.CARD or not payment.stripe_payment_intent_id:
+        # Invoice payments are returned by bank transfer outside the system; staff record it.
+        _settle_refund(refund, Refund.Status.SUCCEEDED, actor=actor)
+        return refund
+    try:
+        stripe_refund = get_client().v1.refunds.create(
+            {
+                "payment_intent": payment.stripe_payment_intent_id,
+                "amount": amount,
+                "metadata": {
+                    "order_id": str(order.public_id),
+                    "refund_key": refund.idempotency_key,
+                },
+            },
+            {"idempotency_key": f"refund-{refund.idempotency_key}"},
+        )
+    except stripe.StripeError as error:
+        message = getattr(error, "user_message", None) or str(error)
+        _settle_refund(refund, Refund.Status.FAILED, actor=actor, failure=message)
+        raise PaymentError(
+            _("Stripe refused the refund (%(message)s). Nothing was refunded.")
+            % {"message": message}
+        ) from error
+    _apply_stripe_refund(refund.order, stripe_refund, actor=actor)
+    refund.refresh_from_db()
+    return refund
+
+
+def _apply_stripe_refund(order, stripe_refund, *, actor=None):
+    """Match a Stripe refund to its row (by id, else by our key in its metadata) and settle it."""
+    stripe_refund = plain(stripe_refund)
+    metadata = stripe_refund.get("metadata") or {}
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund["id"]).first()
+        )
+        if refund is None and metadata.get("refund_key"):
+            refund = (
+                Refund.objects.select_for_update()
+                .filter(idempotency_key=metadata["refund_key"])
+                .first()
+            )
+        if refund is None:
+            payment = Payment.objects.filter(
+                stripe_payment_intent_id=stripe_refund.get("payment_intent")
+            ).first()
+            refund = Refund.objects.create(
+                order=order,
+                payment=payment,
+                amount=stripe_refund["amount"],
+                currency=stripe_refund["currency"].upper(),
+                origin=Refund.Origin.STRIPE,
+                reason=_("Refunded in the Stripe dashboard"),
+            )
+            record("refund.requested", refund, after={"amount": refund.amount}, note="Stripe")
+        if not refund.stripe_refund_id:
+            refund.stripe_refund_id = stripe_refund["id"]
+            refund.save(update_fields=["stripe_refund_id"])
+        status = {
+            "succeeded": Refund.Status.SUCCEEDED,
+            "failed": Refund.Status.FAILED,
+            "canceled": Refund.Status.FAILED,
+        }.get(stripe_refund["status"], Refund.Status.PENDING)
+        _settle_refund(refund, status, actor=actor)
+
+
+def _settle_refund(refund, status, *, actor=None, failure=""):
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status == status:
+            return refund
+        before = refund.status
+        refund.status = status
+        refund.failure_message = failure
+        refund.save(update_fields=["status", "failure_message"])
+        record(
+            "refund.status_changed",
+            refund,
+            actor=actor,
+            before={"status": before},
+            after={"status": status},
+            note=failure,
+        )
+        if status == Refund.Status.SUCCEEDED:
+            _order_follows_refunds(refund.order, actor=actor)
+    return refund
+
+
+def _order_follows_refunds(order, *, actor=None):
+    """Paid -> partially refunded -> refunded, by what is kept (paid minus refunded) against
+    the order total; a full refund gives the seats (and access) back."""
+    order = locked(order)
+    refunded = order.amount_refunded
+    paid = order.amount_paid
+    if refunded <= 0:
+        return
+    if order.status == Order.Status.PENDING:
+        # A flagged payment (wrong amount) that staff gave back: nothing stays sold.
+        if refunded >= paid:
+            change_status(order, Order.Status.CANCELLED, actor=actor, note="Payment refunded")
+            courses.release_registrations(
+                order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
+            )
+        return
+    if not order.is_settled:
+        return
+    kept = paid - refunded
+    if kept >= order.total:
+        target = Order.Status.PAID  # only a duplicate payment went back
+    elif kept <= 0:
+        target = Order.Status.REFUNDED
+    else:
+        target = Order.Status.PARTIALLY_REFUNDED
+    if order.status != target:
+        change_status(order, target, actor=actor, note=f"Refunded {order.money(refunded)}")
+    if target == Order.Status.REFUNDED:
+        courses.release_registrations(
+            order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
+        )
+
+
+def sync_refunds_from_charge(charge_id):
+    """`charge.refunded`: read the charge and its refunds from Stripe and mirror them."""
+    charges = get_client().v1.charges
+    charge = stripe_object_or_none(charges.retrieve, charge_id, {"expand": ["refunds"]})
+    order = None
+    if charge is not None:
+        order = order_for_stripe_object({}, payment_intent_id=charge.payment_intent)
+    if order is None:
+        log.warning("Charge %s matches no order", charge_id)
+        return None
+    for stripe_refund in charge.refunds.data:
+        _apply_stripe_refund(order, stripe_refund)
+    return order
+
+
+def cancellation_refund_amount(order, registration_amount, *, now=None):
+    """An attendee's refund for cancelling, by the event's policy (full, minus a fee, none)."""
+    now = now or timezone.now()
+    policy = EventPaymentSettings.for_event(order.event)
+    starts = order.event.starts_at
+    if not starts or not order.subtotal:
+        return 0
+    # The seat's share of what was actually paid, discounts included.
+    paid_share = registration_amount * order.total // order.subtotal
+    days_left = (starts - now).total_seconds() / 86400
+    if days_left >= policy.full_refund_days_before:
+        return paid_share
+    if days_left >= policy.no_refund_days_before:
+        return max(0, paid_share - policy.cancellation_fee)
+    return 0
+
+
+def refund_cancelled_registration(registration, *, actor=None):
+    """An attendee cancelled one seat: refund its share by the event's policy."""
+    order = Order.objects.filter(booking_id=registration.booking_id).first()
+    if order is None or not order.is_settled or not order.amount_paid:
+        return None
+    seat_amount = registration.unit_price + registration.add_on_total()
+    amount = min(cancellation_refund_amount(order, seat_amount), order.refundable_amount)
+    if amount <= 0:
+        record(
+            "refund.not_due",
+            order,
+            actor=actor,
+            note=f"{registration.attendee_name} cancelled; the policy gives no refund now.",
+        )
+        return None
+    return refund_order(
+        order,
+        amount,
+        actor=actor,
+        origin=Refund.Origin.CANCELLATION,
+        reason=_("%(name)s cancelled") % {"name": registration.attendee_name},
+    )
