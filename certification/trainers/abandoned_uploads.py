@@ -1,11 +1,12 @@
 """Abandoned tus uploads: a partial file nobody has written to for a day is deleted.
 
-A tus upload keeps its bytes in `video-uploads/<id>.part` in private storage (see `tus`) and
-a `VideoUpload` row. Every PATCH appends to the file, so the file's modification time is the
-upload's last activity (the row's `created_at` when no byte has arrived yet). Once that is
-more than `IDLE_LIMIT` ago, the file and the row go; the submission stays "uploading", so the
-candidate can simply start the upload again. Completed uploads (their file has already become
-the submission's source) and uploads still being written to are left alone.
+A tus upload keeps its bytes in `video-uploads/<id>.part` in private storage (see
+`partial_uploads`) and a `VideoUpload` row. Every PATCH appends to the file, so the file's
+modification time is the upload's last activity (the row's `created_at` when no byte has
+arrived yet). Once that is more than `IDLE_LIMIT` ago, the file and the row go; the submission
+stays "uploading", so the candidate can simply start the upload again. Completed uploads (their
+file has already become the submission's source) and uploads still being written to are left
+alone.
 
 Run hourly by Celery beat (`delete_abandoned_uploads_task`, below).
 """
@@ -22,11 +23,10 @@ from django.utils import timezone
 
 from cms import audit
 
-from . import tus
 from .models import VideoUpload
+from .partial_uploads import PARTIAL_DIR, partial_path
 
 IDLE_LIMIT = timedelta(hours=24)
-PARTIAL_DIR = "video-uploads"  # as in tus._partial_name
 
 
 def _modified_at(path):
@@ -38,7 +38,7 @@ def _modified_at(path):
 
 def last_activity(upload, path=None):
     """When bytes last arrived for `upload` (or when it was created, if none have)."""
-    modified = _modified_at(path or tus.partial_path(upload))
+    modified = _modified_at(path or partial_path(upload))
     return max(upload.created_at, modified) if modified else upload.created_at
 
 
@@ -62,7 +62,7 @@ def _exclusive(path):
 
 
 def _delete_if_idle(upload, cutoff):
-    path = tus.partial_path(upload)
+    path = partial_path(upload)
     with _exclusive(path) as free:
         if not free or last_activity(upload, path) >= cutoff:
             return False

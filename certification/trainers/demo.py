@@ -8,6 +8,8 @@ Running it again changes nothing.
 
 from django.db import transaction
 
+from courses.models import Programme
+
 from .models import (
     Choice,
     Question,
@@ -102,8 +104,6 @@ SUPERVISION_QUESTIONS = [
 
 
 def _programme(name, slug):
-    from courses.models import Programme
-
     programme = (
         Programme.objects.filter(name=name).first() or Programme.objects.filter(slug=slug).first()
     )

@@ -8,7 +8,6 @@ connection: the client asks with HEAD and continues from there.
 
 import base64
 import binascii
-import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -24,25 +23,11 @@ from cms.untrusted_input import parse_uuid
 
 from . import services
 from .models import VideoSubmission, VideoUpload
+from .partial_uploads import partial_path
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination"
 READ_SIZE = 1024 * 1024
-
-
-def _partial_name(upload):
-    return f"video-uploads/{upload.id}.part"
-
-
-def partial_path(upload):
-    path = Path(storages["private"].path(_partial_name(upload)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def delete_partial(upload):
-    with contextlib.suppress(NotImplementedError):
-        partial_path(upload).unlink(missing_ok=True)
 
 
 def _response(status, **headers):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, public, staff, users_with
-from cms.untrusted_input import parse_id, query_text
+from cms.untrusted_input import parse_id, parse_uuid, query_text
 from courses.queries import next_event_of_programme
 
 from . import s3, services
@@ -471,20 +471,11 @@ def _s3_submission(request, data):
     if not s3.is_active():
         raise Http404("S3 uploads are not enabled")
     submission = VideoSubmission.objects.filter(
-        public_id=services_uuid(data.get("submission")), enrolment__candidate=request.user
+        public_id=parse_uuid(data.get("submission")), enrolment__candidate=request.user
     ).first()
     if submission is None:
         raise Http404("No such submission")
     return submission
-
-
-def services_uuid(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 @owner()

@@ -9,8 +9,9 @@ from django.conf import settings as django_settings
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from certification.trainers import tasks, tus
+from certification.trainers import tasks
 from certification.trainers.models import VideoSubmission, VideoUpload
+from certification.trainers.partial_uploads import partial_path
 from cms.models import AuditRecord
 from tests.trainers_support.builders import (
     TUS,
@@ -57,7 +58,7 @@ def _idle_for(upload, hours, *, created_hours_ago=30):
     VideoUpload.objects.filter(pk=upload.pk).update(
         created_at=now - timedelta(hours=created_hours_ago)
     )
-    path = tus.partial_path(upload)
+    path = partial_path(upload)
     if path.exists():
         stamp = (now - timedelta(hours=hours)).timestamp()
         os.utime(path, (stamp, stamp))
@@ -71,7 +72,7 @@ def test_idle_partial_uploads_are_deleted_and_active_or_completed_ones_stay(clie
     completed.refresh_from_db()
     assert completed.completed_at is not None
     source = Path(storages["private"].path(completed.submission.source_name))
-    assert source.exists() and not tus.partial_path(completed).exists()
+    assert source.exists() and not partial_path(completed).exists()
 
     _idle_for(idle, 25)
     _idle_for(active, 1)  # a long upload, started 30 hours ago, still receiving bytes
@@ -80,7 +81,7 @@ def test_idle_partial_uploads_are_deleted_and_active_or_completed_ones_stay(clie
     assert tasks.delete_abandoned_uploads() == 1
 
     # The idle one: its bytes and its row are gone; the candidate can start again.
-    assert not tus.partial_path(idle).exists()
+    assert not partial_path(idle).exists()
     assert not VideoUpload.objects.filter(pk=idle.pk).exists()
     assert idle.submission.status == VideoSubmission.Status.UPLOADING
     assert AuditRecord.objects.filter(
@@ -90,7 +91,7 @@ def test_idle_partial_uploads_are_deleted_and_active_or_completed_ones_stay(clie
     assert client.head(idle_location, **TUS).status_code == 404
 
     # The active one keeps its 40 bytes and resumes from there; the completed one is untouched.
-    assert tus.partial_path(active).stat().st_size == 40
+    assert partial_path(active).stat().st_size == 40
     assert VideoUpload.objects.get(pk=active.pk).offset == 40
     assert VideoUpload.objects.filter(pk=completed.pk).exists()
     assert source.exists()
@@ -99,7 +100,7 @@ def test_idle_partial_uploads_are_deleted_and_active_or_completed_ones_stay(clie
 def test_an_upload_with_no_bytes_counts_from_its_creation(client):
     track = build_track()
     fresh, _ = _partial_upload(client, track, "fresh@example.org", sent=b"")
-    tus.partial_path(fresh).unlink()
+    partial_path(fresh).unlink()
     VideoUpload.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(hours=2))
     assert tasks.delete_abandoned_uploads() == 0
     VideoUpload.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(hours=25))

@@ -564,7 +564,7 @@ def test_a_second_concurrent_patch_is_told_to_retry(client, track, candidate):
     """Two writers never interleave bytes: while one PATCH holds the upload, another gets 423."""
     import fcntl
 
-    from certification.trainers import tus
+    from certification.trainers.partial_uploads import partial_path
 
     submission = start_submission(track, candidate)
     created = client.post(
@@ -574,7 +574,7 @@ def test_a_second_concurrent_patch_is_told_to_retry(client, track, candidate):
         **TUS,
     )
     upload = VideoUpload.objects.get()
-    with open(tus.partial_path(upload), "ab") as held:
+    with open(partial_path(upload), "ab") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         busy = client.generic(
             "PATCH",

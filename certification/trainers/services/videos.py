@@ -23,6 +23,7 @@ from cms.email import send_templated_email
 
 from .. import bucket
 from ..models import Enrolment, Requirement, VideoSubmission, VideoUpload
+from ..partial_uploads import delete_partial
 from ..processing import (
     VideoRejected,
     check_decodes,
@@ -136,11 +137,7 @@ def submission_prefix(submission):
 def discard_upload_files(upload):
     """Remove a partial upload's bytes (tus file or S3 multipart parts)."""
     if upload.backend == VideoUpload.Backend.TUS:
-        # tus (the upload endpoint) imports these services; its partial-file helpers move out
-        # of it when that module is next changed, and then this import goes to the top.
-        from .. import tus
-
-        tus.delete_partial(upload)
+        delete_partial(upload)
     elif upload.s3_upload_id:
         bucket.abort(upload)
 
