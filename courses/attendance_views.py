@@ -13,6 +13,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cms.access import Perm, members, owner, staff
@@ -26,21 +28,24 @@ from .models import (
     RegistrationStatus,
     SessionAttendance,
     ZoomImport,
+    ZoomImportStatus,
 )
 
 
 class ZoomUploadForm(forms.Form):
     report = forms.FileField(
-        label="Zoom attendee report (CSV)",
-        help_text="In Zoom: Reports › Webinars › Attendee report › Export. Upload it unchanged.",
+        label=gettext_lazy("Zoom attendee report (CSV)"),
+        help_text=gettext_lazy(
+            "In Zoom: Reports › Webinars › Attendee report › Export. Upload it unchanged."
+        ),
     )
 
 
 class SelfCheckInForm(forms.Form):
     code = forms.CharField(
-        label="Session code",
+        label=gettext_lazy("Session code"),
         max_length=20,
-        help_text="The six-character code the presenter shows on screen.",
+        help_text=gettext_lazy("The six-character code the presenter shows on screen."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
@@ -132,12 +137,23 @@ def record_action(request, event_id, session_id, public_id, action):
         if action == "check-in":
             _entry, created = attendance.check_in(registration, session, actor=request.user)
             if created:
-                messages.success(request, f"{registration.attendee_name} checked in to {session}.")
+                messages.success(
+                    request,
+                    _("%(name)s checked in to %(session)s.")
+                    % {"name": registration.attendee_name, "session": session},
+                )
             else:
-                messages.info(request, f"{registration.attendee_name} was already checked in.")
+                messages.info(
+                    request,
+                    _("%(name)s was already checked in.") % {"name": registration.attendee_name},
+                )
         elif action == "check-out":
             attendance.check_out(registration, session, actor=request.user)
-            messages.success(request, f"{registration.attendee_name} checked out of {session}.")
+            messages.success(
+                request,
+                _("%(name)s checked out of %(session)s.")
+                % {"name": registration.attendee_name, "session": session},
+            )
         else:
             raise Http404
     except attendance.AttendanceError as error:
@@ -155,7 +171,10 @@ def void_entry(request, pk):
     entry = get_object_or_404(SessionAttendance.objects.select_related("registration"), pk=pk)
     try:
         attendance.void_attendance(entry, actor=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, f"The entry for {entry.registration.attendee_name} is voided.")
+        messages.success(
+            request,
+            _("The entry for %(name)s is voided.") % {"name": entry.registration.attendee_name},
+        )
     except attendance.AttendanceError as error:
         messages.error(request, str(error))
     next_url = request.POST.get("next", "")
@@ -220,7 +239,9 @@ def self_check_in(request):
             form.add_error("code", str(error))
         else:
             messages.success(
-                request, f"You are checked in to “{session.title}”. Enjoy the session."
+                request,
+                _("You are checked in to “%(session)s”. Enjoy the session.")
+                % {"session": session.title},
             )
             return redirect("attendance:self_check_in")
     return render(request, "courses/attendance/self_check_in.html", {"form": form})
@@ -254,10 +275,10 @@ def zoom_import(request, event_id):
         batch = attendance.import_zoom_report(
             event, form.cleaned_data["report"], actor=request.user
         )
-        if batch.status == "imported":
-            messages.success(request, "The report was imported. Check the unmatched rows below.")
+        if batch.status == ZoomImportStatus.IMPORTED:
+            messages.success(request, _("The report was imported. Check the unmatched rows below."))
         else:
-            messages.error(request, "The report was not imported. The reasons are listed below.")
+            messages.error(request, _("The report was not imported. The reasons are listed below."))
         return redirect("attendance:zoom_report", pk=batch.pk)
     return render(
         request,
@@ -276,13 +297,14 @@ def zoom_report(request, pk):
         ).first()
         email = request.POST.get("email", "")
         if registration is None:
-            messages.error(request, "Choose the registration this email belongs to.")
+            messages.error(request, _("Choose the registration this email belongs to."))
         else:
             try:
                 count = attendance.resolve_zoom_rows(batch, email, registration, actor=request.user)
                 messages.success(
                     request,
-                    f"{count} row(s) for {email} now count for {registration.attendee_name}.",
+                    _("%(count)s row(s) for %(email)s now count for %(name)s.")
+                    % {"count": count, "email": email, "name": registration.attendee_name},
                 )
             except attendance.AttendanceError as error:
                 messages.error(request, str(error))

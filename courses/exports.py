@@ -1,8 +1,11 @@
-"""Event rosters for staff: one row per confirmed seat, as CSV or XLSX."""
+"""Event rosters for staff: one row per confirmed seat, as CSV or XLSX. Headings and yes/no are
+for people and translated; the confirmation time stays a sortable ISO-like data value."""
 
 import io
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -10,27 +13,27 @@ from cms import exports
 from courses.models import Registration, RegistrationStatus
 
 BASE_COLUMNS = [
-    "Legal name",
-    "Email",
-    "Ticket",
-    "Status",
-    "Profession",
-    "License number",
-    "License jurisdiction",
-    "CE requested",
-    "Add-ons",
-    "Accessibility needs",
-    "Dietary needs",
-    "Booked by",
-    "Booking",
-    "Confirmed at",
+    gettext_lazy("Legal name"),
+    gettext_lazy("Email"),
+    gettext_lazy("Ticket"),
+    gettext_lazy("Status"),
+    gettext_lazy("Profession"),
+    gettext_lazy("License number"),
+    gettext_lazy("License jurisdiction"),
+    gettext_lazy("CE requested"),
+    gettext_lazy("Add-ons"),
+    gettext_lazy("Accessibility needs"),
+    gettext_lazy("Dietary needs"),
+    gettext_lazy("Booked by"),
+    gettext_lazy("Booking"),
+    gettext_lazy("Confirmed at"),
 ]
 
 
 def roster_rows(event):
     """The header and one row per confirmed registration, answers to staff questions last."""
     questions = list(event.questions.all())
-    header = BASE_COLUMNS + [q.label for q in questions]
+    header = [str(column) for column in BASE_COLUMNS] + [q.label for q in questions]
     registrations = (
         Registration.objects.filter(event=event, status=RegistrationStatus.CONFIRMED)
         .select_related("ticket_type", "booking__purchaser")
@@ -50,7 +53,7 @@ def roster_rows(event):
                 r.profession,
                 r.license_number,
                 r.license_jurisdiction,
-                "yes" if r.wants_ce else "no",
+                _("yes") if r.wants_ce else _("no"),
                 ", ".join(line.add_on.name for line in r.add_on_lines.all()),
                 r.accessibility_needs,
                 r.dietary_needs,
@@ -65,7 +68,7 @@ def roster_rows(event):
 
 def _answer(value):
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(value)
 
 
@@ -76,7 +79,7 @@ def roster_csv(event):
 def roster_xlsx(event):
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "Roster"
+    sheet.title = _("Roster")
     for index, row in enumerate(roster_rows(event)):
         exports.append_row(sheet, row)
         if index == 0:

@@ -1,13 +1,14 @@
 """Read-only questions the registration pages ask; nothing here changes state."""
 
 from collections import OrderedDict
-from datetime import datetime
+from datetime import date
 
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms.access import Perm, may_act_for_others
@@ -65,8 +66,7 @@ def event_listing(index_page, params, now=None):
         "events": page_obj,
         "formats": EventFormat.choices,
         "months": [
-            (value, datetime(int(value[:4]), int(value[5:]), 1).strftime("%B %Y"))
-            for value in months
+            (value, date_format(date(int(value[:4]), int(value[5:]), 1), "F Y")) for value in months
         ],
         "selected_format": selected_format,
         "selected_month": selected_month,

@@ -284,7 +284,7 @@ def roster_export(request, event_id, extension):
 
 
 class MessageRegistrantsForm(forms.Form):
-    subject = forms.CharField(max_length=200)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(
         label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}), max_length=10000
     )
@@ -317,14 +317,15 @@ def message_registrants(request, event_id):
 
 
 class ManualRegistrationForm(forms.Form):
-    ticket_type = forms.ModelChoiceField(queryset=TicketType.objects.none())
+    ticket_type = forms.ModelChoiceField(label=_("Ticket type"), queryset=TicketType.objects.none())
     attendee_name = forms.CharField(label=_("Legal name"), max_length=200)
     attendee_email = forms.EmailField(label=_("Email"))
     kind = forms.ChoiceField(
+        label=_("Kind"),
         choices=[
             (BookingKind.COMPLIMENTARY, _("Complimentary")),
             (BookingKind.SPEAKER, _("Speaker")),
-        ]
+        ],
     )
     wants_ce = forms.BooleanField(label=_("Wants CE credit"), required=False)
 

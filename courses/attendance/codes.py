@@ -8,6 +8,8 @@ from datetime import timedelta
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cms import audit
 from courses.models import (
@@ -35,16 +37,16 @@ def registration_for_token(token):
         public_id = signing.loads(token, salt=CHECK_IN_TOKEN_SALT)
     except signing.BadSignature as error:
         raise AttendanceError(
-            "This check-in code is not valid. Search for the attendee by name instead."
+            _("This check-in code is not valid. Search for the attendee by name instead.")
         ) from error
     registration = Registration.objects.filter(public_id=public_id).select_related("event").first()
     if registration is None:
-        raise AttendanceError("No registration matches this check-in code.")
+        raise AttendanceError(_("No registration matches this check-in code."))
     return registration
 
 
 def new_self_check_in_code():
-    return "".join(secrets.choice(SELF_CHECK_IN_CODE_ALPHABET) for _ in range(6))
+    return "".join(secrets.choice(SELF_CHECK_IN_CODE_ALPHABET) for _position in range(6))
 
 
 def normalise_code(code):
@@ -57,7 +59,7 @@ def session_code(session, *, actor=None):
     if existing:
         return existing
     with transaction.atomic():
-        for _ in range(10):
+        for _attempt in range(10):
             code = new_self_check_in_code()
             if not SessionCheckInCode.objects.filter(code=code).exists():
                 break
@@ -76,15 +78,20 @@ def self_check_in(user, code, *, now=None):
     )
     if entry is None:
         raise AttendanceError(
-            "That code does not match any session. Check the code on the presenter's screen "
-            "and try again."
+            _(
+                "That code does not match any session. Check the code on the presenter's screen "
+                "and try again."
+            )
         )
     session = entry.session
     if now < session.start - SELF_CHECK_IN_OPENS_BEFORE or now > session.end:
         local = session.event.local(session.start)
         raise AttendanceError(
-            f"Check-in for “{session.title}” is open from 30 minutes before it starts "
-            f"({local:%B %-d, %-I:%M %p}) until it ends."
+            _(
+                "Check-in for “%(session)s” is open from 30 minutes before it starts "
+                "(%(start)s) until it ends."
+            )
+            % {"session": session.title, "start": date_format(local, "F j, g:i A")}
         )
     registration = (
         Registration.objects.filter(
@@ -95,8 +102,10 @@ def self_check_in(user, code, *, now=None):
     )
     if registration is None:
         raise AttendanceError(
-            "We could not find a confirmed registration for this event in your account. "
-            "Ask the staff at the door to check you in."
+            _(
+                "We could not find a confirmed registration for this event in your account. "
+                "Ask the staff at the door to check you in."
+            )
         )
     attendance, _created = check_in(
         registration, session, actor=user, source=AttendanceSource.SELF_CODE, at=now

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 from courses.models import AttendanceSource, Registration, RegistrationStatus, SessionAttendance
@@ -56,11 +57,14 @@ def snapshot(attendance):
 
 def require_attendable(registration, session):
     if session.event_id != registration.event_id:
-        raise AttendanceError("This session belongs to another event.")
+        raise AttendanceError(_("This session belongs to another event."))
     if registration.status != RegistrationStatus.CONFIRMED:
         raise AttendanceError(
-            f"{registration.attendee_name}'s registration is {registration.get_status_display()}, "
-            "not confirmed: check the booking before checking them in."
+            _(
+                "%(name)s's registration is %(status)s, not confirmed: check the booking "
+                "before checking them in."
+            )
+            % {"name": registration.attendee_name, "status": registration.get_status_display()}
         )
 
 
@@ -101,11 +105,13 @@ def check_out(registration, session, *, actor=None, at=None):
     require_attendable(registration, session)
     attendance = open_attendance(registration, session)
     if attendance is None:
-        raise AttendanceError(f"{registration.attendee_name} is not checked in to this session.")
+        raise AttendanceError(
+            _("%(name)s is not checked in to this session.") % {"name": registration.attendee_name}
+        )
     before = snapshot(attendance)
     moment = at or timezone.now()
     if moment < attendance.checked_in_at:
-        raise AttendanceError("The check-out time is before the check-in time.")
+        raise AttendanceError(_("The check-out time is before the check-in time."))
     attendance.checked_out_at = moment
     attendance.save(update_fields=["checked_out_at"])
     audit.record(
@@ -122,7 +128,7 @@ def check_out(registration, session, *, actor=None, at=None):
 def void_attendance(attendance, *, actor, reason):
     """Cancel a wrong entry; it stays on record with who voided it and why."""
     if not reason.strip():
-        raise AttendanceError("Say why this entry is wrong; the reason is kept for audits.")
+        raise AttendanceError(_("Say why this entry is wrong; the reason is kept for audits."))
     if attendance.voided_at:
         return attendance
     before = snapshot(attendance)
@@ -146,7 +152,7 @@ def record_attendance(registration, session, *, checked_in_at, checked_out_at, a
     """Staff enter a known presence after the fact (e.g. from a paper sign-in sheet)."""
     require_attendable(registration, session)
     if checked_out_at and checked_out_at <= checked_in_at:
-        raise AttendanceError("The check-out time must be after the check-in time.")
+        raise AttendanceError(_("The check-out time must be after the check-in time."))
     attendance = SessionAttendance.objects.create(
         registration=registration,
         session=session,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cms import audit
 from courses.models import (
@@ -65,10 +67,13 @@ def _decode(data):
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise AttendanceError(
-            "The file is not UTF-8 text (the byte at position "
-            f"{error.start} is not valid UTF-8). Download the attendee report from Zoom again "
-            "and upload it unchanged, or save it as “CSV UTF-8” if you edited it in a "
-            "spreadsheet. Nothing was imported."
+            _(
+                "The file is not UTF-8 text (the byte at position %(position)s is not valid "
+                "UTF-8). Download the attendee report from Zoom again and upload it unchanged, "
+                "or save it as “CSV UTF-8” if you edited it in a spreadsheet. Nothing was "
+                "imported."
+            )
+            % {"position": error.start}
         ) from error
 
 
@@ -101,7 +106,10 @@ def parse_zoom_report(data, zone):
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as error:
-        report.errors.append(f"The file is not a readable CSV ({error}). Nothing was imported.")
+        report.errors.append(
+            _("The file is not a readable CSV (%(error)s). Nothing was imported.")
+            % {"error": error}
+        )
         return report
 
     section_at = None
@@ -112,8 +120,10 @@ def parse_zoom_report(data, zone):
             break
     if section_at is None:
         report.errors.append(
-            "No “Attendee Details” section was found. Upload Zoom's attendee report "
-            "(Reports › Webinars › Attendee report) as exported. Nothing was imported."
+            _(
+                "No “Attendee Details” section was found. Upload Zoom's attendee report "
+                "(Reports › Webinars › Attendee report) as exported. Nothing was imported."
+            )
         )
         return report
 
@@ -130,15 +140,17 @@ def parse_zoom_report(data, zone):
     while header_at < len(rows) and _is_blank(rows[header_at]):
         header_at += 1
     if header_at >= len(rows):
-        report.errors.append("The Attendee Details section is empty. Nothing was imported.")
+        report.errors.append(_("The Attendee Details section is empty. Nothing was imported."))
         return report
     header = [cell.strip() for cell in rows[header_at]]
     missing = [column for column in ZOOM_REQUIRED_COLUMNS if column not in header]
     if missing:
         report.errors.append(
-            "The Attendee Details section has no column "
-            + ", ".join(f"“{column}”" for column in missing)
-            + ". Export the report again with every column included. Nothing was imported."
+            _(
+                "The Attendee Details section has no column %(columns)s. Export the report "
+                "again with every column included. Nothing was imported."
+            )
+            % {"columns": ", ".join(f"“{column}”" for column in missing)}
         )
         return report
     position = {name: header.index(name) for name in header}
@@ -160,28 +172,37 @@ def parse_zoom_report(data, zone):
             continue
         problems = []
         if not email:
-            problems.append("no email")
+            problems.append(_("no email"))
         try:
             join_at = _parse_time(cell(row, "Join Time"), zone)
         except ValueError:
-            problems.append(f"join time “{cell(row, 'Join Time')}” is not a date and time")
+            problems.append(
+                _("join time “%(value)s” is not a date and time")
+                % {"value": cell(row, "Join Time")}
+            )
             join_at = None
         try:
             leave_at = _parse_time(cell(row, "Leave Time"), zone)
         except ValueError:
-            problems.append(f"leave time “{cell(row, 'Leave Time')}” is not a date and time")
+            problems.append(
+                _("leave time “%(value)s” is not a date and time")
+                % {"value": cell(row, "Leave Time")}
+            )
             leave_at = None
         if join_at and leave_at and leave_at < join_at:
-            problems.append("leave time is before join time")
+            problems.append(_("leave time is before join time"))
         if problems:
-            who = name or email or "no name"
-            report.errors.append(f"Line {offset} ({who}): " + "; ".join(problems))
+            who = name or email or _("no name")
+            report.errors.append(
+                _("Line %(line)s (%(who)s): %(problems)s")
+                % {"line": offset, "who": who, "problems": "; ".join(problems)}
+            )
             continue
         report.joins.append(ZoomJoin(offset, name, email, join_at, leave_at))
     if report.errors:
-        report.errors.append("Correct these rows (or export again) and upload the file again.")
+        report.errors.append(_("Correct these rows (or export again) and upload the file again."))
     elif not report.joins:
-        report.errors.append("The report lists nobody who attended. Nothing was imported.")
+        report.errors.append(_("The report lists nobody who attended. Nothing was imported."))
     return report
 
 
@@ -219,10 +240,10 @@ def import_zoom_report(event, uploaded_file, *, actor):
         event=event, file_sha256=digest, status=ZoomImportStatus.IMPORTED
     ).first()
     if previous is not None and report.ok:
-        when = event.local(previous.created_at).strftime("%B %-d, %Y at %-I:%M %p")
+        when = date_format(event.local(previous.created_at), r"F j, Y \a\t g:i A")
         report.errors.append(
-            f"This file was already imported on {when} by {previous.uploaded_by or 'staff'}. "
-            "Nothing was imported again."
+            _("This file was already imported on %(when)s by %(who)s. Nothing was imported again.")
+            % {"when": when, "who": previous.uploaded_by or _("staff")}
         )
     batch = ZoomImport(
         event=event,
@@ -339,9 +360,9 @@ def resolve_zoom_rows(batch, email, registration, *, actor):
     """Staff match an unmatched email of an import to a registration; its joins then count."""
     rows = list(batch.rows.filter(email=email.lower(), registration__isnull=True))
     if not rows:
-        raise AttendanceError("These rows are already matched, or were not in this import.")
+        raise AttendanceError(_("These rows are already matched, or were not in this import."))
     if registration.event_id != batch.event_id:
-        raise AttendanceError("That registration is for another event.")
+        raise AttendanceError(_("That registration is for another event."))
     require_attendable(registration, registration.event.sessions.first())
     for row in rows:
         row.registration = registration

@@ -59,7 +59,7 @@ class SessionAttendance(models.Model):
     class Meta:
         ordering = ["session__start", "checked_in_at"]
         indexes = [models.Index(fields=["registration", "session"])]
-        verbose_name_plural = "session attendances"
+        verbose_name_plural = _("session attendances")
 
     def __str__(self):
         return f"{self.registration.attendee_name} at {self.session.title}"

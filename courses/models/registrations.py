@@ -248,7 +248,7 @@ class WaitlistEntry(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name_plural = "waitlist entries"
+        verbose_name_plural = _("waitlist entries")
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "user"],
