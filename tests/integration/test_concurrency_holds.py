@@ -17,6 +17,7 @@ from courses.models import Booking, Registration
 
 pytestmark = [
     pytest.mark.postgres,
+    # Real commits: each thread has its own connection and must see the others' holds.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

@@ -1,4 +1,7 @@
-"""Found by walking the registration flow as attendees and staff do: what the pages say."""
+"""What the registration pages say: the summary names the license jurisdiction in words, an
+invited seat says what to type, leaving the attendee step is offered once details exist, the
+header leads staff (only) to the admin and marks "My registrations", and the event page links
+to its registration box."""
 
 import html as html_lib
 import re
