@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cms.money import format_money
 
@@ -28,33 +29,36 @@ class EventPaymentSettings(models.Model):
     )
     invoice_payment_enabled = models.BooleanField(
         default=False,
-        help_text="Let agencies choose to pay by invoice with a purchase-order number.",
+        help_text=_("Let agencies choose to pay by invoice with a purchase-order number."),
     )
     invoice_due_days = models.PositiveIntegerField(
-        default=30, help_text="Days after issue that an invoice falls due."
+        default=30, help_text=_("Days after issue that an invoice falls due.")
     )
     invoice_reminder_days_before_due = models.PositiveIntegerField(
-        default=7, help_text="A reminder goes out this many days before the due date."
+        default=7, help_text=_("A reminder goes out this many days before the due date.")
     )
     invoice_release_grace_days = models.PositiveIntegerField(
         default=3,
-        help_text="Seats of an unpaid invoice are released this many days after the due date "
-        "(and never before the reminder has been sent).",
+        help_text=_(
+            "Seats of an unpaid invoice are released this many days after the due date "
+            "(and never before the reminder has been sent)."
+        ),
     )
     full_refund_days_before = models.PositiveIntegerField(
-        default=14, help_text="Attendee cancellations at least this many days ahead: full refund."
+        default=14,
+        help_text=_("Attendee cancellations at least this many days ahead: full refund."),
     )
     no_refund_days_before = models.PositiveIntegerField(
-        default=3, help_text="Cancellations closer than this many days to the start: no refund."
+        default=3, help_text=_("Cancellations closer than this many days to the start: no refund.")
     )
     cancellation_fee = models.PositiveIntegerField(
         default=0,
-        help_text="In minor units (cents): kept from the refund between the two limits above.",
+        help_text=_("In minor units (cents): kept from the refund between the two limits above."),
     )
 
     class Meta:
-        verbose_name = "event payment settings"
-        verbose_name_plural = "event payment settings"
+        verbose_name = _("event payment settings")
+        verbose_name_plural = _("event payment settings")
 
     def __str__(self):
         return f"Payment settings for {self.event}"
@@ -63,8 +67,10 @@ class EventPaymentSettings(models.Model):
         if self.no_refund_days_before > self.full_refund_days_before:
             raise ValidationError(
                 {
-                    "no_refund_days_before": "The no-refund limit must be closer to the event "
-                    "than the full-refund limit."
+                    "no_refund_days_before": _(
+                        "The no-refund limit must be closer to the event than the full-refund "
+                        "limit."
+                    )
                 }
             )
 
@@ -76,20 +82,20 @@ class EventPaymentSettings(models.Model):
 
 class DiscountCode(models.Model):
     class Kind(models.TextChoices):
-        PERCENT = "percent", "Percentage off"
-        FIXED = "fixed", "Fixed amount off"
+        PERCENT = "percent", _("Percentage off")
+        FIXED = "fixed", _("Fixed amount off")
 
-    code = models.CharField(max_length=40, help_text="What buyers type; not case-sensitive.")
+    code = models.CharField(max_length=40, help_text=_("What buyers type; not case-sensitive."))
     description = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT)
     percent_off = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="1 to 100.",
+        help_text=_("1 to 100."),
     )
     amount_off = models.PositiveIntegerField(
-        null=True, blank=True, help_text="In minor units (cents), for a fixed discount."
+        null=True, blank=True, help_text=_("In minor units (cents), for a fixed discount.")
     )
     currency = models.CharField(max_length=3, default="USD")
     event = models.ForeignKey(
@@ -98,7 +104,7 @@ class DiscountCode(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="discount_codes",
-        help_text="Leave empty to allow the code for every event.",
+        help_text=_("Leave empty to allow the code for every event."),
     )
     ticket_type = models.ForeignKey(
         "courses.TicketType",
@@ -106,10 +112,10 @@ class DiscountCode(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="discount_codes",
-        help_text="Only this ticket type is discounted (leave empty for every ticket).",
+        help_text=_("Only this ticket type is discounted (leave empty for every ticket)."),
     )
     max_uses = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Orders that may use the code; empty for no limit."
+        null=True, blank=True, help_text=_("Orders that may use the code; empty for no limit.")
     )
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
@@ -138,36 +144,36 @@ class DiscountCode(models.Model):
         errors = {}
         if self.kind == self.Kind.PERCENT:
             if self.percent_off is None or not 1 <= self.percent_off <= 100:
-                errors["percent_off"] = "Enter a percentage between 1 and 100."
+                errors["percent_off"] = _("Enter a percentage between 1 and 100.")
         elif self.amount_off is None or self.amount_off <= 0:
-            errors["amount_off"] = "Enter an amount above zero, in cents (e.g. 2500 for 25.00)."
+            errors["amount_off"] = _("Enter an amount above zero, in cents (e.g. 2500 for 25.00).")
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            errors["valid_until"] = "The code must end after it starts."
+            errors["valid_until"] = _("The code must end after it starts.")
         if self.ticket_type_id and self.event_id and self.ticket_type.event_id != self.event_id:
-            errors["ticket_type"] = "Choose a ticket type of the selected event."
+            errors["ticket_type"] = _("Choose a ticket type of the selected event.")
         if errors:
             raise ValidationError(errors)
 
     def describe(self):
         if self.kind == self.Kind.PERCENT:
-            return f"{self.percent_off}% off"
-        return f"{format_money(self.amount_off or 0, self.currency)} off"
+            return _("%(percent)s%% off") % {"percent": self.percent_off}
+        return _("%(amount)s off") % {"amount": format_money(self.amount_off or 0, self.currency)}
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment"
-        PAID = "paid", "Paid"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
-        EXPIRED = "expired", "Expired"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Method(models.TextChoices):
-        UNDECIDED = "", "Not chosen yet"
-        CARD = "card", "Card (Stripe)"
-        INVOICE = "invoice", "Invoice"
-        FREE = "free", "No payment needed"
+        UNDECIDED = "", _("Not chosen yet")
+        CARD = "card", _("Card (Stripe)")
+        INVOICE = "invoice", _("Invoice")
+        FREE = "free", _("No payment needed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     booking = models.OneToOneField(
@@ -194,7 +200,7 @@ class Order(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     needs_attention = models.BooleanField(default=False, db_index=True)
     attention_reason = models.TextField(blank=True)
-    po_number = models.CharField("purchase-order number", max_length=100, blank=True)
+    po_number = models.CharField(_("purchase-order number"), max_length=100, blank=True)
     billing_name = models.CharField(max_length=200, blank=True)
     billing_address = models.TextField(blank=True)
     invoice_due_date = models.DateField(null=True, blank=True)
@@ -256,9 +262,9 @@ class Order(models.Model):
 
 class OrderLineItem(models.Model):
     class Kind(models.TextChoices):
-        TICKET = "ticket", "Ticket"
-        ADDON = "addon", "Add-on"
-        DISCOUNT = "discount", "Discount"
+        TICKET = "ticket", _("Ticket")
+        ADDON = "addon", _("Add-on")
+        DISCOUNT = "discount", _("Discount")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -284,8 +290,8 @@ class OrderLineItem(models.Model):
 
 class Payment(models.Model):
     class Status(models.TextChoices):
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=10, choices=Order.Method.choices)
@@ -296,7 +302,7 @@ class Payment(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True)
     reference = models.CharField(
-        max_length=200, blank=True, help_text="Bank transfer or cheque reference."
+        max_length=200, blank=True, help_text=_("Bank transfer or cheque reference.")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -312,16 +318,16 @@ class Payment(models.Model):
 
 class Refund(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Origin(models.TextChoices):
-        STAFF = "staff", "Staff"
-        CANCELLATION = "cancellation", "Attendee cancellation"
-        NO_SEAT = "no_seat", "Paid after the seats were gone"
-        STRIPE = "stripe", "Made in Stripe"
-        DUPLICATE = "duplicate", "Duplicate payment"
+        STAFF = "staff", _("Staff")
+        CANCELLATION = "cancellation", _("Attendee cancellation")
+        NO_SEAT = "no_seat", _("Paid after the seats were gone")
+        STRIPE = "stripe", _("Made in Stripe")
+        DUPLICATE = "duplicate", _("Duplicate payment")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(
@@ -386,8 +392,8 @@ class DocumentCounter(models.Model):
 
 class FinanceDocument(models.Model):
     class Kind(models.TextChoices):
-        RECEIPT = "receipt", "Receipt"
-        INVOICE = "invoice", "Invoice"
+        RECEIPT = "receipt", _("Receipt")
+        INVOICE = "invoice", _("Invoice")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")

@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 
 from payments.models import Order, OrderLineItem, Payment, Refund
 
@@ -73,7 +74,7 @@ def revenue_by_event():
             if line.kind == OrderLineItem.Kind.TICKET:
                 name = line.ticket_type.name if line.ticket_type else line.description
             else:
-                name = f"Add-on: {line.description.split(': ', 1)[-1]}"
+                name = _("Add-on: %(name)s") % {"name": line.description.split(": ", 1)[-1]}
             bucket = row["by_ticket"][name]
             if line.kind == OrderLineItem.Kind.TICKET:
                 bucket["seats"] += line.quantity

@@ -1,6 +1,7 @@
 """Finance's part of the Wagtail admin. Only the Finance role (and superusers) sees any of it."""
 
 from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import Menu
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -23,7 +24,7 @@ class FinanceModelViewSet(CapabilityViewSetMixin, ModelViewSet):
 class DiscountCodeViewSet(FinanceModelViewSet):
     model = DiscountCode
     icon = "tag"
-    menu_label = "Discount codes"
+    menu_label = _("Discount codes")
     list_display = ["code", "describe", "event", "ticket_type", "max_uses", "valid_until", "active"]
     list_filter = ["active", "kind"]
     search_fields = ["code", "description"]
@@ -46,7 +47,7 @@ class DiscountCodeViewSet(FinanceModelViewSet):
 class EventPaymentSettingsViewSet(FinanceModelViewSet):
     model = EventPaymentSettings
     icon = "cog"
-    menu_label = "Event payment settings"
+    menu_label = _("Event payment settings")
     list_display = ["event", "invoice_payment_enabled", "invoice_due_days", "cancellation_fee"]
     form_fields = [
         "event",
@@ -78,18 +79,18 @@ def register_finance_urls():
 def register_finance_menu():
     menu = Menu(
         items=[
-            FinanceMenuItem("Orders", reverse("payments_admin:orders"), icon_name="list-ul"),
-            FinanceMenuItem("Revenue", reverse("payments_admin:revenue"), icon_name="table"),
+            FinanceMenuItem(_("Orders"), reverse("payments_admin:orders"), icon_name="list-ul"),
+            FinanceMenuItem(_("Revenue"), reverse("payments_admin:revenue"), icon_name="table"),
             FinanceMenuItem(
-                "Discount codes", reverse(discount_codes.get_url_name("index")), icon_name="tag"
+                _("Discount codes"), reverse(discount_codes.get_url_name("index")), icon_name="tag"
             ),
             FinanceMenuItem(
-                "Event payment settings",
+                _("Event payment settings"),
                 reverse(event_payment_settings.get_url_name("index")),
                 icon_name="cog",
             ),
         ]
     )
     return CapabilitySubmenuItem(
-        "Finance", menu, icon_name="doc-full", order=320, permission=Perm.VIEW_FINANCE
+        _("Finance"), menu, icon_name="doc-full", order=320, permission=Perm.VIEW_FINANCE
     )
