@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from cms import audit, pdf
 from cms.access import Perm, staff
@@ -26,7 +27,7 @@ def index(request):
     return render(
         request,
         "certification/admin/index.html",
-        {"page_title": "Continuing education", "events": events},
+        {"page_title": _("Continuing education"), "events": events},
     )
 
 
@@ -47,7 +48,7 @@ def event_ce(request, event_id):
         request,
         "certification/admin/event.html",
         {
-            "page_title": f"CE: {event.title}",
+            "page_title": _("CE: %(event)s") % {"event": event.title},
             "event": event,
             "roster": roster,
             "offerings": offerings,
@@ -67,7 +68,7 @@ def job(request, pk):
     return render(
         request,
         "certification/admin/job.html",
-        {"page_title": "Issuing certificates", "job": issue_job, "running": running},
+        {"page_title": _("Issuing certificates"), "job": issue_job, "running": running},
     )
 
 
@@ -82,13 +83,17 @@ def certificate(request, code):
                 new = services.reissue_certificate(
                     cert, actor=request.user, note=reissue_form.cleaned_data["note"]
                 )
-                messages.success(request, f"Reissued as {new.code}; {cert.code} is superseded.")
+                messages.success(
+                    request,
+                    _("Reissued as %(new)s; %(old)s is superseded.")
+                    % {"new": new.code, "old": cert.code},
+                )
                 return redirect("certification_admin:certificate", code=new.code)
             if revoke_form.is_bound and revoke_form.is_valid():
                 services.revoke_certificate(
                     cert, actor=request.user, reason=revoke_form.cleaned_data["reason"]
                 )
-                messages.success(request, f"{cert.code} is revoked.")
+                messages.success(request, _("%(code)s is revoked.") % {"code": cert.code})
                 return redirect("certification_admin:certificate", code=cert.code)
         except services.CEError as error:
             messages.error(request, str(error))
@@ -96,7 +101,7 @@ def certificate(request, code):
         request,
         "certification/admin/certificate.html",
         {
-            "page_title": f"Certificate {cert.code}",
+            "page_title": _("Certificate %(code)s") % {"code": cert.code},
             "certificate": cert,
             "reissue_form": reissue_form,
             "revoke_form": revoke_form,
@@ -116,12 +121,14 @@ def certificate_pdf(request, code):
 def evaluation_results(request, event_id):
     event = get_object_or_404(EventPage, pk=event_id)
     if request.GET.get("format") == "csv":
-        return _csv_response(reports.evaluation_csv(event), f"Evaluations {event.title}.csv")
+        return _csv_response(
+            reports.evaluation_csv(event), _("Evaluations %(event)s.csv") % {"event": event.title}
+        )
     return render(
         request,
         "certification/admin/evaluation.html",
         {
-            "page_title": f"Evaluation results: {event.title}",
+            "page_title": _("Evaluation results: %(event)s") % {"event": event.title},
             "event": event,
             "summary": reports.evaluation_summary(event),
         },
@@ -135,7 +142,7 @@ def ce_broker_roster(request, event_id, body_id):
     roster = rosters.ce_broker_roster(event, body)
     if request.GET.get("format") == "xls":
         if not roster.rows:
-            messages.error(request, "There is no valid row to export.")
+            messages.error(request, _("There is no valid row to export."))
             return redirect(request.path)
         audit.record(
             "certification.roster.ce_broker_exported",
@@ -158,7 +165,7 @@ def ce_broker_roster(request, event_id, body_id):
         request,
         "certification/admin/ce_broker.html",
         {
-            "page_title": f"CE Broker roster: {event.title}",
+            "page_title": _("CE Broker roster: %(event)s") % {"event": event.title},
             "event": event,
             "body": body,
             "roster": roster,
@@ -190,7 +197,7 @@ def transcript_search(request):
     return render(
         request,
         "certification/admin/transcripts.html",
-        {"page_title": "CE transcripts", "query": query, "people": people},
+        {"page_title": _("CE transcripts"), "query": query, "people": people},
     )
 
 
@@ -208,16 +215,17 @@ def person_transcript(request, user_id):
         if request.GET["format"] == "pdf":
             return _pdf_response(
                 transcripts.transcript_pdf(person, certificates),
-                f"CE transcript {person.legal_name}.pdf",
+                _("CE transcript %(name)s.pdf") % {"name": person.legal_name},
             )
         return _csv_response(
-            transcripts.transcript_csv(certificates), f"CE transcript {person.legal_name}.csv"
+            transcripts.transcript_csv(certificates),
+            _("CE transcript %(name)s.csv") % {"name": person.legal_name},
         )
     return render(
         request,
         "certification/admin/person.html",
         {
-            "page_title": f"CE transcript: {person.legal_name}",
+            "page_title": _("CE transcript: %(name)s") % {"name": person.legal_name},
             "person": person,
             "certificates": certificates,
             "all_certificates": Certificate.objects.filter(

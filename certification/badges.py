@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from .models import CertificateStatus
 from .services import absolute_url
@@ -58,12 +59,15 @@ def open_badge(certificate, *, for_holder=False):
     """
     verify_url = absolute_url(certificate.get_verification_url())
     event_url = certificate.event.get_full_url() or verify_url
-    hours = ", ".join(f"{line['hours']} hours {line['short_name']}" for line in certificate.credits)
+    hours = ", ".join(
+        _("%(hours)s hours %(body)s") % {"hours": line["hours"], "body": line["short_name"]}
+        for line in certificate.credits
+    )
     credential = {
         "@context": OB3_CONTEXT,
         "id": verify_url,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": f"CE certificate: {certificate.program_title}",
+        "name": _("CE certificate: %(program)s") % {"program": certificate.program_title},
         "issuer": {
             "id": settings.SITE_URL + "/",
             "type": ["Profile"],
@@ -79,12 +83,17 @@ def open_badge(certificate, *, for_holder=False):
                 "type": ["Achievement"],
                 "achievementType": "Certificate",
                 "name": certificate.program_title,
-                "description": (
-                    f"Continuing education: {certificate.program_title} "
-                    f"({certificate.program_dates}, {certificate.program_format}). {hours}."
-                ),
+                "description": _(
+                    "Continuing education: %(program)s (%(dates)s, %(format)s). %(hours)s."
+                )
+                % {
+                    "program": certificate.program_title,
+                    "dates": certificate.program_dates,
+                    "format": certificate.program_format,
+                    "hours": hours,
+                },
                 "criteria": {
-                    "narrative": (
+                    "narrative": _(
                         "Attended the program's sessions as recorded by the sponsor and, where "
                         "the approving body requires it, submitted the program evaluation."
                     )
@@ -96,7 +105,7 @@ def open_badge(certificate, *, for_holder=False):
             {
                 "id": verify_url,
                 "type": ["Evidence"],
-                "name": f"Certificate {certificate.code}",
+                "name": _("Certificate %(code)s") % {"code": certificate.code},
                 "description": hours,
             }
         ],
@@ -113,7 +122,7 @@ def linkedin_add_url(certificate):
     """LinkedIn's add-to-profile link, filled in from the certificate."""
     params = {
         "startTask": "CERTIFICATION_NAME",
-        "name": f"CE: {certificate.program_title}",
+        "name": _("CE: %(program)s") % {"program": certificate.program_title},
         "organizationName": certificate.sponsor_name,
         "issueYear": certificate.issue_date.year,
         "issueMonth": certificate.issue_date.month,

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from courses.attendance import minutes_within, presence_intervals
 
@@ -26,9 +28,11 @@ class SessionPresence:
         return max(0, self.length_minutes - self.attended_minutes)
 
     def describe_missed(self):
-        return (
-            f"missed {self.missed_minutes} minutes of session {self.number} ({self.session.title})"
-        )
+        return _("missed %(minutes)s minutes of session %(number)s (%(title)s)") % {
+            "minutes": self.missed_minutes,
+            "number": self.number,
+            "title": self.session.title,
+        }
 
 
 @dataclass
@@ -79,14 +83,17 @@ def credit_for(offering, presence):
     short = [p for p in presence if p.missed_minutes > grace]
     shortfalls = [p.describe_missed() for p in short]
     if not presence:
-        return CreditResult(offering, Decimal("0"), False, ["the event has no CE sessions"])
+        return CreditResult(offering, Decimal("0"), False, [_("the event has no CE sessions")])
     if body.credit_basis == CreditBasis.FULL_PROGRAM:
         if short:
             return CreditResult(
                 offering,
                 Decimal("0"),
                 False,
-                [f"{body} gives credit only for the whole program: " + shortfalls[0]]
+                [
+                    _("%(body)s gives credit only for the whole program: %(shortfall)s")
+                    % {"body": body, "shortfall": shortfalls[0]}
+                ]
                 + shortfalls[1:],
             )
         return CreditResult(offering, offering.hours, True, [])
@@ -114,7 +121,10 @@ def credits_for_registration(registration, *, now=None):
                     offering,
                     Decimal("0"),
                     False,
-                    [f"the {offering.body} approval was not valid on {first_day:%B %-d, %Y}"],
+                    [
+                        _("the %(body)s approval was not valid on %(day)s")
+                        % {"body": offering.body, "day": date_format(first_day, "F j, Y")}
+                    ],
                 )
             )
             continue
@@ -126,7 +136,10 @@ def credits_for_registration(registration, *, now=None):
                     offering,
                     Decimal("0"),
                     False,
-                    [f"{offering.body} requires a passed post-test for a recorded program"],
+                    [
+                        _("%(body)s requires a passed post-test for a recorded program")
+                        % {"body": offering.body}
+                    ],
                 )
             )
             continue

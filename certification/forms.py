@@ -1,6 +1,7 @@
 """Forms for attendees (licenses, evaluation) and CE administrators (reissue, revoke)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from cms.untrusted_input import ModelMultipleIdChoiceField
 
@@ -12,9 +13,9 @@ class LicenseForm(forms.ModelForm):
     class Meta:
         model = License
         fields = ["profession", "jurisdiction", "number", "expires_on"]
-        labels = {"number": "License number", "expires_on": "Expiry date"}
+        labels = {"number": _("License number"), "expires_on": _("Expiry date")}
         widgets = {"expires_on": forms.DateInput(attrs={"type": "date"})}
-        help_texts = {"number": "Exactly as on your license, e.g. SW12345 or MH9876."}
+        help_texts = {"number": _("Exactly as on your license, e.g. SW12345 or MH9876.")}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,7 +32,7 @@ class LicenseForm(forms.ModelForm):
                 user=self.user, jurisdiction__iexact=jurisdiction, number__iexact=number
             ).exclude(pk=self.instance.pk)
             if duplicate.exists():
-                raise forms.ValidationError("You have already added this license.")
+                raise forms.ValidationError(_("You have already added this license."))
         return cleaned
 
 
@@ -40,7 +41,7 @@ class RegistrationLicensesForm(forms.Form):
         queryset=License.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        label="Which of your licenses is this CE for?",
+        label=_("Which of your licenses is this CE for?"),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -61,7 +62,7 @@ class EvaluationForm(forms.Form):
                     choices=RATING_CHOICES,
                     coerce=int,
                     widget=forms.RadioSelect,
-                    help_text="1 = poor, 5 = excellent",
+                    help_text=_("1 = poor, 5 = excellent"),
                 )
             elif question.kind == QuestionKind.OBJECTIVE:
                 field = forms.ChoiceField(choices=OBJECTIVE_CHOICES, widget=forms.RadioSelect)
@@ -77,13 +78,15 @@ class EvaluationForm(forms.Form):
 
 class ReissueForm(forms.Form):
     note = forms.CharField(
-        label="What is corrected?",
+        label=_("What is corrected?"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
+        help_text=_(
             "Kept with both certificates, e.g. “Legal name corrected at the attendee's request.”"
         ),
     )
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(label="Reason for revoking", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason for revoking"), widget=forms.Textarea(attrs={"rows": 3})
+    )

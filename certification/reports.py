@@ -3,6 +3,8 @@
 import io
 from collections import Counter
 
+from django.utils.translation import gettext as _
+
 from cms import exports
 
 from .models import EvaluationAnswer, EvaluationResponse, QuestionKind
@@ -40,7 +42,9 @@ def evaluation_csv(event):
     questions = list(event.evaluation_questions.all())
     buffer = io.StringIO()
     writer = exports.csv_writer(buffer)
-    writer.writerow(["Submitted at (UTC)", "Attendee", "Email"] + [q.prompt for q in questions])
+    writer.writerow(
+        [_("Submitted at (UTC)"), _("Attendee"), _("Email")] + [q.prompt for q in questions]
+    )
     responses = (
         EvaluationResponse.objects.filter(event=event)
         .select_related("registration")

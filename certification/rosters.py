@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cms import exports
 from courses.models import RegistrationStatus
@@ -18,7 +20,8 @@ from .models import Certificate, CertificateStatus, CreditBasis, EvaluationRespo
 from .services import asked_for_ce
 from .transcripts import license_label
 
-# Columns A..J of CE Broker's roster upload, in this order (see DOMAIN.md).
+# Columns A..J of CE Broker's roster upload, in this order (see DOMAIN.md). The names are
+# CE Broker's own, like the cells below them: a machine format, so not translated.
 CE_BROKER_COLUMNS = [
     "Provider number",
     "Course number",
@@ -53,7 +56,12 @@ def ce_broker_roster(event, body, *, today=None):
     roster = CEBrokerRoster(body, partial_credit=body.credit_basis == CreditBasis.PER_SESSION)
     if offering is None:
         roster.refused.append(
-            {"name": "", "license": "", "reason": f"{event.title} has no {body} offering."}
+            {
+                "name": "",
+                "license": "",
+                "reason": _("%(event)s has no %(body)s offering.")
+                % {"event": event.title, "body": body},
+            }
         )
         return roster
     seen = set()
@@ -76,8 +84,11 @@ def ce_broker_roster(event, body, *, today=None):
                 {
                     "name": certificate.attendee_name,
                     "license": "",
-                    "reason": f"no {body.jurisdiction or ''} license on the certificate".replace(
-                        "  ", " "
+                    "reason": (
+                        _("no %(jurisdiction)s license on the certificate")
+                        % {"jurisdiction": body.jurisdiction}
+                        if body.jurisdiction
+                        else _("no license on the certificate")
                     ),
                 }
             )
@@ -87,25 +98,30 @@ def ce_broker_roster(event, body, *, today=None):
             reasons = []
             if not body.license_number_is_valid(number):
                 reasons.append(
-                    f"license number “{number or 'missing'}” is not a valid {body} license number"
+                    _("license number “%(number)s” is not a valid %(body)s license number")
+                    % {"number": number or _("missing"), "body": body}
                 )
             if number in seen:
-                reasons.append("the same license number appears twice")
+                reasons.append(_("the same license number appears twice"))
             completed = certificate.completed_on
             if completed > today:
-                reasons.append(f"completion date {completed:%m/%d/%Y} is in the future")
+                reasons.append(
+                    _("completion date %(date)s is in the future")
+                    % {"date": date_format(completed, "m/d/Y")}
+                )
             if first_day and completed < first_day:
                 reasons.append(
-                    f"completion date {completed:%m/%d/%Y} is before the program started"
+                    _("completion date %(date)s is before the program started")
+                    % {"date": date_format(completed, "m/d/Y")}
                 )
             code = _profession_code(body, license_.get("profession"))
             if not code:
                 reasons.append(
-                    "no CE Broker profession code for "
-                    f"“{license_.get('profession') or 'no profession'}”"
+                    _("no CE Broker profession code for “%(profession)s”")
+                    % {"profession": license_.get("profession") or _("no profession")}
                 )
             if not offering.course_number_for_ce_broker:
-                reasons.append("the offering has no CE Broker course number")
+                reasons.append(_("the offering has no CE Broker course number"))
             if reasons:
                 roster.refused.append(
                     {
@@ -122,7 +138,7 @@ def ce_broker_roster(event, body, *, today=None):
                 "",
                 "",
                 number,
-                completed.strftime("%m/%d/%Y"),
+                completed.strftime("%m/%d/%Y"),  # CE Broker's date column: machine format
                 f"State={body.jurisdiction.upper() or 'FL'}",
                 f"Profession={code}",
             ]
@@ -147,7 +163,10 @@ def ce_broker_xls(roster):
 
 
 def attendance_credit_csv(event, body):
-    """Every confirmed CE registrant: minutes per session, credit under `body`, and why short."""
+    """Every confirmed CE registrant: minutes per session, credit under `body`, and why short.
+
+    A board roster file like CE Broker's: its headers and yes/no cells stay as the bodies read
+    them, untranslated."""
     offering = event.ce_offerings.select_related("body").get(body=body)
     sessions = [s for s in event.sessions.all() if s.ce_minutes]
     buffer = io.StringIO()

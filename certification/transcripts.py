@@ -6,23 +6,25 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cms import exports, pdf
 
 from .models import Certificate, CertificateStatus
 
 CSV_COLUMNS = [
-    "Certificate ID",
-    "Program",
-    "Dates",
-    "Format",
-    "Completed on",
-    "Accrediting body",
-    "Hours",
-    "Course number",
-    "Provider number",
-    "Licenses",
-    "Issued on",
+    gettext_lazy("Certificate ID"),
+    gettext_lazy("Program"),
+    gettext_lazy("Dates"),
+    gettext_lazy("Format"),
+    gettext_lazy("Completed on"),
+    gettext_lazy("Accrediting body"),
+    gettext_lazy("Hours"),
+    gettext_lazy("Course number"),
+    gettext_lazy("Provider number"),
+    gettext_lazy("Licenses"),
+    gettext_lazy("Issued on"),
 ]
 
 
@@ -37,8 +39,11 @@ def certificates_for(user):
 
 
 def license_label(license_):
-    profession = license_.get("profession") or "License"
-    return f"{profession}, {license_.get('jurisdiction')} #{license_.get('number')}"
+    return _("%(profession)s, %(jurisdiction)s #%(number)s") % {
+        "profession": license_.get("profession") or _("License"),
+        "jurisdiction": license_.get("jurisdiction"),
+        "number": license_.get("number"),
+    }
 
 
 def summary(certificates):

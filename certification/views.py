@@ -6,6 +6,7 @@ import re
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -102,13 +103,13 @@ def my_ce(request):
 def my_transcript_pdf(request):
     certificates = transcripts.certificates_for(request.user)
     data = transcripts.transcript_pdf(request.user, certificates)
-    return _pdf_response(data, f"CE transcript {request.user.legal_name}.pdf")
+    return _pdf_response(data, _("CE transcript %(name)s.pdf") % {"name": request.user.legal_name})
 
 
 @members
 def my_transcript_csv(request):
     text = transcripts.transcript_csv(transcripts.certificates_for(request.user))
-    return _csv_response(text, f"CE transcript {request.user.legal_name}.csv")
+    return _csv_response(text, _("CE transcript %(name)s.csv") % {"name": request.user.legal_name})
 
 
 @members
@@ -118,7 +119,7 @@ def licenses(request):
         license_ = form.save(commit=False)
         license_.user = request.user
         services.save_license(license_, actor=request.user)
-        messages.success(request, f"Added {license_}.")
+        messages.success(request, _("Added %(license)s.") % {"license": license_})
         return redirect("certification:licenses")
     return render(
         request,
@@ -136,7 +137,7 @@ def license_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         services.save_license(form.save(commit=False), actor=request.user)
         messages.success(
-            request, "License updated. Certificates already issued keep what they print."
+            request, _("License updated. Certificates already issued keep what they print.")
         )
         return redirect("certification:licenses")
     return render(request, "certification/license_form.html", {"form": form, "license": license_})
@@ -147,7 +148,7 @@ def license_edit(request, pk):
 def license_delete(request, pk):
     license_ = get_object_or_404(License, pk=pk, user=request.user)
     services.delete_license(license_, actor=request.user)
-    messages.success(request, f"Removed {license_}.")
+    messages.success(request, _("Removed %(license)s.") % {"license": license_})
     return redirect("certification:licenses")
 
 
@@ -162,7 +163,9 @@ def registration_licenses(request, public_id):
         services.set_registration_licenses(
             registration, list(form.cleaned_data["licenses"]), actor=request.user
         )
-        messages.success(request, f"Saved the licenses for {registration.event.title}.")
+        messages.success(
+            request, _("Saved the licenses for %(event)s.") % {"event": registration.event.title}
+        )
         return redirect("certification:my_ce")
     return render(
         request,
@@ -181,7 +184,7 @@ def evaluation(request, public_id):
     )
     event = registration.event
     if EvaluationResponse.objects.filter(registration=registration).exists():
-        messages.info(request, "You have already submitted this evaluation. Thank you.")
+        messages.info(request, _("You have already submitted this evaluation. Thank you."))
         return redirect("certification:my_ce")
     if not services.evaluation_is_open(event):
         return render(request, "certification/evaluation_closed.html", {"event": event}, status=403)
@@ -196,9 +199,9 @@ def evaluation(request, public_id):
             messages.error(request, str(error))
             return redirect("certification:my_ce")
         if certificate:
-            messages.success(request, "Thank you. Your certificate is ready.")
+            messages.success(request, _("Thank you. Your certificate is ready."))
             return redirect(certificate.get_absolute_url())
-        messages.success(request, "Thank you for your evaluation.")
+        messages.success(request, _("Thank you for your evaluation."))
         return redirect("certification:my_ce")
     return render(
         request,

@@ -40,7 +40,7 @@ class CESponsor(models.Model):
     ]
 
     class Meta:
-        verbose_name = "CE sponsor"
+        verbose_name = _("CE sponsor")
 
     def __str__(self):
         return self.name
@@ -149,7 +149,7 @@ class AccreditingBody(models.Model):
 
     class Meta:
         ordering = ["short_name"]
-        verbose_name_plural = "accrediting bodies"
+        verbose_name_plural = _("accrediting bodies")
 
     def __str__(self):
         return self.short_name or self.name
@@ -161,7 +161,10 @@ class AccreditingBody(models.Model):
                 re.compile(self.license_number_pattern)
             except re.error as error:
                 raise ValidationError(
-                    {"license_number_pattern": f"Not a valid regular expression: {error}."}
+                    {
+                        "license_number_pattern": _("Not a valid regular expression: %(error)s.")
+                        % {"error": error}
+                    }
                 ) from error
         if self.approved_from and self.approved_until and self.approved_until < self.approved_from:
             raise ValidationError({"approved_until": _("The approval must end after it starts.")})
@@ -215,13 +218,17 @@ class CEOffering(models.Model):
 
     class Meta:
         ordering = ["event", "body__short_name"]
-        verbose_name = "CE offering"
+        verbose_name = _("CE offering")
         constraints = [
             models.UniqueConstraint(fields=["event", "body"], name="ce_offering_once_per_body")
         ]
 
     def __str__(self):
-        return f"{self.body} – {self.hours} h – {self.event.title}"
+        return _("%(body)s – %(hours)s h – %(event)s") % {
+            "body": self.body,
+            "hours": self.hours,
+            "event": self.event.title,
+        }
 
     @property
     def course_number_for_ce_broker(self):
@@ -259,11 +266,11 @@ class EventCESettings(models.Model):
     ]
 
     class Meta:
-        verbose_name = "event CE settings"
-        verbose_name_plural = "event CE settings"
+        verbose_name = _("event CE settings")
+        verbose_name_plural = _("event CE settings")
 
     def __str__(self):
-        return f"CE settings for {self.event.title}"
+        return _("CE settings for %(event)s") % {"event": self.event.title}
 
     def evaluation_is_open(self, now=None):
         now = now or timezone.now()

@@ -150,7 +150,7 @@ class IssueJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Issue job {self.pk} for {self.event.title}"
+        return _("Issue job %(id)s for %(event)s") % {"id": self.pk, "event": self.event.title}
 
     @property
     def percent(self):

@@ -53,7 +53,7 @@ class EvaluationResponse(models.Model):
         ordering = ["submitted_at"]
 
     def __str__(self):
-        return f"Evaluation by {self.registration.attendee_name}"
+        return _("Evaluation by %(name)s") % {"name": self.registration.attendee_name}
 
 
 class EvaluationAnswer(models.Model):

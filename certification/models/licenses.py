@@ -55,4 +55,7 @@ class RegistrationLicense(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.license} for {self.registration}"
+        return _("%(license)s for %(registration)s") % {
+            "license": self.license,
+            "registration": self.registration,
+        }

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from courses.models import RegistrationStatus
 
@@ -16,15 +18,15 @@ from ..models import CertificateStatus, EvaluationResponse
 
 
 class EligibilityStatus(models.TextChoices):
-    ELIGIBLE = "eligible", "Eligible"
-    ISSUED = "issued", "Certificate issued"
-    MISSING_EVALUATION = "missing_evaluation", "Missing evaluation"
-    SHORT_ATTENDANCE = "short_attendance", "Short attendance"
-    CE_FEE_UNPAID = "ce_fee_unpaid", "CE fee unpaid"
-    NOT_CONFIRMED = "not_confirmed", "Registration not confirmed"
-    NO_CE_OFFERED = "no_ce_offered", "No CE credit"
-    UPCOMING = "upcoming", "Upcoming"
-    IN_PROGRESS = "in_progress", "In progress"
+    ELIGIBLE = "eligible", pgettext_lazy("CE eligibility", "Eligible")
+    ISSUED = "issued", pgettext_lazy("CE eligibility", "Certificate issued")
+    MISSING_EVALUATION = "missing_evaluation", pgettext_lazy("CE eligibility", "Missing evaluation")
+    SHORT_ATTENDANCE = "short_attendance", pgettext_lazy("CE eligibility", "Short attendance")
+    CE_FEE_UNPAID = "ce_fee_unpaid", pgettext_lazy("CE eligibility", "CE fee unpaid")
+    NOT_CONFIRMED = "not_confirmed", pgettext_lazy("CE eligibility", "Registration not confirmed")
+    NO_CE_OFFERED = "no_ce_offered", pgettext_lazy("CE eligibility", "No CE credit")
+    UPCOMING = "upcoming", pgettext_lazy("CE eligibility", "Upcoming")
+    IN_PROGRESS = "in_progress", pgettext_lazy("CE eligibility", "In progress")
 
 
 ES = EligibilityStatus
@@ -99,18 +101,18 @@ def eligibility(registration, *, now=None):
     if certificate is not None:
         return Eligibility(registration, ES.ISSUED, "", credits, certificate)
     if registration.status != RegistrationStatus.CONFIRMED:
-        return Eligibility(registration, ES.NOT_CONFIRMED, "The registration is not confirmed.")
+        return Eligibility(registration, ES.NOT_CONFIRMED, _("The registration is not confirmed."))
     if not ce_fee_paid(registration):
         return Eligibility(
             registration,
             ES.CE_FEE_UNPAID,
-            "The CE add-on was not bought (or not paid) with this registration.",
+            _("The CE add-on was not bought (or not paid) with this registration."),
             credits,
         )
     earned = [c for c in credits if c.hours > 0]
     if not credits:
         return Eligibility(
-            registration, ES.NO_CE_OFFERED, "This event offers no CE credit.", credits
+            registration, ES.NO_CE_OFFERED, _("This event offers no CE credit."), credits
         )
     # Attendance is only complete once the last session has ended: before then a missing
     # session is one still to come, not one missed.
@@ -121,7 +123,7 @@ def eligibility(registration, *, now=None):
         return Eligibility(
             registration,
             ES.IN_PROGRESS if started else ES.UPCOMING,
-            "CE is assessed after the event.",
+            _("CE is assessed after the event."),
             credits,
         )
     if not earned:
@@ -130,10 +132,14 @@ def eligibility(registration, *, now=None):
         return Eligibility(
             registration,
             ES.MISSING_EVALUATION,
-            "The evaluation has not been submitted.",
+            _("The evaluation has not been submitted."),
             credits,
         )
-    partial = "; ".join(f"{c.body}: {c.reason}" for c in credits if c.reason and not c.full)
+    partial = "; ".join(
+        _("%(body)s: %(reason)s") % {"body": c.body, "reason": c.reason}
+        for c in credits
+        if c.reason and not c.full
+    )
     return Eligibility(registration, ES.ELIGIBLE, partial, credits)
 
 

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 
@@ -27,7 +28,7 @@ def submit_evaluation(registration, answers, *, actor):
     `answers` maps question id to the cleaned value (int rating, choice string or text).
     """
     if EvaluationResponse.objects.filter(registration=registration).exists():
-        raise CEError("You have already submitted the evaluation for this event. Thank you.")
+        raise CEError(_("You have already submitted the evaluation for this event. Thank you."))
     response = EvaluationResponse.objects.create(
         registration=registration, event=registration.event
     )

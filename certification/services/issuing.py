@@ -6,6 +6,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from cms import audit, pdf
 from cms.email import send_templated_email
@@ -36,24 +38,27 @@ def program_dates(event):
     first = event.local(min(s.start for s in sessions)).date()
     last = event.local(max(s.end for s in sessions)).date()
     if first == last:
-        return f"{first:%B} {first.day}, {first.year}"
+        return date_format(first, "F j, Y")
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%B} {first.day}–{last.day}, {first.year}"
-    if first.year == last.year:
-        return f"{first:%B} {first.day} – {last:%B} {last.day}, {first.year}"
-    return f"{first:%B} {first.day}, {first.year} – {last:%B} {last.day}, {last.year}"
+        # A range within one month: "March 3–5, 2026".
+        return _("%(first)s–%(last)s") % {
+            "first": date_format(first, "F j"),
+            "last": date_format(last, "j, Y"),
+        }
+    start = date_format(first, "F j" if first.year == last.year else "F j, Y")
+    return _("%(first)s – %(last)s") % {"first": start, "last": date_format(last, "F j, Y")}
 
 
 def program_format(event):
     ce_settings = EventCESettings.objects.filter(event=event).first()
     if ce_settings and ce_settings.is_recorded:
-        return "Home study (recorded program)"
+        return _("Home study (recorded program)")
     if event.is_online:
-        return "Live interactive webinar"
+        return _("Live interactive webinar")
     place = ", ".join(
         part for part in [event.venue_name, (event.venue_address or "").replace("\n", ", ")] if part
     )
-    return f"In person: {place}" if place else "In person"
+    return _("In person: %(place)s") % {"place": place} if place else _("In person")
 
 
 def _credit_lines(results):
@@ -62,7 +67,7 @@ def _credit_lines(results):
             "body": r.body.name,
             "short_name": r.body.short_name,
             "hours": str(r.hours),
-            "unit": f"{r.body.minutes_per_credit}-minute hours",
+            "unit": _("%(minutes)s-minute hours") % {"minutes": r.body.minutes_per_credit},
             "provider_number": r.body.provider_number,
             "statement": r.body.approval_statement,
             "course_number": r.offering.course_number,
@@ -102,7 +107,10 @@ def render_certificate(certificate, *, sponsor=None):
 
 def certificate_filename(certificate):
     """The download name: the attendee's name in its own script, plus the id."""
-    return f"CE certificate {certificate.attendee_name} {certificate.code}.pdf"
+    return _("CE certificate %(name)s %(code)s.pdf") % {
+        "name": certificate.attendee_name,
+        "code": certificate.code,
+    }
 
 
 def certificate_pdf_bytes(certificate):
@@ -153,13 +161,20 @@ def issue_certificate(
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
     if supersedes is None and not state.is_eligible:
-        raise NotEligible(
-            f"{registration.attendee_name} is not eligible: {state.label.lower()}"
-            + (f" ({state.reason})." if state.reason else ".")
-        )
+        facts = {
+            "name": registration.attendee_name,
+            "status": state.label.lower(),
+            "reason": state.reason,
+        }
+        if state.reason:
+            raise NotEligible(_("%(name)s is not eligible: %(status)s (%(reason)s).") % facts)
+        raise NotEligible(_("%(name)s is not eligible: %(status)s.") % facts)
     earned = state.earned
     if not earned:
-        raise NotEligible(f"{registration.attendee_name} has earned no CE credit: {state.reason}.")
+        raise NotEligible(
+            _("%(name)s has earned no CE credit: %(reason)s.")
+            % {"name": registration.attendee_name, "reason": state.reason}
+        )
     event = registration.event
     sponsor = sponsor if sponsor is not None else CESponsor.current()
     presence = session_presence(registration)
@@ -204,12 +219,12 @@ def issue_certificate(
 def reissue_certificate(certificate, *, actor, note):
     """Issue a corrected certificate from the current data; the old one becomes superseded."""
     if not note.strip():
-        raise CEError("Say what the correction is; it is kept with both certificates.")
+        raise CEError(_("Say what the correction is; it is kept with both certificates."))
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     if certificate.status != CertificateStatus.ISSUED:
         raise CEError(
-            f"Certificate {certificate.code} is {certificate.get_status_display().lower()}; "
-            "only a valid certificate can be reissued."
+            _("Certificate %(code)s is %(status)s; only a valid certificate can be reissued.")
+            % {"code": certificate.code, "status": certificate.get_status_display().lower()}
         )
     before = _snapshot(certificate)
     certificate.status = CertificateStatus.SUPERSEDED
@@ -231,7 +246,7 @@ def reissue_certificate(certificate, *, actor, note):
 @transaction.atomic
 def revoke_certificate(certificate, *, actor, reason):
     if not reason.strip():
-        raise CEError("Give the reason for revoking; the verification page relies on it.")
+        raise CEError(_("Give the reason for revoking; the verification page relies on it."))
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     if certificate.status == CertificateStatus.REVOKED:
         return certificate
@@ -259,7 +274,7 @@ def start_issue_job(event, registration_ids, *, actor):
     """Queue a bulk issue for the chosen registrations; progress is kept on the job."""
     ids = sorted({int(pk) for pk in registration_ids})
     if not ids:
-        raise CEError("Select at least one eligible attendee.")
+        raise CEError(_("Select at least one eligible attendee."))
     job = IssueJob.objects.create(
         event=event, requested_by=actor, registration_ids=ids, total=len(ids)
     )
@@ -288,7 +303,7 @@ def run_issue_job(job_id):
         registration = registrations.get(pk)
         try:
             if registration is None:
-                raise CEError(f"Registration {pk} is not part of this event.")
+                raise CEError(_("Registration %(id)s is not part of this event.") % {"id": pk})
             already = current_certificate(registration)
             certificate = issue_certificate(registration, actor=job.requested_by, sponsor=sponsor)
             if already is None or already.pk != certificate.pk:

@@ -1,6 +1,7 @@
 """The attendee's professional licenses, and which of them a registration's CE is for."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cms import audit
 
@@ -70,7 +71,7 @@ def set_registration_licenses(registration, licenses, *, actor):
     """Record which of the attendee's licenses this registration's CE is for."""
     owner_id = registration.attendee_id
     if any(license_.user_id != owner_id for license_ in licenses):
-        raise CEError("Only your own licenses can be chosen.")
+        raise CEError(_("Only your own licenses can be chosen."))
     before = sorted(registration.ce_licenses.values_list("license_id", flat=True))
     registration.ce_licenses.exclude(license__in=licenses).delete()
     for license_ in licenses:
