@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Decision, Review
 
@@ -6,10 +8,12 @@ from .models import Decision, Review
 class ConsentForm(forms.Form):
     consent = forms.BooleanField(
         required=True,
-        label="Everyone recognisable in this video agreed to its use for certification, "
-        "or is role-playing.",
+        label=_(
+            "Everyone recognisable in this video agreed to its use for certification, "
+            "or is role-playing."
+        ),
         error_messages={
-            "required": "Please confirm consent before uploading: tick the box to go on."
+            "required": _("Please confirm consent before uploading: tick the box to go on.")
         },
     )
 
@@ -33,16 +37,16 @@ def parse_timestamp(value):
 
 class CommentForm(forms.Form):
     at = forms.CharField(
-        label="Time in the video (m:ss)",
+        label=_("Time in the video (m:ss)"),
         max_length=12,
-        help_text="Filled in from the player when you pause; you can also type it.",
+        help_text=_("Filled in from the player when you pause; you can also type it."),
     )
-    body = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_at(self):
         seconds = parse_timestamp(self.cleaned_data["at"])
         if seconds is None:
-            raise forms.ValidationError("Write the time as minutes:seconds, for example 2:05.")
+            raise forms.ValidationError(_("Write the time as minutes:seconds, for example 2:05."))
         return seconds
 
 
@@ -50,13 +54,13 @@ class ReviewForm(forms.Form):
     """One radio group per rubric criterion, plus the recommendation."""
 
     recommendation = forms.ChoiceField(
-        choices=Review.Recommendation.choices, widget=forms.RadioSelect, label="Recommendation"
+        choices=Review.Recommendation.choices, widget=forms.RadioSelect, label=_("Recommendation")
     )
     guidance = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Guidance for the candidate",
-        help_text="Required when you do not recommend approval.",
+        label=_("Guidance for the candidate"),
+        help_text=_("Required when you do not recommend approval."),
     )
 
     def __init__(self, *args, rubric, review=None, **kwargs):
@@ -68,17 +72,32 @@ class ReviewForm(forms.Form):
             self.initial.setdefault("guidance", review.guidance)
         self.criteria = list(rubric.criteria.prefetch_related("levels"))
         for criterion in self.criteria:
-            label = criterion.title + (" (required)" if criterion.required else "")
+            label = (
+                _("%(criterion)s (required)") % {"criterion": criterion.title}
+                if criterion.required
+                else criterion.title
+            )
             self.fields[f"criterion_{criterion.pk}"] = forms.ChoiceField(
                 label=label,
                 help_text=criterion.description,
                 choices=[
-                    (lvl.pk, f"{lvl.label} – {lvl.points} point{'' if lvl.points == 1 else 's'}")
+                    (
+                        lvl.pk,
+                        ngettext(
+                            "%(level)s – %(points)s point",
+                            "%(level)s – %(points)s points",
+                            lvl.points,
+                        )
+                        % {"level": lvl.label, "points": lvl.points},
+                    )
                     for lvl in criterion.levels.all()
                 ],
                 widget=forms.RadioSelect,
                 initial=chosen.get(criterion.pk),
-                error_messages={"required": f"Choose a level for “{criterion.title}”."},
+                error_messages={
+                    "required": _("Choose a level for “%(criterion)s”.")
+                    % {"criterion": criterion.title}
+                },
             )
 
     def criterion_fields(self):
@@ -90,18 +109,18 @@ class ReviewForm(forms.Form):
 
 class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(
-        choices=Decision.Outcome.choices, widget=forms.RadioSelect, label="Decision"
+        choices=Decision.Outcome.choices, widget=forms.RadioSelect, label=_("Decision")
     )
     guidance = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Guidance for the candidate",
-        help_text="Required for a resubmission request or a rejection.",
+        label=_("Guidance for the candidate"),
+        help_text=_("Required for a resubmission request or a rejection."),
     )
 
 
 class AssignReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=None, label="Reviewer")
+    reviewer = forms.ModelChoiceField(queryset=None, label=_("Reviewer"))
 
     def __init__(self, *args, reviewers, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,13 +129,13 @@ class AssignReviewerForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     statement = forms.CharField(
-        label="Your evidence",
+        label=_("Your evidence"),
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Describe what you did and what it shows (at least 50 characters).",
+        help_text=_("Describe what you did and what it shows (at least 50 characters)."),
     )
 
 
 class ListingForm(forms.Form):
-    listed = forms.BooleanField(required=False, label="List me in the public trainer directory")
-    display_name = forms.CharField(max_length=200, label="Name shown in the directory")
-    place = forms.CharField(max_length=200, required=False, label="Place (city and country)")
+    listed = forms.BooleanField(required=False, label=_("List me in the public trainer directory"))
+    display_name = forms.CharField(max_length=200, label=_("Name shown in the directory"))
+    place = forms.CharField(max_length=200, required=False, label=_("Place (city and country)"))

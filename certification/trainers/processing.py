@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files.storage import storages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger(__name__)
 
 FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
 SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST]
-NOT_A_VIDEO = (
+NOT_A_VIDEO = gettext_lazy(
     "This file is not a video we can read. Upload the original video file "
     "(MP4, MOV, MKV or WebM) straight from your camera or editing software."
 )
@@ -42,7 +44,7 @@ def _run(args, timeout):
 def probe(path):
     """ffprobe's description of the file, or VideoRejected with a plain reason."""
     if Path(path).stat().st_size == 0:
-        raise VideoRejected("The file is empty (0 bytes). Choose the video file itself.")
+        raise VideoRejected(_("The file is empty (0 bytes). Choose the video file itself."))
     result = _run(
         [
             "ffprobe",
@@ -78,14 +80,14 @@ def describe(data):
         None,
     )
     if video is None:
-        raise VideoRejected("This file has no video picture in it (only sound or an image).")
+        raise VideoRejected(_("This file has no video picture in it (only sound or an image)."))
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     try:
         duration = float(data.get("format", {}).get("duration") or video.get("duration") or 0)
     except ValueError:
         duration = 0
     if duration <= 0:
-        raise VideoRejected("This video has no playable length; the file may be incomplete.")
+        raise VideoRejected(_("This video has no playable length; the file may be incomplete."))
     return {
         "duration_seconds": round(duration, 2),
         "width": int(video.get("width") or 0),
@@ -132,7 +134,7 @@ def check_decodes(path):
         or b"Invalid data" in result.stderr
     ):
         raise VideoRejected(
-            "This video file is incomplete or damaged. Export it again and upload the new file."
+            _("This video file is incomplete or damaged. Export it again and upload the new file.")
         )
 
 
@@ -160,7 +162,7 @@ def make_poster(path, duration, target):
         timeout=120,
     )
     if result.returncode != 0 or not Path(target).exists():
-        raise VideoRejected("We could not read a picture from this video.")
+        raise VideoRejected(_("We could not read a picture from this video."))
 
 
 def transcode(path, target, timeout):
@@ -203,8 +205,10 @@ def transcode(path, target, timeout):
     if result.returncode != 0:
         log.warning("transcode failed: %s", result.stderr[-2000:])
         raise VideoRejected(
-            "We could not convert this video to a format browsers can play. "
-            "Export it as MP4 (H.264) and upload it again."
+            _(
+                "We could not convert this video to a format browsers can play. "
+                "Export it as MP4 (H.264) and upload it again."
+            )
         )
 
 

@@ -8,6 +8,8 @@ The bucket needs CORS exposing `ETag` and a lifecycle rule aborting stale multip
 (`bucket.configure_bucket`, run by `manage.py trainers_s3_setup`).
 """
 
+from django.utils.translation import gettext as _
+
 from . import services
 from .bucket import (
     bucket_name,
@@ -47,13 +49,13 @@ def sign_request(submission, *, owner, request):
         submission=submission, owner=owner, backend=VideoUpload.Backend.S3
     ).first()
     if upload is None or request.get("key") != upload.s3_key or not upload_id:
-        raise services.CertificationError("This upload does not belong to you.")
+        raise services.CertificationError(_("This upload does not belong to you."))
     if not upload.s3_upload_id:
         # S3 chose the id when the browser created the upload; the first later call tells us.
         upload.s3_upload_id = upload_id
         upload.save(update_fields=["s3_upload_id"])
     elif upload.s3_upload_id != upload_id:
-        raise services.CertificationError("This upload does not belong to you.")
+        raise services.CertificationError(_("This upload does not belong to you."))
     common = {"Key": upload.s3_key, "UploadId": upload_id}
     if method == "PUT":
         part = int(request.get("partNumber") or 0)
@@ -75,19 +77,22 @@ def finish(submission, *, owner):
         submission=submission, owner=owner, backend=VideoUpload.Backend.S3
     ).first()
     if upload is None or not upload.s3_key:
-        raise services.CertificationError("No upload to finish.")
+        raise services.CertificationError(_("No upload to finish."))
     s3_client = client()
     try:
         size = s3_client.head_object(Bucket=bucket_name(), Key=upload.s3_key)["ContentLength"]
     except client_errors() as error:
-        raise services.CertificationError("The upload has not finished; try again.") from error
+        raise services.CertificationError(_("The upload has not finished; try again.")) from error
     name = f"{services.submission_prefix(submission)}/source"
     if size != upload.length or size > submission.enrolment.track.max_upload_bytes:
         s3_client.delete_object(Bucket=bucket_name(), Key=upload.s3_key)
         services.mark_failed(
             submission,
-            reason=f"The uploaded file has {size} bytes, not the {upload.length} announced. "
-            "Please upload it again.",
+            reason=_(
+                "The uploaded file has %(size)s bytes, not the %(announced)s announced. "
+                "Please upload it again."
+            )
+            % {"size": size, "announced": upload.length},
         )
-        raise services.CertificationError("The uploaded size does not match; upload again.")
+        raise services.CertificationError(_("The uploaded size does not match; upload again."))
     return services.complete_upload(upload, source_name=name)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from cms.access import owner
@@ -87,21 +88,21 @@ def collection(request):
     if request.method == "OPTIONS":
         return _options()
     if not request.user.is_authenticated:
-        return _error(403, "Log in to upload.")
+        return _error(403, _("Log in to upload."))
     if not _version_ok(request):
         return _error(412, "Unsupported tus version.", Tus_Version=TUS_VERSION)
     length = _non_negative_header(request, "Upload-Length")
     if length is None:
         return _error(400, "Upload-Length is required and must be a whole number of bytes.")
     if length > _max_size():
-        return _error(413, "The file is larger than any track accepts.")
+        return _error(413, _("The file is larger than any track accepts."))
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     submission = VideoSubmission.objects.filter(
         public_id=parse_uuid(metadata.get("submission")),
         enrolment__candidate=request.user,
     ).first()
     if submission is None:
-        return _error(404, "Start a submission from your dashboard first.")
+        return _error(404, _("Start a submission from your dashboard first."))
     try:
         upload = services.create_upload(
             submission,
@@ -132,7 +133,7 @@ def resource(request, upload_id):
         else None
     )
     if upload is None or upload.backend != VideoUpload.Backend.TUS:
-        return _error(404, "No such upload.")
+        return _error(404, _("No such upload."))
     if not _version_ok(request):
         return _error(412, "Unsupported tus version.", Tus_Version=TUS_VERSION)
     if request.method == "HEAD":
@@ -161,7 +162,7 @@ def _patch(request, upload):
     if request.content_type != "application/offset+octet-stream":
         return _error(415, "Content-Type must be application/offset+octet-stream.")
     if upload.completed_at:
-        return _error(409, "This upload is already complete.", Upload_Offset=str(upload.length))
+        return _error(409, _("This upload is already complete."), Upload_Offset=str(upload.length))
     offset = _non_negative_header(request, "Upload-Offset")
     if offset is None:
         return _error(400, "Upload-Offset is required and must be a whole number of bytes.")
@@ -174,7 +175,7 @@ def _patch(request, upload):
             # One writer per upload: a second concurrent PATCH is told to retry, not interleaved.
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return _error(423, "This upload is busy; retry in a moment.")
+            return _error(423, _("This upload is busy; retry in a moment."))
         current = handle.seek(0, os.SEEK_END)
         if offset != current:
             return _error(409, "Upload-Offset does not match.", Upload_Offset=str(current))

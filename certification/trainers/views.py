@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, public, staff, users_with
@@ -88,7 +89,7 @@ def enrol(request, slug):
     track = get_object_or_404(Track, slug=slug)
     try:
         services.enrol(track, request.user, actor=request.user)
-        messages.success(request, f"You are enrolled in {track.name}.")
+        messages.success(request, _("You are enrolled in %(track)s.") % {"track": track.name})
     except services.CertificationError as error:
         messages.error(request, str(error))
     return redirect("trainers:dashboard")
@@ -183,7 +184,7 @@ def video_withdraw(request, public_id):
     submission = _own_submission(request, public_id)
     try:
         services.withdraw_submission(submission, actor=request.user)
-        messages.success(request, "Your video was withdrawn and its file deleted.")
+        messages.success(request, _("Your video was withdrawn and its file deleted."))
     except services.CertificationError as error:
         messages.error(request, str(error))
     return redirect("trainers:dashboard")
@@ -202,7 +203,7 @@ def evidence(request, public_id, requirement_id):
             services.submit_evidence(
                 enrolment, requirement, actor=request.user, statement=form.cleaned_data["statement"]
             )
-            messages.success(request, "Thank you. Staff will read your evidence.")
+            messages.success(request, _("Thank you. Staff will read your evidence."))
             return redirect("trainers:dashboard")
         except services.CertificationError as error:
             form.add_error("statement", str(error))
@@ -250,15 +251,17 @@ def assessment(request, public_id, requirement_id):
             error_text = str(error)
         else:
             if attempt.status == AssessmentAttempt.Status.PASSED:
-                messages.success(request, f"You passed with {attempt.score_percent}%.")
+                messages.success(
+                    request, _("You passed with %(score)s%%.") % {"score": attempt.score_percent}
+                )
             elif attempt.status == AssessmentAttempt.Status.FAILED:
                 messages.warning(
                     request,
-                    f"You scored {attempt.score_percent}%; the pass mark is "
-                    f"{attempt.bank.pass_mark_percent}%.",
+                    _("You scored %(score)s%%; the pass mark is %(pass_mark)s%%.")
+                    % {"score": attempt.score_percent, "pass_mark": attempt.bank.pass_mark_percent},
                 )
             else:
-                messages.success(request, "Your answers were sent for grading.")
+                messages.success(request, _("Your answers were sent for grading."))
             return redirect("trainers:dashboard")
     ordered = []
     for qid in attempt.question_order:
@@ -302,7 +305,7 @@ def listing(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.update_listing(request.user, **form.cleaned_data)
-            messages.success(request, "Your directory entry was saved.")
+            messages.success(request, _("Your directory entry was saved."))
             return redirect("trainers:dashboard")
         except services.CertificationError as error:
             form.add_error("listed", str(error))
@@ -393,7 +396,7 @@ def review(request, public_id):
                         at_seconds=comment_form.cleaned_data["at"],
                         body=comment_form.cleaned_data["body"],
                     )
-                    messages.success(request, "Comment saved.")
+                    messages.success(request, _("Comment saved."))
                     return redirect("trainers:review", submission.public_id)
             elif action == "review" and assignment:
                 review_form = ReviewForm(request.POST, rubric=rubric, prefix="review")
@@ -404,21 +407,19 @@ def review(request, public_id):
                         recommendation=review_form.cleaned_data["recommendation"],
                         guidance=review_form.cleaned_data["guidance"],
                     )
-                    messages.success(
-                        request,
-                        f"Review saved: {saved.total_points} points, "
-                        + (
-                            "meets the rubric."
-                            if saved.meets_rubric
-                            else "does not meet the rubric."
-                        ),
+                    # "points" even for 1: the wording the page has always used.
+                    summary = (
+                        _("Review saved: %(points)s points, meets the rubric.")
+                        if saved.meets_rubric
+                        else _("Review saved: %(points)s points, does not meet the rubric.")
                     )
+                    messages.success(request, summary % {"points": saved.total_points})
                     return redirect("trainers:review", submission.public_id)
             elif action == "decide" and is_lead:
                 decision_form = DecisionForm(request.POST, prefix="decision")
                 if decision_form.is_valid():
                     services.decide(submission, actor=request.user, **decision_form.cleaned_data)
-                    messages.success(request, "Decision saved; the candidate has been told.")
+                    messages.success(request, _("Decision saved; the candidate has been told."))
                     return redirect("trainers:review", submission.public_id)
             elif action == "assign" and is_lead:
                 assign_form.data = request.POST
@@ -427,10 +428,10 @@ def review(request, public_id):
                     services.assign_reviewer(
                         submission, assign_form.cleaned_data["reviewer"], actor=request.user
                     )
-                    messages.success(request, "Reviewer assigned and emailed.")
+                    messages.success(request, _("Reviewer assigned and emailed."))
                     return redirect("trainers:review", submission.public_id)
             else:
-                raise services.CertificationError("That action is not available to you.")
+                raise services.CertificationError(_("That action is not available to you."))
         except services.CertificationError as error:
             messages.error(request, str(error))
     show_others = is_lead or own_review is not None or submission.is_decided
@@ -520,7 +521,7 @@ def enrolment_staff(request, public_id):
                 )
                 note = request.POST.get("note", "").strip()
                 if not note:
-                    raise services.CertificationError("Say how the requirement was met.")
+                    raise services.CertificationError(_("Say how the requirement was met."))
                 services.sign_off_requirement(enrolment, requirement, actor=request.user, note=note)
             elif action == "evidence":
                 item = get_object_or_404(
@@ -541,7 +542,7 @@ def enrolment_staff(request, public_id):
                 try:
                     score = int(request.POST.get("score", ""))
                 except ValueError as error:
-                    raise services.CertificationError("Give a score from 0 to 100.") from error
+                    raise services.CertificationError(_("Give a score from 0 to 100.")) from error
                 services.grade_attempt(
                     attempt,
                     actor=request.user,
@@ -556,7 +557,7 @@ def enrolment_staff(request, public_id):
                 )
                 reason = request.POST.get("reason", "").strip()
                 if not reason:
-                    raise services.CertificationError("Give the reason for revoking.")
+                    raise services.CertificationError(_("Give the reason for revoking."))
                 services.revoke_credential(credential, actor=request.user, reason=reason)
             elif action == "renew":
                 credential = get_object_or_404(
@@ -564,8 +565,8 @@ def enrolment_staff(request, public_id):
                 )
                 services.renew_credential(credential, actor=request.user)
             else:
-                raise services.CertificationError("Unknown action.")
-            messages.success(request, "Saved.")
+                raise services.CertificationError(_("Unknown action."))
+            messages.success(request, _("Saved."))
             return redirect("trainers:enrolment_staff", enrolment.public_id)
         except services.CertificationError as error:
             messages.error(request, str(error))

@@ -13,7 +13,9 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -55,7 +57,7 @@ class TrackViewSet(LeadViewSet):
     url_prefix = "certification/setup/tracks"
     model = Track
     icon = "tasks"
-    menu_label = "Tracks and requirements"
+    menu_label = _("Tracks and requirements")
     list_display = ["name", "is_open", "max_upload_bytes", "video_retention_days"]
 
 
@@ -64,7 +66,7 @@ class RubricViewSet(LeadViewSet):
     url_prefix = "certification/setup/rubrics"
     model = Rubric
     icon = "list-ul"
-    menu_label = "Rubrics"
+    menu_label = _("Rubrics")
     list_display = ["track", "pass_threshold"]
 
 
@@ -73,13 +75,11 @@ class RubricCriterionViewSet(LeadViewSet):
     url_prefix = "certification/setup/rubric-criteria"
     model = RubricCriterion
     icon = "list-ol"
-    menu_label = "Rubric criteria and levels"
+    menu_label = _("Rubric criteria and levels")
     list_display = ["title", "rubric", "required", "minimum_points"]
     list_filter = ["rubric"]
 
     def get_edit_handler(self):
-        from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
-
         return ObjectList(
             [
                 FieldPanel("rubric"),
@@ -88,7 +88,7 @@ class RubricCriterionViewSet(LeadViewSet):
                 FieldPanel("required"),
                 FieldPanel("minimum_points"),
                 FieldPanel("sort_order"),
-                InlinePanel("levels", label="Levels"),
+                InlinePanel("levels", label=_("Levels")),
             ]
         ).bind_to_model(RubricCriterion)
 
@@ -98,7 +98,7 @@ class QuestionBankViewSet(LeadViewSet):
     url_prefix = "certification/setup/question-banks"
     model = QuestionBank
     icon = "help"
-    menu_label = "Question banks"
+    menu_label = _("Question banks")
     list_display = ["title", "mode", "pass_mark_percent", "attempt_limit"]
 
 
@@ -107,26 +107,24 @@ class QuestionViewSet(LeadViewSet):
     url_prefix = "certification/setup/questions"
     model = Question
     icon = "help"
-    menu_label = "Questions and choices"
+    menu_label = _("Questions and choices")
     list_display = ["text", "bank", "kind"]
     list_filter = ["bank"]
 
     def get_edit_handler(self):
-        from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
-
         return ObjectList(
             [
                 FieldPanel("bank"),
                 FieldPanel("kind"),
                 FieldPanel("text"),
                 FieldPanel("sort_order"),
-                InlinePanel("choices", label="Choices"),
+                InlinePanel("choices", label=_("Choices")),
             ]
         ).bind_to_model(Question)
 
 
 class CertificationSetupGroup(ViewSetGroup):
-    menu_label = "Certification setup"
+    menu_label = _("Certification setup")
     menu_icon = "cogs"
     menu_order = 330
     items = (
@@ -139,11 +137,11 @@ class CertificationSetupGroup(ViewSetGroup):
 
 
 QUEUE_FILTERS = {
-    "open": ("Waiting for a decision", Q(status__in=[VS.READY, VS.IN_REVIEW])),
-    "unassigned": ("Unassigned", Q(status=VS.READY, assignments__isnull=True)),
-    "overdue": ("Overdue reviews", None),
-    "failed": ("Failed processing", Q(status=VS.FAILED)),
-    "decided": ("Decided", Q(status__in=list(VideoSubmission.FINAL))),
+    "open": (_("Waiting for a decision"), Q(status__in=[VS.READY, VS.IN_REVIEW])),
+    "unassigned": (_("Unassigned"), Q(status=VS.READY, assignments__isnull=True)),
+    "overdue": (_("Overdue reviews"), None),
+    "failed": (_("Failed processing"), Q(status=VS.FAILED)),
+    "decided": (_("Decided"), Q(status__in=list(VideoSubmission.FINAL))),
 }
 
 
@@ -176,7 +174,7 @@ def review_queue(request):
         request,
         "certification/trainers/admin/queue.html",
         {
-            "page_title": "Review queue",
+            "page_title": _("Review queue"),
             "header_icon": "media",
             "submissions": submissions.distinct().order_by("created_at"),
             "filters": [(key, value[0]) for key, value in QUEUE_FILTERS.items()],
@@ -197,12 +195,16 @@ def candidates(request):
         track = Track.objects.filter(pk=parse_id(request.POST.get("track"))).first()
         if person is None or track is None:
             messages.error(
-                request, "Choose a track and give the email of a person who has an account."
+                request, _("Choose a track and give the email of a person who has an account.")
             )
         else:
             try:
                 services.enrol(track, person, actor=request.user)
-                messages.success(request, f"{person.display_name} is enrolled in {track.name}.")
+                messages.success(
+                    request,
+                    _("%(person)s is enrolled in %(track)s.")
+                    % {"person": person.display_name, "track": track.name},
+                )
             except services.CertificationError as error:
                 messages.error(request, str(error))
         return redirect("trainers_admin_candidates")
@@ -220,7 +222,7 @@ def candidates(request):
         request,
         "certification/trainers/admin/candidates.html",
         {
-            "page_title": "Certification candidates",
+            "page_title": _("Certification candidates"),
             "header_icon": "user",
             "enrolments": enrolments.order_by("candidate__legal_name"),
             "query": query,
@@ -238,7 +240,8 @@ def candidate_submissions(request, enrolment_id):
         request,
         "certification/trainers/admin/candidate.html",
         {
-            "page_title": f"{enrolment.candidate.display_name} – {enrolment.track.name}",
+            "page_title": _("%(candidate)s – %(track)s")
+            % {"candidate": enrolment.candidate.display_name, "track": enrolment.track.name},
             "header_icon": "user",
             "enrolment": enrolment,
             "states": services.requirement_states(enrolment),
@@ -270,14 +273,14 @@ def register_certification_setup():
 @hooks.register("register_admin_menu_item")
 def register_review_queue_menu_item():
     return ReviewerMenuItem(
-        "Review queue", reverse("trainers_admin_queue"), icon_name="media", order=320
+        _("Review queue"), reverse("trainers_admin_queue"), icon_name="media", order=320
     )
 
 
 @hooks.register("register_admin_menu_item")
 def register_candidates_menu_item():
     return LeadMenuItem(
-        "Certification candidates",
+        _("Certification candidates"),
         reverse("trainers_admin_candidates"),
         icon_name="user",
         order=325,

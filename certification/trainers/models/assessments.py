@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -12,8 +13,8 @@ from .tracks import Enrolment, Requirement
 
 class QuestionBank(ClusterableModel):
     class Mode(models.TextChoices):
-        CHOICE = "choice", "Single and multiple choice, marked automatically"
-        WRITTEN = "written", "Written answers graded by staff"
+        CHOICE = "choice", _("Single and multiple choice, marked automatically")
+        WRITTEN = "written", _("Written answers graded by staff")
 
     title = models.CharField(max_length=200)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.CHOICE)
@@ -29,7 +30,7 @@ class QuestionBank(ClusterableModel):
         FieldPanel("pass_mark_percent"),
         FieldPanel("attempt_limit"),
         FieldPanel("randomise_order"),
-        InlinePanel("questions", label="Questions"),
+        InlinePanel("questions", label=_("Questions")),
     ]
 
     def __str__(self):
@@ -38,16 +39,16 @@ class QuestionBank(ClusterableModel):
 
 class Question(ClusterableModel):
     class Kind(models.TextChoices):
-        SINGLE = "single", "Single choice"
-        MULTIPLE = "multiple", "Multiple choice (select all that apply)"
-        WRITTEN = "written", "Written answer"
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice (select all that apply)")
+        WRITTEN = "written", _("Written answer")
 
     bank = ParentalKey(QuestionBank, on_delete=models.CASCADE, related_name="questions")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SINGLE)
     text = models.TextField()
     sort_order = models.PositiveIntegerField(default=0)
 
-    panels = [FieldPanel("kind"), FieldPanel("text"), InlinePanel("choices", label="Choices")]
+    panels = [FieldPanel("kind"), FieldPanel("text"), InlinePanel("choices", label=_("Choices"))]
 
     class Meta:
         ordering = ["sort_order", "pk"]
@@ -72,10 +73,10 @@ class Choice(models.Model):
 
 class AssessmentAttempt(models.Model):
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        AWAITING_GRADING = "awaiting_grading", "Waiting for staff to grade"
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Not passed"
+        IN_PROGRESS = "in_progress", _("In progress")
+        AWAITING_GRADING = "awaiting_grading", _("Waiting for staff to grade")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Not passed")
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="attempts")
     requirement = models.ForeignKey(Requirement, on_delete=models.PROTECT, related_name="+")
@@ -103,4 +104,8 @@ class AssessmentAttempt(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.bank} attempt {self.number} ({self.get_status_display()})"
+        return _("%(bank)s attempt %(number)s (%(status)s)") % {
+            "bank": self.bank,
+            "number": self.number,
+            "status": self.get_status_display(),
+        }

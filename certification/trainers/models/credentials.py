@@ -5,20 +5,21 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .tracks import Enrolment
 
 
 class Credential(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUPERSEDED = "superseded", "Superseded by a renewal"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        SUPERSEDED = "superseded", _("Superseded by a renewal")
+        REVOKED = "revoked", _("Revoked")
 
     verification_code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(max_length=40, unique=True)
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="credentials")
-    holder_name = models.CharField(max_length=200, help_text="Legal name, exactly as typed.")
+    holder_name = models.CharField(max_length=200, help_text=_("Legal name, exactly as typed."))
     title = models.CharField(max_length=160)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     issued_at = models.DateTimeField(default=timezone.now)
@@ -53,7 +54,7 @@ class DirectoryListing(models.Model):
     )
     listed = models.BooleanField(default=False)
     display_name = models.CharField(max_length=200)
-    place = models.CharField(max_length=200, blank=True, help_text="City and country.")
+    place = models.CharField(max_length=200, blank=True, help_text=_("City and country."))
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

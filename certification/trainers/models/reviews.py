@@ -4,6 +4,7 @@ certification lead's decision."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -15,19 +16,19 @@ from .tracks import Track
 class Rubric(ClusterableModel):
     track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="rubric")
     pass_threshold = models.PositiveIntegerField(
-        help_text="Total points a video needs (and every required criterion at its minimum)."
+        help_text=_("Total points a video needs (and every required criterion at its minimum).")
     )
-    guidance = models.TextField(blank=True, help_text="Shown to reviewers above the rubric.")
+    guidance = models.TextField(blank=True, help_text=_("Shown to reviewers above the rubric."))
 
     panels = [
         FieldPanel("track"),
         FieldPanel("pass_threshold"),
         FieldPanel("guidance"),
-        InlinePanel("criteria", label="Criteria"),
+        InlinePanel("criteria", label=_("Criteria")),
     ]
 
     def __str__(self):
-        return f"Rubric for {self.track}"
+        return _("Rubric for %(track)s") % {"track": self.track}
 
     @property
     def max_points(self):
@@ -41,10 +42,10 @@ class RubricCriterion(ClusterableModel):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     required = models.BooleanField(
-        default=False, help_text="A video fails if this criterion scores below its minimum."
+        default=False, help_text=_("A video fails if this criterion scores below its minimum.")
     )
     minimum_points = models.PositiveIntegerField(
-        default=0, help_text="For a required criterion: the lowest acceptable points."
+        default=0, help_text=_("For a required criterion: the lowest acceptable points.")
     )
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -95,7 +96,10 @@ class ReviewerAssignment(models.Model):
         ordering = ["assigned_at"]
 
     def __str__(self):
-        return f"{self.reviewer} reviews {self.submission}"
+        return _("%(reviewer)s reviews %(submission)s") % {
+            "reviewer": self.reviewer,
+            "submission": self.submission,
+        }
 
     @property
     def is_overdue(self):
@@ -104,21 +108,24 @@ class ReviewerAssignment(models.Model):
 
 class Review(models.Model):
     class Recommendation(models.TextChoices):
-        APPROVE = "approve", "Approve"
-        RESUBMIT = "resubmit", "Request resubmission"
-        REJECT = "reject", "Reject"
+        APPROVE = "approve", _("Approve")
+        RESUBMIT = "resubmit", _("Request resubmission")
+        REJECT = "reject", _("Reject")
 
     assignment = models.OneToOneField(
         ReviewerAssignment, on_delete=models.CASCADE, related_name="review"
     )
     recommendation = models.CharField(max_length=20, choices=Recommendation.choices)
-    guidance = models.TextField(blank=True, help_text="What the candidate should work on.")
+    guidance = models.TextField(blank=True, help_text=_("What the candidate should work on."))
     total_points = models.PositiveIntegerField(default=0)
     meets_rubric = models.BooleanField(default=False)
     submitted_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
-        return f"Review of {self.assignment.submission}: {self.get_recommendation_display()}"
+        return _("Review of %(submission)s: %(recommendation)s") % {
+            "submission": self.assignment.submission,
+            "recommendation": self.get_recommendation_display(),
+        }
 
 
 class ReviewScore(models.Model):
@@ -140,7 +147,7 @@ class ReviewComment(models.Model):
         VideoSubmission, on_delete=models.CASCADE, related_name="comments"
     )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    at_seconds = models.FloatField(help_text="Where in the video the comment applies.")
+    at_seconds = models.FloatField(help_text=_("Where in the video the comment applies."))
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -160,9 +167,9 @@ class Decision(models.Model):
     """The certification lead's final word on one video version."""
 
     class Outcome(models.TextChoices):
-        APPROVE = "approve", "Approved"
-        RESUBMIT = "resubmit", "Resubmission requested"
-        REJECT = "reject", "Rejected"
+        APPROVE = "approve", _("Approved")
+        RESUBMIT = "resubmit", _("Resubmission requested")
+        REJECT = "reject", _("Rejected")
 
     submission = models.OneToOneField(
         VideoSubmission, on_delete=models.CASCADE, related_name="decision"

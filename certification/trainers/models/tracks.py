@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -22,27 +23,30 @@ class Track(ClusterableModel):
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     credential_title = models.CharField(
-        max_length=160, help_text="Printed on the certificate, e.g. 'FIT Certified Trainer'."
+        max_length=160, help_text=_("Printed on the certificate, e.g. 'FIT Certified Trainer'.")
     )
     is_open = models.BooleanField(
-        default=True, help_text="Candidates can enrol themselves while the track is open."
+        default=True, help_text=_("Candidates can enrol themselves while the track is open.")
     )
     max_upload_bytes = models.BigIntegerField(
-        default=FOUR_GIB, help_text="Largest video file accepted, in bytes (4 GB by default)."
+        default=FOUR_GIB, help_text=_("Largest video file accepted, in bytes (4 GB by default).")
     )
     max_duration_seconds = models.PositiveIntegerField(
-        default=45 * 60, help_text="Longest video accepted, in seconds."
+        default=45 * 60, help_text=_("Longest video accepted, in seconds.")
     )
     review_days = models.PositiveIntegerField(
-        default=21, help_text="Reviews not submitted this many days after assignment are overdue."
+        default=21,
+        help_text=_("Reviews not submitted this many days after assignment are overdue."),
     )
     video_retention_days = models.PositiveIntegerField(
         default=90,
-        help_text="Video files are deleted this many days after the final decision; "
-        "the review record stays.",
+        help_text=_(
+            "Video files are deleted this many days after the final decision; "
+            "the review record stays."
+        ),
     )
     credential_valid_months = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Leave empty for a credential that does not expire."
+        null=True, blank=True, help_text=_("Leave empty for a credential that does not expire.")
     )
 
     panels = [
@@ -56,7 +60,7 @@ class Track(ClusterableModel):
         FieldPanel("review_days"),
         FieldPanel("video_retention_days"),
         FieldPanel("credential_valid_months"),
-        InlinePanel("requirements", label="Requirements"),
+        InlinePanel("requirements", label=_("Requirements")),
     ]
 
     class Meta:
@@ -78,22 +82,22 @@ class Requirement(models.Model):
     """One thing a candidate must do for a track."""
 
     class Kind(models.TextChoices):
-        ATTENDANCE = "attendance", "Attended an event of a programme"
-        VIDEO = "video", "Approved demonstration video"
-        ASSESSMENT = "assessment", "Passed knowledge assessment"
-        EVIDENCE = "evidence", "Other evidence reviewed by staff"
+        ATTENDANCE = "attendance", _("Attended an event of a programme")
+        VIDEO = "video", _("Approved demonstration video")
+        ASSESSMENT = "assessment", _("Passed knowledge assessment")
+        EVIDENCE = "evidence", _("Other evidence reviewed by staff")
 
     track = ParentalKey(Track, on_delete=models.CASCADE, related_name="requirements")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, help_text="What the candidate should do.")
+    description = models.TextField(blank=True, help_text=_("What the candidate should do."))
     programme = models.ForeignKey(
         "courses.Programme",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="certification_requirements",
-        help_text="For attendance: attending any event of this programme meets the requirement.",
+        help_text=_("For attendance: attending any event of this programme meets the requirement."),
     )
     question_bank = models.ForeignKey(
         "QuestionBank",
@@ -101,10 +105,10 @@ class Requirement(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="requirements",
-        help_text="For a knowledge assessment: the question bank the candidate answers.",
+        help_text=_("For a knowledge assessment: the question bank the candidate answers."),
     )
     due_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Deadline: days after enrolment (optional)."
+        null=True, blank=True, help_text=_("Deadline: days after enrolment (optional).")
     )
     sort_order = models.PositiveIntegerField(default=0)
 
@@ -126,9 +130,9 @@ class Requirement(models.Model):
 
 class Enrolment(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Working towards the credential"
-        CERTIFIED = "certified", "Certified"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        ACTIVE = "active", _("Working towards the credential")
+        CERTIFIED = "certified", _("Certified")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="enrolments")
@@ -168,4 +172,7 @@ class RequirementSignOff(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.requirement} signed off for {self.enrolment}"
+        return _("%(requirement)s signed off for %(enrolment)s") % {
+            "requirement": self.requirement,
+            "enrolment": self.enrolment,
+        }

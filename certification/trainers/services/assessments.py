@@ -5,6 +5,7 @@ import random
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 
@@ -17,10 +18,10 @@ from .common import CertificationError
 def start_attempt(enrolment, requirement, *, actor):
     """Begin (or continue) an attempt; questions and choices in this candidate's own order."""
     if enrolment.candidate_id != actor.pk or requirement.kind != Requirement.Kind.ASSESSMENT:
-        raise CertificationError("You cannot take this assessment.")
+        raise CertificationError(_("You cannot take this assessment."))
     bank = requirement.question_bank
     if bank is None or not bank.questions.exists():
-        raise CertificationError("This assessment is not ready yet. Please check back later.")
+        raise CertificationError(_("This assessment is not ready yet. Please check back later."))
     attempts = AssessmentAttempt.objects.select_for_update().filter(
         enrolment=enrolment, requirement=requirement
     )
@@ -28,12 +29,13 @@ def start_attempt(enrolment, requirement, *, actor):
     if open_attempt:
         return open_attempt
     if attempts.filter(status=AssessmentAttempt.Status.PASSED).exists():
-        raise CertificationError("You have already passed this assessment.")
+        raise CertificationError(_("You have already passed this assessment."))
     if attempts.filter(status=AssessmentAttempt.Status.AWAITING_GRADING).exists():
-        raise CertificationError("Your answers are waiting to be graded.")
+        raise CertificationError(_("Your answers are waiting to be graded."))
     if attempts.count() >= bank.attempt_limit:
         raise CertificationError(
-            f"You have used all {bank.attempt_limit} attempts. Contact the certification team."
+            _("You have used all %(limit)s attempts. Contact the certification team.")
+            % {"limit": bank.attempt_limit}
         )
     questions = list(bank.questions.prefetch_related("choices"))
     rng = random.SystemRandom()
@@ -65,9 +67,9 @@ def submit_attempt(attempt, *, actor, answers):
     """
     attempt = AssessmentAttempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.enrolment.candidate_id != actor.pk:
-        raise CertificationError("This is not your attempt.")
+        raise CertificationError(_("This is not your attempt."))
     if attempt.status != AssessmentAttempt.Status.IN_PROGRESS:
-        raise CertificationError("This attempt has already been submitted.")
+        raise CertificationError(_("This attempt has already been submitted."))
     questions = {q.pk: q for q in attempt.bank.questions.prefetch_related("choices")}
     unanswered = []
     stored = {}
@@ -92,7 +94,9 @@ def submit_attempt(attempt, *, actor, answers):
         right = sorted(c.pk for c in question.choices.all() if c.is_correct)
         correct += chosen == right
     if unanswered:
-        raise CertificationError(f"Answer every question ({len(unanswered)} left unanswered).")
+        raise CertificationError(
+            _("Answer every question (%(count)s left unanswered).") % {"count": len(unanswered)}
+        )
     attempt.answers = stored
     attempt.submitted_at = timezone.now()
     if needs_grading:
@@ -117,9 +121,9 @@ def submit_attempt(attempt, *, actor, answers):
 @transaction.atomic
 def grade_attempt(attempt, *, actor, score_percent, feedback=""):
     if not is_certification_lead(actor):
-        raise CertificationError("Only certification staff can grade written answers.")
+        raise CertificationError(_("Only certification staff can grade written answers."))
     if attempt.status != AssessmentAttempt.Status.AWAITING_GRADING:
-        raise CertificationError("This attempt is not waiting for grading.")
+        raise CertificationError(_("This attempt is not waiting for grading."))
     score_percent = max(0, min(100, int(score_percent)))
     attempt.score_percent = score_percent
     attempt.grader_feedback = feedback.strip()

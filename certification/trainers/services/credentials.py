@@ -5,6 +5,7 @@ import secrets
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 from cms.dates import add_months
@@ -26,13 +27,13 @@ def _credential_number(track):
 def issue_credential(enrolment, *, actor, renews=None):
     """Every requirement met and the lead confirms: the credential and its PDF."""
     if not is_certification_lead(actor):
-        raise CertificationError("Only the certification lead can issue a credential.")
+        raise CertificationError(_("Only the certification lead can issue a credential."))
     enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
     if renews is None:
         if not all_requirements_met(enrolment):
-            raise CertificationError("Not every requirement of this track is met yet.")
+            raise CertificationError(_("Not every requirement of this track is met yet."))
         if enrolment.credentials.filter(status=Credential.Status.ACTIVE).exists():
-            raise CertificationError("This candidate already holds this credential.")
+            raise CertificationError(_("This candidate already holds this credential."))
     track = enrolment.track
     now = timezone.now()
     credential = Credential(
@@ -74,14 +75,14 @@ def issue_credential(enrolment, *, actor, renews=None):
 
 def renew_credential(credential, *, actor):
     if credential.status != Credential.Status.ACTIVE:
-        raise CertificationError("Only an active credential can be renewed.")
+        raise CertificationError(_("Only an active credential can be renewed."))
     return issue_credential(credential.enrolment, actor=actor, renews=credential)
 
 
 @transaction.atomic
 def revoke_credential(credential, *, actor, reason):
     if not is_certification_lead(actor):
-        raise CertificationError("Only the certification lead can revoke a credential.")
+        raise CertificationError(_("Only the certification lead can revoke a credential."))
     if credential.status == Credential.Status.REVOKED:
         return credential
     credential.status = Credential.Status.REVOKED

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 
@@ -18,8 +19,8 @@ def update_listing(person, *, listed, display_name, place):
             enrolment__candidate=person, status=Credential.Status.ACTIVE
         ).exists()
     ):
-        raise CertificationError("The directory lists certified trainers only.")
-    listing, _ = DirectoryListing.objects.get_or_create(
+        raise CertificationError(_("The directory lists certified trainers only."))
+    listing, _created = DirectoryListing.objects.get_or_create(
         person=person, defaults={"display_name": person.display_name}
     )
     before = _snapshot(listing, "listed", "display_name", "place")

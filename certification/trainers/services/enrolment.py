@@ -1,6 +1,7 @@
 """Candidates enrol in tracks (themselves while a track is open, or by the lead)."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cms import audit
 
@@ -22,7 +23,8 @@ def enrol(track, candidate, *, actor=None):
     by_staff = actor is not None and actor.pk != candidate.pk and is_certification_lead(actor)
     if not track.is_open and not by_staff:
         raise CertificationError(
-            f"Enrolment in {track.name} is closed at the moment. Write to us if you want to join."
+            _("Enrolment in %(track)s is closed at the moment. Write to us if you want to join.")
+            % {"track": track.name}
         )
     enrolment = Enrolment.objects.create(track=track, candidate=candidate, enrolled_by=actor)
     audit.record("trainers.enrolment.created", enrolment, actor=actor, after={"track": track.name})

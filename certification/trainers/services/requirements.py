@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cms import audit
 from courses.models import SessionAttendance
@@ -60,7 +62,7 @@ def requirement_states(enrolment):
         state = _state_for(enrolment, requirement)
         if requirement.pk in sign_offs and not state.met:
             state = RequirementState(
-                requirement, True, "Met (confirmed by staff)", "", items=state.items
+                requirement, True, _("Met (confirmed by staff)"), "", items=state.items
             )
         state.deadline = deadline
         state.overdue = bool(deadline and not state.met and timezone.now() > deadline)
@@ -72,32 +74,32 @@ def _state_for(enrolment, requirement):
     kind = requirement.kind
     if kind == Requirement.Kind.ATTENDANCE:
         if attended_programme(enrolment.candidate, requirement.programme):
-            return RequirementState(requirement, True, "Attended", "")
-        programme = requirement.programme.name if requirement.programme else "qualifying"
+            return RequirementState(requirement, True, _("Attended"), "")
+        programme = requirement.programme.name if requirement.programme else _("qualifying")
         return RequirementState(
             requirement,
             False,
-            "Not yet attended",
-            f"Register for and attend a {programme} event.",
+            _("Not yet attended"),
+            _("Register for and attend a %(programme)s event.") % {"programme": programme},
         )
     if kind == Requirement.Kind.VIDEO:
         videos = list(enrolment.videos.filter(requirement=requirement).order_by("-version"))
         latest = videos[0] if videos else None
         if any(v.status == VS.APPROVED for v in videos):
-            return RequirementState(requirement, True, "Approved", "", items=videos)
+            return RequirementState(requirement, True, _("Approved"), "", items=videos)
         if latest is None:
             return RequirementState(
-                requirement, False, "Not started", "Upload your demonstration video."
+                requirement, False, _("Not started"), _("Upload your demonstration video.")
             )
         steps = {
-            VS.UPLOADING: "Finish uploading your video.",
-            VS.PROCESSING: "We are preparing your video; we will email you when it is ready.",
-            VS.FAILED: "Upload the video again in a format we can read.",
-            VS.READY: "Your video is waiting for a reviewer.",
-            VS.IN_REVIEW: "Your video is being reviewed.",
-            VS.RESUBMISSION_REQUESTED: "Read the reviewers' guidance and upload a new version.",
-            VS.REJECTED: "Read the feedback; you may upload a new version.",
-            VS.WITHDRAWN: "Upload a new version when you are ready.",
+            VS.UPLOADING: _("Finish uploading your video."),
+            VS.PROCESSING: _("We are preparing your video; we will email you when it is ready."),
+            VS.FAILED: _("Upload the video again in a format we can read."),
+            VS.READY: _("Your video is waiting for a reviewer."),
+            VS.IN_REVIEW: _("Your video is being reviewed."),
+            VS.RESUBMISSION_REQUESTED: _("Read the reviewers' guidance and upload a new version."),
+            VS.REJECTED: _("Read the feedback; you may upload a new version."),
+            VS.WITHDRAWN: _("Upload a new version when you are ready."),
         }
         return RequirementState(
             requirement, False, latest.get_status_display(), steps[latest.status], items=videos
@@ -105,45 +107,54 @@ def _state_for(enrolment, requirement):
     if kind == Requirement.Kind.ASSESSMENT:
         attempts = list(enrolment.attempts.filter(requirement=requirement))
         if any(a.status == AssessmentAttempt.Status.PASSED for a in attempts):
-            return RequirementState(requirement, True, "Passed", "", items=attempts)
+            return RequirementState(requirement, True, _("Passed"), "", items=attempts)
         bank = requirement.question_bank
         used = len(attempts)
         if any(a.status == AssessmentAttempt.Status.AWAITING_GRADING for a in attempts):
             return RequirementState(
                 requirement,
                 False,
-                "Waiting for grading",
-                "Staff will grade your answers.",
+                _("Waiting for grading"),
+                _("Staff will grade your answers."),
                 items=attempts,
             )
         if bank and used >= bank.attempt_limit:
             return RequirementState(
                 requirement,
                 False,
-                "No attempts left",
-                "Contact the certification team about another attempt.",
+                _("No attempts left"),
+                _("Contact the certification team about another attempt."),
                 items=attempts,
             )
         left = bank.attempt_limit - used if bank else 0
         return RequirementState(
             requirement,
             False,
-            "Not passed yet" if attempts else "Not started",
-            f"Take the assessment ({left} attempt{'s' if left != 1 else ''} left).",
+            _("Not passed yet") if attempts else _("Not started"),
+            ngettext(
+                "Take the assessment (%(left)s attempt left).",
+                "Take the assessment (%(left)s attempts left).",
+                left,
+            )
+            % {"left": left},
             items=attempts,
         )
     evidence = list(enrolment.evidence.filter(requirement=requirement))
     if any(e.status == EvidenceSubmission.Status.ACCEPTED for e in evidence):
-        return RequirementState(requirement, True, "Accepted", "", items=evidence)
+        return RequirementState(requirement, True, _("Accepted"), "", items=evidence)
     if evidence and evidence[0].status == EvidenceSubmission.Status.SUBMITTED:
         return RequirementState(
-            requirement, False, "Waiting for staff review", "Staff will read it.", items=evidence
+            requirement,
+            False,
+            _("Waiting for staff review"),
+            _("Staff will read it."),
+            items=evidence,
         )
     return RequirementState(
         requirement,
         False,
-        "Returned with feedback" if evidence else "Not started",
-        "Submit your evidence.",
+        _("Returned with feedback") if evidence else _("Not started"),
+        _("Submit your evidence."),
         items=evidence,
     )
 
@@ -155,8 +166,8 @@ def all_requirements_met(enrolment):
 @transaction.atomic
 def sign_off_requirement(enrolment, requirement, *, actor, note):
     if not is_certification_lead(actor):
-        raise CertificationError("Only the certification lead can sign off a requirement.")
-    sign_off, _ = RequirementSignOff.objects.update_or_create(
+        raise CertificationError(_("Only the certification lead can sign off a requirement."))
+    sign_off, _created = RequirementSignOff.objects.update_or_create(
         enrolment=enrolment,
         requirement=requirement,
         defaults={"note": note, "signed_off_by": actor, "signed_off_at": timezone.now()},
@@ -168,10 +179,10 @@ def sign_off_requirement(enrolment, requirement, *, actor, note):
 @transaction.atomic
 def submit_evidence(enrolment, requirement, *, actor, statement):
     if enrolment.candidate_id != actor.pk or requirement.kind != Requirement.Kind.EVIDENCE:
-        raise CertificationError("You cannot submit evidence here.")
+        raise CertificationError(_("You cannot submit evidence here."))
     statement = (statement or "").strip()
     if len(statement) < 50:
-        raise CertificationError("Describe your evidence in at least 50 characters.")
+        raise CertificationError(_("Describe your evidence in at least 50 characters."))
     evidence = EvidenceSubmission.objects.create(
         enrolment=enrolment, requirement=requirement, statement=statement
     )
@@ -182,9 +193,9 @@ def submit_evidence(enrolment, requirement, *, actor, statement):
 @transaction.atomic
 def review_evidence(evidence, *, actor, accept, feedback=""):
     if not is_certification_lead(actor):
-        raise CertificationError("Only certification staff can review evidence.")
+        raise CertificationError(_("Only certification staff can review evidence."))
     if not accept and not feedback.strip():
-        raise CertificationError("Tell the candidate what is missing.")
+        raise CertificationError(_("Tell the candidate what is missing."))
     before = evidence.status
     evidence.status = (
         EvidenceSubmission.Status.ACCEPTED if accept else EvidenceSubmission.Status.RETURNED

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 from cms.email import send_templated_email
@@ -26,14 +27,18 @@ VS = VideoSubmission.Status
 @transaction.atomic
 def assign_reviewer(submission, reviewer, *, actor, due_at=None):
     if not is_certification_lead(actor):
-        raise CertificationError("Only the certification lead can assign reviewers.")
+        raise CertificationError(_("Only the certification lead can assign reviewers."))
     if not may_be_assigned_reviews(reviewer):
-        raise CertificationError(f"{reviewer.display_name} does not have the reviewer role.")
+        raise CertificationError(
+            _("%(name)s does not have the reviewer role.") % {"name": reviewer.display_name}
+        )
     if reviewer.pk == submission.enrolment.candidate_id:
-        raise CertificationError("A candidate cannot review their own video.")
+        raise CertificationError(_("A candidate cannot review their own video."))
     submission = VideoSubmission.objects.select_for_update().get(pk=submission.pk)
     if submission.status not in {VS.READY, VS.IN_REVIEW}:
-        raise CertificationError("Only a processed video that is not yet decided can be assigned.")
+        raise CertificationError(
+            _("Only a processed video that is not yet decided can be assigned.")
+        )
     due_at = due_at or timezone.now() + timedelta(days=submission.enrolment.track.review_days)
     assignment, created = ReviewerAssignment.objects.get_or_create(
         submission=submission,
@@ -66,12 +71,12 @@ def assign_reviewer(submission, reviewer, *, actor, due_at=None):
 @transaction.atomic
 def add_comment(submission, *, author, at_seconds, body):
     if not can_review_submission(author, submission):
-        raise CertificationError("Only the assigned reviewers can comment on this video.")
+        raise CertificationError(_("Only the assigned reviewers can comment on this video."))
     if submission.is_decided:
-        raise CertificationError("This video has been decided; comments are closed.")
+        raise CertificationError(_("This video has been decided; comments are closed."))
     body = (body or "").strip()
     if not body:
-        raise CertificationError("Write a comment before saving it.")
+        raise CertificationError(_("Write a comment before saving it."))
     at_seconds = max(0.0, float(at_seconds))
     if submission.duration_seconds:
         at_seconds = min(at_seconds, submission.duration_seconds)
@@ -98,9 +103,9 @@ def submit_review(assignment, *, scores, recommendation, guidance=""):
     """A reviewer's rubric scores and recommendation. `scores`: {criterion_id: level_id}."""
     submission = assignment.submission
     if submission.is_decided:
-        raise CertificationError("This video has already been decided.")
+        raise CertificationError(_("This video has already been decided."))
     if recommendation not in Review.Recommendation.values:
-        raise CertificationError("Choose a recommendation.")
+        raise CertificationError(_("Choose a recommendation."))
     rubric = submission.enrolment.track.rubric
     criteria = list(rubric.criteria.prefetch_related("levels"))
     chosen = {}
@@ -113,11 +118,13 @@ def submit_review(assignment, *, scores, recommendation, guidance=""):
         else:
             chosen[criterion.pk] = level
     if missing:
-        raise CertificationError("Score every criterion: " + ", ".join(missing) + ".")
+        raise CertificationError(
+            _("Score every criterion: %(criteria)s.") % {"criteria": ", ".join(missing)}
+        )
     if recommendation != Review.Recommendation.APPROVE and not guidance.strip():
-        raise CertificationError("Tell the candidate what to change (guidance is required).")
+        raise CertificationError(_("Tell the candidate what to change (guidance is required)."))
     total, meets = evaluate_scores(rubric, chosen)
-    review, _ = Review.objects.update_or_create(
+    review, _created = Review.objects.update_or_create(
         assignment=assignment,
         defaults={
             "recommendation": recommendation,
@@ -183,14 +190,14 @@ def review_summary(submission):
 def decide(submission, *, actor, outcome, guidance=""):
     """The certification lead's decision on a video version; the candidate is told."""
     if not is_certification_lead(actor):
-        raise CertificationError("Only the certification lead can decide.")
+        raise CertificationError(_("Only the certification lead can decide."))
     submission = VideoSubmission.objects.select_for_update().get(pk=submission.pk)
     if submission.status not in {VS.READY, VS.IN_REVIEW}:
-        raise CertificationError("This video is not waiting for a decision.")
+        raise CertificationError(_("This video is not waiting for a decision."))
     if outcome not in Decision.Outcome.values:
-        raise CertificationError("Choose approve, request resubmission or reject.")
+        raise CertificationError(_("Choose approve, request resubmission or reject."))
     if outcome != Decision.Outcome.APPROVE and not guidance.strip():
-        raise CertificationError("Give the candidate guidance with this decision.")
+        raise CertificationError(_("Give the candidate guidance with this decision."))
     status = {
         Decision.Outcome.APPROVE: VS.APPROVED,
         Decision.Outcome.RESUBMIT: VS.RESUBMISSION_REQUESTED,

@@ -17,6 +17,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import audit
 from cms.email import send_templated_email
@@ -51,15 +52,17 @@ def start_video_submission(enrolment, requirement, *, actor, consent):
     """A new version of the candidate's video, awaiting its upload."""
     if not consent:
         raise CertificationError(
-            "Please confirm that everyone recognisable in the video agreed to its use for "
-            "certification (or is role-playing) before uploading."
+            _(
+                "Please confirm that everyone recognisable in the video agreed to its use for "
+                "certification (or is role-playing) before uploading."
+            )
         )
     if enrolment.candidate_id != actor.pk:
-        raise CertificationError("Only the candidate can upload their video.")
+        raise CertificationError(_("Only the candidate can upload their video."))
     if enrolment.status != Enrolment.Status.ACTIVE or requirement.track_id != enrolment.track_id:
-        raise CertificationError("This enrolment is not open for uploads.")
+        raise CertificationError(_("This enrolment is not open for uploads."))
     if requirement.kind != Requirement.Kind.VIDEO:
-        raise CertificationError("This requirement does not take a video.")
+        raise CertificationError(_("This requirement does not take a video."))
     earlier = (
         VideoSubmission.objects.select_for_update()
         .filter(enrolment=enrolment, requirement=requirement)
@@ -70,11 +73,13 @@ def start_video_submission(enrolment, requirement, *, actor, consent):
         return latest
     if latest and latest.status in IN_FLIGHT:
         raise CertificationError(
-            "Your current video is still being uploaded, processed or reviewed. "
-            "Withdraw it first if you want to replace it."
+            _(
+                "Your current video is still being uploaded, processed or reviewed. "
+                "Withdraw it first if you want to replace it."
+            )
         )
     if earlier.filter(status=VS.APPROVED).exists():
-        raise CertificationError("Your video for this requirement is already approved.")
+        raise CertificationError(_("Your video for this requirement is already approved."))
     submission = VideoSubmission.objects.create(
         enrolment=enrolment,
         requirement=requirement,
@@ -102,15 +107,18 @@ def safe_display_name(filename):
 def create_upload(submission, *, owner, length, filename, backend=VideoUpload.Backend.TUS):
     """Record the upload's declared size, refusing it before any byte is stored."""
     if submission.enrolment.candidate_id != owner.pk or submission.status != VS.UPLOADING:
-        raise CertificationError("This submission is not waiting for an upload.")
+        raise CertificationError(_("This submission is not waiting for an upload."))
     limit = submission.enrolment.track.max_upload_bytes
     if length > limit:
         raise UploadTooLarge(
-            f"The file is {length / 1024**3:.2f} GB; the limit for this track is "
-            f"{limit / 1024**3:.2f} GB. Shorten or compress the video and try again."
+            _(
+                "The file is %(size).2f GB; the limit for this track is %(limit).2f GB. "
+                "Shorten or compress the video and try again."
+            )
+            % {"size": length / 1024**3, "limit": limit / 1024**3}
         )
     if length <= 0:
-        raise CertificationError("The file is empty. Choose the video file itself.")
+        raise CertificationError(_("The file is empty. Choose the video file itself."))
     if hasattr(submission, "upload"):
         old = submission.upload
         discard_upload_files(old)
@@ -245,9 +253,9 @@ def withdraw_submission(submission, *, actor):
     """The candidate takes a video back: its files go now, the record stays."""
     submission = VideoSubmission.objects.select_for_update().get(pk=submission.pk)
     if submission.enrolment.candidate_id != actor.pk:
-        raise CertificationError("Only the candidate can withdraw their video.")
+        raise CertificationError(_("Only the candidate can withdraw their video."))
     if submission.is_decided or submission.status == VS.WITHDRAWN:
-        raise CertificationError("A decided video cannot be withdrawn.")
+        raise CertificationError(_("A decided video cannot be withdrawn."))
     before = submission.status
     delete_video_files(submission)
     VideoUpload.objects.filter(submission=submission).delete()
@@ -313,8 +321,11 @@ def process_submission(submission_id, *, transcode_timeout=3000):
             limit = submission.enrolment.track.max_duration_seconds
             if info["duration_seconds"] > limit:
                 raise VideoRejected(
-                    f"The video is {info['duration_seconds'] / 60:.1f} minutes long; this track "
-                    f"accepts at most {limit / 60:.0f} minutes. Trim it and upload again."
+                    _(
+                        "The video is %(length).1f minutes long; this track accepts at most "
+                        "%(limit).0f minutes. Trim it and upload again."
+                    )
+                    % {"length": info["duration_seconds"] / 60, "limit": limit / 60}
                 )
             check_decodes(path)
             poster = Path(work) / "poster.jpg"
@@ -332,7 +343,8 @@ def process_submission(submission_id, *, transcode_timeout=3000):
         return mark_failed(submission, reason=str(rejection))
     except subprocess.TimeoutExpired:
         return mark_failed(
-            submission, reason="Processing this video took too long. Try a shorter or smaller file."
+            submission,
+            reason=_("Processing this video took too long. Try a shorter or smaller file."),
         )
     info.pop("_pix_fmt")
     return mark_processed(
@@ -361,7 +373,8 @@ def process_video(submission_id):
     except SoftTimeLimitExceeded:
         submission = VideoSubmission.objects.get(pk=submission_id)
         mark_failed(
-            submission, reason="Processing this video took too long. Try a shorter or smaller file."
+            submission,
+            reason=_("Processing this video took too long. Try a shorter or smaller file."),
         )
 
 
