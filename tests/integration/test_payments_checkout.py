@@ -16,7 +16,7 @@ from courses.models import BookingStatus
 from payments.models import FinanceDocument, Order, Payment
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from courses.factories import make_event, ticket
 from payments.models import DiscountCode, Order
 from tests.fakestripe.helpers import hold_seats, running_fake_stripe
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

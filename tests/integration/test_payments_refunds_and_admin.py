@@ -4,18 +4,20 @@ import csv
 import io
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
+from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
 from payments import services
-from payments.models import Order, Refund
+from payments.models import DiscountCode, EventPaymentSettings, Order, Refund
 from tests.accounts_support import log_in_with_second_factor
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -25,8 +27,6 @@ def fake_stripe(settings):
 
 def with_two_factor(user):
     """Everyone who reaches the admin has TOTP (cms.middleware insists)."""
-    from allauth.mfa.models import Authenticator
-
     Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={})
     return user
 
@@ -214,9 +214,6 @@ def test_receipt_is_downloadable_by_its_buyer_and_finance_only(client, fake_stri
 
 
 def test_attendee_cancellation_refunds_by_the_event_policy(client, fake_stripe):
-    from courses import services as courses_services
-    from payments.models import EventPaymentSettings
-
     order = paid_order(client, fake_stripe, price=45000, seats=1)
     EventPaymentSettings.objects.create(
         event=order.event,
@@ -248,8 +245,6 @@ def test_finance_manages_discount_codes_and_impossible_ones_are_refused(finance_
         "Enter a percentage between 1 and 100" in response.text
         or "less than or equal to 100" in response.text
     )
-    from payments.models import DiscountCode
-
     assert not DiscountCode.objects.exists()
     finance_client.post(
         "/admin/payments_discount_codes/new/",

@@ -1,9 +1,14 @@
 """Stripe webhooks: verified, stored once, processed after re-reading Stripe, in any order."""
 
+import json
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -11,7 +16,7 @@ from django.utils import timezone
 from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
-from payments import services
+from payments import services, webhooks
 from payments.models import Order, Payment, Refund, WebhookEvent
 from tests.fakestripe.helpers import (
     deliver_sent_events,
@@ -20,7 +25,7 @@ from tests.fakestripe.helpers import (
     running_fake_stripe,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -64,8 +69,6 @@ def test_unsigned_or_badly_signed_webhooks_are_refused_and_change_nothing(
     elif case == "stale timestamp":
         response = post_webhook(client, event, fake=fake_stripe, timestamp=int(time.time()) - 600)
     else:
-        import json
-
         body = json.dumps(event)
         header = fake_stripe.sign(body)
         response = client.post(
@@ -120,11 +123,9 @@ def test_different_events_for_one_payment_confirm_once(client, fake_stripe):
 
 
 @pytest.mark.postgres
+# Real transactions: a hundred requests on the live server's threads race for the same rows.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_storm_of_100_concurrent_deliveries_confirms_exactly_once(live_server, fake_stripe):
-    import json
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
     order = card_order(fake_stripe)
     fake_stripe.complete_session(order.stripe_checkout_session_id)
     body = json.dumps(fake_stripe.sent_events[-1]).encode()
@@ -193,8 +194,6 @@ def test_a_payment_that_differs_from_the_order_is_flagged_not_confirmed(
     client, fake_stripe, amount, currency
 ):
     finance = UserFactory(email="finance@example.org")
-    from django.contrib.auth.models import Group
-
     finance.groups.add(Group.objects.get(name="Finance"))
     order = card_order(fake_stripe)
     fake_stripe.complete_session(order.stripe_checkout_session_id, amount=amount, currency=currency)
@@ -298,8 +297,6 @@ def test_late_payment_is_confirmed_when_a_seat_is_still_free(client, fake_stripe
 
 def test_late_payment_after_the_seat_went_to_someone_else_is_refunded(client, fake_stripe):
     finance = UserFactory(email="money@example.org")
-    from django.contrib.auth.models import Group
-
     finance.groups.add(Group.objects.get(name="Finance"))
     order = card_order(fake_stripe, capacity=1)
     courses_services.release_registrations(
@@ -342,7 +339,7 @@ def test_refund_made_in_the_stripe_dashboard_is_mirrored(client, fake_stripe):
     assert order.status == Order.Status.PARTIALLY_REFUNDED
     refund = Refund.objects.get(order=order)
     assert (refund.amount, refund.origin, refund.status) == (10000, "stripe", "succeeded")
-    assert order.booking.registrations.filter(status="confirmed").count() == 2
+    assert order.booking.registrations.filter(status=RegistrationStatus.CONFIRMED).count() == 2
 
 
 def test_dispute_flags_the_order_for_staff(client, fake_stripe):
@@ -370,8 +367,6 @@ def test_reconciliation_settles_a_payment_whose_webhook_never_came(fake_stripe):
     fake_stripe.sent_events.clear()  # the webhook is lost
     Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
-    from io import StringIO
-
     out = StringIO()
     call_command("reconcile_stripe", stdout=out)
 
@@ -395,8 +390,6 @@ def test_reconciliation_expires_the_session_of_a_lapsed_hold(fake_stripe):
 
 
 def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fake_stripe):
-    from payments import webhooks
-
     order = card_order(fake_stripe)
     fake_stripe.complete_session(order.stripe_checkout_session_id)
     event = fake_stripe.sent_events[-1]
@@ -405,8 +398,6 @@ def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fa
     WebhookEvent.objects.filter(pk=record.pk).update(
         received_at=timezone.now() - timedelta(minutes=30)
     )
-
-    from io import StringIO
 
     out = StringIO()
     call_command("reconcile_stripe", stdout=out)
