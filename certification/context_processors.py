@@ -1,7 +1,8 @@
-"""Certificate and trainer-certification status enums for templates, so pages compare with
+"""Certificate, CE eligibility and trainer-certification status enums for templates, so pages
 names (`certificate.status == CertificateStatus.ISSUED`), never with raw strings."""
 
 from certification.models import CertificateStatus
+from certification.services import EligibilityStatus
 from certification.trainers.models import (
     AssessmentAttempt,
     Credential,
@@ -16,6 +17,7 @@ from certification.trainers.models import (
 def statuses(request):
     return {
         "CertificateStatus": CertificateStatus,
+        "EligibilityStatus": EligibilityStatus,
         "AttemptStatus": AssessmentAttempt.Status,
         "CredentialStatus": Credential.Status,
         "EnrolmentStatus": Enrolment.Status,

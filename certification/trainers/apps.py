@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TrainersConfig(AppConfig):
@@ -11,4 +12,4 @@ class TrainersConfig(AppConfig):
 
     name = "certification.trainers"
     label = "trainers"
-    verbose_name = "Trainer certification"
+    verbose_name = _("Trainer certification")

@@ -1,13 +1,12 @@
 """The credential certificate, rendered by the shared certificate engine (cms/pdf.py)."""
 
 from django.conf import settings
-from django.urls import reverse
 
-from cms import pdf
+from cms import links, pdf
 
 
 def verification_url(credential):
-    return settings.SITE_URL + reverse("trainers:verify", args=[credential.verification_code])
+    return links.absolute_reverse("trainers:verify", credential.verification_code)
 
 
 def render_credential(credential):
