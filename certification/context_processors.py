@@ -1,5 +1,5 @@
 """Certificate, CE eligibility and trainer-certification status enums for templates, so pages
-names (`certificate.status == CertificateStatus.ISSUED`), never with raw strings."""
+compare with names (`certificate.status == CertificateStatus.ISSUED`), never with raw strings."""
 
 from certification.models import CertificateStatus
 from certification.services import EligibilityStatus
