@@ -255,6 +255,7 @@ def booking_confirmation(request, public_id):
     if booking.status != BookingStatus.CONFIRMED:
         return redirect("courses:booking_summary", public_id=booking.public_id)
     registrations = list(booking.registrations.order_by("id"))
+    confirmed = [r for r in registrations if r.status == RegistrationStatus.CONFIRMED]
     return render(
         request,
         "courses/booking_confirmation.html",
@@ -262,7 +263,9 @@ def booking_confirmation(request, public_id):
             "booking": booking,
             "event": booking.event,
             "registrations": registrations,
-            "confirmed": [r for r in registrations if r.status == RegistrationStatus.CONFIRMED],
+            "confirmed": confirmed,
+            # One sentence names them all, so a translation can place the list.
+            "emailed": [r.attendee_email for r in confirmed if not r.awaiting_claim],
         },
     )
 
