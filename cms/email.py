@@ -65,6 +65,7 @@ def deserialize_message(data, connection=None):
 
 class CeleryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
+        # cms.tasks imports this module for deserialize_message: a real cycle.
         from cms.tasks import send_email_message
 
         for message in email_messages:

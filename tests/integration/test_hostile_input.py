@@ -33,7 +33,6 @@ from tests.fakestripe.helpers import post_webhook, running_fake_stripe
 from tests.trainers_support.builders import (
     TUS,
     build_track,
-    run_on_commit_now,
     start_submission,
     tus_metadata,
 )
@@ -171,8 +170,7 @@ def test_a_license_choice_no_database_can_hold_is_refused_on_the_form(visitor, m
 
 
 @pytest.mark.django_db
-def test_a_tus_chunk_whose_content_length_is_not_a_number_is_a_400(visitor, member, monkeypatch):
-    run_on_commit_now(monkeypatch)
+def test_a_tus_chunk_whose_content_length_is_not_a_number_is_a_400(visitor, member):
     submission = start_submission(build_track(), member)
     created = visitor.post(
         "/certification/uploads/tus/",
@@ -198,9 +196,8 @@ def test_a_tus_chunk_whose_content_length_is_not_a_number_is_a_400(visitor, memb
 
 
 @pytest.mark.django_db
-def test_a_tus_chunk_with_a_nul_in_its_bytes_is_stored_as_sent(visitor, member, monkeypatch):
+def test_a_tus_chunk_with_a_nul_in_its_bytes_is_stored_as_sent(visitor, member):
     """File content is bytes, not text: the NUL refusal must never reach an upload's body."""
-    run_on_commit_now(monkeypatch)
     submission = start_submission(build_track(), member)
     created = visitor.post(
         "/certification/uploads/tus/",
