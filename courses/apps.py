@@ -5,6 +5,5 @@ class CoursesConfig(AppConfig):
     name = "courses"
 
     def ready(self):
-        # Registers the Celery tasks defined beside their services (there is no courses.tasks
-        # module for autodiscovery); their names stay `courses.tasks.*` for beat and queues.
+        # Why here: importing the services registers their Celery tasks once the apps are ready.
         from courses import services  # noqa: F401

@@ -7,6 +7,7 @@ one recorded, so an audit years later sees what was known when.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .events import EventPage, EventSession
@@ -104,7 +105,10 @@ class ZoomImport(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"Zoom report {self.filename} for {self.event.title}"
+        return gettext("Zoom report %(filename)s for %(event)s") % {
+            "filename": self.filename,
+            "event": self.event.title,
+        }
 
 
 class ZoomImportRow(models.Model):

@@ -172,8 +172,11 @@ class Registration(models.Model):
         indexes = [models.Index(fields=["event", "status"])]
         # Staff capabilities (cms.access.Perm); roles are groups that hold them.
         permissions = [
-            ("check_in_attendees", "Can check attendees in and record attendance"),
-            ("manage_registrations", "Can manage registrations, waitlists and event materials"),
+            ("check_in_attendees", _("Can check attendees in and record attendance")),
+            (
+                "manage_registrations",
+                _("Can manage registrations, waitlists and event materials"),
+            ),
         ]
 
     def __str__(self):
