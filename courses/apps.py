@@ -5,5 +5,5 @@ class CoursesConfig(AppConfig):
     name = "courses"
 
     def ready(self):
-        # Why here: importing the services registers their Celery tasks once the apps are ready.
+        # No courses.tasks module to autodiscover: importing the services registers their tasks.
         from courses import services  # noqa: F401
