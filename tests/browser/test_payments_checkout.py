@@ -15,13 +15,14 @@ from pypdf import PdfReader
 
 from courses.factories import UserFactory, make_event
 from courses.models import EventFormat, RegistrationStatus
+from payments import services
 from payments.models import EventPaymentSettings, Order
 from tests.accounts_support import log_in_with_second_factor
 from tests.browser.conftest import assert_accessible
-from tests.fakestripe.helpers import running_fake_stripe
+from tests.fakestripe.helpers import hold_seats, running_fake_stripe
 
-# Explicit, so the data the migrations made is put back even after other transactional tests
-# emptied the database earlier in the same run.
+# Real commits: Chromium talks to a live server on another thread. serialized_rollback puts
+# back the data the migrations made even after other transactional tests emptied the database.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -147,9 +148,6 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(page, settings):
 
 
 def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
-    from payments import services
-    from tests.fakestripe.helpers import hold_seats
-
     booking = hold_seats(price=45000)
     order = services.order_for_booking(booking)
     services.start_card_checkout(order, success_url="http://x/ok", cancel_url="http://x/no")
@@ -177,9 +175,6 @@ def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
 
 def test_processing_page_turns_into_the_confirmation_by_itself(page, settings):
     """No webhook arrives here: the page's poll (frontend/payments.js) finds the payment."""
-    from payments import services
-    from tests.fakestripe.helpers import hold_seats
-
     fake_gen = running_fake_stripe(settings)  # no webhook URL: Stripe's webhook is "lost"
     fake = next(fake_gen)
     try:
