@@ -14,6 +14,7 @@ from courses.factories import UserFactory, events_index, make_event
 from courses.models import (
     AddOn,
     Booking,
+    BookingStatus,
     EventFormat,
     EventPage,
     Registration,
@@ -190,7 +191,7 @@ def test_coordinator_takes_a_conference_group_booking_to_the_payment_step(page):
 
     booking = Booking.objects.get(purchaser=coordinator)
     expect(page).to_have_url(re.compile(rf"/payments/checkout/{booking.public_id}/"))
-    assert booking.status == "held"
+    assert booking.status == BookingStatus.HELD
     assert [r.attendee_name for r in booking.registrations.order_by("id")] == [
         "Dana Whitfield",
         "Kwame Mensah",

@@ -13,6 +13,9 @@ from cms.roles import EVENT_MANAGER
 from courses import services
 from courses.factories import UserFactory, make_event
 from courses.models import (
+    ApprovalStatus,
+    BookingKind,
+    BookingStatus,
     Material,
     MembershipGrant,
     Registration,
@@ -58,7 +61,7 @@ def test_attendee_cancels_before_the_cutoff_and_payments_hears_of_it(
 
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CANCELLED
-    assert registration.booking.status == "cancelled"
+    assert registration.booking.status == BookingStatus.CANCELLED
     assert heard == [(registration.pk, attendee.pk, False)]
     assert mail.outbox[-1].subject.startswith("Registration cancelled")
     event.refresh_from_db()
@@ -212,7 +215,7 @@ def test_manual_comp_registration_and_message_to_all(django_capture_on_commit_ca
         ticket_type=event.ticket_types.get(),
         attendee_name="Scott Miller",
         attendee_email="speaker@example.org",
-        kind="speaker",
+        kind=BookingKind.SPEAKER,
         actor=manager,
     )
     guest = services.register_manually(
@@ -220,7 +223,7 @@ def test_manual_comp_registration_and_message_to_all(django_capture_on_commit_ca
         ticket_type=event.ticket_types.get(),
         attendee_name="Guest Person",
         attendee_email="guest@example.org",
-        kind="complimentary",
+        kind=BookingKind.COMPLIMENTARY,
         actor=manager,
     )
     assert speaker.attendee == existing and speaker.unit_price == 0
@@ -232,7 +235,7 @@ def test_manual_comp_registration_and_message_to_all(django_capture_on_commit_ca
             ticket_type=event.ticket_types.get(),
             attendee_name="X",
             attendee_email="x@example.org",
-            kind="complimentary",
+            kind=BookingKind.COMPLIMENTARY,
             actor=existing,
         )
     mail.outbox.clear()
@@ -264,7 +267,7 @@ def test_approval_ticket_waits_for_staff(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.decide_approval(booking, approve=True, actor=manager)
     booking.refresh_from_db()
-    assert booking.approval_status == "approved" and booking.expires_at is not None
+    assert booking.approval_status == ApprovalStatus.APPROVED and booking.expires_at is not None
     assert mail.outbox[-1].subject.startswith("Approved")
     services.confirm_free_booking(booking, actor=buyer)
     assert Registration.objects.get().status == RegistrationStatus.CONFIRMED

@@ -15,6 +15,8 @@ from courses import services
 from courses.factories import UserFactory, make_event
 from courses.models import (
     Booking,
+    BookingKind,
+    BookingStatus,
     Registration,
     RegistrationQuestion,
     RegistrationStatus,
@@ -113,7 +115,7 @@ def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat
     assert response.status_code == 302
     registration = Registration.objects.get(attendee_email="scott@example.org")
     assert registration.status == RegistrationStatus.CONFIRMED and registration.unit_price == 0
-    assert registration.booking.kind == "speaker"
+    assert registration.booking.kind == BookingKind.SPEAKER
     welcome = next(m for m in mail.outbox if m.to == ["scott@example.org"])
     assert welcome.subject == "You are registered: FIT Supervision Training"
     assert "Please link this seat to your own account" in welcome.body
@@ -180,7 +182,7 @@ def test_staff_cancel_and_approval_decisions(client, event_with_registrants):
     )
     assert "Waiting for approval" in client.get("/admin/events-admin/").content.decode()
     client.post(f"/admin/events-admin/bookings/{booking.pk}/approval/", {"decision": "reject"})
-    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from courses import services
 from courses.factories import UserFactory, events_index, make_event
 from courses.models import (
     Booking,
+    BookingStatus,
     EventFormat,
     Material,
     Registration,
@@ -347,7 +348,7 @@ def test_waitlist_join_offer_and_claim(client, django_capture_on_commit_callback
     assert response["Location"] == reverse("courses:booking_attendees", args=[booking.public_id])
     client.post(reverse("courses:confirm_booking", args=[booking.public_id]))
     booking.refresh_from_db()
-    assert booking.status == "confirmed"
+    assert booking.status == BookingStatus.CONFIRMED
     assert WaitlistEntry.objects.get(user=waiting).status == WaitlistStatus.CLAIMED
 
 
