@@ -9,6 +9,7 @@ import stripe
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from payments.models import WebhookEvent
 
@@ -44,19 +45,27 @@ def process_event(event_pk):
     if stored.type not in HANDLED_TYPES:
         outcome = "ignored: not an event this site handles"
     elif not object_id:
-        unmatched = f"Stripe sent a {stored.type} event without the id of its object"
+        unmatched = _("Stripe sent a %(type)s event without the id of its object") % {
+            "type": stored.type
+        }
     elif stored.type.startswith("checkout.session."):
         if stored.type == "checkout.session.async_payment_failed":
             order = fail_async_payment(object_id)
         else:
             order = settle_checkout_session(object_id, source=f"webhook {stored.type}")
-        unmatched = f"Stripe sent an event for a Checkout Session we do not know: {object_id}"
+        unmatched = _("Stripe sent an event for a Checkout Session we do not know: %(id)s") % {
+            "id": object_id
+        }
     elif stored.type == "charge.refunded":
         order = sync_refunds_from_charge(object_id)
-        unmatched = f"Stripe sent an event for a charge we do not know: {object_id}"
+        unmatched = _("Stripe sent an event for a charge we do not know: %(id)s") % {
+            "id": object_id
+        }
     else:
         order = record_dispute(obj)
-        unmatched = f"Stripe sent a dispute for a payment we do not know: {object_id}"
+        unmatched = _("Stripe sent a dispute for a payment we do not know: %(id)s") % {
+            "id": object_id
+        }
     if order is not None:
         disputed = stored.type == "charge.dispute.created"
         outcome = "order flagged: dispute" if disputed else f"order {order.status}"
