@@ -5,30 +5,17 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from wagtail.models import Page, Site
 
+from courses import factories as courses_factories
 from courses.models import (
     Booking,
     BookingStatus,
-    EventIndexPage,
     EventPage,
-    EventSession,
     Registration,
     RegistrationStatus,
-    TicketType,
 )
 
 from .models import AccreditingBody, CEOffering, CESponsor, CreditBasis, EventCESettings
-
-
-def event_index():
-    """The events index, under the default site's home page so event pages have URLs."""
-    index = EventIndexPage.objects.first()
-    if index is None:
-        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
-        parent = site.root_page if site else Page.get_first_root_node()
-        index = parent.add_child(instance=EventIndexPage(title="Events", slug="events"))
-    return index
 
 
 def make_event(
@@ -42,7 +29,10 @@ def make_event(
     venue_name="Hilton Garden Inn",
     venue_address="1 Main Street\nTampa, FL",
 ):
-    """An event page with a schedule: `sessions` lists (title, start, minutes, ce_minutes)."""
+    """A CE workshop that ended two days ago: three sessions of 90, 90 and 120 CE minutes.
+
+    Built by courses' event builder; `sessions` lists (title, start, minutes, ce_minutes).
+    """
     starts = starts or (timezone.now() - timedelta(days=2)).replace(
         hour=13, minute=0, second=0, microsecond=0
     )
@@ -52,31 +42,18 @@ def make_event(
             ("Session two: Measures in practice", starts + timedelta(minutes=105), 90, 90),
             ("Session three: Deliberate practice", starts + timedelta(minutes=240), 120, 120),
         ]
-    index = event_index()
-    event = index.add_child(
-        instance=EventPage(
-            title=title,
-            slug=slug or f"event-{EventPage.objects.count() + 1}-{int(starts.timestamp())}",
-            format=format,
-            summary=f"{title}.",
-            time_zone=time_zone,
-            capacity=500,
-            venue_name=venue_name if format != "webinar" else "",
-            venue_address=venue_address if format != "webinar" else "",
-        )
+    in_person = format != "webinar"
+    return courses_factories.make_event(
+        title=title,
+        slug=slug or f"event-{EventPage.objects.count() + 1}-{int(starts.timestamp())}",
+        sessions=sessions,
+        format=format,
+        summary=f"{title}.",
+        time_zone=time_zone,
+        capacity=500,
+        venue_name=venue_name if in_person else "",
+        venue_address=venue_address if in_person else "",
     )
-    for order, (session_title, start, minutes, ce_minutes) in enumerate(sessions):
-        EventSession.objects.create(
-            event=event,
-            title=session_title,
-            start=start,
-            end=start + timedelta(minutes=minutes),
-            ce_minutes=ce_minutes,
-            sort_order=order,
-        )
-    event.save()
-    TicketType.objects.create(event=event, name="Standard", price=0)
-    return event
 
 
 def make_user(email, legal_name, **extra):

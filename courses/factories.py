@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cms.factories import home_page
+from courses import services
 from courses.models import (
     AddOn,
     EventFormat,
@@ -73,28 +74,37 @@ def make_event(
     days=1,
     starts_in=timedelta(days=30),
     session_hours=6,
+    sessions=None,
     price=0,
     ticket_capacity=None,
     capacity=30,
     add_ons=(),
     **fields,
 ):
-    """A published event with one session a day (9:00 local) and one ticket type.
+    """The one event builder: a published event page with a schedule and one ticket type.
 
-    `add_ons` is a list of (name, price, grants_ce).
+    By default one session a day (9:00 local, `session_hours` long) for `days` days, starting
+    `starts_in` from now. `sessions` replaces that schedule with a list of
+    (title, start, minutes, ce_minutes). `add_ons` is a list of (name, price, grants_ce).
     """
     event = EventPageFactory.build(capacity=capacity, **fields)
-    first = timezone.localtime(timezone.now() + starts_in, event.zone).replace(
-        hour=9, minute=0, second=0, microsecond=0
-    )
+    if sessions is None:
+        first = timezone.localtime(timezone.now() + starts_in, event.zone).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        sessions = [
+            (f"Day {day + 1}", first + timedelta(days=day), session_hours * 60, session_hours * 60)
+            for day in range(days)
+        ]
     event.sessions = [
         EventSession(
-            title=f"Day {day + 1}",
-            start=first + timedelta(days=day),
-            end=first + timedelta(days=day, hours=session_hours),
-            ce_minutes=session_hours * 60,
+            title=title,
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            ce_minutes=ce_minutes,
+            sort_order=order,
         )
-        for day in range(days)
+        for order, (title, start, minutes, ce_minutes) in enumerate(sessions)
     ]
     event.ticket_types = [
         TicketType(name="Standard", price=price, capacity=ticket_capacity, max_per_order=10)
@@ -109,3 +119,21 @@ def make_event(
 def ticket(event, **fields):
     """Add another ticket type to `event`."""
     return TicketType.objects.create(event=event, **{"name": "Other", "price": 0, **fields})
+
+
+def register_with_ce(event, user):
+    """Register `user` for one Standard seat with CE requested, confirmed through the services.
+
+    The hold is placed the day before the event starts, so past events can be registered for.
+    """
+    booking = services.place_hold(
+        now=event.starts_at - timedelta(days=1),
+        event=event,
+        purchaser=user,
+        tickets={event.ticket_types.get().pk: 1},
+        attendees=[
+            {"attendee_name": user.legal_name, "attendee_email": user.email, "wants_ce": True}
+        ],
+    )
+    services.confirm_registrations(booking)
+    return booking

@@ -3,16 +3,20 @@
 import hashlib
 import io
 import json
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import xlrd
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from certification import badges, services
+from certification import demo as certification_demo
 from certification.factories import (
     make_body,
     make_event,
@@ -22,6 +26,7 @@ from certification.factories import (
     make_user,
 )
 from certification.models import (
+    CEOffering,
     CertificateStatus,
     CreditBasis,
     EvaluationQuestion,
@@ -31,6 +36,9 @@ from certification.models import (
 )
 from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER
 from courses import attendance
+from courses import demo as courses_demo
+from courses.factories import UserFactory, register_with_ce
+from courses.models import EventPage
 from tests.accounts_support import log_in_with_second_factor, make_staff_with_totp
 
 pytestmark = pytest.mark.django_db
@@ -377,3 +385,76 @@ def test_ce_admin_reissues_and_revokes_from_the_certificate_screen(client, event
         reverse("certification_admin:person", args=[_user.pk]) + "?format=csv"
     ).content.decode("utf-8-sig")
     assert replacement.code not in transcript  # only valid certificates count
+
+
+def test_my_ce_says_an_upcoming_webinar_is_assessed_after_the_event(client):
+    out = io.StringIO()
+    courses_demo.load_demo_content(out)
+    certification_demo.load_demo_content(out)
+    certification_demo.load_demo_content(out)  # a second run adds no second offering
+    webinar = EventPage.objects.get(title=courses_demo.WEBINAR_TITLE)
+    assert sorted(webinar.ce_offerings.values_list("hours", flat=True)) == [Decimal("1.5")] * 4
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    register_with_ce(webinar, user)
+    client.force_login(user)
+
+    page = client.get("/ce/").content.decode()
+
+    assert courses_demo.WEBINAR_TITLE in page
+    assert "Upcoming" in page and "CE is assessed after the event." in page
+    assert "Short attendance" not in page
+    assert "offers no CE credit" not in page
+
+
+def test_my_ce_in_progress_and_no_offering_are_not_short_attendance(client):
+    now = timezone.now()
+    running = make_event("Running Workshop", starts=now - timedelta(minutes=30))
+    CEOffering.objects.create(event=running, body=make_body("APA"), hours=Decimal("6"))
+    no_ce = make_event("Social Evening", starts=now - timedelta(days=3))
+    assert running.starts_at <= now < running.ends_at
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    make_registration(running, user=user)
+    make_registration(no_ce, user=user)
+    client.force_login(user)
+
+    page = client.get("/ce/").content.decode()
+
+    assert "In progress" in page and "CE is assessed after the event." in page
+    assert "No CE credit" in page and "This event offers no CE credit." in page
+    assert "Short attendance" not in page
+
+
+def test_registration_licenses_page_names_the_jurisdiction(client):
+    event = make_event("Measuring What Matters")
+    user = UserFactory(email="clinician@example.org", legal_name="Casey Clinician")
+    registration = make_registration(
+        event,
+        user=user,
+        license_number="12345",
+        license_jurisdiction="OTHER_US",
+        profession="LCSW",
+    )
+    client.force_login(user)
+
+    page = client.get(
+        reverse("certification:registration_licenses", args=[registration.public_id])
+    ).content.decode()
+
+    assert "Another U.S. state #12345" in page
+    assert "OTHER_US" not in page
+
+
+def _title(page):
+    return re.search(r"<title>\s*(.*?)\s*</title>", page, re.S).group(1)
+
+
+def test_ce_admin_screens_have_a_browser_tab_title(client, staff_signed_in):
+    event = make_event("Measuring What Matters")
+    staff_signed_in(CE_ADMINISTRATOR, email="ce@example.org")
+    assert _title(client.get("/admin/ce/").content.decode()).startswith("Continuing education")
+    assert _title(client.get(f"/admin/ce/events/{event.pk}/").content.decode()).startswith(
+        "CE: Measuring What Matters"
+    )
+    assert _title(client.get("/admin/ce/transcripts/").content.decode()).startswith(
+        "CE transcripts"
+    )

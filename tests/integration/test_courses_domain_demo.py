@@ -51,3 +51,22 @@ def test_demo_events_are_loaded_once_and_upcoming():
     confirmed = Registration.objects.filter(event=past, status=RegistrationStatus.CONFIRMED)
     names = set(confirmed.values_list("attendee_name", flat=True))
     assert len(names) == 8 and {"李明", "محمد الأحمد", "Мария Иванова"} <= names
+
+
+def test_demo_presenters_have_bios_and_existing_demo_databases_get_them():
+    from courses.models import Presenter
+
+    load_demo_content(io.StringIO())
+    prescott = Presenter.objects.get(name="David Prescott")
+    duncan = Presenter.objects.get(name="Barry Duncan")
+    assert "leading authority on feedback-informed treatment" in prescott.bio
+    assert "Training of Trainers Conference" in duncan.bio and "PCOMS" in duncan.bio
+
+    # A database loaded before the bios existed gets them; one staff have edited keeps theirs.
+    Presenter.objects.filter(pk=prescott.pk).update(bio="")
+    Presenter.objects.filter(pk=duncan.pk).update(bio="<p>Written by staff.</p>")
+    load_demo_content(io.StringIO())
+
+    assert "leading authority" in Presenter.objects.get(pk=prescott.pk).bio
+    assert Presenter.objects.get(pk=duncan.pk).bio == "<p>Written by staff.</p>"
+    assert Presenter.objects.filter(name="David Prescott").count() == 1

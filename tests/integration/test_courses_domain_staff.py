@@ -2,17 +2,19 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from cms.models import AuditRecord
 from cms.roles import EDITOR, EVENT_MANAGER
 from courses import services
-from courses.factories import UserFactory, make_event
+from courses.factories import UserFactory, make_event, register_with_ce
 from courses.models import (
     Booking,
     BookingKind,
@@ -22,16 +24,8 @@ from courses.models import (
     RegistrationStatus,
     WaitlistStatus,
 )
-from tests.accounts_support import log_in_with_second_factor, make_staff_with_totp
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff(client, role, email):
-    user, _secret = make_staff_with_totp(email=email)
-    user.groups.add(Group.objects.get(name=role))
-    log_in_with_second_factor(client, user)
-    return user
 
 
 @pytest.fixture
@@ -58,8 +52,10 @@ def event_with_registrants():
     return event
 
 
-def test_event_manager_lists_searches_and_filters_registrations(client, event_with_registrants):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+def test_event_manager_lists_searches_and_filters_registrations(
+    client, event_with_registrants, staff_signed_in
+):
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     other = make_event(title="Another Event")
     services.place_hold(
         event=other,
@@ -75,8 +71,8 @@ def test_event_manager_lists_searches_and_filters_registrations(client, event_wi
     assert "Zoë Ångström" in found and "HYPERLINK" not in found
 
 
-def test_roster_exports_as_csv_and_xlsx(client, event_with_registrants):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+def test_roster_exports_as_csv_and_xlsx(client, event_with_registrants, staff_signed_in):
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = event_with_registrants
 
     response = client.get(f"/admin/events-admin/events/{event.pk}/roster.csv")
@@ -93,9 +89,9 @@ def test_roster_exports_as_csv_and_xlsx(client, event_with_registrants):
 
 
 def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat(
-    client, event_with_registrants, django_capture_on_commit_callbacks
+    client, event_with_registrants, django_capture_on_commit_callbacks, staff_signed_in
 ):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = event_with_registrants
     assert "Event registrations" in client.get("/admin/").content.decode()
     overview = client.get("/admin/events-admin/").content.decode()
@@ -134,9 +130,9 @@ def test_capacity_overview_shows_the_counts_and_manual_registration_fills_a_seat
 
 
 def test_message_all_registrants_form(
-    client, event_with_registrants, django_capture_on_commit_callbacks
+    client, event_with_registrants, django_capture_on_commit_callbacks, staff_signed_in
 ):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = event_with_registrants
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -153,8 +149,8 @@ def test_message_all_registrants_form(
     assert "Use the north garage." in mail.outbox[0].body
 
 
-def test_staff_cancel_and_approval_decisions(client, event_with_registrants):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+def test_staff_cancel_and_approval_decisions(client, event_with_registrants, staff_signed_in):
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = event_with_registrants
     registration = Registration.objects.filter(event=event).first()
     event.capacity = 2
@@ -197,8 +193,8 @@ def test_staff_cancel_and_approval_decisions(client, event_with_registrants):
         "/admin/events-admin/events/{event}/register/",
     ],
 )
-def test_other_staff_roles_are_refused(client, event_with_registrants, path):
-    _staff(client, EDITOR, "editor@example.org")
+def test_other_staff_roles_are_refused(client, event_with_registrants, path, staff_signed_in):
+    staff_signed_in(EDITOR, email="editor@example.org")
 
     response = client.get(path.format(event=event_with_registrants.pk))
     assert response.status_code == 302 and response.url == "/admin/"
@@ -214,10 +210,10 @@ def test_signed_out_visitors_are_sent_to_log_in(client, event_with_registrants):
     assert response.status_code == 302 and "/login/" in response.url
 
 
-def test_manager_attaches_material_to_private_storage(client, settings):
+def test_manager_attaches_material_to_private_storage(client, settings, staff_signed_in):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = make_event(starts_in=timedelta(days=5))
     response = client.post(
         "/admin/course_materials/new/",
@@ -246,8 +242,10 @@ def test_event_managers_publish_events_but_not_other_pages():
     assert not event.get_parent().get_parent().permissions_for_user(manager).can_edit()
 
 
-def test_manager_corrects_attendee_details_through_the_service(client, event_with_registrants):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+def test_manager_corrects_attendee_details_through_the_service(
+    client, event_with_registrants, staff_signed_in
+):
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     registration = Registration.objects.get(attendee_email="zoe@example.org")
 
     response = client.post(
@@ -273,8 +271,8 @@ def test_manager_corrects_attendee_details_through_the_service(client, event_wit
     ).exists()
 
 
-def test_event_editor_explains_which_zone_times_are_entered_in(client):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+def test_event_editor_explains_which_zone_times_are_entered_in(client, staff_signed_in):
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = make_event()
 
     page = client.get(f"/admin/pages/{event.pk}/edit/").content.decode()
@@ -284,9 +282,9 @@ def test_event_editor_explains_which_zone_times_are_entered_in(client):
 
 
 def test_staff_transfer_a_seat_from_the_registrations_list_after_the_cut_off(
-    client, event_with_registrants, django_capture_on_commit_callbacks
+    client, event_with_registrants, django_capture_on_commit_callbacks, staff_signed_in
 ):
-    _staff(client, EVENT_MANAGER, "manager@example.org")
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
     event = event_with_registrants
     event.cancellation_cutoff_hours = 24 * 365  # the attendee's own deadline has passed
     event.save()
@@ -318,8 +316,8 @@ def test_staff_transfer_a_seat_from_the_registrations_list_after_the_cut_off(
     assert "maria@example.org" in [m.to[0] for m in mail.outbox]
 
 
-def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants):
-    _staff(client, EDITOR, "editor@example.org")
+def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants, staff_signed_in):
+    staff_signed_in(EDITOR, email="editor@example.org")
     registration = Registration.objects.filter(event=event_with_registrants).first()
 
     response = client.post(
@@ -331,3 +329,32 @@ def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants):
     assert response.status_code == 302 and response.url == "/admin/"
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CONFIRMED
+
+
+def test_capacity_overview_shows_start_in_the_events_zone(client, staff_signed_in):
+    # 9:00 local in New York is 14:00 (EST) or 13:00 (EDT) UTC: the page must show 09:00.
+    event = make_event(title="Zone Webinar", time_zone="America/New_York")
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+
+    overview = client.get("/admin/events-admin/").content.decode()
+
+    local = timezone.localtime(event.sessions.get().start, event.zone)
+    assert local.hour == 9
+    assert f"{local:%-d %b %Y}, 09:00 America/New_York" in overview
+    assert "14:00 America/New_York" not in overview
+    assert "13:00 America/New_York" not in overview
+
+
+def test_registrations_listing_shows_ce_as_yes_or_no(client, staff_signed_in):
+    event = make_event(title="FIT Supervision Training")
+    register_with_ce(event, UserFactory(email="wants@example.org", legal_name="Casey Clinician"))
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+
+    listing = client.get("/admin/course_registrations/", {"event": event.pk}).content.decode()
+
+    header = re.search(r"<thead>(.*?)</thead>", listing, re.S).group(1)
+    assert re.search(r">\s*CE\s*<", header)
+    assert "Wants ce" not in listing
+    body = re.search(r"<tbody>(.*?)</tbody>", listing, re.S).group(1)
+    assert re.search(r">\s*Yes\s*<", body)
+    assert "True" not in body
