@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
+from django.template import Context, TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils import timezone, translation
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,8 @@ def send_templated_email(
         timezone.override(zone or timezone.get_default_timezone()),
     ):
         if subject is None:
-            subject = render_to_string(f"{template}_subject.txt", context)
-        text = render_to_string(f"{template}.txt", context)
+            subject = _render_plain_text(f"{template}_subject.txt", context)
+        text = _render_plain_text(f"{template}.txt", context)
         html = _render_if_exists(f"{template}.html", context)
     message = EmailMultiAlternatives(" ".join(str(subject).split()), text, to=recipients)
     if html is not None:
@@ -116,6 +116,11 @@ def _send(message):
         # The change is committed; a raise here would turn its page into an error. Who
         # missed which message is what an operator needs to resend it.
         logger.exception("Email %r to %s could not be handed over", message.subject, message.to)
+
+
+def _render_plain_text(name, context):
+    """Render a subject or plain-text body without HTML escaping: O'Brien stays O'Brien."""
+    return get_template(name).template.render(Context(context, autoescape=False))
 
 
 def _render_if_exists(name, context):

@@ -45,3 +45,14 @@ def test_confirmation_email_gives_first_and_last_day_for_a_multi_day_event(confi
         f"When: {start.day} {start:%B %Y} to {end.day} {end:%B %Y} (America/New_York)"
         in message.body
     )
+
+
+def test_plain_text_and_subject_are_not_html_escaped_but_the_html_part_is(confirmation_mail):
+    event = make_event(title="Couples & Families: O'Brien's Method", time_zone="America/New_York")
+    message = confirmation_mail(event, "casey@example.org")
+
+    assert message.subject == "You are registered: Couples & Families: O'Brien's Method"
+    assert "Couples & Families: O'Brien's Method" in message.body
+    assert "&amp;" not in message.body and "&#x27;" not in message.body
+    html = message.alternatives[0][0]
+    assert "Couples &amp; Families: O&#x27;Brien&#x27;s Method" in html
