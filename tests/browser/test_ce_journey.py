@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -25,28 +24,12 @@ from certification.models import EvaluationQuestion, QuestionKind
 from cms.roles import EVENT_MANAGER
 from courses.attendance_views import check_in_pass_url
 from courses.models import Registration, RegistrationStatus
-from tests.accounts_support import log_in_with_second_factor
+from tests.accounts_support import log_in_browser
 from tests.browser.conftest import assert_accessible, local_path
 
 pytestmark = pytest.mark.browser
 
 NAME = "王小明"
-
-
-def log_in(page, user, *, second_factor=False):
-    """Give the browser a session for `user` (the login form has its own browser test).
-
-    `second_factor=True` for staff: the session is one that entered the authenticator code.
-    """
-    client = Client()
-    if second_factor:
-        log_in_with_second_factor(client, user)
-    else:
-        client.force_login(user)
-    page.goto("/healthz")
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": page.url}]
-    )
 
 
 def pdf_text(path):
@@ -79,7 +62,7 @@ def workshop():
 
 def test_register_check_in_evaluate_download_and_verify(page, browser, workshop, tmp_path):
     attendee = make_user("wang@example.org", NAME)
-    log_in(page, attendee)
+    log_in_browser(page, attendee)
 
     # Registration through the event page, asking for CE credit.
     page.goto(workshop.url)
@@ -110,7 +93,7 @@ def test_register_check_in_evaluate_download_and_verify(page, browser, workshop,
         staff_page = staff_context.new_page()
         door = make_user("door@example.org", "Door Staff")
         door.groups.add(Group.objects.get(name=EVENT_MANAGER))
-        log_in(staff_page, door, second_factor=True)
+        log_in_browser(staff_page, door, second_factor=True)
         staff_page.goto(check_in_pass_url(registration))
         expect(staff_page.get_by_role("heading", level=1)).to_have_text(NAME)
         assert_accessible(staff_page)

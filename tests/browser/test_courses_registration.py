@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.test import Client
 from playwright.sync_api import expect
 
 from courses import services
@@ -22,6 +21,7 @@ from courses.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from tests.accounts_support import log_in_browser
 from tests.browser.conftest import assert_accessible, last_email, links_in, local_path
 
 pytestmark = pytest.mark.browser
@@ -44,26 +44,6 @@ def _remember_migrated_baseline(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock():
             if Page.objects.exists():
                 connection._test_serialized_contents = connection.creation.serialize_db_to_string()
-
-
-def log_in(page, user):
-    """Give the browser a session for `user` (the login form has its own browser test)."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "url": page.url if page.url.startswith("http") else _base(page),
-            }
-        ]
-    )
-
-
-def _base(page):
-    page.goto("/healthz")
-    return page.url
 
 
 def test_new_user_registers_for_the_free_webinar(page):
@@ -150,7 +130,7 @@ def test_coordinator_takes_a_conference_group_booking_to_the_payment_step(page):
     ce = AddOn.objects.get(event=event)
     coordinator = UserFactory(email="coordinator@example.org", legal_name="Dana Whitfield")
     EmailAddress.objects.create(user=coordinator, email=coordinator.email, verified=True)
-    log_in(page, coordinator)
+    log_in_browser(page, coordinator)
 
     make_event(title="Monthly live webinar", format=EventFormat.WEBINAR)
     page.goto(events_index().url)
@@ -209,7 +189,7 @@ def test_waitlisted_person_claims_an_offered_seat(page):
     )
     services.confirm_registrations(booking, actor=holder)
     waiting = UserFactory(email="wen@example.org", legal_name="Wen Li")
-    log_in(page, waiting)
+    log_in_browser(page, waiting)
 
     page.goto(event.url)
     expect(page.locator("main")).to_contain_text("This event is full")

@@ -9,7 +9,6 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
-from django.test import Client
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -17,7 +16,7 @@ from courses.factories import UserFactory, make_event
 from courses.models import EventFormat, RegistrationStatus
 from payments import services
 from payments.models import EventPaymentSettings, Order
-from tests.accounts_support import log_in_with_second_factor
+from tests.accounts_support import log_in_browser
 from tests.browser.conftest import assert_accessible
 from tests.fakestripe.helpers import hold_seats, running_fake_stripe
 
@@ -33,22 +32,6 @@ pytestmark = [
 def fake_stripe(settings, live_server):
     yield from running_fake_stripe(
         settings, webhook_url=live_server.url + "/payments/stripe/webhook/"
-    )
-
-
-def log_in(page, user, *, second_factor=False):
-    """Give the browser a session for `user` (logging in has its own browser tests).
-
-    `second_factor=True` for staff: the session is one that entered the authenticator code.
-    """
-    client = Client()
-    if second_factor:
-        log_in_with_second_factor(client, user)
-    else:
-        client.force_login(user)
-    page.goto("/healthz")
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": page.url}]
     )
 
 
@@ -79,7 +62,7 @@ def test_attendee_pays_by_card_and_downloads_the_receipt(page, fake_stripe):
         price=45000,
     )
     buyer = attendee("maria@example.org", "María José Álvarez")
-    log_in(page, buyer)
+    log_in_browser(page, buyer)
 
     register_one_seat(page, event)
     expect(page.locator("main")).to_contain_text("$450.00")
@@ -115,7 +98,7 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(page, settings):
     event = make_event(title="FIT Supervision Training", price=30000)
     EventPaymentSettings.objects.create(event=event, invoice_payment_enabled=True)
     coordinator = attendee("coordinator@agency.example.org", "Dana Whitfield")
-    log_in(page, coordinator)
+    log_in_browser(page, coordinator)
 
     register_one_seat(page, event)
     expect(page.get_by_role("button", name=re.compile("by card"))).to_have_count(0)
@@ -133,7 +116,7 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(page, settings):
     finance.groups.add(Group.objects.get(name="Finance"))
     Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
     page.context.clear_cookies()
-    log_in(page, finance, second_factor=True)
+    log_in_browser(page, finance, second_factor=True)
     page.goto("/admin/finance/orders/")
     page.get_by_role("searchbox", name="Search orders").fill("riverside")
     page.get_by_role("button", name="Filter").click()
@@ -159,7 +142,7 @@ def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
     finance = UserFactory(email="fiona@example.org", is_staff=True)
     finance.groups.add(Group.objects.get(name="Finance"))
     Authenticator.objects.create(user=finance, type=Authenticator.Type.TOTP, data={})
-    log_in(page, finance, second_factor=True)
+    log_in_browser(page, finance, second_factor=True)
     page.goto(f"/admin/finance/orders/{order.public_id}/")
     expect(page.locator("body")).to_contain_text("checkout.session.completed")
     page.get_by_label(re.compile("Amount to refund")).fill("450.00")
@@ -183,7 +166,7 @@ def test_processing_page_turns_into_the_confirmation_by_itself(page, settings):
         order = services.order_for_booking(booking)
         services.start_card_checkout(order, success_url="http://x/ok", cancel_url="http://x/no")
         order.refresh_from_db()
-        log_in(page, booking.purchaser)
+        log_in_browser(page, booking.purchaser)
 
         page.goto(f"/payments/orders/{order.public_id}/")
         expect(page.get_by_role("heading", name="Payment processing")).to_be_visible()

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from cms.models import AuditRecord
 from courses.factories import UserFactory
 from courses.models import BookingStatus
-from payments.models import FinanceDocument, Order, Payment
+from payments.models import EventPaymentSettings, FinanceDocument, Order, Payment
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +209,36 @@ def test_success_url_carries_the_session_placeholder(client, fake_stripe):
     create = next(r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions")
     success = urlsplit(create["params"]["success_url"])
     assert parse_qs(success.query) == {"session_id": ["{CHECKOUT_SESSION_ID}"]}
+
+
+def test_checkout_shows_hold_in_event_zone_money_and_due_date_in_site_style(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_unused"
+    booking = hold_seats(price=109500, seats=1, time_zone="America/New_York")
+    EventPaymentSettings.objects.create(
+        event=booking.event, invoice_payment_enabled=True, invoice_due_days=30
+    )
+    client.force_login(booking.purchaser)
+
+    page = client.get(reverse("payments:checkout", args=[booking.public_id])).content.decode()
+
+    held = timezone.localtime(booking.expires_at, booking.event.zone)
+    assert "Your seats are held until" in page
+    assert held.strftime("%-I:%M %p ") + held.tzname() in page  # e.g. "12:00 AM EST"
+    assert " UTC" not in page
+    assert "$1,095.00" in page and "1,095.00 USD" not in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("payments:checkout", args=[booking.public_id]),
+            {
+                "action": "invoice",
+                "billing_name": "Riverside Community Mental Health",
+                "billing_address": "12 River Road\nSpringfield, IL 62701",
+                "po_number": "PO-7731",
+            },
+        )
+    due = Order.objects.get(booking=booking).invoice_due_date
+    page = client.get(response["Location"]).content.decode()
+    assert f"Please pay $1,095.00 by {due.day} {due:%B %Y}" in page

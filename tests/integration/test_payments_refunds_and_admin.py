@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -9,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
+from cms.roles import FINANCE
 from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
@@ -260,3 +262,14 @@ def test_event_managers_cannot_open_discount_codes(client):
     response = client.get("/admin/payments_discount_codes/")
     assert response.status_code in (302, 403)
     assert "HALF" not in response.text
+
+
+def test_finance_screens_have_a_browser_tab_title(client, staff_signed_in):
+    staff_signed_in(FINANCE, email="finance@example.org")
+
+    def title(path):
+        page = client.get(path).content.decode()
+        return re.search(r"<title>\s*(.*?)\s*</title>", page, re.S).group(1)
+
+    assert title("/admin/finance/orders/").startswith("Orders")
+    assert title("/admin/finance/orders/revenue/").startswith("Revenue")
