@@ -236,7 +236,7 @@ def finance():
     return client
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("event_type", "obj", "told"),
     [
