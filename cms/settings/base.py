@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "cms.untrusted_input.RefuseNulMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cms.locking.BusyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cms.middleware.StaffAccessMiddleware",
@@ -118,6 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # cannot interleave with another writer (SQLite has no SELECT ... FOR UPDATE).
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# How long a transaction waits for a row lock on PostgreSQL before the person is told "busy,
+# try again" (cms.locking). PostgreSQL's interval syntax: "5s", "500ms".
+DB_LOCK_TIMEOUT = env("DB_LOCK_TIMEOUT", "5s")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cms.User"

@@ -1,0 +1,140 @@
+"""Row locks that wait briefly, then tell the person to try again.
+
+The one way to lock rows before changing them:
+
+    with transaction.atomic():
+        order = lock_one(Order, order_id)              # one row, or Model.DoesNotExist
+        tickets = locked(TicketType.objects.filter(event=event).order_by("pk"))
+
+- Both refuse to run outside `transaction.atomic()` (`LockOutsideTransaction`): a lock taken in
+  autocommit mode is released at once and protects nothing.
+- On PostgreSQL they first `SET LOCAL lock_timeout` (settings.DB_LOCK_TIMEOUT, "5s" by
+  default) for the rest of the transaction, then `SELECT ... FOR UPDATE` (keyword arguments go
+  to `select_for_update`: `no_key=True`, `of=("self",)`, `nowait=True`, ...). Waiting longer
+  than that, or a `nowait` lock already held, raises `Busy`, whose message tells the person
+  someone else is changing this and to try again in a moment. `BusyMiddleware` turns a `Busy`
+  that reaches it into a short 503 page (or JSON) with `Retry-After`.
+- On SQLite `select_for_update` is a no-op: the settings open every transaction with BEGIN
+  IMMEDIATE, which already lets one writer in at a time. A writer that waited out SQLite's
+  busy timeout ("database is locked") is turned into `Busy` by `busy_on_lock_timeout` too.
+
+The querysets are evaluated here, so a timeout surfaces inside the helper, not later where
+the rows are first read. Lock rows in a fixed order (parents first, then by primary key) so
+two transactions never wait on each other in a cycle. No remote call (Stripe, S3, SMTP) and
+no PDF rendering while the locks are held: commit first, then call out.
+"""
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+# SQLSTATE 55P03: lock_timeout expired, or FOR UPDATE NOWAIT found the row taken.
+LOCK_NOT_AVAILABLE = "55P03"
+RETRY_AFTER_SECONDS = 5
+
+
+class Busy(Exception):
+    """Someone else holds the rows this change needs; the person should simply try again."""
+
+    default_message = _("Someone else is changing this right now. Please try again in a moment.")
+
+    def __init__(self, message=None):
+        self.message = message or self.default_message
+        super().__init__(str(self.message))
+
+
+class LockOutsideTransaction(RuntimeError):
+    """A programming error: row locks only last as long as a transaction."""
+
+
+def is_lock_timeout(error):
+    """True for a database error that means "waited too long for a lock"."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return True
+    # SQLite: another writer held the database for longer than the busy timeout.
+    return "database is locked" in str(error)
+
+
+@contextmanager
+def busy_on_lock_timeout():
+    """Turn a lock timeout raised inside the block into `Busy`; other errors pass through."""
+    try:
+        yield
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            raise Busy() from error
+        raise
+
+
+def require_transaction(using=DEFAULT_DB_ALIAS):
+    if not connections[using].in_atomic_block:
+        raise LockOutsideTransaction(
+            "Row locks need transaction.atomic(): outside it they are released at once."
+        )
+
+
+def set_lock_timeout(using=DEFAULT_DB_ALIAS):
+    """On PostgreSQL, bound how long this transaction waits for any row lock."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    timeout = getattr(settings, "DB_LOCK_TIMEOUT", "5s")
+    with connection.cursor() as cursor:
+        # SET takes no parameters; the value is quoted as a literal by set_config instead.
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [str(timeout)])
+
+
+def locked(queryset, **select_for_update_kwargs):
+    """Lock the rows of `queryset` (inside a transaction) and return them as a list."""
+    using = queryset.db
+    require_transaction(using)
+    with busy_on_lock_timeout():
+        set_lock_timeout(using)
+        return list(queryset.select_for_update(**select_for_update_kwargs))
+
+
+def lock_one(model_or_queryset, pk, **select_for_update_kwargs):
+    """Lock one row by primary key and return it; `Model.DoesNotExist` when it is gone."""
+    queryset = getattr(model_or_queryset, "_default_manager", model_or_queryset).all()
+    rows = locked(queryset.filter(pk=pk), **select_for_update_kwargs)
+    if not rows:
+        raise queryset.model.DoesNotExist(f"{queryset.model.__name__} {pk} does not exist")
+    return rows[0]
+
+
+def wants_json(request):
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def busy_response(request, busy=None):
+    """The answer to a request that found its rows busy: 503, try again in a few seconds."""
+    message = str(busy.message if busy is not None else Busy.default_message)
+    if wants_json(request):
+        response = JsonResponse({"error": "busy", "message": message}, status=503)
+    else:
+        response = render(request, "cms/busy.html", {"message": message}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class BusyMiddleware:
+    """A `Busy` raised by a view becomes a friendly "try again" answer, not a server error."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Busy):
+            return busy_response(request, exception)
+        return None
