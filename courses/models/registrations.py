@@ -72,6 +72,14 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the booking's price was settled: set by payments through
+    # `courses.services.record_booking_paid`, and at confirmation for a free booking. Read by
+    # certification (CE credit needs the CE fee paid) without importing payments.
+    paid_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the booking's price was paid; a free booking counts as paid."),
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -89,6 +97,10 @@ class Booking(models.Model):
     @property
     def is_held(self):
         return self.status == BookingStatus.HELD
+
+    @property
+    def is_paid(self):
+        return self.paid_at is not None
 
     def hold_has_expired(self, now=None):
         now = now or timezone.now()

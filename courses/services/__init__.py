@@ -15,7 +15,22 @@ per concern:
 - `staff`: manual registrations and messages to registrants
 - `access`: materials and the webinar join link
 - `membership`: member-area access granted with a seat
+- `paid`: whether a booking's price was paid (`Booking.paid_at`)
 - `errors`, `common`: the errors the rules raise; what several services share
+
+Paid, for other apps: `Booking.paid_at` records when a booking's price was settled.
+Payments sets it with `record_booking_paid(booking, at=None, actor=None, note="")` once the
+money is in (idempotent: the first time stays; audited as "courses.booking.paid") and clears it
+with `record_booking_unpaid(booking, ...)` when the payment is refunded in full or never
+settles. `confirm_registrations` sets it itself for a free booking (total 0). Certification
+reads it (`registration.booking.paid_at` / `Booking.is_paid`) to grant CE credit only when
+the CE fee was paid, without importing payments.
+
+While a booking is held, what it costs can change (add-ons ticked or unticked in
+`update_attendee_details`, a held seat cancelled): `courses.signals.booking_changed` is sent
+with `booking=` inside that transaction, so payments re-syncs the unpaid order from
+`booking_line_items`. Once confirmed, a seat's priced add-ons cannot change (refused with a
+message to contact the organiser); free ones can.
 
 Celery tasks are defined beside the service they run (`confirmation.expire_holds_task`,
 `membership.lapse_memberships_task`, `staff.send_registrant_message`), registered under
@@ -51,6 +66,7 @@ from .errors import (
 from .holds import place_hold
 from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
 from .membership import lapse_memberships
+from .paid import record_booking_paid, record_booking_unpaid
 from .pricing import booking_line_items, booking_total
 from .staff import message_registrants, register_manually, registrants_to_message
 from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
@@ -103,4 +119,7 @@ __all__ = [
     "join_link_for",
     # membership
     "lapse_memberships",
+    # paid
+    "record_booking_paid",
+    "record_booking_unpaid",
 ]

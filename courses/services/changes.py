@@ -7,15 +7,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.audit import record
+from cms.locking import lock_one
 from courses import emails
 from courses.models import (
+    Booking,
     BookingStatus,
     Registration,
     RegistrationAddOn,
     RegistrationStatus,
     new_token,
 )
-from courses.signals import registration_cancelled
+from courses.signals import booking_changed, registration_cancelled
 
 from .common import ATTENDEE_FIELDS, is_event_staff, snapshot
 from .errors import CancellationClosed, InvalidSelection, NotAllowed
@@ -26,16 +28,27 @@ from .waitlist import offer_waitlist_seats
 
 def update_attendee_details(registration, data, *, actor):
     """Fill in or correct one seat's attendee details while the booking is held (the details
-    step of checkout), or by staff at any time."""
+    step of checkout), or by staff at any time.
+
+    Add-ons (`data["add_on_ids"]`) change freely while the seat is held, and
+    `booking_changed` tells payments to re-price the unpaid order. Once the seat is
+    confirmed its price has been paid: only free add-ons may still be ticked or unticked;
+    changing a priced one is refused (the organiser can cancel and rebook, or charge it).
+    """
     staff = is_event_staff(actor)
-    booking = registration.booking
     if not staff:
-        if booking.purchaser_id != actor.pk:
+        if registration.booking.purchaser_id != actor.pk:
             raise NotAllowed(_("Only the person who made the booking can change it."))
         if registration.status != RegistrationStatus.HELD:
             raise NotAllowed(_("This registration can no longer be changed here."))
     with transaction.atomic():
-        before = {name: str(getattr(registration, name)) for name in ATTENDEE_FIELDS}
+        # The booking row is what confirmation and payment lock: a change to a seat's price
+        # waits for them (or they for it), and then sees the seat as it now is.
+        booking = lock_one(Booking, registration.booking_id)
+        registration.refresh_from_db()
+        if not staff and registration.status != RegistrationStatus.HELD:
+            raise NotAllowed(_("This registration can no longer be changed here."))
+        before = _details(registration)
         for name in ATTENDEE_FIELDS:
             if name in data:
                 setattr(registration, name, data[name])
@@ -45,24 +58,54 @@ def update_attendee_details(registration, data, *, actor):
             registration.attendee = (
                 None if invite else attendee_account(registration, booking.purchaser, False)
             )
-        if "add_on_ids" in data and registration.status == RegistrationStatus.HELD:
-            rows = validate_add_ons(registration.event, data["add_on_ids"])
-            registration.add_on_lines.all().delete()
-            RegistrationAddOn.objects.bulk_create(
-                RegistrationAddOn(registration=registration, add_on=a, unit_price=a.price)
-                for a in rows.values()
-            )
-            if any(a.grants_ce for a in rows.values()):
-                registration.wants_ce = True
+        lines_changed = False
+        if "add_on_ids" in data:
+            lines_changed = _change_add_ons(registration, data["add_on_ids"])
         registration.save()
         record(
             "courses.registration.details_changed",
             registration,
             actor=actor,
             before=before,
-            after={name: str(getattr(registration, name)) for name in ATTENDEE_FIELDS},
+            after=_details(registration),
         )
+        if lines_changed and booking.status == BookingStatus.HELD:
+            booking_changed.send(sender=Booking, booking=booking)
     return registration
+
+
+def _details(registration):
+    details = {name: str(getattr(registration, name)) for name in ATTENDEE_FIELDS}
+    details["add_ons"] = sorted(registration.add_on_lines.values_list("add_on_id", flat=True))
+    return details
+
+
+def _change_add_ons(registration, add_on_ids):
+    """Make the seat's add-ons exactly `add_on_ids`; True when its line items changed. Lines
+    kept keep the price frozen when they were chosen; new ones take today's price."""
+    wanted = validate_add_ons(registration.event, add_on_ids)
+    current = {line.add_on_id: line for line in registration.add_on_lines.all()}
+    added = [wanted[pk] for pk in sorted(set(wanted) - set(current))]
+    removed = [current[pk] for pk in sorted(set(current) - set(wanted))]
+    if not added and not removed:
+        return False
+    if registration.status != RegistrationStatus.HELD and (
+        any(a.price for a in added) or any(line.unit_price for line in removed)
+    ):
+        raise NotAllowed(
+            _(
+                "This registration is confirmed and paid for, so its paid add-ons cannot be "
+                "changed here. Please contact the organiser to add or remove one."
+            ),
+            field="add_on_ids",
+        )
+    RegistrationAddOn.objects.filter(pk__in=[line.pk for line in removed]).delete()
+    RegistrationAddOn.objects.bulk_create(
+        RegistrationAddOn(registration=registration, add_on=a, unit_price=a.price) for a in added
+    )
+    if any(a.grants_ce for a in wanted.values()):
+        registration.wants_ce = True
+    return True
 
 
 def booking_details_complete(booking):
@@ -93,11 +136,10 @@ def cancel_registration(registration, *, actor, now=None, note=""):
     now = now or timezone.now()
     by_staff = _check_attendee_change(registration, actor, now, _("cancel"))
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("booking", "event")
-            .get(pk=registration.pk)
-        )
+        # The booking first, then the seat: the order confirmation and payment lock them in.
+        booking = lock_one(Booking, registration.booking_id)
+        registration = lock_one(Registration.objects.select_related("event"), registration.pk)
+        registration.booking = booking
         if registration.status not in (RegistrationStatus.HELD, RegistrationStatus.CONFIRMED):
             return registration
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
@@ -114,7 +156,6 @@ def cancel_registration(registration, *, actor, now=None, note=""):
             after={"status": RegistrationStatus.CANCELLED},
             note=note or ("by staff" if by_staff else "by attendee"),
         )
-        booking = registration.booking
         if not booking.registrations.filter(
             status__in=[RegistrationStatus.HELD, RegistrationStatus.CONFIRMED]
         ).exists():
@@ -129,6 +170,9 @@ def cancel_registration(registration, *, actor, now=None, note=""):
                 before=before,
                 after=snapshot(booking),
             )
+        elif booking.status == BookingStatus.HELD:
+            # One seat fewer in a booking still being paid for: its order must follow.
+            booking_changed.send(sender=Booking, booking=booking)
     if was_confirmed:
         emails.send_cancellation(registration)
         registration_cancelled.send(

@@ -78,7 +78,7 @@ def confirm_registrations(booking, *, actor=None, now=None):
                         "Any payment for them will be refunded."
                     )
                 ) from None
-        before = snapshot(booking)
+        before = snapshot(booking, ("status", "paid_at"))
         for registration in registrations:
             registration.status = RegistrationStatus.CONFIRMED
             registration.confirmed_at = now
@@ -94,13 +94,16 @@ def confirm_registrations(booking, *, actor=None, now=None):
                 grant_membership(registration, now, actor)
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = now
-        booking.save(update_fields=["status", "confirmed_at", "updated_at"])
+        if booking.paid_at is None and booking_is_free(booking):
+            # Nothing to pay: a free booking counts as paid once confirmed.
+            booking.paid_at = now
+        booking.save(update_fields=["status", "confirmed_at", "paid_at", "updated_at"])
         record(
             "courses.booking.confirmed",
             booking,
             actor=actor,
             before=before,
-            after=snapshot(booking),
+            after=snapshot(booking, ("status", "paid_at")),
         )
         _send_confirmations(booking, registrations)
     return booking
