@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -80,6 +81,14 @@ class Certificate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoke_reason = models.TextField(blank=True)
+    issue_job = models.ForeignKey(
+        "IssueJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="certificates",
+        help_text=_("The bulk issue that issued this certificate, if one did."),
+    )
 
     class Meta:
         # Staff capabilities (cms.access.Perm); roles are groups that hold them.
@@ -92,6 +101,18 @@ class Certificate(models.Model):
         ]
         ordering = ["-issued_at", "-pk"]
         indexes = [models.Index(fields=["registration", "status"])]
+        constraints = [
+            # At most one current certificate per registration: a reissue supersedes the old
+            # one in the same transaction, and two issues racing for one attendee (bulk job,
+            # auto-issue after the evaluation) cannot both commit. A certificate lists every
+            # accrediting body the registration earned credit from, so "per registration" is
+            # also "per registration and body".
+            models.UniqueConstraint(
+                fields=["registration"],
+                condition=Q(status=CertificateStatus.ISSUED),
+                name="one_current_certificate_per_registration",
+            )
+        ]
 
     def __str__(self):
         return f"{self.code} – {self.attendee_name} – {self.program_title}"

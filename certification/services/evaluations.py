@@ -1,15 +1,20 @@
 """The attendee's post-event evaluation, which can issue the certificate on submission."""
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import audit
+from cms.locking import Busy
 
 from ..models import EvaluationAnswer, EvaluationResponse, EventCESettings, QuestionKind
 from .common import CEError
 from .eligibility import eligibility
 from .issuing import issue_certificate
+
+log = logging.getLogger(__name__)
 
 
 def evaluation_is_open(event, now=None):
@@ -21,12 +26,33 @@ def evaluation_is_open(event, now=None):
     return last is None or now >= last.start
 
 
-@transaction.atomic
 def submit_evaluation(registration, answers, *, actor):
     """Store the attendee's evaluation (once); issue the certificate if the event says so.
 
     `answers` maps question id to the cleaned value (int rating, choice string or text).
+    The evaluation commits first; the certificate is issued after it, outside that
+    transaction, because its PDF is rendered before any lock is taken (see
+    `issue_certificate`). If the issue fails, the evaluation stays submitted and the
+    certificate can be issued by staff or a bulk issue.
     """
+    response = _store_evaluation(registration, answers, actor=actor)
+    certificate = None
+    ce_settings = EventCESettings.objects.filter(event=registration.event).first()
+    if (
+        ce_settings
+        and ce_settings.auto_issue_on_evaluation
+        and eligibility(registration).is_eligible
+    ):
+        try:
+            certificate = issue_certificate(registration, actor=actor)
+        except (CEError, Busy):
+            # The evaluation is in; the certificate waits for staff or the next bulk issue.
+            log.warning("Auto-issue after the evaluation failed for %s", registration.pk)
+    return response, certificate
+
+
+@transaction.atomic
+def _store_evaluation(registration, answers, *, actor):
     if EvaluationResponse.objects.filter(registration=registration).exists():
         raise CEError(_("You have already submitted the evaluation for this event. Thank you."))
     response = EvaluationResponse.objects.create(
@@ -45,12 +71,4 @@ def submit_evaluation(registration, answers, *, actor):
             answer.text = str(value)
         answer.save()
     audit.record("certification.evaluation.submitted", response, actor=actor)
-    certificate = None
-    ce_settings = EventCESettings.objects.filter(event=registration.event).first()
-    if (
-        ce_settings
-        and ce_settings.auto_issue_on_evaluation
-        and eligibility(registration).is_eligible
-    ):
-        certificate = issue_certificate(registration, actor=actor)
-    return response, certificate
+    return response

@@ -2,15 +2,20 @@
 facts the certificate prints. The bulk job's Celery task is defined here, beside what it runs.
 """
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms import audit, pdf
 from cms.email import send_templated_email
+from cms.locking import Busy, lock_one
+from courses.models import Registration, RegistrationStatus
 
 from ..credits import last_day_attended, session_presence
 from ..models import (
@@ -26,6 +31,8 @@ from .eligibility import EligibilityStatus, current_certificate, eligibility
 from .licenses import registration_licenses
 
 CERTIFICATE_TEMPLATE = "certification/pdf/certificate.html"
+
+log = logging.getLogger(__name__)
 
 
 # -- the certificate's printed facts ----------------------------------------------------------
@@ -148,14 +155,27 @@ def _notify(certificate):
     )
 
 
-@transaction.atomic
 def issue_certificate(
-    registration, *, actor=None, supersedes=None, correction_note="", notify=True, sponsor=None
+    registration,
+    *,
+    actor=None,
+    supersedes=None,
+    correction_note="",
+    notify=True,
+    sponsor=None,
+    issue_job=None,
 ):
     """Issue the attendee's certificate, or refuse with the reason they are not eligible.
 
     Issuing twice returns the certificate already issued; a correction goes through
     `reissue_certificate`, which supersedes the old one.
+
+    The PDF is rendered and stored first, outside any transaction; then a short transaction
+    locks the registration, checks again that no other certificate became current meanwhile
+    (a bulk issue and the auto-issue after the evaluation can race) and saves. The loser of
+    such a race gets the winner's certificate back, and its own rendered file is deleted once
+    its transaction has rolled back. The database's one-current-certificate constraint is the
+    last guard.
     """
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
@@ -175,11 +195,32 @@ def issue_certificate(
             _("%(name)s has earned no CE credit: %(reason)s.")
             % {"name": registration.attendee_name, "reason": state.reason}
         )
-    event = registration.event
     sponsor = sponsor if sponsor is not None else CESponsor.current()
+    certificate = _new_certificate(registration, earned, sponsor=sponsor, actor=actor)
+    certificate.supersedes = supersedes
+    certificate.correction_note = correction_note
+    certificate.issue_job = issue_job
+    # Rendering takes a second or so: it happens before any row is locked.
+    data = render_certificate(certificate, sponsor=sponsor)
+    certificate.pdf_path, certificate.pdf_sha256 = pdf.store_pdf(
+        data, f"{certificate.code}-{certificate.attendee_name}"
+    )
+    try:
+        saved = _save_issued(certificate, actor=actor, notify=notify)
+    except BaseException:
+        _discard_pdf(certificate.pdf_path)
+        raise
+    if saved.pk != certificate.pk:
+        _discard_pdf(certificate.pdf_path)
+    return saved
+
+
+def _new_certificate(registration, earned, *, sponsor, actor):
+    """The certificate's printed facts, copied from the registration and event (unsaved)."""
+    event = registration.event
     presence = session_presence(registration)
     completed = last_day_attended(registration, presence) or event.local(event.ends_at).date()
-    certificate = Certificate.objects.create(
+    return Certificate(
         registration=registration,
         event=event,
         attendee=registration.attendee,
@@ -195,52 +236,92 @@ def issue_certificate(
         sponsor_name=sponsor.name if sponsor else settings.WAGTAIL_SITE_NAME,
         issue_date=timezone.localtime(timezone.now(), event.zone).date(),
         issued_by=actor if getattr(actor, "is_authenticated", False) else None,
-        supersedes=supersedes,
-        correction_note=correction_note,
     )
-    data = render_certificate(certificate, sponsor=sponsor)
-    certificate.pdf_path, certificate.pdf_sha256 = pdf.store_pdf(
-        data, f"{certificate.code}-{certificate.attendee_name}"
-    )
-    certificate.save(update_fields=["pdf_path", "pdf_sha256"])
-    audit.record(
-        "certification.certificate.issued",
-        certificate,
-        actor=actor,
-        after=_snapshot(certificate),
-        note=correction_note,
-    )
-    if notify:
-        _notify(certificate)
+
+
+def _save_issued(certificate, *, actor, notify):
+    """Save a rendered certificate under a lock, unless another one became current first.
+
+    Returns the certificate that is current afterwards: this one, or the one that won.
+    """
+    superseded = certificate.supersedes
+    with transaction.atomic():
+        registration = lock_one(Registration, certificate.registration_id)
+        if superseded is None:
+            existing = current_certificate(registration)
+            if existing is not None:
+                return existing
+            if registration.status != RegistrationStatus.CONFIRMED:
+                raise NotEligible(
+                    _("%(name)s is not eligible: the registration is no longer confirmed.")
+                    % {"name": registration.attendee_name}
+                )
+        else:
+            superseded = lock_one(Certificate, superseded.pk)
+            if superseded.status != CertificateStatus.ISSUED:
+                raise CEError(_not_reissuable(superseded))
+            before = _snapshot(superseded)
+            superseded.status = CertificateStatus.SUPERSEDED
+            superseded.save(update_fields=["status"])
+            certificate.supersedes = superseded
+        try:
+            # A savepoint: if a racing issue committed first (a database without row locks,
+            # or a registration row locked under another name), the constraint says so here.
+            with transaction.atomic():
+                certificate.save()
+        except IntegrityError:
+            existing = current_certificate(registration) if superseded is None else None
+            if existing is None:
+                raise
+            return existing
+        audit.record(
+            "certification.certificate.issued",
+            certificate,
+            actor=actor,
+            after=_snapshot(certificate),
+            note=certificate.correction_note,
+        )
+        if superseded is not None:
+            audit.record(
+                "certification.certificate.superseded",
+                superseded,
+                actor=actor,
+                before=before,
+                after={**_snapshot(superseded), "superseded_by": certificate.code},
+                note=certificate.correction_note,
+            )
+        if notify:
+            _notify(certificate)
     return certificate
 
 
-@transaction.atomic
+def _discard_pdf(path):
+    """Delete a rendered PDF that no certificate records (its issue lost or failed)."""
+    if not path:
+        return
+    try:
+        storages["private"].delete(path)
+    except OSError:
+        log.warning("Could not delete the unused certificate file %s", path)
+
+
+def _not_reissuable(certificate):
+    return _("Certificate %(code)s is %(status)s; only a valid certificate can be reissued.") % {
+        "code": certificate.code,
+        "status": certificate.get_status_display().lower(),
+    }
+
+
 def reissue_certificate(certificate, *, actor, note):
     """Issue a corrected certificate from the current data; the old one becomes superseded."""
     if not note.strip():
         raise CEError(_("Say what the correction is; it is kept with both certificates."))
-    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    certificate = Certificate.objects.select_related("registration").get(pk=certificate.pk)
     if certificate.status != CertificateStatus.ISSUED:
-        raise CEError(
-            _("Certificate %(code)s is %(status)s; only a valid certificate can be reissued.")
-            % {"code": certificate.code, "status": certificate.get_status_display().lower()}
-        )
-    before = _snapshot(certificate)
-    certificate.status = CertificateStatus.SUPERSEDED
-    certificate.save(update_fields=["status"])
-    replacement = issue_certificate(
+        raise CEError(_not_reissuable(certificate))
+    return issue_certificate(
         certificate.registration, actor=actor, supersedes=certificate, correction_note=note
     )
-    audit.record(
-        "certification.certificate.superseded",
-        certificate,
-        actor=actor,
-        before=before,
-        after={**_snapshot(certificate), "superseded_by": replacement.code},
-        note=note,
-    )
-    return replacement
 
 
 @transaction.atomic
@@ -284,12 +365,21 @@ def start_issue_job(event, registration_ids, *, actor):
 
 
 def run_issue_job(job_id):
-    """Issue one certificate at a time, each in its own transaction, updating the progress."""
+    """Issue one certificate at a time, each committed on its own, saving progress as it goes.
+
+    Safe to run again: a job whose worker died part-way resumes after the last registration
+    whose progress was saved (one that was issued just before the worker died is found
+    already issued and not issued twice). The "issued" count is read from the certificates
+    that carry this job, so it stays right however often the job is resumed.
+    """
+    with transaction.atomic():
+        job = lock_one(IssueJob, job_id)
+        if job.status in (IssueJobStatus.FINISHED, IssueJobStatus.FAILED):
+            return job
+        if job.status != IssueJobStatus.RUNNING:
+            job.status = IssueJobStatus.RUNNING
+            job.save(update_fields=["status"])
     job = IssueJob.objects.select_related("event", "requested_by").get(pk=job_id)
-    if job.status in (IssueJobStatus.FINISHED, IssueJobStatus.FAILED):
-        return job
-    job.status = IssueJobStatus.RUNNING
-    job.save(update_fields=["status"])
     registrations = {
         r.pk: r
         for r in job.event.registrations.filter(pk__in=job.registration_ids).select_related(
@@ -298,36 +388,49 @@ def run_issue_job(job_id):
     }
     sponsor = CESponsor.current()
     problems = list(job.problems)
-    issued = 0
-    for done, pk in enumerate(job.registration_ids, start=1):
+    for done, pk in enumerate(job.registration_ids[job.done :], start=job.done + 1):
         registration = registrations.get(pk)
         try:
             if registration is None:
                 raise CEError(_("Registration %(id)s is not part of this event.") % {"id": pk})
-            already = current_certificate(registration)
-            certificate = issue_certificate(registration, actor=job.requested_by, sponsor=sponsor)
-            if already is None or already.pk != certificate.pk:
-                issued += 1
+            issue_certificate(registration, actor=job.requested_by, sponsor=sponsor, issue_job=job)
         except CEError as error:
             problems.append(str(error))
-        IssueJob.objects.filter(pk=job.pk).update(done=done, issued=issued, problems=problems)
-    job.refresh_from_db()
-    job.status = IssueJobStatus.FINISHED
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at"])
-    audit.record(
-        "certification.issue_job.finished",
-        job,
-        actor=job.requested_by,
-        after={"issued": job.issued, "problems": len(job.problems)},
-    )
+        # Progress only moves forward, so a second copy of the job running late cannot
+        # wind it back.
+        IssueJob.objects.filter(pk=job.pk, done__lt=done).update(
+            done=done, issued=Certificate.objects.filter(issue_job=job).count(), problems=problems
+        )
+    with transaction.atomic():
+        job = lock_one(IssueJob, job.pk)
+        if job.status == IssueJobStatus.FINISHED:
+            return job
+        job.status = IssueJobStatus.FINISHED
+        job.issued = Certificate.objects.filter(issue_job=job).count()
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "issued", "finished_at"])
+        audit.record(
+            "certification.issue_job.finished",
+            job,
+            actor=job.requested_by,
+            after={"issued": job.issued, "problems": len(job.problems)},
+        )
     return job
 
 
 # The registered name is the one the task had in certification/tasks.py: queued messages
-# carry it.
+# carry it. A worker that dies mid-job gives the message back (acks_late with
+# reject_on_worker_lost), and the job resumes where it stopped; a lock that stayed busy
+# retries the job later, which is safe for the same reason.
 @shared_task(
-    name="certification.tasks.run_issue_job", acks_late=True, soft_time_limit=3000, time_limit=3600
+    name="certification.tasks.run_issue_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Busy,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=3000,
+    time_limit=3600,
 )
 def run_issue_job_task(job_id):
     """Issue the certificates of one bulk job (progress is saved as it goes)."""

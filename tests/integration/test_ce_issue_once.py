@@ -1,0 +1,224 @@
+"""One current certificate per registration, whoever issues it and however often.
+
+The database holds the invariant (a unique constraint on issued certificates); the issue
+renders its PDF before locking, so a losing racer gets the winner's certificate back and its
+own file is removed; the bulk job commits per attendee and resumes after an interruption.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import IntegrityError, transaction
+
+from certification import services
+from certification.factories import (
+    ce_settings,
+    make_body,
+    make_event,
+    make_offering,
+    make_registration,
+    make_sponsor,
+    make_user,
+)
+from certification.models import Certificate, CertificateStatus, EvaluationResponse
+from certification.services import issuing
+from courses import attendance
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerKilled(BaseException):
+    """Stands for a worker process killed mid-job: nothing in the job catches it."""
+
+
+@pytest.fixture
+def event():
+    make_sponsor()
+    event = make_event("Issue Once Workshop")
+    make_offering(event, make_body("APA", minutes_per_credit=60))
+    return event
+
+
+def eligible(event, name, email=None):
+    registration = make_registration(event, name=name, email=email)
+    for session in event.sessions.order_by("start"):
+        attendance.check_in(registration, session, at=session.start)
+    EvaluationResponse.objects.create(registration=registration, event=event)
+    return registration
+
+
+def stored_pdfs():
+    root = Path(settings.STORAGES["private"]["OPTIONS"]["location"])
+    return sorted(p.name for p in root.rglob("*.pdf"))
+
+
+def test_the_database_refuses_a_second_current_certificate(event):
+    registration = eligible(event, "Constraint Carla")
+    first = services.issue_certificate(registration, notify=False)
+    second = Certificate(
+        registration=registration,
+        event=event,
+        attendee_name=first.attendee_name,
+        program_title=first.program_title,
+        program_dates=first.program_dates,
+        program_format=first.program_format,
+        completed_on=first.completed_on,
+        total_hours=first.total_hours,
+        sponsor_name=first.sponsor_name,
+        issue_date=first.issue_date,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        second.save()
+    # Superseded and revoked ones may be many.
+    second.status = CertificateStatus.SUPERSEDED
+    second.save()
+    assert registration.certificates.filter(status=CertificateStatus.ISSUED).count() == 1
+
+
+def test_the_loser_of_a_race_gets_the_winners_certificate_and_leaves_no_file(
+    event, monkeypatch, django_capture_on_commit_callbacks
+):
+    registration = eligible(event, "Racing Rosa", email="rosa@example.org")
+    render = issuing.render_certificate
+    winner = {}
+
+    def render_while_another_issue_commits(certificate, **kwargs):
+        # The other issue (say, auto-issue after the evaluation) renders and commits while
+        # this one is still rendering, before it takes its lock.
+        if not winner:
+            winner["certificate"] = "pending"
+            winner["certificate"] = services.issue_certificate(registration)
+        return render(certificate, **kwargs)
+
+    monkeypatch.setattr(issuing, "render_certificate", render_while_another_issue_commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        got = services.issue_certificate(registration)
+
+    assert got.pk == winner["certificate"].pk
+    assert registration.certificates.count() == 1
+    # The loser's PDF was deleted: only the winner's file is stored.
+    assert stored_pdfs() == [Path(got.pdf_path).name]
+    assert [m.to for m in mail.outbox] == [["rosa@example.org"]]
+
+
+def test_an_issue_that_fails_after_rendering_leaves_no_file(event, monkeypatch):
+    registration = eligible(event, "Failing Fay")
+
+    def refuse(*args, **kwargs):
+        raise services.CEError("the database said no")
+
+    monkeypatch.setattr(issuing, "_save_issued", refuse)
+    with pytest.raises(services.CEError):
+        services.issue_certificate(registration, notify=False)
+    assert stored_pdfs() == []
+    assert registration.certificates.count() == 0
+
+
+def test_a_reissue_of_a_certificate_revoked_meanwhile_is_refused_and_leaves_no_file(
+    event, monkeypatch
+):
+    registration = eligible(event, "Revoked Rhea")
+    certificate = services.issue_certificate(registration, notify=False)
+    staff = make_user("ce-staff@example.org", "CE Staff")
+    render = issuing.render_certificate
+
+    def render_while_revoked(new, **kwargs):
+        services.revoke_certificate(certificate, actor=staff, reason="Issued in error")
+        return render(new, **kwargs)
+
+    monkeypatch.setattr(issuing, "render_certificate", render_while_revoked)
+    with pytest.raises(services.CEError, match="only a valid certificate can be reissued"):
+        services.reissue_certificate(certificate, actor=staff, note="Name")
+    assert stored_pdfs() == [Path(certificate.pdf_path).name]
+    assert list(registration.certificates.values_list("status", flat=True)) == ["revoked"]
+
+
+def test_an_interrupted_bulk_issue_resumes_and_issues_each_certificate_once(
+    event, monkeypatch, django_capture_on_commit_callbacks
+):
+    ready = [eligible(event, f"Attendee {n:02d}", email=f"a{n}@example.org") for n in range(6)]
+    short = make_registration(event, name="Short Stan")
+    staff = make_user("bulk@example.org", "Bulk Admin")
+    ids = [r.pk for r in ready] + [short.pk]
+    issue = issuing.issue_certificate
+    calls = []
+
+    def dies_after_four(*args, **kwargs):
+        if len(calls) == 4:
+            raise WorkerKilled()
+        calls.append(1)
+        return issue(*args, **kwargs)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_issue_job(event, ids, actor=staff)
+    monkeypatch.setattr(issuing, "issue_certificate", dies_after_four)
+    with pytest.raises(WorkerKilled), django_capture_on_commit_callbacks(execute=True):
+        issuing.run_issue_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.issued) == ("running", 4, 4)
+    assert len(mail.outbox) == 4
+
+    # The worker is restarted and the message redelivered: the job resumes.
+    monkeypatch.setattr(issuing, "issue_certificate", issue)
+    with django_capture_on_commit_callbacks(execute=True):
+        issuing.run_issue_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total, job.issued) == ("finished", 7, 7, 6)
+    assert len(job.problems) == 1 and "Short Stan" in job.problems[0]
+    for registration in ready:
+        assert registration.certificates.count() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.attendee_email for r in ready)
+
+    # Running a finished job again changes nothing.
+    issuing.run_issue_job(job.pk)
+    job.refresh_from_db()
+    assert (job.done, job.issued, len(job.problems)) == (7, 6, 1)
+
+
+def test_a_bulk_issue_killed_between_an_issue_and_its_progress_counts_it_once(
+    event, monkeypatch, django_capture_on_commit_callbacks
+):
+    ready = [eligible(event, f"Person {n}") for n in range(3)]
+    job = issuing.IssueJob.objects.create(
+        event=event, registration_ids=[r.pk for r in ready], total=3
+    )
+    issue = issuing.issue_certificate
+    calls = []
+
+    def killed_after_committing_the_second(*args, **kwargs):
+        certificate = issue(*args, **kwargs)
+        calls.append(certificate)
+        if len(calls) == 2:
+            raise WorkerKilled()  # after the commit, before the progress
+        return certificate
+
+    monkeypatch.setattr(issuing, "issue_certificate", killed_after_committing_the_second)
+    with pytest.raises(WorkerKilled):
+        issuing.run_issue_job(job.pk)
+    job.refresh_from_db()
+    assert (job.done, job.issued) == (1, 1)
+
+    monkeypatch.setattr(issuing, "issue_certificate", issue)
+    issuing.run_issue_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.issued) == ("finished", 3, 3)
+    assert Certificate.objects.filter(registration__in=ready).count() == 3
+
+
+def test_an_auto_issue_that_cannot_issue_keeps_the_evaluation(event, monkeypatch):
+    ce_settings(event, auto_issue_on_evaluation=True)
+    user = make_user("eval@example.org", "Eval Eve")
+    registration = make_registration(event, name="Eval Eve", user=user)
+    for session in event.sessions.order_by("start"):
+        attendance.check_in(registration, session, at=session.start - timedelta(minutes=1))
+
+    def refuse(*args, **kwargs):
+        raise services.NotEligible("changed meanwhile")
+
+    monkeypatch.setattr("certification.services.evaluations.issue_certificate", refuse)
+    response, certificate = services.submit_evaluation(registration, {}, actor=user)
+    assert certificate is None
+    assert EvaluationResponse.objects.filter(pk=response.pk).exists()
