@@ -79,12 +79,13 @@ def make_registration(
     email = email or (
         user.email if user else f"attendee{Registration.objects.count() + 1}@example.org"
     )
+    confirmed = status == RegistrationStatus.CONFIRMED
+    # A confirmed booking here is a settled one (paid, or free): CE add-ons put on it count.
     booking = Booking.objects.create(
         event=event,
         purchaser=user or make_user(email, name),
-        status=BookingStatus.CONFIRMED
-        if status == RegistrationStatus.CONFIRMED
-        else BookingStatus.HELD,
+        status=BookingStatus.CONFIRMED if confirmed else BookingStatus.HELD,
+        paid_at=timezone.now() if confirmed else None,
     )
     return Registration.objects.create(
         booking=booking,

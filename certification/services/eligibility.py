@@ -3,11 +3,9 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -61,20 +59,30 @@ class Eligibility:
         return sum((c.hours for c in self.earned), Decimal("0"))
 
 
-def ce_fee_paid(registration):
-    """Whether the attendee has the CE add-on (or asked for CE where it costs nothing).
+def ce_fee_problem(registration):
+    """Why the attendee has no paid-for CE, or "" when they have it.
 
-    Payments can replace this check (e.g. an unpaid invoice) by naming its own function in
-    the CERTIFICATION_CE_FEE_CHECK setting; certification never imports payments.
+    Where the event sells a CE add-on, the registration must carry it, and (unless it cost
+    nothing) its booking must be paid: `Booking.paid_at`, which payments sets when the order
+    is paid (and clears on a full refund) and courses sets when a free booking is confirmed.
+    An add-on ticked on an unpaid invoice grants nothing until the invoice is paid. Where
+    CE costs nothing, the "wants CE" box is enough.
     """
-    hook = getattr(settings, "CERTIFICATION_CE_FEE_CHECK", None)
-    if hook:
-        return bool(import_string(hook)(registration))
-    ce_add_ons = [a for a in registration.event.add_ons.all() if a.grants_ce]
+    ce_add_ons = {a.pk for a in registration.event.add_ons.all() if a.grants_ce}
+    not_bought = _("The CE add-on was not bought (or not paid) with this registration.")
     if not ce_add_ons:
-        return registration.wants_ce
-    chosen = {line.add_on_id for line in registration.add_on_lines.all()}
-    return any(a.pk in chosen for a in ce_add_ons)
+        return "" if registration.wants_ce else not_bought
+    lines = [line for line in registration.add_on_lines.all() if line.add_on_id in ce_add_ons]
+    if not lines:
+        return not_bought
+    if all(line.unit_price == 0 for line in lines) or registration.booking.paid_at:
+        return ""
+    return _("The CE add-on is not paid yet: the booking's payment has not been received.")
+
+
+def ce_fee_paid(registration):
+    """Whether the attendee has the CE add-on, paid for (or asked for CE where it is free)."""
+    return not ce_fee_problem(registration)
 
 
 def asked_for_ce():
@@ -102,13 +110,9 @@ def eligibility(registration, *, now=None):
         return Eligibility(registration, ES.ISSUED, "", credits, certificate)
     if registration.status != RegistrationStatus.CONFIRMED:
         return Eligibility(registration, ES.NOT_CONFIRMED, _("The registration is not confirmed."))
-    if not ce_fee_paid(registration):
-        return Eligibility(
-            registration,
-            ES.CE_FEE_UNPAID,
-            _("The CE add-on was not bought (or not paid) with this registration."),
-            credits,
-        )
+    fee_problem = ce_fee_problem(registration)
+    if fee_problem:
+        return Eligibility(registration, ES.CE_FEE_UNPAID, fee_problem, credits)
     earned = [c for c in credits if c.hours > 0]
     if not credits:
         return Eligibility(
@@ -147,7 +151,7 @@ def event_roster(event, *, now=None):
     """Eligibility for each confirmed registration of the event that asked for CE."""
     registrations = (
         event.registrations.filter(status=RegistrationStatus.CONFIRMED)
-        .select_related("event", "attendee")
+        .select_related("event", "attendee", "booking")
         .prefetch_related("attendances", "add_on_lines", "event__sessions", "event__add_ons")
         .order_by("attendee_name")
     )
