@@ -1,87 +1,68 @@
-"""Email: templated messages for people, and a backend that hands each one to Celery so a slow
-mail server never slows a page."""
+"""Email: templated messages for people, written to the outbox with the change they report.
 
-import base64
+Nothing is sent inside a transaction and no page waits for a mail server: every message,
+including allauth's (EMAIL_BACKEND is `OutboxEmailBackend`), becomes a `cms.outbox` row that a
+Celery worker sends with settings.EMAIL_DELIVERY_BACKEND after the transaction commits.
+"""
+
 import logging
-from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
 from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from cms.mail_messages import deserialize_message, serialize_message
+from cms.outbox import enqueue_email
+
+__all__ = [
+    "OutboxEmailBackend",
+    "deserialize_message",
+    "send_templated_email",
+    "serialize_message",
+]
+
 logger = logging.getLogger(__name__)
 
 
-def serialize_message(message):
-    """Turn an EmailMessage into JSON-safe data for the task queue."""
-    attachments = []
-    for attachment in message.attachments:
-        if isinstance(attachment, MIMEBase):
-            filename = attachment.get_filename() or "attachment"
-            content = attachment.get_payload(decode=True) or b""
-            mimetype = attachment.get_content_type()
-        else:
-            filename, content, mimetype = attachment
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        attachments.append([filename, base64.b64encode(content).decode("ascii"), mimetype])
-    return {
-        "subject": message.subject,
-        "body": message.body,
-        "from_email": message.from_email,
-        "to": list(message.to),
-        "cc": list(message.cc),
-        "bcc": list(message.bcc),
-        "reply_to": list(message.reply_to),
-        "headers": dict(message.extra_headers),
-        "alternatives": [list(alt) for alt in getattr(message, "alternatives", [])],
-        "attachments": attachments,
-    }
+class OutboxEmailBackend(BaseEmailBackend):
+    """Django's EMAIL_BACKEND: each message becomes an outbox row, sent after commit.
 
+    Used by allauth and anything calling `send_mail`. Writing the row cannot fail on a broker
+    outage; with `fail_silently` (error mails to admins) any failure is only logged.
+    """
 
-def deserialize_message(data, connection=None):
-    """Rebuild the message on the worker side."""
-    message = EmailMultiAlternatives(
-        subject=data["subject"],
-        body=data["body"],
-        from_email=data["from_email"],
-        to=data["to"],
-        cc=data["cc"],
-        bcc=data["bcc"],
-        reply_to=data["reply_to"],
-        headers=data["headers"],
-        connection=connection,
-    )
-    for content, mimetype in data["alternatives"]:
-        message.attach_alternative(content, mimetype)
-    for filename, content, mimetype in data["attachments"]:
-        message.attach(filename, base64.b64decode(content), mimetype)
-    return message
-
-
-class CeleryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
-        # cms.tasks imports this module for deserialize_message: a real cycle.
-        from cms.tasks import send_email_message
-
+        sent = 0
         for message in email_messages:
-            send_email_message.delay(serialize_message(message))
-        return len(email_messages)
+            try:
+                enqueue_email(serialize_message(message))
+            except Exception:
+                if not self.fail_silently:
+                    raise
+                logger.exception("Email %r could not be queued", message.subject)
+                continue
+            sent += 1
+        return sent
+
+
+# The name settings used before the outbox; messages took the same path through Celery.
+CeleryEmailBackend = OutboxEmailBackend
 
 
 def send_templated_email(
-    template, to, context, *, subject=None, zone=None, language=None, attachments=()
+    template, to, context, *, subject=None, zone=None, language=None, attachments=(), key=None
 ):
     """The one way the site writes to people: render now, send once the transaction commits.
 
-    Rendering happens at once, from the state the caller sees; the message leaves only after
-    the surrounding transaction commits, so nobody is told about a change that was rolled
-    back. A failure to hand the message over (mail queue down) is logged, never raised: the
-    change it reports has already been committed. Outside a transaction it is sent at once.
+    Rendering happens at once, from the state the caller sees; the rendered message is written
+    to the outbox in the caller's transaction and leaves only after it commits, so nobody is
+    told about a change that was rolled back, and a mail queue or mail server that is down
+    delays the message without failing the change (cms.outbox retries it). Outside a
+    transaction it is handed over at once. With `key`, a second call with the same key writes
+    nothing (a job run twice sends one email); the message is still returned.
 
     `template` names `<template>.txt` (the plain text, required), `<template>.html` (used when
     it exists) and, unless `subject` is given, `<template>_subject.txt`. Everything renders
@@ -105,17 +86,8 @@ def send_templated_email(
         message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:
         message.attach(filename, content, mimetype)
-    transaction.on_commit(lambda: _send(message))
+    enqueue_email(serialize_message(message), key=key)
     return message
-
-
-def _send(message):
-    try:
-        message.send()
-    except Exception:
-        # The change is committed; a raise here would turn its page into an error. Who
-        # missed which message is what an operator needs to resend it.
-        logger.exception("Email %r to %s could not be handed over", message.subject, message.to)
 
 
 def _render_plain_text(name, context):

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from cms.access import public
 from cms.celery import app
+from cms.outbox import failure_counts
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +44,33 @@ def broker_status():
 @never_cache
 @require_safe
 def healthz(request):
-    """Report database and broker status.
+    """Report database and broker status, and outbox messages that are stuck.
 
     Only a database failure makes this 503: without the database no page can be served, while
     a broker outage only delays emails and background jobs, and taking every web process out of
-    the load balancer for it would turn a delay into a full outage.
+    the load balancer for it would turn a delay into a full outage. Outbox rows that failed for
+    good or are overdue (cms.outbox) make the status "degraded" and are counted under "outbox".
     """
     database = database_status()
     broker = broker_status()
+    outbox = outbox_status() if database == "ok" else None
     if database != "ok":
         status = "error"
-    elif broker == "error":
+    elif broker == "error" or outbox:
         status = "degraded"
     else:
         status = "ok"
-    return JsonResponse(
-        {"status": status, "database": database, "broker": broker},
-        status=503 if database != "ok" else 200,
-    )
+    report = {"status": status, "database": database, "broker": broker}
+    if outbox:
+        report["outbox"] = outbox
+    return JsonResponse(report, status=503 if database != "ok" else 200)
+
+
+def outbox_status():
+    """{"failed": n, "overdue": n} when either is not zero, else None."""
+    try:
+        counts = failure_counts()
+    except Exception:
+        logger.exception("Health check: the outbox could not be counted")
+        return None
+    return counts if any(counts.values()) else None

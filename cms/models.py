@@ -141,6 +141,49 @@ class AuditRecord(models.Model):
         return f"{self.action} {self.object_type}#{self.object_id}"
 
 
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    IN_PROGRESS = "in_progress", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    TASK = "task", _("Task")
+
+
+class OutboxMessage(models.Model):
+    """A side effect promised by a committed change: an email to send or a task to run.
+
+    Written in the same transaction as the change it belongs to, delivered after commit and
+    retried by a periodic sweep until done (cms.outbox). `key`, when set, makes the promise
+    idempotent: a second row with the same key is never written.
+    """
+
+    kind = models.CharField(max_length=10, choices=OutboxKind.choices)
+    # The task's registered name, or the email's subject: what staff read in a listing.
+    name = models.CharField(max_length=255)
+    payload = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.name} ({self.status})"
+
+
 # --- Site settings and CMS pages ---------------------------------------------------------
 
 

@@ -182,9 +182,10 @@ if AWS_STORAGE_BUCKET_NAME:
         "OPTIONS": {**_s3_options, "location": "private", "querystring_expire": 300},
     }
 
-# Email: every message is handed to a Celery task (cms.tasks.send_email_message), which sends
-# it with EMAIL_DELIVERY_BACKEND; cms.email.send_templated_email hands it over after commit.
-EMAIL_BACKEND = "cms.email.CeleryEmailBackend"
+# Email: every message (cms.email.send_templated_email, and allauth's through EMAIL_BACKEND)
+# becomes a row in the outbox (cms.outbox) in the sender's transaction; after commit a Celery
+# task sends it with EMAIL_DELIVERY_BACKEND, and the outbox sweep retries what failed.
+EMAIL_BACKEND = "cms.email.OutboxEmailBackend"
 EMAIL_DELIVERY_BACKEND = env(
     "EMAIL_DELIVERY_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
@@ -214,6 +215,16 @@ CELERY_TASK_TIME_LIMIT = 900
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {}
+# cms: the outbox sweep re-dispatches emails and tasks that are due or whose worker died.
+CELERY_BEAT_SCHEDULE["cms-outbox-sweep"] = {"task": "cms.outbox.sweep", "schedule": 60.0}
+# A failed delivery is retried 1, 2, 4 ... minutes later (at most an hour apart), this many
+# times in all; then it is marked failed for staff to see.
+OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "10"))
+# A row claimed this long ago without being marked sent belonged to a worker that died: above
+# CELERY_TASK_TIME_LIMIT, so a delivery still running is not started twice.
+OUTBOX_RECLAIM_AFTER = int(env("OUTBOX_RECLAIM_AFTER", "1800"))
+# Sent rows keep their idempotency key for good but drop their content after this many days.
+OUTBOX_KEEP_PAYLOAD_DAYS = int(env("OUTBOX_KEEP_PAYLOAD_DAYS", "90"))
 # courses: holds and waitlist offers expire by themselves; member access lapses.
 CELERY_BEAT_SCHEDULE["courses-expire-holds"] = {
     "task": "courses.tasks.expire_holds",
