@@ -100,7 +100,13 @@ class AssessmentAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["enrolment", "requirement", "number"], name="one_attempt_number"
-            )
+            ),
+            # One attempt open (being taken or waiting for its grade) at a time.
+            models.UniqueConstraint(
+                fields=["enrolment", "requirement"],
+                condition=models.Q(status__in=["in_progress", "awaiting_grading"]),
+                name="one_open_attempt",
+            ),
         ]
 
     def __str__(self):

@@ -35,6 +35,14 @@ class Credential(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        constraints = [
+            # A renewal supersedes the credential it renews in the same transaction.
+            models.UniqueConstraint(
+                fields=["enrolment"],
+                condition=models.Q(status="active"),
+                name="one_active_credential_per_enrolment",
+            )
+        ]
 
     def __str__(self):
         return f"{self.title} – {self.holder_name} ({self.number})"

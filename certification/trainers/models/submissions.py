@@ -136,6 +136,15 @@ class EvidenceSubmission(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        constraints = [
+            # One review round open at a time per requirement: the candidate waits for the
+            # staff's decision on the evidence in front of them before submitting again.
+            models.UniqueConstraint(
+                fields=["enrolment", "requirement"],
+                condition=models.Q(status="submitted"),
+                name="one_open_evidence_round",
+            )
+        ]
 
     def __str__(self):
         return _("Evidence for %(requirement)s (%(status)s)") % {

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import audit
+from cms.locking import lock_one
 
 from ..models import AssessmentAttempt, Requirement
 from .access import is_certification_lead
@@ -122,6 +123,8 @@ def submit_attempt(attempt, *, actor, answers):
 def grade_attempt(attempt, *, actor, score_percent, feedback=""):
     if not is_certification_lead(actor):
         raise CertificationError(_("Only certification staff can grade written answers."))
+    # Graded once: a second grader (or a second click) finds it graded and changes nothing.
+    attempt = lock_one(AssessmentAttempt, attempt.pk)
     if attempt.status != AssessmentAttempt.Status.AWAITING_GRADING:
         raise CertificationError(_("This attempt is not waiting for grading."))
     score_percent = max(0, min(100, int(score_percent)))

@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cms import audit
+from cms.locking import lock_one
 from courses.models import SessionAttendance
 
 from ..models import (
     AssessmentAttempt,
+    Enrolment,
     EvidenceSubmission,
     Requirement,
     RequirementSignOff,
@@ -183,6 +185,15 @@ def submit_evidence(enrolment, requirement, *, actor, statement):
     statement = (statement or "").strip()
     if len(statement) < 50:
         raise CertificationError(_("Describe your evidence in at least 50 characters."))
+    # One review round open at a time (a database constraint): the staff decide on the
+    # evidence in front of them, not on one that a second submission replaced meanwhile.
+    lock_one(Enrolment, enrolment.pk)
+    if EvidenceSubmission.objects.filter(
+        enrolment=enrolment, requirement=requirement, status=EvidenceSubmission.Status.SUBMITTED
+    ).exists():
+        raise CertificationError(
+            _("Your evidence is waiting for staff review. You can submit again if it is returned.")
+        )
     evidence = EvidenceSubmission.objects.create(
         enrolment=enrolment, requirement=requirement, statement=statement
     )
@@ -196,6 +207,13 @@ def review_evidence(evidence, *, actor, accept, feedback=""):
         raise CertificationError(_("Only certification staff can review evidence."))
     if not accept and not feedback.strip():
         raise CertificationError(_("Tell the candidate what is missing."))
+    # One decision per round: whoever decides second finds it decided and changes nothing.
+    evidence = lock_one(EvidenceSubmission, evidence.pk)
+    if evidence.status != EvidenceSubmission.Status.SUBMITTED:
+        raise CertificationError(
+            _("This evidence has already been reviewed (%(status)s).")
+            % {"status": evidence.get_status_display().lower()}
+        )
     before = evidence.status
     evidence.status = (
         EvidenceSubmission.Status.ACCEPTED if accept else EvidenceSubmission.Status.RETURNED
