@@ -18,7 +18,7 @@ PORT ?= 8000
 DEV := DJANGO_SETTINGS_MODULE=cms.settings.dev
 TEST := DJANGO_SETTINGS_MODULE=cms.settings.test
 
-.PHONY: run test pytest install system-deps python-deps node-deps static database lint bench demo migrate lock clean
+.PHONY: run test pytest faults install system-deps python-deps node-deps static database lint bench demo migrate lock clean
 
 run: install
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -36,6 +36,10 @@ pytest:
 	status=0; $(TEST) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest: no test matched '$(PYTEST_ARGS)'"; status=0; fi; \
 	exit $$status
+
+# Only the fault-injection suite (tests/faults, marker `faults`); `make test` runs it too.
+faults: install database
+	@$(MAKE) --no-print-directory pytest PYTEST_ARGS="-m faults $(PYTEST_ARGS)"
 
 lint: python-deps
 	$(RUFF) format --check .

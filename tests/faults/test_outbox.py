@@ -2,6 +2,7 @@
 fails or rolls back the change it reports; a rolled-back change sends nothing; nothing is
 sent twice."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import time_machine
 from celery import shared_task
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -213,3 +214,39 @@ def test_a_worker_that_died_mid_send_is_reclaimed(settings, django_capture_on_co
     row.refresh_from_db()
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_job_runs_with_one_key_send_one_email():
+    """Two beat processes run the same reminder job at once: the second insert of the key
+    waits for the first transaction, then writes nothing."""
+    first_written, first_may_commit = threading.Event(), threading.Event()
+    results = {}
+
+    def run(name, before_commit=None):
+        try:
+            with transaction.atomic():
+                results[name] = _note(key="reminder:42:2026-12-01", body=f"{name} run")
+                if before_commit:
+                    before_commit()
+        finally:
+            connection.close()
+
+    first = threading.Thread(
+        target=run,
+        args=("first", lambda: (first_written.set(), first_may_commit.wait(10))),
+    )
+    first.start()
+    assert first_written.wait(10)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting on the first transaction's key
+    first_may_commit.set()
+    first.join(10)
+    second.join(10)
+
+    assert OutboxMessage.objects.count() == 1
+    assert len(mail.outbox) == 1
+    assert "first run" in mail.outbox[0].body
