@@ -452,7 +452,11 @@ def test_withdrawn_video_loses_its_files_but_keeps_its_record(
     with django_capture_on_commit_callbacks(execute=True):
         tus_upload(client, submission, make_video(tmp_path / "demo.mp4").read_bytes())
     assert private_files(settings)
-    response = client.post(f"/certification/videos/{submission.public_id}/withdraw/", follow=True)
+    # The files go once the withdrawal commits (an outbox task).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/certification/videos/{submission.public_id}/withdraw/", follow=True
+        )
     assert "withdrawn and its file deleted" in response.content.decode()
     submission.refresh_from_db()
     assert submission.status == VideoSubmission.Status.WITHDRAWN
@@ -500,7 +504,7 @@ def test_tus_requests_need_the_csrf_token(track, candidate):
 
 
 def test_abandoned_partial_uploads_are_removed_after_a_week(
-    client, track, candidate, settings, time_machine
+    client, track, candidate, settings, time_machine, django_capture_on_commit_callbacks
 ):
     from datetime import timedelta
 
@@ -524,7 +528,9 @@ def test_abandoned_partial_uploads_are_removed_after_a_week(
     services.purge_expired_videos()
     assert private_files(settings)
     time_machine.move_to(timezone.now() + timedelta(days=8))
-    services.purge_expired_videos()
+    # The bytes go once the purge's transaction commits (an outbox task).
+    with django_capture_on_commit_callbacks(execute=True):
+        services.purge_expired_videos()
     assert private_files(settings) == []
     assert not VideoUpload.objects.exists()
     assert client.head(created["Location"], **TUS).status_code == 404

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,6 +22,8 @@ from django.utils.translation import gettext as _
 
 from cms import audit
 from cms.email import send_templated_email
+from cms.locking import lock_one, locked
+from cms.outbox import enqueue
 
 from .. import bucket
 from ..models import Enrolment, Requirement, VideoSubmission, VideoUpload
@@ -182,17 +185,43 @@ def terminate_upload(upload, *, actor):
     audit.record("trainers.upload.terminated", submission, actor=actor)
 
 
-def delete_video_files(submission):
-    """Delete every stored file of a submission (source, playback copy, poster)."""
+def stored_file_names(submission):
+    """The submission's stored files (source, playback copy, poster)."""
+    names = {submission.source_name, submission.playback_name, submission.poster_name}
+    return sorted(name for name in names if name)
+
+
+def _upload_reference(upload):
+    """What deleting a partial upload needs, JSON-safe for the task queue."""
+    return {
+        "id": str(upload.id),
+        "backend": upload.backend,
+        "s3_key": upload.s3_key,
+        "s3_upload_id": upload.s3_upload_id,
+    }
+
+
+def delete_files_after_commit(submission, *, key):
+    """Promise, in the caller's transaction, to delete the submission's files once it commits.
+
+    The promise is an outbox row (cms.outbox): it goes if the transaction rolls back, and
+    once committed it is carried out even if the broker is down for a while or the worker
+    dies (the sweep retries). No file is deleted while the caller's row locks are held.
+    """
+    names = stored_file_names(submission)
+    upload = VideoUpload.objects.filter(submission=submission).first()
+    uploads = [_upload_reference(upload)] if upload else []
+    if names or uploads:
+        enqueue(delete_stored_files_task, names, uploads, key=key)
+
+
+def delete_stored_files(names, uploads=()):
+    """Delete stored files and partial uploads; deleting what is already gone is fine."""
     storage = storages["private"]
-    for name in {submission.source_name, submission.playback_name, submission.poster_name}:
-        if name:
-            try:
-                storage.delete(name)
-            except OSError:
-                log.warning("Could not delete %s", name)
-    if hasattr(submission, "upload"):
-        discard_upload_files(submission.upload)
+    for name in names:
+        storage.delete(name)
+    for reference in uploads:
+        discard_upload_files(SimpleNamespace(**reference))
 
 
 @transaction.atomic
@@ -225,8 +254,8 @@ def mark_processed(submission, *, info, playback_name, poster_name, transcoded):
 @transaction.atomic
 def mark_failed(submission, *, reason):
     """Processing rejected the file: keep the row and the reason, remove every byte."""
-    submission = VideoSubmission.objects.select_for_update().get(pk=submission.pk)
-    delete_video_files(submission)
+    submission = lock_one(VideoSubmission, submission.pk)
+    delete_files_after_commit(submission, key=f"trainers.video-files.failed:{submission.pk}")
     before = submission.status
     submission.status = VS.FAILED
     submission.failure_reason = reason
@@ -250,14 +279,14 @@ def mark_failed(submission, *, reason):
 
 @transaction.atomic
 def withdraw_submission(submission, *, actor):
-    """The candidate takes a video back: its files go now, the record stays."""
-    submission = VideoSubmission.objects.select_for_update().get(pk=submission.pk)
+    """The candidate takes a video back: its files go once this commits, the record stays."""
+    submission = lock_one(VideoSubmission, submission.pk)
     if submission.enrolment.candidate_id != actor.pk:
         raise CertificationError(_("Only the candidate can withdraw their video."))
     if submission.is_decided or submission.status == VS.WITHDRAWN:
         raise CertificationError(_("A decided video cannot be withdrawn."))
     before = submission.status
-    delete_video_files(submission)
+    delete_files_after_commit(submission, key=f"trainers.video-files.withdrawn:{submission.pk}")
     VideoUpload.objects.filter(submission=submission).delete()
     submission.status = VS.WITHDRAWN
     submission.source_name = submission.playback_name = submission.poster_name = ""
@@ -276,19 +305,20 @@ def withdraw_submission(submission, *, actor):
 STALE_UPLOAD_DAYS = 7
 
 
-@transaction.atomic
 def purge_expired_videos(*, now=None):
     """Delete video files a track's retention period after the final decision.
 
     Also drops the bytes of uploads abandoned for a week; the candidate can start again.
+    Each video (and each abandoned upload) is its own short transaction, so a run that dies
+    part-way keeps what it did and the next run carries on; the files themselves are deleted
+    after each commit, through the outbox. Returns how many videos this run purged.
     """
     now = now or timezone.now()
-    for upload in VideoUpload.objects.filter(
+    stale = VideoUpload.objects.filter(
         completed_at__isnull=True, created_at__lt=now - timedelta(days=STALE_UPLOAD_DAYS)
-    ).select_related("submission"):
-        discard_upload_files(upload)
-        audit.record("trainers.upload.abandoned", upload.submission, note="stale upload removed")
-        upload.delete()
+    )
+    for upload_id in list(stale.values_list("pk", flat=True)):
+        _drop_abandoned_upload(upload_id)
     purged = 0
     candidates = VideoSubmission.objects.filter(
         status__in=list(VideoSubmission.FINAL), files_deleted_at__isnull=True
@@ -297,15 +327,38 @@ def purge_expired_videos(*, now=None):
         limit = submission.decided_at + timedelta(
             days=submission.enrolment.track.video_retention_days
         )
-        if limit > now:
-            continue
-        delete_video_files(submission)
-        submission.source_name = submission.playback_name = submission.poster_name = ""
-        submission.files_deleted_at = now
-        submission.save()
-        audit.record("trainers.video.files_deleted", submission, note="retention period ended")
-        purged += 1
+        if limit <= now:
+            purged += _purge_video(submission.pk, now=now)
     return purged
+
+
+@transaction.atomic
+def _drop_abandoned_upload(upload_id):
+    rows = locked(VideoUpload.objects.filter(pk=upload_id, completed_at__isnull=True))
+    if not rows:
+        return  # completed or removed since the list was read
+    upload = rows[0]
+    enqueue(
+        delete_stored_files_task,
+        [],
+        [_upload_reference(upload)],
+        key=f"trainers.upload-files.abandoned:{upload.pk}",
+    )
+    audit.record("trainers.upload.abandoned", upload.submission, note="stale upload removed")
+    upload.delete()
+
+
+@transaction.atomic
+def _purge_video(submission_id, *, now):
+    submission = lock_one(VideoSubmission, submission_id)
+    if submission.files_deleted_at is not None or submission.status not in VideoSubmission.FINAL:
+        return 0
+    delete_files_after_commit(submission, key=f"trainers.video-files.purged:{submission.pk}")
+    submission.source_name = submission.playback_name = submission.poster_name = ""
+    submission.files_deleted_at = now
+    submission.save()
+    audit.record("trainers.video.files_deleted", submission, note="retention period ended")
+    return 1
 
 
 def process_submission(submission_id, *, transcode_timeout=3000):
@@ -376,6 +429,12 @@ def process_video(submission_id):
             submission,
             reason=_("Processing this video took too long. Try a shorter or smaller file."),
         )
+
+
+@shared_task(name="certification.trainers.tasks.delete_stored_files", acks_late=True)
+def delete_stored_files_task(names, uploads=()):
+    """Delete a video's files after the change that dropped them committed (outbox)."""
+    delete_stored_files(names, uploads)
 
 
 @shared_task(
