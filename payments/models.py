@@ -169,6 +169,18 @@ class Order(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # The only moves an order's status may make (`payments.services.common.change_status`
+    # refuses any other). An expired order may still be paid: a late card payment confirms
+    # the seats when they are free, or is refunded.
+    TRANSITIONS = {
+        Status.PENDING: {Status.PAID, Status.EXPIRED, Status.CANCELLED},
+        Status.EXPIRED: {Status.PAID},
+        Status.PAID: {Status.PARTIALLY_REFUNDED, Status.REFUNDED},
+        Status.PARTIALLY_REFUNDED: {Status.REFUNDED},
+        Status.REFUNDED: set(),
+        Status.CANCELLED: set(),
+    }
+
     class Method(models.TextChoices):
         UNDECIDED = "", _("Not chosen yet")
         CARD = "card", _("Card (Stripe)")
@@ -230,9 +242,17 @@ class Order(models.Model):
 
     @property
     def amount_paid(self):
+        """Money received, flagged payments included (they are refundable all the same)."""
         return (
             self.payments.filter(status=Payment.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"]
             or 0
+        )
+
+    def counted_payments(self):
+        """Payments that pay for the order: succeeded, and not flagged (a card payment of the
+        wrong amount or currency never counts as a success)."""
+        return self.payments.filter(status=Payment.Status.SUCCEEDED).exclude(
+            attempt__flagged_reason__gt=""
         )
 
     @property
@@ -288,12 +308,69 @@ class OrderLineItem(models.Model):
         return self.unit_amount * self.quantity
 
 
+class PaymentAttempt(models.Model):
+    """One Stripe Checkout Session for an order: what it asked for and what came of it.
+
+    `created -> paid | failed | expired`, then `paid -> refunded`. A paid attempt whose amount
+    or currency differs from what was expected carries a `flagged_reason` and never counts as
+    the order's payment: the buyer's correct payment confirms the order and this one is
+    refunded.
+    """
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Checkout started")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+        REFUNDED = "refunded", _("Refunded")
+
+    TRANSITIONS = {
+        Status.CREATED: {Status.PAID, Status.FAILED, Status.EXPIRED},
+        Status.PAID: {Status.REFUNDED},
+        Status.FAILED: set(),
+        Status.EXPIRED: set(),
+        Status.REFUNDED: set(),
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="attempts")
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    amount_expected = models.PositiveIntegerField()
+    amount_received = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    flagged_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Checkout {self.stripe_checkout_session_id} ({self.status})"
+
+    @property
+    def is_flagged(self):
+        return bool(self.flagged_reason)
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
+    # A payment row records money that moved; it never changes status afterwards.
+    TRANSITIONS = {Status.SUCCEEDED: set(), Status.FAILED: set()}
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    # The Checkout Session it was paid through (card payments), with its flag, if any.
+    attempt = models.OneToOneField(
+        PaymentAttempt,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment",
+    )
     method = models.CharField(max_length=10, choices=Order.Method.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
     amount = models.PositiveIntegerField()
@@ -328,6 +405,15 @@ class Refund(models.Model):
         NO_SEAT = "no_seat", _("Paid after the seats were gone")
         STRIPE = "stripe", _("Made in Stripe")
         DUPLICATE = "duplicate", _("Duplicate payment")
+        WRONG_AMOUNT = "wrong_amount", _("Wrong amount paid")
+
+    # Stripe may report a refund failed after it succeeded (the card was closed), and one we
+    # recorded as failed (the request timed out) may turn out to have been made after all.
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED},
+        Status.SUCCEEDED: {Status.FAILED},
+        Status.FAILED: {Status.SUCCEEDED},
+    }
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(
@@ -366,6 +452,9 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=255, blank=True)
     deliveries = models.PositiveIntegerField(default=1)
+    # Processing tries that raised, and the last error: kept until a try succeeds.
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at"]

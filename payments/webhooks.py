@@ -1,9 +1,15 @@
-"""Stripe webhooks: verify, store once, answer at once; a Celery task does the work.
+"""Stripe webhooks: verify, store once, answer 200; processing is promised durably.
 
-The stored event id is unique, so a repeated delivery (Stripe retries, or a storm of the same
-event) changes nothing. The task (`payments.services.process_event`) never trusts the event's
-copy of an object: each handler re-reads the session, charge or payment intent from Stripe
-before acting, which also makes the order of arrival irrelevant.
+Storing the event and promising to process it (`services.queue_event`, a `cms.outbox` row) are
+one transaction: a broker outage delays processing, it never answers 500 or loses the event.
+The outbox hands the promise to Celery after the commit and its sweep retries; the periodic
+`process_stale_events` is the last safety net. The stored event id is unique, so a repeated
+delivery stores nothing new. A redelivered event that was stored but never processed is
+promised again (unless a promise is still waiting) and answered as new, never "duplicate".
+
+The task (`payments.services.process_event`) never trusts the event's copy of an object: each
+handler re-reads the session, charge or payment intent from Stripe before acting, which also
+makes the order of arrival irrelevant, and processing an event twice changes nothing.
 """
 
 import json
@@ -13,13 +19,13 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from cms.access import signed_webhook
 from payments import services
 from payments.models import WebhookEvent
+from payments.services.stripe_events import event_processing_waits
 from payments.stripe_client import verify_event
 
 log = logging.getLogger(__name__)
@@ -38,21 +44,30 @@ def stripe_webhook(request):
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         log.warning("Rejected a webhook without a valid Stripe signature")
         return HttpResponseBadRequest("Invalid Stripe signature.")
-    record, queue = store_event(event_id, event_type, event)
-    if queue:
-        services.queue_event(record.pk)
-    return JsonResponse({"received": True, "duplicate": not queue})
+    record, pending = store_event(event_id, event_type, event)
+    return JsonResponse({"received": True, "duplicate": not pending})
 
 
 def store_event(event_id, event_type, payload):
-    """Insert the event once; returns (record, whether it should be processed now)."""
-    try:
-        with transaction.atomic():
-            return WebhookEvent.objects.create(
-                stripe_event_id=event_id, type=event_type, payload=payload
-            ), True
-    except IntegrityError:
-        WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
-        record = WebhookEvent.objects.get(stripe_event_id=event_id)
-        stale = record.received_at < timezone.now() - services.REQUEUE_AFTER
-        return record, record.processed_at is None and stale
+    """Store the event once and, in the same transaction, promise to process it.
+
+    Returns (record, pending): `pending` is False only for an event already processed (a true
+    duplicate). An unprocessed event is promised again unless an earlier promise still waits.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = WebhookEvent.objects.create(
+                    stripe_event_id=event_id, type=event_type, payload=payload
+                )
+        except IntegrityError:
+            WebhookEvent.objects.filter(stripe_event_id=event_id).update(
+                deliveries=F("deliveries") + 1
+            )
+            record = WebhookEvent.objects.get(stripe_event_id=event_id)
+            if record.processed_at is not None:
+                return record, False
+            if event_processing_waits(record):
+                return record, True
+        services.queue_event(record)
+    return record, True

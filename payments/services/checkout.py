@@ -8,21 +8,32 @@ from datetime import timedelta
 
 import stripe
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.locking import lock_one
 from cms.money import format_money
 from courses import services as courses
 from courses.services import ReleaseOutcome
-from payments.models import FinanceDocument, Order, OrderLineItem, Payment, Refund
+from payments.models import (
+    FinanceDocument,
+    Order,
+    OrderLineItem,
+    Payment,
+    PaymentAttempt,
+    Refund,
+)
 from payments.stripe_client import card_payments_enabled, get_client
 
 from .common import (
     PaymentError,
+    can_change_status,
     change_status,
     finance_emails,
     locked,
     record,
+    record_attempt_started,
     send_payments_email,
 )
 from .documents import queue_document_email
@@ -140,6 +151,7 @@ def start_card_checkout(order, *, success_url, cancel_url, actor=None):
             actor=actor,
             after={"session": session.id, "amount": order.total},
         )
+        record_attempt_started(order, session)
     return session.url
 
 
@@ -158,28 +170,59 @@ def settle_checkout_session(session_id, *, source):
         log.warning("Checkout Session %s (%s) matches no order", session_id, source)
         return None
     if session.status == "complete" and session.payment_status == "paid":
-        return record_card_payment(order, session.payment_intent, source=source)
-    if session.status == "expired" and session.id == order.stripe_checkout_session_id:
-        expire_order(order, note=f"Checkout Session expired ({source})")
+        return record_card_payment(
+            order, session.payment_intent, source=source, session_id=session.id
+        )
+    if session.status == "expired":
+        _attempt_ends(order, session.id, PaymentAttempt.Status.EXPIRED, note=source)
+        if session.id == order.stripe_checkout_session_id:
+            expire_order(order, note=f"Checkout Session expired ({source})")
     return order
 
 
-def record_card_payment(order, intent, *, source):
+def _attempt_for(order, session_id):
+    """The attempt of a Checkout Session, locked (the caller holds a transaction); created
+    here for a session opened elsewhere (another tab's older session, before attempts)."""
+    if not session_id:
+        return None
+    attempt, _created = PaymentAttempt.objects.get_or_create(
+        stripe_checkout_session_id=session_id,
+        defaults={"order": order, "amount_expected": order.total, "currency": order.currency},
+    )
+    return lock_one(PaymentAttempt, attempt.pk)
+
+
+def _attempt_ends(order, session_id, status, *, note):
+    """A session that closed without a payment: its attempt is expired or failed (once)."""
+    with transaction.atomic():
+        attempt = _attempt_for(locked(order), session_id)
+        if can_change_status(attempt, status):
+            change_status(attempt, status, note=note)
+
+
+def record_card_payment(order, intent, *, source, session_id=""):
     """Record a succeeded PaymentIntent once, then confirm the seats (or refund if none left).
 
-    The unique PaymentIntent id on Payment and the order row lock make this idempotent.
+    The unique PaymentIntent id on Payment and the order row lock make this idempotent. A
+    payment of the wrong amount or currency is flagged on its attempt and never counts: the
+    order waits for a correct payment, which confirms it and refunds the flagged one.
     """
     amount = intent.amount_received
     currency = intent.currency.upper()
     seats_gone = duplicate = False
+    flagged_earlier = []
     with transaction.atomic():
         order = locked(order)
         if Payment.objects.filter(stripe_payment_intent_id=intent.id).exists():
             return order
+        attempt = _attempt_for(order, session_id)
         # A second, different payment for an order already paid (two tabs, two sessions).
-        duplicate = order.payments.filter(status=Payment.Status.SUCCEEDED).exists()
+        # Only payments that count: a flagged wrong amount never paid for the order.
+        duplicate = order.counted_payments().exists()
+        wrong = amount != order.total or currency != order.currency
         payment = Payment.objects.create(
             order=order,
+            attempt=attempt,
             method=Order.Method.CARD,
             amount=amount,
             currency=currency,
@@ -193,6 +236,7 @@ def record_card_payment(order, intent, *, source):
             note=source,
         )
         if duplicate:
+            _attempt_paid(attempt, intent, amount, source=source)
             flag_order(
                 order,
                 _(
@@ -201,18 +245,30 @@ def record_card_payment(order, intent, *, source):
                 )
                 % {"intent": intent.id, "amount": format_money(amount, currency)},
             )
-        elif amount != order.total or currency != order.currency:
+        elif wrong:
+            reason = _(
+                "Stripe took %(taken)s but the order is for %(total)s. The seats were not "
+                "confirmed: check the order and refund or confirm by hand."
+            ) % {"taken": format_money(amount, currency), "total": order.money(order.total)}
+            _attempt_paid(attempt, intent, amount, source=source, flagged=reason)
             order.stripe_payment_intent_id = intent.id
-            flag_order(
-                order,
-                _(
-                    "Stripe took %(taken)s but the order is for %(total)s. The seats were not "
-                    "confirmed: check the order and refund or confirm by hand."
-                )
-                % {"taken": format_money(amount, currency), "total": order.money(order.total)},
-            )
+            if order.stripe_checkout_session_id == session_id:
+                # Paying again opens a new session for the right amount.
+                order.stripe_checkout_session_id = ""
+                order.save(update_fields=["stripe_checkout_session_id"])
+            flag_order(order, reason)
             return order
+        elif order.status == Order.Status.CANCELLED:
+            # Paid through a session still open after the order ended: nothing to sell.
+            _attempt_paid(attempt, intent, amount, source=source)
+            seats_gone = True
         else:
+            _attempt_paid(attempt, intent, amount, source=source)
+            flagged_earlier = list(
+                order.payments.filter(
+                    status=Payment.Status.SUCCEEDED, attempt__flagged_reason__gt=""
+                )
+            )
             order.stripe_payment_intent_id = intent.id
             order.payment_method = Order.Method.CARD
             order.paid_at = timezone.now()
@@ -222,6 +278,7 @@ def record_card_payment(order, intent, *, source):
                 note=f"Card payment {intent.id} ({source})",
                 extra_fields=["payment_method", "paid_at", "stripe_payment_intent_id"],
             )
+            courses.record_booking_paid(order.booking, at=order.paid_at, note=order.reference)
             try:
                 with transaction.atomic():
                     courses.confirm_registrations(order.booking)
@@ -237,30 +294,77 @@ def record_card_payment(order, intent, *, source):
                 queue_document_email(FinanceDocument.Kind.RECEIPT, order.pk)
     if duplicate:
         # After the commit: the refund row must exist before Stripe is asked.
-        refund_order(
+        _refund_payment(
             order,
-            amount,
+            payment,
             origin=Refund.Origin.DUPLICATE,
             reason=_("The order was already paid; nobody is charged twice."),
         )
         return Order.objects.get(pk=order.pk)
     if seats_gone:
-        refund_unavailable_seats(order)
-    return order
+        refund_unavailable_seats(order, payment=payment)
+        return Order.objects.get(pk=order.pk)
+    for flagged in flagged_earlier:
+        _refund_payment(
+            order,
+            flagged,
+            origin=Refund.Origin.WRONG_AMOUNT,
+            reason=_("The wrong amount was paid; the correct payment confirmed the order."),
+        )
+    return Order.objects.get(pk=order.pk) if flagged_earlier else order
 
 
-def refund_unavailable_seats(order):
-    """A payment arrived after the hold expired and the seats went to others: give it back."""
+def _attempt_paid(attempt, intent, amount, *, source, flagged=""):
+    if attempt is None:
+        return
+    attempt.amount_received = amount
+    attempt.stripe_payment_intent_id = intent.id
+    attempt.flagged_reason = flagged
+    if attempt.status == PaymentAttempt.Status.PAID:
+        attempt.save(update_fields=["amount_received", "stripe_payment_intent_id", "updated_at"])
+        return
+    change_status(
+        attempt,
+        PaymentAttempt.Status.PAID,
+        note=f"{intent.id} ({source})",
+        extra_fields=["amount_received", "stripe_payment_intent_id", "flagged_reason"],
+    )
+
+
+def _refund_payment(order, payment, *, origin, reason):
+    """Give back what is left of one payment; a refusal is put in front of Finance."""
+    amount = payment.amount - (
+        payment.refunds.exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount"))["s"] or 0
+    )
+    if amount <= 0:
+        return None
+    try:
+        return refund_order(order, amount, origin=origin, reason=reason, payment=payment)
+    except PaymentError as error:
+        with transaction.atomic():
+            flag_order(
+                locked(order),
+                _("The automatic refund of %(intent)s failed: %(error)s Refund it by hand.")
+                % {"intent": payment.stripe_payment_intent_id, "error": error},
+            )
+        return None
+
+
+def refund_unavailable_seats(order, *, payment=None):
+    """A payment arrived after the hold expired and the seats went to others (or the order
+    was cancelled meanwhile): give it back (`payment`, else all that is refundable)."""
     with transaction.atomic():
         courses.release_registrations(
             order.booking, outcome=ReleaseOutcome.CANCELLED, reason="paid after the seats were gone"
         )
+    refundable = Order.objects.get(pk=order.pk).refundable_amount
     try:
         refund = refund_order(
             order,
-            Order.objects.get(pk=order.pk).refundable_amount,
+            min(payment.amount, refundable) if payment is not None else refundable,
             origin=Refund.Origin.NO_SEAT,
             reason=_("The payment arrived after the seat hold expired and the event was full."),
+            payment=payment,
         )
     except PaymentError as error:
         with transaction.atomic():
@@ -305,6 +409,9 @@ def fail_async_payment(session_id):
         return order
     with transaction.atomic():
         order = locked(order)
+        attempt = _attempt_for(order, session.id)
+        if can_change_status(attempt, PaymentAttempt.Status.FAILED):
+            change_status(attempt, PaymentAttempt.Status.FAILED, note="The bank payment failed")
         if order.status != Order.Status.PENDING:
             return order
         change_status(order, Order.Status.CANCELLED, note="The bank payment failed")
@@ -318,7 +425,8 @@ def fail_async_payment(session_id):
 
 
 def record_dispute(dispute):
-    """A cardholder disputed a charge: staff must answer in Stripe's dashboard."""
+    """A cardholder disputed a charge: staff must answer in Stripe's dashboard (once per
+    dispute, however often its event is processed)."""
     intent_id = dispute.get("payment_intent")
     if intent_id:
         # Re-read the intent from Stripe so a forged or stale event cannot flag an order.
@@ -331,17 +439,21 @@ def record_dispute(dispute):
         return None
     with transaction.atomic():
         order = locked(order)
+        dispute_id = str(dispute.get("id") or "")
+        if dispute_id and dispute_id in order.attention_reason:
+            return order
         flag_order(
             order,
             _(
-                "The card payment was disputed (%(reason)s, %(amount)s). Respond in the Stripe "
-                "dashboard before the deadline."
+                "The card payment was disputed (%(reason)s, %(amount)s; %(dispute)s). Respond "
+                "in the Stripe dashboard before the deadline."
             )
             % {
                 "reason": dispute.get("reason", _("no reason given")),
                 "amount": format_money(
                     dispute.get("amount", 0), dispute.get("currency", order.currency)
                 ),
+                "dispute": dispute_id,
             },
         )
     return order

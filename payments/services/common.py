@@ -7,8 +7,9 @@ from wagtail.models import Site
 from cms import audit
 from cms.access import Perm, users_with
 from cms.email import send_templated_email
+from cms.locking import lock_one
 from cms.models import SiteSettings
-from payments.models import Order
+from payments.models import Order, PaymentAttempt
 
 
 class PaymentError(Exception):
@@ -21,23 +22,73 @@ def record(action, obj, *, actor=None, before=None, after=None, note=""):
 
 
 def locked(order):
-    """The order re-read under a row lock (the caller holds a transaction)."""
-    return Order.objects.select_for_update().get(pk=order.pk)
+    """The order re-read under a row lock (the caller holds a transaction; a lock not granted
+    within the lock timeout raises `cms.locking.Busy`)."""
+    return lock_one(Order, order.pk)
 
 
-def change_status(order, status, *, actor=None, note="", extra_fields=()):
-    """Move an order to `status`, saving `extra_fields` with it, and audit the change."""
-    before = order.status
-    order.status = status
-    order.save(update_fields=["status", "updated_at", *extra_fields])
+def record_attempt_started(order, session):
+    """A Checkout Session was opened for `order`: its payment attempt, `created`, expecting
+    the order's total. Call it in the transaction that stores the session on the order.
+    Idempotent per session; returns the attempt."""
+    attempt, created = PaymentAttempt.objects.get_or_create(
+        stripe_checkout_session_id=session.id,
+        defaults={"order": order, "amount_expected": order.total, "currency": order.currency},
+    )
+    if created:
+        record(
+            "attempt.created",
+            attempt,
+            after={"session": session.id, "amount": attempt.amount_expected},
+        )
+    return attempt
+
+
+class InvalidTransition(Exception):
+    """A programming error: a status move its model's TRANSITIONS table does not allow."""
+
+
+# The audit action of each model's status change (`payments.<name>.status_changed`).
+AUDIT_NAMES = {
+    "Order": "order",
+    "PaymentAttempt": "attempt",
+    "Payment": "payment",
+    "Refund": "refund",
+}
+
+
+def can_change_status(obj, status):
+    """Whether `obj` (an Order, PaymentAttempt, Payment or Refund) may move to `status`."""
+    return status == obj.status or status in type(obj).TRANSITIONS.get(obj.status, ())
+
+
+def change_status(obj, status, *, actor=None, note="", extra_fields=()):
+    """The one way a payments row changes status: only along its model's `TRANSITIONS`
+    table (anything else raises InvalidTransition), saving `extra_fields` with it, audited.
+
+    Moving to the status it already has changes nothing and returns False (a repeated
+    webhook, a racing return page); a move returns True.
+    """
+    model = type(obj)
+    before = obj.status
+    if status == before:
+        return False
+    if status not in model.TRANSITIONS.get(before, ()):
+        raise InvalidTransition(f"{model.__name__} {obj.pk}: {before} -> {status} is not allowed")
+    obj.status = status
+    fields = ["status", *extra_fields]
+    if any(field.name == "updated_at" for field in model._meta.concrete_fields):
+        fields.append("updated_at")
+    obj.save(update_fields=fields)
     record(
-        "order.status_changed",
-        order,
+        f"{AUDIT_NAMES[model.__name__]}.status_changed",
+        obj,
         actor=actor,
         before={"status": before},
         after={"status": status},
         note=note,
     )
+    return True
 
 
 def finance_emails():
@@ -64,13 +115,15 @@ def organisation_details():
     return details
 
 
-def send_payments_email(template, to, context, *, order=None, attachments=()):
+def send_payments_email(template, to, context, *, order=None, attachments=(), key=None):
     """Email from `templates/<template>{.txt,_subject.txt}` with the organisation's details,
-    sent after the transaction commits; about an order, in its event's time zone."""
+    sent after the transaction commits; about an order, in its event's time zone. `key`
+    makes it once only (the outbox writes one message per key)."""
     send_templated_email(
         template,
         to,
         {"organisation": organisation_details(), **context},
         zone=order.event.zone if order is not None else None,
         attachments=attachments,
+        key=key,
     )

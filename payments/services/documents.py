@@ -1,7 +1,8 @@
 """Receipts and invoices: numbered without gaps, rendered to PDF, and emailed to the buyer.
 
-The email goes from a Celery task queued after the payment commits (`queue_document_email`),
-so a slow render or a mail outage never holds up or fails a payment.
+The email goes from a Celery task promised through the outbox in the payment's transaction
+(`queue_document_email`), so a slow render, a mail or broker outage never holds up or fails a
+payment.
 """
 
 from celery import shared_task
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cms import pdf
+from cms.outbox import enqueue
 from payments.models import DocumentCounter, FinanceDocument, Order, Payment
 
 from .common import locked, organisation_details, record, send_payments_email
@@ -110,6 +112,8 @@ def send_order_document(order_id, kind):
         {"order": order, "document": document},
         order=order,
         attachments=[(f"{document.number}.pdf", content, "application/pdf")],
+        # The task may run twice (delivery is at least once): the buyer gets one email.
+        key=f"payments:document-email:{document.number}",
     )
 
 
@@ -142,6 +146,7 @@ DOCUMENT_TASK = {
 
 
 def queue_document_email(kind, order_id):
-    """Once the surrounding transaction commits, render and email the document in its own
-    task (a broker outage must delay the email, not fail the payment)."""
-    transaction.on_commit(lambda: DOCUMENT_TASK[kind].delay(order_id))
+    """Promise, in the surrounding transaction, to render and email the document in its own
+    task (an outbox row: a broker outage delays the email, it never fails the payment). One
+    email per order and kind, however often the payment is processed."""
+    enqueue(DOCUMENT_TASK[kind], order_id, key=f"payments:{kind}:{order_id}")

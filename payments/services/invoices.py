@@ -87,6 +87,9 @@ def mark_invoice_paid(order, *, actor, reference="", amount=None):
         change_status(
             order, Order.Status.PAID, actor=actor, note="Invoice paid", extra_fields=["paid_at"]
         )
+        courses.record_booking_paid(
+            order.booking, at=order.paid_at, actor=actor, note=order.reference
+        )
         queue_document_email(FinanceDocument.Kind.RECEIPT, order.pk)
     return order
 
@@ -138,6 +141,8 @@ def _send_invoice_reminder(order, *, now):
             [order.email],
             {"order": order, "invoice": invoice},
             order=order,
+            # Two beat runs by mistake still send one reminder per invoice and due date.
+            key=f"payments:invoice-reminder:{order.pk}:{order.invoice_due_date}",
         )
 
 
@@ -151,5 +156,9 @@ def _release_unpaid_invoice(order):
             order.booking, outcome=ReleaseOutcome.CANCELLED, reason="invoice unpaid"
         )
         send_payments_email(
-            "payments/email/invoice_released", [order.email], {"order": order}, order=order
+            "payments/email/invoice_released",
+            [order.email],
+            {"order": order},
+            order=order,
+            key=f"payments:invoice-released:{order.pk}",
         )

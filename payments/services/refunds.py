@@ -5,23 +5,26 @@ import logging
 
 import stripe
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses import services as courses
 from courses.services import ReleaseOutcome
-from payments.models import EventPaymentSettings, Order, Payment, Refund
+from payments.models import EventPaymentSettings, Order, Payment, PaymentAttempt, Refund
 from payments.stripe_client import get_client
 
-from .common import PaymentError, change_status, locked, record
+from .common import PaymentError, can_change_status, change_status, locked, record
 from .stripe_objects import order_for_stripe_object, plain, stripe_object_or_none
 
 log = logging.getLogger(__name__)
 
 
-def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.STAFF):
-    """Refund part or all of what was paid. Card refunds go through Stripe with an idempotency
-    key; the order's state then follows Stripe's answer and its `charge.refunded` webhook."""
+def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.STAFF, payment=None):
+    """Refund part or all of what was paid: from `payment` when given (a flagged or duplicate
+    card payment), else from the latest payment. Card refunds go through Stripe with an
+    idempotency key; the order's state then follows Stripe's answer and its `charge.refunded`
+    webhook."""
     try:
         amount = int(amount)
     except (TypeError, ValueError):
@@ -43,14 +46,17 @@ def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.S
                     "refunded": order.money(order.amount_refunded + order.amount_refund_pending),
                 }
             )
-        payment = (
-            order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-created_at").first()
-        )
+        if payment is None:
+            payment = (
+                order.payments.filter(status=Payment.Status.SUCCEEDED)
+                .order_by("-created_at")
+                .first()
+            )
         refund = Refund.objects.create(
             order=order,
             payment=payment,
             amount=amount,
-            currency=order.currency,
+            currency=payment.currency if payment is not None else order.currency,
             origin=origin,
             reason=reason[:255],
             requested_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -131,23 +137,30 @@ def _apply_stripe_refund(order, stripe_refund, *, actor=None):
 def _settle_refund(refund, status, *, actor=None, failure=""):
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        if refund.status == status:
+        if status == Refund.Status.PENDING or not can_change_status(refund, status):
+            # Stripe still processing (or an out-of-date copy): the row keeps what it knows.
             return refund
-        before = refund.status
-        refund.status = status
         refund.failure_message = failure
-        refund.save(update_fields=["status", "failure_message"])
-        record(
-            "refund.status_changed",
-            refund,
-            actor=actor,
-            before={"status": before},
-            after={"status": status},
-            note=failure,
-        )
+        if not change_status(
+            refund, status, actor=actor, note=failure, extra_fields=["failure_message"]
+        ):
+            return refund
         if status == Refund.Status.SUCCEEDED:
             _order_follows_refunds(refund.order, actor=actor)
+            _attempt_follows_refunds(refund.payment, actor=actor)
     return refund
+
+
+def _attempt_follows_refunds(payment, *, actor=None):
+    """A card payment given back in full: its Checkout attempt is `refunded`."""
+    attempt = payment.attempt if payment is not None else None
+    if attempt is None or attempt.status != PaymentAttempt.Status.PAID:
+        return
+    refunded = (
+        payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or 0
+    )
+    if refunded >= payment.amount:
+        change_status(attempt, PaymentAttempt.Status.REFUNDED, actor=actor, note="Refunded")
 
 
 def _order_follows_refunds(order, *, actor=None):
@@ -181,6 +194,7 @@ def _order_follows_refunds(order, *, actor=None):
         courses.release_registrations(
             order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
         )
+        courses.record_booking_unpaid(order.booking, actor=actor, note="Refunded in full")
 
 
 def sync_refunds_from_charge(charge_id):

@@ -1,16 +1,25 @@
 """Acting on stored Stripe webhook events: each handler re-reads the session, charge or
-payment intent from Stripe before acting, which also makes the order of arrival irrelevant.
-(`payments.webhooks` verifies and stores them; the task here processes them.)"""
+payment intent from Stripe before acting, which also makes the order of arrival irrelevant,
+and each is idempotent, so processing an event twice changes nothing.
+
+`payments.webhooks` verifies and stores them and, in the same transaction, promises to
+process them through the outbox (`queue_event`); the outbox dispatches the task after the
+commit and its sweep retries while the broker is down; Celery retries Stripe's transient
+errors; `process_stale_events` (reconciliation, every ten minutes) processes whatever is
+still unprocessed. A failed try is counted on the event with its error."""
 
 import logging
 from datetime import timedelta
 
 import stripe
 from celery import shared_task
-from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.locking import Busy
+from cms.models import OutboxMessage, OutboxStatus
+from cms.outbox import enqueue
 from payments.models import WebhookEvent
 
 from .checkout import fail_async_payment, record_dispute, settle_checkout_session
@@ -19,8 +28,8 @@ from .refunds import sync_refunds_from_charge
 
 log = logging.getLogger(__name__)
 
-# Stripe retries a failed delivery after minutes to hours; an unprocessed event older than
-# this is queued again when it is redelivered (a crashed worker must not lose it).
+# Reconciliation processes an event still unprocessed this long after it arrived (the outbox
+# and Celery's retries had their chance; a crashed worker must not lose it).
 REQUEUE_AFTER = timedelta(minutes=5)
 
 HANDLED_TYPES = {
@@ -100,30 +109,62 @@ def report_unmatched_stripe_event(event, reason):
 
 
 def process_stale_events(*, older_than=REQUEUE_AFTER):
-    """Process events stored but never processed (a worker died): reconciliation's safety net."""
+    """Process events stored but never processed (a worker died, every retry failed):
+    reconciliation's safety net. One event's failure never stops the others."""
     cutoff = timezone.now() - older_than
     stale = WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
     count = 0
-    for pk in stale.values_list("pk", flat=True):
+    for pk in stale.order_by("received_at").values_list("pk", flat=True):
         try:
             process_event(pk)
-            count += 1
-        except stripe.StripeError as error:
+        except Exception as error:
+            # Counted on the event and logged; the next pass tries again.
+            note_failure(pk, error)
             log.warning("Stale webhook event %s still fails: %s", pk, error)
+            continue
+        count += 1
     return count
+
+
+def note_failure(event_pk, error):
+    """Count a failed processing try on the event, with its error, for Finance and operators."""
+    WebhookEvent.objects.filter(pk=event_pk, processed_at__isnull=True).update(
+        failures=F("failures") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
+    )
 
 
 @shared_task(
     name="payments.tasks.process_webhook_event",
-    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError),
+    autoretry_for=(stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError, Busy),
     retry_backoff=True,
     max_retries=8,
 )
 def process_webhook_event(event_pk):
-    """Process one stored Stripe event; reconciliation catches anything retries cannot."""
-    return process_event(event_pk)
+    """Process one stored Stripe event; the outbox, Celery's retries and reconciliation see
+    that it happens once it can."""
+    try:
+        return process_event(event_pk)
+    except Exception as error:
+        note_failure(event_pk, error)
+        raise
 
 
-def queue_event(event_pk):
-    """Process the stored event in a task once the transaction that stored it commits."""
-    transaction.on_commit(lambda: process_webhook_event.delay(event_pk))
+def _promise_key(event_pk):
+    return f"payments:stripe-event:{event_pk}:"
+
+
+def queue_event(event):
+    """Promise, in the caller's transaction, to process the stored event (an outbox row,
+    dispatched after the commit). One promise per delivery of the event."""
+    event = event if isinstance(event, WebhookEvent) else WebhookEvent.objects.get(pk=event)
+    return enqueue(
+        process_webhook_event, event.pk, key=f"{_promise_key(event.pk)}{event.deliveries}"
+    )
+
+
+def event_processing_waits(event):
+    """True while a promise to process the event is still waiting or being delivered."""
+    return OutboxMessage.objects.filter(
+        key__startswith=_promise_key(event.pk),
+        status__in=[OutboxStatus.PENDING, OutboxStatus.IN_PROGRESS],
+    ).exists()

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 import cms.pdf
 from courses.factories import UserFactory
-from courses.models import BookingStatus, RegistrationStatus
+from courses.models import BookingStatus, MembershipGrant, RegistrationStatus
 from payments import services
 from payments.models import DocumentCounter, EventPaymentSettings, FinanceDocument, Order
 from tests.accounts_support import log_in_with_second_factor
@@ -98,6 +98,8 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(
     assert order.payments.get().reference == "BACS 99812"
     receipt_mail = next(m for m in mail.outbox if m.subject.startswith("Receipt"))
     assert "BACS 99812" in pdf_text(receipt_mail.attachments[0][1])
+    booking.refresh_from_db()
+    assert booking.paid_at == order.paid_at
 
 
 def test_invoice_needs_a_billing_name_and_address(client, django_capture_on_commit_callbacks):
@@ -156,6 +158,65 @@ def test_unpaid_invoice_is_reminded_then_released(client, django_capture_on_comm
     assert order.status == Order.Status.CANCELLED
     assert booking.registrations.get().status == RegistrationStatus.CANCELLED
     assert any("was released" in m.subject for m in mail.outbox)
+
+
+def test_two_runs_of_the_reminder_job_send_one_reminder_each(
+    client, django_capture_on_commit_callbacks
+):
+    """Two beat processes by mistake: the row lock and the email's outbox key each keep the
+    reminder to one per invoice and due date."""
+    orders = []
+    for _ in range(2):
+        booking = invoice_booking()
+        EventPaymentSettings.objects.filter(event=booking.event).update(
+            invoice_due_days=10, invoice_reminder_days_before_due=3
+        )
+        choose_invoice(client, booking, django_capture_on_commit_callbacks)
+        orders.append(Order.objects.get(booking=booking))
+    mail.outbox.clear()
+    later = timezone.now() + timedelta(days=8)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.process_overdue_invoices(now=later)
+        second = services.process_overdue_invoices(now=later)
+    # The second run read the orders before the first marked them (a race): still one email.
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(invoice_reminder_sent_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.process_overdue_invoices(now=later)
+
+    assert (first["reminded"], second["reminded"]) == (2, 0)
+    reminders = [m for m in mail.outbox if m.subject.startswith("Reminder")]
+    assert sorted(m.to[0] for m in reminders) == sorted(o.email for o in orders)
+
+
+def test_seats_released_for_an_unpaid_invoice_take_the_membership_with_them(
+    client, django_capture_on_commit_callbacks
+):
+    """Grants follow the order: member-site access that came with the invoiced seat is
+    withdrawn when the unpaid invoice releases it."""
+    group = Group.objects.create(name="Member site")
+    booking = invoice_booking(member_group=group, membership_months=12)
+    EventPaymentSettings.objects.filter(event=booking.event).update(
+        invoice_due_days=10, invoice_reminder_days_before_due=3, invoice_release_grace_days=2
+    )
+    choose_invoice(client, booking, django_capture_on_commit_callbacks)
+    buyer = booking.purchaser
+    assert buyer.groups.filter(pk=group.pk).exists()
+    start = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.process_overdue_invoices(now=start + timedelta(days=8))
+    with (
+        time_machine.travel(start + timedelta(days=13), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert services.process_overdue_invoices()["released"] == 1
+
+    assert not buyer.groups.filter(pk=group.pk).exists()
+    grant = MembershipGrant.objects.get(registration__booking=booking)
+    assert grant.revoked_at is not None
+    booking.refresh_from_db()
+    assert booking.paid_at is None
 
 
 def test_document_numbers_have_no_gaps_and_restart_each_year(

@@ -8,16 +8,21 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
+from django.test import TestCase
 from django.utils import timezone
 
+from cms.models import AuditRecord
+from cms.outbox import sweep
 from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
 from payments import services, webhooks
-from payments.models import Order, Payment, Refund, WebhookEvent
+from payments.models import Order, Payment, PaymentAttempt, Refund, WebhookEvent
+from payments.services import stripe_events
 from tests.fakestripe.helpers import (
     deliver_sent_events,
     hold_seats,
@@ -122,6 +127,76 @@ def test_different_events_for_one_payment_confirm_once(client, fake_stripe):
     assert len(receipts()) == 1
 
 
+def test_a_redelivered_event_that_was_never_processed_is_processed_not_called_duplicate(
+    client, fake_stripe, monkeypatch
+):
+    """Stored, but its processing failed: Stripe's next delivery (within minutes) is not
+    answered "duplicate" and forgotten; the waiting promise is retried and processes it once."""
+    order = card_order(fake_stripe)
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    event = fake_stripe.sent_events.pop()
+    real_settle = stripe_events.settle_checkout_session
+    calls = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real_settle(*args, **kwargs)
+
+    monkeypatch.setattr(stripe_events, "settle_checkout_session", fails_once)
+    first = post_webhook(client, event, fake=fake_stripe)
+    stored = WebhookEvent.objects.get()
+    assert first.status_code == 200
+    assert (stored.processed_at, stored.failures) == (None, 1)
+    assert "the database went away" in stored.last_error
+
+    again = post_webhook(client, event, fake=fake_stripe)
+    assert again.status_code == 200 and again.json()["duplicate"] is False
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING  # the retry is the outbox's, a minute later
+
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        sweep()
+
+    stored.refresh_from_db()
+    assert stored.processed_at is not None and stored.deliveries == 2
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert Payment.objects.filter(order=order).count() == 1
+    assert len(receipts()) == 1
+    assert post_webhook(client, event, fake=fake_stripe).json()["duplicate"] is True
+
+
+def test_processing_an_event_again_changes_nothing(client, fake_stripe):
+    order = card_order(fake_stripe)
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    deliver_sent_events(client, fake_stripe)
+    charge_id = Payment.objects.get(order=order).stripe_charge_id
+    fake_stripe.create_dispute(charge_id)
+    deliver_sent_events(client, fake_stripe)
+    order.refresh_from_db()
+    before = (order.status, order.attention_reason, order.paid_at)
+    emails, audits = len(mail.outbox), AuditRecord.objects.count()
+
+    # A worker that died after acting but before marking the events processed.
+    WebhookEvent.objects.update(processed_at=None)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for stored in WebhookEvent.objects.all():
+            services.process_event(stored.pk)
+
+    order.refresh_from_db()
+    assert (order.status, order.attention_reason, order.paid_at) == before
+    assert Payment.objects.filter(order=order).count() == 1
+    assert PaymentAttempt.objects.get(order=order).status == "paid"
+    assert len(mail.outbox) == emails
+    assert AuditRecord.objects.count() == audits
+    assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
+
+
 @pytest.mark.postgres
 # Real transactions: a hundred requests on the live server's threads race for the same rows.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -212,6 +287,69 @@ def test_a_payment_that_differs_from_the_order_is_flagged_not_confirmed(
     assert not receipts()
 
 
+def test_a_wrong_amount_then_the_right_one_confirms_once_and_refunds_the_wrong_one(
+    client, fake_stripe
+):
+    """A flagged payment never counts as the order's payment: the buyer's correct payment
+    confirms the order (not "paid twice"), and the wrong one goes back."""
+    order = card_order(fake_stripe)
+    first_session = order.stripe_checkout_session_id
+    fake_stripe.complete_session(first_session, amount=100)
+    deliver_sent_events(client, fake_stripe)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING and order.needs_attention
+    wrong = PaymentAttempt.objects.get(stripe_checkout_session_id=first_session)
+    assert (wrong.status, wrong.amount_expected, wrong.amount_received) == ("paid", 45000, 100)
+    assert "Stripe took" in wrong.flagged_reason
+    mail.outbox.clear()
+
+    # Paying again opens a new session for the right amount, and the buyer pays it.
+    services.start_card_checkout(order, success_url="http://testserver/ok", cancel_url="http://x")
+    order.refresh_from_db()
+    assert order.stripe_checkout_session_id not in ("", first_session)
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    deliver_sent_events(client, fake_stripe)
+    deliver_sent_events(client, fake_stripe)  # the charge.refunded that followed
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.booking.registrations.get().status == RegistrationStatus.CONFIRMED
+    order.booking.refresh_from_db()
+    assert order.booking.paid_at is not None
+    refund = Refund.objects.get(order=order)
+    assert (refund.amount, refund.origin, refund.status) == (100, "wrong_amount", "succeeded")
+    assert refund.payment.attempt == wrong
+    right = PaymentAttempt.objects.get(stripe_checkout_session_id=order.stripe_checkout_session_id)
+    assert (right.status, right.amount_received, right.flagged_reason) == ("paid", 45000, "")
+    wrong.refresh_from_db()
+    assert wrong.status == "refunded"
+    assert not any("Paid twice" in line for line in order.attention_reason.splitlines())
+    assert len(receipts()) == 1
+    assert len(confirmation_emails(order)) == 1
+    assert (
+        fake_stripe.charges[
+            fake_stripe.payment_intents[order.stripe_payment_intent_id]["latest_charge"]
+        ]["amount_refunded"]
+        == 0
+    )
+
+
+def test_each_checkout_session_is_an_attempt_row(client, fake_stripe):
+    order = card_order(fake_stripe)
+    attempt = PaymentAttempt.objects.get(order=order)
+    assert (attempt.status, attempt.amount_expected, attempt.currency) == ("created", 45000, "USD")
+    assert attempt.stripe_checkout_session_id == order.stripe_checkout_session_id
+
+    fake_stripe.complete_session(order.stripe_checkout_session_id)
+    deliver_sent_events(client, fake_stripe)
+
+    attempt.refresh_from_db()
+    payment = Payment.objects.get(order=order)
+    assert (attempt.status, attempt.amount_received, attempt.flagged_reason) == ("paid", 45000, "")
+    assert payment.attempt == attempt
+    assert attempt.stripe_payment_intent_id == payment.stripe_payment_intent_id
+
+
 # -- asynchronous payment methods -------------------------------------------------------------
 
 
@@ -244,6 +382,7 @@ def test_delayed_payment_that_fails_releases_the_seats_and_tells_the_buyer(clien
     assert order.booking.registrations.get().status == RegistrationStatus.CANCELLED
     message = next(m for m in mail.outbox if "did not go through" in m.subject)
     assert message.to == [order.email]
+    assert PaymentAttempt.objects.get(order=order).status == "failed"
 
 
 # -- expiry, order of arrival, late payments --------------------------------------------------
@@ -262,6 +401,7 @@ def test_expired_session_expires_the_order_and_releases_the_seats(client, fake_s
     assert order.booking.registrations.get().status == RegistrationStatus.EXPIRED
     order.event.refresh_from_db()
     assert order.event.seats_left == order.event.capacity
+    assert PaymentAttempt.objects.get(order=order).status == "expired"
 
 
 def test_a_stale_expired_event_cannot_undo_a_payment(client, fake_stripe):
