@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from cms import audit, pdf
 from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
+from cms.outbox import enqueue
 from courses.models import Registration, RegistrationStatus
 
 from ..credits import last_day_attended, session_presence
@@ -152,6 +153,7 @@ def _notify(certificate):
             "link": absolute_url(certificate.get_absolute_url()),
             "verify_url": absolute_url(certificate.get_verification_url()),
         },
+        key=f"certification.certificate-issued:{certificate.code}",
     )
 
 
@@ -351,6 +353,7 @@ def revoke_certificate(certificate, *, actor, reason):
 # -- bulk issue -------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def start_issue_job(event, registration_ids, *, actor):
     """Queue a bulk issue for the chosen registrations; progress is kept on the job."""
     ids = sorted({int(pk) for pk in registration_ids})
@@ -360,7 +363,9 @@ def start_issue_job(event, registration_ids, *, actor):
         event=event, requested_by=actor, registration_ids=ids, total=len(ids)
     )
     audit.record("certification.issue_job.queued", job, actor=actor, after={"count": len(ids)})
-    transaction.on_commit(lambda: run_issue_job_task.delay(job.pk))
+    # An outbox row, in this transaction: the job starts once this commits, even if the
+    # task queue is down at that moment (the outbox sweep hands it over when it is back).
+    enqueue(run_issue_job_task, job.pk, key=f"certification.issue-job:{job.pk}")
     return job
 
 

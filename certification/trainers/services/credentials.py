@@ -101,6 +101,7 @@ def _save_credential(credential, *, actor):
         "certification/trainers/email/credential_issued",
         enrolment.candidate.email,
         {"credential": credential, "url": reverse("trainers:dashboard")},
+        key=f"trainers.credential-issued:{credential.number}",
     )
     return credential
 
