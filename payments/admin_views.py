@@ -17,7 +17,7 @@ from cms.untrusted_input import parse_id, refuse_nul_in
 from courses.models import EventPage
 from payments import reports, services
 from payments.forms import MarkPaidForm, RefundForm
-from payments.models import FinanceDocument, Order, Payment, Refund, WebhookEvent
+from payments.models import FinanceDocument, Order, Payment, PaymentAttempt, Refund, WebhookEvent
 
 UNMATCHED_EVENTS_SHOWN_FOR = timedelta(days=30)
 
@@ -167,6 +167,30 @@ def _timeline(order):
                 + (f", {refund.failure_message}" if refund.failure_message else ""),
             }
         )
+    for attempt in order.attempts.all():
+        received = ""
+        if attempt.amount_received is not None:
+            received = _(", received %(amount)s") % {
+                "amount": format_money(attempt.amount_received, attempt.currency)
+            }
+        entries.append(
+            {
+                "when": attempt.created_at,
+                "kind": _("Card checkout"),
+                "text": _("%(session)s for %(amount)s: %(status)s")
+                % {
+                    "session": attempt.stripe_checkout_session_id,
+                    "amount": format_money(attempt.amount_expected, attempt.currency),
+                    "status": attempt.get_status_display().lower(),
+                }
+                + received
+                + (
+                    _(", flagged: %(reason)s") % {"reason": attempt.flagged_reason}
+                    if attempt.flagged_reason
+                    else ""
+                ),
+            }
+        )
     for event in order.webhook_events.all():
         entries.append(
             {
@@ -177,12 +201,21 @@ def _timeline(order):
                     _(", delivered %(count)s times") % {"count": event.deliveries}
                     if event.deliveries > 1
                     else ""
+                )
+                + (
+                    _(", processing failed %(count)s times, last: %(error)s")
+                    % {"count": event.failures, "error": event.last_error}
+                    if event.failures and not event.processed_at
+                    else ""
                 ),
             }
         )
     related = [(order._meta.label_lower, [order.pk])]
     related.append((Payment._meta.label_lower, list(order.payments.values_list("pk", flat=True))))
     related.append((Refund._meta.label_lower, list(order.refunds.values_list("pk", flat=True))))
+    related.append(
+        (PaymentAttempt._meta.label_lower, list(order.attempts.values_list("pk", flat=True)))
+    )
     related.append(
         (FinanceDocument._meta.label_lower, list(order.documents.values_list("pk", flat=True)))
     )

@@ -109,15 +109,13 @@ def process_overdue_invoices(*, now=None):
         remind_on = order.invoice_due_date - timedelta(days=policy.invoice_reminder_days_before_due)
         release_after = order.invoice_due_date + timedelta(days=policy.invoice_release_grace_days)
         if order.invoice_reminder_sent_at is None and today >= remind_on:
-            _send_invoice_reminder(order, now=now)
-            reminded += 1
+            reminded += _send_invoice_reminder(order, now=now)
         elif (
             order.invoice_reminder_sent_at is not None
             and today > release_after
             and now - order.invoice_reminder_sent_at >= timedelta(days=1)
         ):
-            _release_unpaid_invoice(order)
-            released += 1
+            released += _release_unpaid_invoice(order)
     return {"reminded": reminded, "released": released}
 
 
@@ -128,10 +126,12 @@ def process_overdue_invoices_task():
 
 
 def _send_invoice_reminder(order, *, now):
+    """Remind once (the row lock and the email's key hold against a second run); returns
+    whether this run sent it."""
     with transaction.atomic():
         order = locked(order)
-        if order.invoice_reminder_sent_at:
-            return
+        if order.invoice_reminder_sent_at or order.status != Order.Status.PENDING:
+            return False
         order.invoice_reminder_sent_at = now
         order.save(update_fields=["invoice_reminder_sent_at", "updated_at"])
         record("invoice.reminder_sent", order)
@@ -144,13 +144,16 @@ def _send_invoice_reminder(order, *, now):
             # Two beat runs by mistake still send one reminder per invoice and due date.
             key=f"payments:invoice-reminder:{order.pk}:{order.invoice_due_date}",
         )
+    return True
 
 
 def _release_unpaid_invoice(order):
+    """Cancel the order and release its seats (and the access they gave); returns whether
+    this run did it."""
     with transaction.atomic():
         order = locked(order)
         if order.status != Order.Status.PENDING:
-            return
+            return False
         change_status(order, Order.Status.CANCELLED, note="Invoice unpaid after its due date")
         courses.release_registrations(
             order.booking, outcome=ReleaseOutcome.CANCELLED, reason="invoice unpaid"
@@ -162,3 +165,4 @@ def _release_unpaid_invoice(order):
             order=order,
             key=f"payments:invoice-released:{order.pk}",
         )
+    return True

@@ -11,7 +11,7 @@ from django.utils import timezone
 from payments.models import Order
 from payments.stripe_client import card_payments_enabled, get_client
 
-from .checkout import expire_order, settle_checkout_session
+from .checkout import settle_checkout_session
 from .stripe_events import process_stale_events
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def reconcile_with_stripe(*, now=None, stale_after=timedelta(minutes=10)):
             settle_checkout_session(session.id, source="reconciliation")
             settled += 1
         elif session.status == "expired":
-            expire_order(order, note="Checkout Session expired (reconciliation)")
+            # The attempt is marked expired too, and the order when it is its current session.
+            settle_checkout_session(session.id, source="reconciliation")
             expired += 1
     return {"checked": checked, "settled": settled, "expired": expired}
 

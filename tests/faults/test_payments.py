@@ -4,11 +4,14 @@ before the right one, a webhook whose processing failed, and a reminder job run 
 Each test asserts the end state in the database, at the fake Stripe and in the mail sent.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -285,6 +288,46 @@ def test_two_runs_of_the_invoice_reminder_job_send_one_email_each(
     with django_capture_on_commit_callbacks(execute=True):
         services.process_overdue_invoices(now=later)
 
+    reminders = [m for m in mail.outbox if m.subject.startswith("Reminder")]
+    assert sorted(m.to[0] for m in reminders) == sorted(o.email for o in orders)
+
+
+@pytest.mark.postgres
+# Real transactions: two beat processes on two connections race for the same invoices.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_beat_processes_at_once_send_one_reminder_each():
+    orders = []
+    for _ in range(3):
+        booking = hold_seats()
+        EventPaymentSettings.objects.create(
+            event=booking.event,
+            invoice_payment_enabled=True,
+            invoice_due_days=10,
+            invoice_reminder_days_before_due=3,
+        )
+        orders.append(
+            services.choose_invoice_payment(
+                services.order_for_booking(booking),
+                po_number="PO-1",
+                billing_name="Agency",
+                billing_address="1 Road",
+            )
+        )
+    mail.outbox.clear()
+    later = timezone.now() + timedelta(days=8)
+    start = threading.Barrier(2)
+
+    def beat():
+        try:
+            start.wait()
+            return services.process_overdue_invoices(now=later)["reminded"]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reminded = list(pool.map(lambda _: beat(), range(2)))
+
+    assert sum(reminded) == 3
     reminders = [m for m in mail.outbox if m.subject.startswith("Reminder")]
     assert sorted(m.to[0] for m in reminders) == sorted(o.email for o in orders)
 

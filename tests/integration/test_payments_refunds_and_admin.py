@@ -273,3 +273,18 @@ def test_finance_screens_have_a_browser_tab_title(client, staff_signed_in):
 
     assert title("/admin/finance/orders/").startswith("Orders")
     assert title("/admin/finance/orders/revenue/").startswith("Revenue")
+
+
+def test_the_order_timeline_shows_each_checkout_attempt_and_its_flag(finance_client, fake_stripe):
+    booking = hold_seats(price=45000)
+    order = services.order_for_booking(booking)
+    services.start_card_checkout(order, success_url="http://testserver/ok", cancel_url="http://x")
+    order.refresh_from_db()
+    fake_stripe.complete_session(order.stripe_checkout_session_id, amount=100)
+    deliver_sent_events(finance_client, fake_stripe)
+
+    page = finance_client.get(reverse("payments_admin:order", args=[order.public_id]))
+
+    assert "Card checkout" in page.text
+    assert "for $450.00: paid, received $1.00, flagged: Stripe took $1.00" in page.text
+    assert "payments.attempt.status_changed" in page.text

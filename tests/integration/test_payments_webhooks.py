@@ -527,6 +527,7 @@ def test_reconciliation_expires_the_session_of_a_lapsed_hold(fake_stripe):
     assert fake_stripe.sessions[order.stripe_checkout_session_id]["status"] == "expired"
     order.refresh_from_db()
     assert order.status == Order.Status.EXPIRED
+    assert PaymentAttempt.objects.get(order=order).status == "expired"
 
 
 def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fake_stripe):
