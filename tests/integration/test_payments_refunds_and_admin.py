@@ -15,7 +15,7 @@ from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
 from payments import services
-from payments.models import DiscountCode, EventPaymentSettings, Order, Refund
+from payments.models import DiscountCode, EventPaymentSettings, Order, PaymentAttempt, Refund
 from tests.accounts_support import log_in_with_second_factor
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
@@ -71,6 +71,9 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
     order.refresh_from_db()
     assert order.status == Order.Status.PARTIALLY_REFUNDED
     assert order.booking.registrations.filter(status=RegistrationStatus.CONFIRMED).count() == 2
+    order.booking.refresh_from_db()
+    assert order.booking.paid_at is not None
+    assert PaymentAttempt.objects.get(order=order).status == PaymentAttempt.Status.PAID
     refund_call = next(r for r in fake_stripe.requests if r["path"] == "/v1/refunds")
     assert refund_call["idempotency_key"].startswith("refund-")
     assert refund_call["params"]["amount"] == "10000"
@@ -97,6 +100,8 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert not booking.registrations.filter(status=RegistrationStatus.CONFIRMED).exists()
+    assert booking.paid_at is None  # refunded in full: nothing stays paid for
+    assert PaymentAttempt.objects.get(order=order).status == PaymentAttempt.Status.REFUNDED
     timeline = finance_client.get(url).text
     assert "Travel grant" in timeline
     assert "Refunded" in timeline
