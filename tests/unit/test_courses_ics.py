@@ -12,6 +12,8 @@ from courses.models import EventPage, EventSession, validate_time_zone
 
 
 def _webinar(zone="America/New_York"):
+    # A Wagtail page looks up its content type when built; that reads the
+    # database unless an earlier test left the ContentType cache warm.
     event = EventPage(
         title="Improving Outcomes One Client at a Time",
         summary="A live webinar.",
@@ -36,6 +38,7 @@ def _webinar(zone="America/New_York"):
     return event
 
 
+@pytest.mark.django_db
 def test_ics_holds_each_session_with_its_zone_and_the_right_instant():
     content = event_calendar(_webinar()).decode()
 
@@ -52,12 +55,14 @@ def test_ics_holds_each_session_with_its_zone_and_the_right_instant():
     assert "Improving Outcomes One Client at a Time: Live webinar" in summaries
 
 
+@pytest.mark.django_db
 def test_ics_for_a_zone_east_of_utc_keeps_the_local_date():
     content = event_calendar(_webinar("Asia/Kolkata")).decode()
     # 17:00 UTC is 22:30 the same day in India.
     assert "DTSTART;TZID=Asia/Kolkata:20261209T223000" in content
 
 
+@pytest.mark.django_db
 def test_calendar_links_use_utc_times():
     event = _webinar()
     session = event.sessions.all()[0]
