@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from cms.locking import locked, require_transaction
 from courses.models import (
     Booking,
     EventPage,
@@ -31,25 +32,29 @@ after_availability_check = None
 
 
 def lock_capacity(event, ticket_types=()):
-    """Lock the capacity rows of `event` and `ticket_types`; call inside transaction.atomic()."""
+    """Lock the capacity rows of `event` and `ticket_types` inside the caller's transaction.
+
+    Refuses to run outside `transaction.atomic()` (`cms.locking.LockOutsideTransaction`): a
+    lock taken in autocommit is released at once. On PostgreSQL a wait past the lock timeout
+    raises `cms.locking.Busy` ("try again in a moment") instead of queueing without end.
+    """
+    require_transaction()
     if not locking_enabled or not connection.features.has_select_for_update:
         return
     # FOR NO KEY UPDATE: lockers still queue one at a time, but rows that merely point at the
     # event (a booking written earlier in the same transaction, or by another buyer) do not
     # conflict with it, so writing the booking before taking the lock cannot deadlock.
-    list(
-        EventPage.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk=event.pk)
-        .values_list("pk", flat=True)
+    locked(
+        EventPage.objects.filter(pk=event.pk).values_list("pk", flat=True),
+        of=("self",),
+        no_key=True,
     )
     # A ticket row is a capacity row only when the ticket has its own quota.
     ids = sorted({t.pk for t in ticket_types if t.capacity is not None})
     if ids:
-        list(
-            TicketType.objects.select_for_update(no_key=True)
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        locked(
+            TicketType.objects.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True),
+            no_key=True,
         )
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, secret_link
+from cms.locking import Busy
 from cms.untrusted_input import parse_id
 from courses import queries, services
 from courses.forms import AttendeeForm, RegistrationChoiceForm, TransferForm, WaitlistClaimForm
@@ -26,6 +27,11 @@ from courses.models import (
     TicketType,
     WaitlistEntry,
 )
+
+# What a change can meet instead of success: a refusal by the rules, or its rows busy with
+# someone else's change (cms.locking.Busy, after the lock timeout). Either way nothing was
+# changed, and the person reads why on the page they sent, ready to send it again.
+REFUSED = (services.RegistrationError, Busy)
 
 
 def _live_event(event_id):
@@ -42,8 +48,9 @@ def checkout_url(booking):
 
 def _apply_service_error(form, error):
     """Show a refused request on the field it concerns, or above the form."""
-    if error.field and error.field in form.fields:
-        form.add_error(error.field, error.message)
+    field = getattr(error, "field", None)
+    if field and field in form.fields:
+        form.add_error(field, error.message)
     else:
         form.add_error(None, error.message)
 
@@ -56,7 +63,7 @@ def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
     (where the login redirect lands)."""
     event = _live_event(event_id)
-    sold_out = False
+    sold_out = busy = False
     if request.method == "POST":
         form = RegistrationChoiceForm(event, request.POST)
         if form.is_valid():
@@ -72,11 +79,14 @@ def register(request, event_id):
             except services.SoldOut as error:
                 sold_out = True
                 _apply_service_error(form, error)
+            except Busy as error:
+                busy = True
+                _apply_service_error(form, error)
             except services.RegistrationError as error:
                 _apply_service_error(form, error)
             else:
                 return redirect("courses:booking_attendees", public_id=booking.public_id)
-        status = 409 if sold_out else 400
+        status = 409 if sold_out else 503 if busy else 400
     else:
         # An anonymous visitor's choice on the event page arrives here (after logging in) in
         # the query string: show it filled in, to be confirmed with the Register button.
@@ -165,11 +175,13 @@ def booking_attendees(request, public_id):
                         services.update_attendee_details(
                             form.registration, form.service_data(), actor=request.user
                         )
-            except services.RegistrationError as error:
+            except REFUSED as error:
                 messages.error(request, error.message)
+                status = 503 if isinstance(error, Busy) else 400
             else:
                 return redirect("courses:booking_summary", public_id=booking.public_id)
-        status = 400
+        else:
+            status = 400
     else:
         forms = _attendee_forms(booking)
         status = 200
@@ -243,7 +255,7 @@ def confirm_booking(request, public_id):
         return redirect("courses:booking_attendees", public_id=booking.public_id)
     try:
         services.confirm_free_booking(booking, actor=request.user)
-    except services.RegistrationError as error:
+    except REFUSED as error:
         messages.error(request, error.message)
         return redirect("courses:booking_summary", public_id=booking.public_id)
     return redirect("courses:booking_confirmation", public_id=booking.public_id)
@@ -316,7 +328,7 @@ def cancel_registration(request, public_id):
     registration = queries.registration_for(request.user, public_id)
     try:
         services.cancel_registration(registration, actor=request.user)
-    except services.RegistrationError as error:
+    except REFUSED as error:
         messages.error(request, error.message)
     else:
         messages.success(
@@ -371,7 +383,7 @@ def transfer_registration(request, public_id):
                     new_email=form.cleaned_data["new_email"],
                     actor=request.user,
                 )
-            except services.RegistrationError as error:
+            except REFUSED as error:
                 _apply_service_error(form, error)
             else:
                 messages.success(
@@ -404,7 +416,7 @@ def claim_seat(request, token):
             return redirect_to_login(request.get_full_path())
         try:
             services.claim_invited_seat(token, user=request.user)
-        except services.RegistrationError as error:
+        except REFUSED as error:
             messages.error(request, error.message)
         else:
             messages.success(
@@ -444,7 +456,7 @@ def waitlist_claim(request, token):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     waitlist_token=token,
                 )
-            except services.RegistrationError as error:
+            except REFUSED as error:
                 _apply_service_error(form, error)
             else:
                 return redirect("courses:booking_attendees", public_id=booking.public_id)

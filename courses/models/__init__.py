@@ -13,6 +13,8 @@ from .events import (
     validate_time_zone,
 )
 from .registrations import (
+    BOOKING_TRANSITIONS,
+    REGISTRATION_TRANSITIONS,
     ApprovalStatus,
     Booking,
     BookingKind,
@@ -30,6 +32,8 @@ from .registrations import (
 from .tickets import AddOn, QuestionKind, RegistrationQuestion, TicketType
 
 __all__ = [
+    "BOOKING_TRANSITIONS",
+    "REGISTRATION_TRANSITIONS",
     "AddOn",
     "ApprovalStatus",
     "Booking",

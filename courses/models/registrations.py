@@ -28,6 +28,17 @@ class BookingStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# The only moves a booking's status may make; `courses.services.transition` refuses any other.
+# An expired hold may still be confirmed: a late payment confirms the seats when they are
+# still free (payments refunds it otherwise).
+BOOKING_TRANSITIONS = {
+    BookingStatus.HELD: {BookingStatus.CONFIRMED, BookingStatus.EXPIRED, BookingStatus.CANCELLED},
+    BookingStatus.EXPIRED: {BookingStatus.CONFIRMED},
+    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED},
+    BookingStatus.CANCELLED: set(),
+}
+
+
 class BookingKind(models.TextChoices):
     ONLINE = "online", _("Online registration")
     COMPLIMENTARY = "complimentary", _("Complimentary (staff)")
@@ -48,6 +59,8 @@ class Booking(models.Model):
     While `held`, its seats count against capacity until `expires_at`; a booking waiting for
     staff approval has no expiry (staff decide within the registration window).
     """
+
+    TRANSITIONS = BOOKING_TRANSITIONS
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     event = models.ForeignKey(EventPage, on_delete=models.PROTECT, related_name="bookings")
@@ -123,8 +136,25 @@ class RegistrationStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# The only moves a seat's status may make; `courses.services.transition` refuses any other.
+# A transfer ends the seat and confirms a new one for the colleague (created confirmed).
+REGISTRATION_TRANSITIONS = {
+    RegistrationStatus.HELD: {
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.EXPIRED,
+        RegistrationStatus.CANCELLED,
+    },
+    RegistrationStatus.EXPIRED: {RegistrationStatus.CONFIRMED},
+    RegistrationStatus.CONFIRMED: {RegistrationStatus.CANCELLED, RegistrationStatus.TRANSFERRED},
+    RegistrationStatus.CANCELLED: set(),
+    RegistrationStatus.TRANSFERRED: set(),
+}
+
+
 class Registration(models.Model):
     """One seat at one event for one attendee, with the details a certificate needs."""
+
+    TRANSITIONS = REGISTRATION_TRANSITIONS
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="registrations")

@@ -16,7 +16,11 @@ per concern:
 - `access`: materials and the webinar join link
 - `membership`: member-area access granted with a seat
 - `paid`: whether a booking's price was paid (`Booking.paid_at`)
-- `errors`, `common`: the errors the rules raise; what several services share
+- `states`: `transition(obj, to)`, the one way a booking or seat changes status, along
+  its model's TRANSITIONS table (`BOOKING_TRANSITIONS`, `REGISTRATION_TRANSITIONS` in
+  courses.models); any other move raises `cms.states.InvalidTransition`
+- `errors`, `common`: the errors the rules raise; what several services share (the booking
+  lock: `lock_booking`, through `cms.locking`, so a long wait becomes `Busy`)
 
 Paid, for other apps: `Booking.paid_at` records when a booking's price was settled.
 Payments sets it with `record_booking_paid(booking, at=None, actor=None, note="")` once the
@@ -69,6 +73,7 @@ from .membership import lapse_memberships
 from .paid import record_booking_paid, record_booking_unpaid
 from .pricing import booking_line_items, booking_total
 from .staff import message_registrants, register_manually, registrants_to_message
+from .states import can_transition, transition
 from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
 
 __all__ = [
@@ -119,6 +124,9 @@ __all__ = [
     "join_link_for",
     # membership
     "lapse_memberships",
+    # states
+    "can_transition",
+    "transition",
     # paid
     "record_booking_paid",
     "record_booking_unpaid",

@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 
 from cms.audit import record
 from courses import emails
-from courses.models import ApprovalStatus, Booking
+from courses.models import ApprovalStatus
 
-from .common import is_event_staff, snapshot
+from .common import is_event_staff, lock_booking, snapshot
 from .confirmation import ReleaseOutcome, release_registrations
 from .errors import NotAllowed
 
@@ -21,7 +21,7 @@ def decide_approval(booking, *, approve, actor, now=None):
     if not is_event_staff(actor):
         raise NotAllowed(_("Only event managers can approve registrations."))
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("event").get(pk=booking.pk)
+        booking = lock_booking(booking.pk)
         if booking.approval_status != ApprovalStatus.PENDING:
             return booking
         before = snapshot(booking, ("approval_status", "expires_at"))

@@ -19,10 +19,11 @@ from courses.models import (
 )
 from courses.signals import booking_changed, registration_cancelled
 
-from .common import ATTENDEE_FIELDS, is_event_staff, snapshot
+from .common import ATTENDEE_FIELDS, is_event_staff, lock_booking
 from .errors import CancellationClosed, InvalidSelection, NotAllowed
 from .holds import attendee_account, validate_add_ons
 from .membership import grant_membership, revoke_membership
+from .states import transition
 from .waitlist import offer_waitlist_seats
 
 
@@ -44,7 +45,7 @@ def update_attendee_details(registration, data, *, actor):
     with transaction.atomic():
         # The booking row is what confirmation and payment lock: a change to a seat's price
         # waits for them (or they for it), and then sees the seat as it now is.
-        booking = lock_one(Booking, registration.booking_id)
+        booking = lock_booking(registration.booking_id)
         registration.refresh_from_db()
         if not staff and registration.status != RegistrationStatus.HELD:
             raise NotAllowed(_("This registration can no longer be changed here."))
@@ -136,40 +137,27 @@ def cancel_registration(registration, *, actor, now=None, note=""):
     now = now or timezone.now()
     by_staff = _check_attendee_change(registration, actor, now, _("cancel"))
     with transaction.atomic():
-        # The booking first, then the seat: the order confirmation and payment lock them in.
-        booking = lock_one(Booking, registration.booking_id)
-        registration = lock_one(Registration.objects.select_related("event"), registration.pk)
+        # The booking first, then the seat (common.lock_booking says why).
+        booking = lock_booking(registration.booking_id)
+        registration = lock_one(
+            Registration.objects.select_related("event"), registration.pk, of=("self",)
+        )
         registration.booking = booking
         if registration.status not in (RegistrationStatus.HELD, RegistrationStatus.CONFIRMED):
             return registration
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
-        old = registration.status
-        registration.status = RegistrationStatus.CANCELLED
-        registration.cancelled_at = now
-        registration.save(update_fields=["status", "cancelled_at"])
-        revoke_membership(registration, now, actor)
-        record(
-            "courses.registration.cancelled",
+        transition(
             registration,
+            RegistrationStatus.CANCELLED,
+            now=now,
             actor=actor,
-            before={"status": old},
-            after={"status": RegistrationStatus.CANCELLED},
             note=note or ("by staff" if by_staff else "by attendee"),
         )
+        revoke_membership(registration, now, actor)
         if not booking.registrations.filter(
             status__in=[RegistrationStatus.HELD, RegistrationStatus.CONFIRMED]
         ).exists():
-            before = snapshot(booking)
-            booking.status = BookingStatus.CANCELLED
-            booking.cancelled_at = now
-            booking.save(update_fields=["status", "cancelled_at", "updated_at"])
-            record(
-                "courses.booking.cancelled",
-                booking,
-                actor=actor,
-                before=before,
-                after=snapshot(booking),
-            )
+            transition(booking, BookingStatus.CANCELLED, now=now, actor=actor)
         elif booking.status == BookingStatus.HELD:
             # One seat fewer in a booking still being paid for: its order must follow.
             booking_changed.send(sender=Booking, booking=booking)
@@ -192,11 +180,13 @@ def transfer_registration(registration, *, new_name, new_email, actor, now=None)
         raise InvalidSelection(_("Enter the new attendee's name and email address."))
     User = get_user_model()
     with transaction.atomic():
-        registration = (
-            Registration.objects.select_for_update()
-            .select_related("booking", "event", "ticket_type")
-            .get(pk=registration.pk)
+        booking = lock_booking(registration.booking_id)
+        registration = lock_one(
+            Registration.objects.select_related("event", "ticket_type"),
+            registration.pk,
+            of=("self",),
         )
+        registration.booking = booking
         if registration.status != RegistrationStatus.CONFIRMED:
             raise NotAllowed(_("Only a confirmed registration can be transferred."))
         if new_email.casefold() == registration.attendee_email.casefold():
@@ -224,23 +214,19 @@ def transfer_registration(registration, *, new_name, new_email, actor, now=None)
             )
             for line in registration.add_on_lines.all()
         )
-        registration.status = RegistrationStatus.TRANSFERRED
         registration.transferred_to = successor
-        registration.cancelled_at = now
-        registration.save(update_fields=["status", "transferred_to", "cancelled_at"])
+        transition(
+            registration,
+            RegistrationStatus.TRANSFERRED,
+            now=now,
+            actor=actor,
+            fields=["transferred_to"],
+            before={"attendee_email": registration.attendee_email},
+            after={"to": str(successor.public_id)},
+        )
         revoke_membership(registration, now, actor)
         if account:
             grant_membership(successor, now, actor)
-        record(
-            "courses.registration.transferred",
-            registration,
-            actor=actor,
-            before={
-                "status": RegistrationStatus.CONFIRMED,
-                "attendee_email": registration.attendee_email,
-            },
-            after={"status": RegistrationStatus.TRANSFERRED, "to": str(successor.public_id)},
-        )
         record(
             "courses.registration.confirmed",
             successor,

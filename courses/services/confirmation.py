@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cms.audit import record
+from cms.locking import locked
 from courses import capacity, emails
 from courses.models import (
     ApprovalStatus,
@@ -23,11 +23,12 @@ from courses.models import (
     WaitlistStatus,
 )
 
-from .common import is_event_staff, snapshot
+from .common import is_event_staff, lock_booking
 from .errors import ApprovalRequired, InvalidSelection, NotAllowed, SeatsNoLongerAvailable, SoldOut
 from .holds import check_seats
 from .membership import grant_membership, revoke_membership
 from .pricing import booking_is_free
+from .states import transition
 from .waitlist import expire_waitlist_offers, offer_waitlist_seats
 
 
@@ -49,7 +50,7 @@ def confirm_registrations(booking, *, actor=None, now=None):
     """
     now = now or timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("event").get(pk=booking.pk)
+        booking = lock_booking(booking.pk)
         if booking.status == BookingStatus.CONFIRMED:
             return booking
         if booking.approval_status in (ApprovalStatus.PENDING, ApprovalStatus.REJECTED):
@@ -78,32 +79,20 @@ def confirm_registrations(booking, *, actor=None, now=None):
                         "Any payment for them will be refunded."
                     )
                 ) from None
-        before = snapshot(booking, ("status", "paid_at"))
         for registration in registrations:
-            registration.status = RegistrationStatus.CONFIRMED
-            registration.confirmed_at = now
-            registration.save(update_fields=["status", "confirmed_at"])
-            record(
-                "courses.registration.confirmed",
-                registration,
-                actor=actor,
-                before={"status": RegistrationStatus.HELD},
-                after={"status": RegistrationStatus.CONFIRMED},
-            )
+            transition(registration, RegistrationStatus.CONFIRMED, now=now, actor=actor)
             if registration.attendee_id:
                 grant_membership(registration, now, actor)
-        booking.status = BookingStatus.CONFIRMED
-        booking.confirmed_at = now
         if booking.paid_at is None and booking_is_free(booking):
             # Nothing to pay: a free booking counts as paid once confirmed.
             booking.paid_at = now
-        booking.save(update_fields=["status", "confirmed_at", "paid_at", "updated_at"])
-        record(
-            "courses.booking.confirmed",
+        transition(
             booking,
+            BookingStatus.CONFIRMED,
+            now=now,
             actor=actor,
-            before=before,
-            after=snapshot(booking, ("status", "paid_at")),
+            fields=["paid_at"],
+            after={"paid_at": booking.paid_at.isoformat() if booking.paid_at else ""},
         )
         _send_confirmations(booking, registrations)
     return booking
@@ -145,54 +134,53 @@ def release_registrations(booking, *, outcome, reason="", actor=None, now=None):
     outcome = ReleaseOutcome(outcome)
     now = now or timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("event").get(pk=booking.pk)
-        if booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED):
-            return booking
-        expiring = outcome == ReleaseOutcome.EXPIRED and booking.status == BookingStatus.HELD
-        new_status = BookingStatus.EXPIRED if expiring else BookingStatus.CANCELLED
-        before = snapshot(booking)
-        for registration in booking.registrations.filter(
-            status__in=[RegistrationStatus.HELD, RegistrationStatus.CONFIRMED]
-        ):
-            old = registration.status
-            registration.status = (
-                RegistrationStatus.EXPIRED
-                if old == RegistrationStatus.HELD and expiring
-                else RegistrationStatus.CANCELLED
-            )
-            registration.cancelled_at = now
-            registration.save(update_fields=["status", "cancelled_at"])
-            revoke_membership(registration, now, actor)
-            record(
-                f"courses.registration.{registration.status}",
-                registration,
-                actor=actor,
-                before={"status": old},
-                after={"status": registration.status},
-                note=reason,
-            )
-        booking.status = new_status
-        booking.cancelled_at = now
-        booking.save(update_fields=["status", "cancelled_at", "updated_at"])
-        record(
-            f"courses.booking.{new_status}",
-            booking,
-            actor=actor,
-            before=before,
-            after=snapshot(booking),
-            note=reason,
-        )
-    offer_waitlist_seats(booking.event, now=now)
+        booking = lock_booking(booking.pk)
+        released = _release_locked(booking, outcome, reason=reason, actor=actor, now=now)
+    if released:
+        offer_waitlist_seats(booking.event, now=now)
     return booking
 
 
+def _release_locked(booking, outcome, *, reason, actor, now):
+    """Release a booking the caller has locked; False when it was already released."""
+    if booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED):
+        return False
+    expiring = outcome == ReleaseOutcome.EXPIRED and booking.status == BookingStatus.HELD
+    for registration in booking.registrations.filter(
+        status__in=[RegistrationStatus.HELD, RegistrationStatus.CONFIRMED]
+    ):
+        held = registration.status == RegistrationStatus.HELD
+        to = RegistrationStatus.EXPIRED if held and expiring else RegistrationStatus.CANCELLED
+        transition(registration, to, now=now, actor=actor, note=reason)
+        revoke_membership(registration, now, actor)
+    to = BookingStatus.EXPIRED if expiring else BookingStatus.CANCELLED
+    transition(booking, to, now=now, actor=actor, note=reason)
+    return True
+
+
 def expire_holds(now=None):
-    """Expire every lapsed hold and pass freed seats on; run by Celery beat every minute."""
+    """Expire every lapsed hold and pass freed seats on; run by Celery beat every minute.
+
+    Safe to run twice at once (a second beat by mistake): each hold is released in its own
+    transaction under its row lock, taken with SKIP LOCKED, so a hold the other run is
+    releasing is skipped and one it released is left alone; offers are made under the
+    capacity lock, so each freed seat is offered, and emailed, once.
+    """
     now = now or timezone.now()
+    due = Booking.objects.filter(status=BookingStatus.HELD, expires_at__lte=now)
     expired = 0
-    for booking in Booking.objects.filter(status=BookingStatus.HELD, expires_at__lte=now):
-        release_registrations(booking, outcome=ReleaseOutcome.EXPIRED, reason="expired", now=now)
-        expired += 1
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            rows = locked(
+                due.filter(pk=pk).select_related("event"),
+                of=("self",),
+                no_key=True,
+                skip_locked=True,
+            )
+            if rows and _release_locked(
+                rows[0], ReleaseOutcome.EXPIRED, reason="expired", actor=None, now=now
+            ):
+                expired += 1
     expire_waitlist_offers(now)
     events = (
         WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.audit import record
+from cms.locking import lock_one
 from courses import emails
 from courses.models import Registration, RegistrationStatus, new_token
 
@@ -55,7 +56,7 @@ def claim_invited_seat(token, *, user, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         registration = registration_for_invitation(token)
-        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        registration = lock_one(Registration, registration.pk)
         if Registration.objects.filter(
             event=registration.event, attendee=user, status=RegistrationStatus.CONFIRMED
         ).exists():

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cms.audit import record
 from cms.dates import add_months
+from cms.locking import locked
 from courses.models import MembershipGrant
 
 
@@ -56,11 +57,18 @@ def revoke_membership(registration, now, actor):
 
 
 def lapse_memberships(now=None):
-    """Take people out of member groups when their last grant has run out (Celery beat)."""
+    """Take people out of member groups when their last grant has run out (Celery beat).
+    Each grant lapses once, in its own transaction, even when two runs overlap."""
     now = now or timezone.now()
+    due = MembershipGrant.objects.filter(expires_at__lte=now, lapsed_at__isnull=True)
     lapsed = 0
-    for grant in MembershipGrant.objects.filter(expires_at__lte=now, lapsed_at__isnull=True):
+    for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
+            # SKIP LOCKED: a grant another run (a second beat) is lapsing is left to it.
+            rows = locked(due.filter(pk=pk), skip_locked=True)
+            if not rows:
+                continue
+            grant = rows[0]
             _remove_from_group_unless_covered(grant.user_id, grant.group_id, now)
             grant.lapsed_at = now
             grant.save(update_fields=["lapsed_at"])

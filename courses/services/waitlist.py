@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.audit import record
+from cms.locking import locked
 from courses import capacity, emails
 from courses.models import WaitlistEntry, WaitlistStatus, new_token
 
@@ -88,11 +89,11 @@ def offer_waitlist_seats(event, *, now=None):
         free = capacity.event_seats_left(event, now)
         if free <= 0:
             return []
-        entries = list(
-            WaitlistEntry.objects.select_for_update()
-            .filter(event=event, status=WaitlistStatus.WAITING)
+        entries = locked(
+            WaitlistEntry.objects.filter(event=event, status=WaitlistStatus.WAITING)
             .select_related("user")
-            .order_by("created_at", "id")[:free]
+            .order_by("created_at", "id")[:free],
+            of=("self",),
         )
         for entry in entries:
             entry.status = WaitlistStatus.OFFERED
@@ -117,17 +118,18 @@ def expire_waitlist_offers(now=None):
     """Unclaimed offers past their time lapse; their seats pass to the next person."""
     now = now or timezone.now()
     events = set()
-    for entry in WaitlistEntry.objects.filter(
-        status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
-    ).select_related("event"):
-        entry.status = WaitlistStatus.EXPIRED
-        entry.save(update_fields=["status"])
-        record(
-            "courses.waitlist.expired",
-            entry,
-            before={"status": WaitlistStatus.OFFERED},
-            after={"status": WaitlistStatus.EXPIRED},
-        )
+    lapsed = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
+    for entry in lapsed.select_related("event"):
+        with transaction.atomic():
+            # Only the run that moves the offer records it (two beats may find it at once).
+            if not lapsed.filter(pk=entry.pk).update(status=WaitlistStatus.EXPIRED):
+                continue
+            record(
+                "courses.waitlist.expired",
+                entry,
+                before={"status": WaitlistStatus.OFFERED},
+                after={"status": WaitlistStatus.EXPIRED},
+            )
         events.add(entry.event)
     for event in events:
         offer_waitlist_seats(event, now=now)

@@ -9,6 +9,7 @@ from cms.access import Perm, users_with
 from cms.email import send_templated_email
 from cms.locking import lock_one
 from cms.models import SiteSettings
+from cms.states import can_move, move
 from payments.models import Order, PaymentAttempt
 
 
@@ -44,10 +45,6 @@ def record_attempt_started(order, session):
     return attempt
 
 
-class InvalidTransition(Exception):
-    """A programming error: a status move its model's TRANSITIONS table does not allow."""
-
-
 # The audit action of each model's status change (`payments.<name>.status_changed`).
 AUDIT_NAMES = {
     "Order": "order",
@@ -59,29 +56,22 @@ AUDIT_NAMES = {
 
 def can_change_status(obj, status):
     """Whether `obj` (an Order, PaymentAttempt, Payment or Refund) may move to `status`."""
-    return status == obj.status or status in type(obj).TRANSITIONS.get(obj.status, ())
+    return status == obj.status or can_move(obj, status)
 
 
 def change_status(obj, status, *, actor=None, note="", extra_fields=()):
     """The one way a payments row changes status: only along its model's `TRANSITIONS`
-    table (anything else raises InvalidTransition), saving `extra_fields` with it, audited.
+    table (anything else raises `cms.states.InvalidTransition`), saving `extra_fields` with
+    it, audited.
 
     Moving to the status it already has changes nothing and returns False (a repeated
     webhook, a racing return page); a move returns True.
     """
-    model = type(obj)
-    before = obj.status
-    if status == before:
+    if status == obj.status:
         return False
-    if status not in model.TRANSITIONS.get(before, ()):
-        raise InvalidTransition(f"{model.__name__} {obj.pk}: {before} -> {status} is not allowed")
-    obj.status = status
-    fields = ["status", *extra_fields]
-    if any(field.name == "updated_at" for field in model._meta.concrete_fields):
-        fields.append("updated_at")
-    obj.save(update_fields=fields)
+    before = move(obj, status, fields=extra_fields)
     record(
-        f"{AUDIT_NAMES[model.__name__]}.status_changed",
+        f"{AUDIT_NAMES[type(obj).__name__]}.status_changed",
         obj,
         actor=actor,
         before={"status": before},

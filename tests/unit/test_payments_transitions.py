@@ -4,8 +4,9 @@
 import pytest
 
 from cms.models import AuditRecord
+from cms.states import InvalidTransition
 from payments.models import Order, Payment, PaymentAttempt, Refund
-from payments.services.common import InvalidTransition, can_change_status, change_status
+from payments.services.common import can_change_status, change_status
 from tests.fakestripe.helpers import hold_seats
 
 OS = Order.Status
