@@ -4,8 +4,9 @@ import logging
 
 from django.dispatch import receiver
 
-from courses.signals import registration_cancelled
+from courses.signals import booking_changed, registration_cancelled
 from payments import services
+from payments.models import Order
 
 log = logging.getLogger(__name__)
 
@@ -18,3 +19,15 @@ def refund_cancelled_registration(sender, registration, actor=None, by_staff=Fal
     except services.PaymentError:
         # The cancellation itself stands; staff see the failed refund row on the order page.
         log.exception("Refund for cancelled registration %s failed", registration.pk)
+
+
+@receiver(booking_changed, dispatch_uid="payments_sync_order_with_booking")
+def sync_order_with_booking(sender, booking, **kwargs):
+    """A held booking's price may have changed (an add-on ticked, a seat cancelled): its
+    unpaid order follows, inside the same transaction. The booking is already locked, so the
+    order is locked without waiting: a payment being recorded for it right now (which locks
+    the order, then the booking) makes this change answer "busy, try again" instead of
+    deadlocking. A replaced Checkout Session is expired at Stripe after the commit."""
+    order = Order.objects.filter(booking=booking).first()
+    if order is not None:
+        services.sync_order_with_booking(order, nowait=True)

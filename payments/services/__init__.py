@@ -9,6 +9,8 @@ race without confirming twice. One module per concern:
 
 - `orders`: an order built from its booking, what may be paid and how, free orders, and
   flagging an order for Finance
+- `pricing`: an unpaid order's lines and total derived from its booking (the one source of
+  its price); a replaced Checkout Session expired at Stripe after the commit
 - `discounts`: discount codes applied to a pending order
 - `checkout`: Stripe Checkout, recording card payments, and what follows one that cannot
   simply confirm (wrong amount, paid twice, seats gone, failed bank debit, dispute)
@@ -22,8 +24,9 @@ race without confirming twice. One module per concern:
 
 Celery tasks are defined beside the service they run (`documents.send_receipt`,
 `documents.send_invoice`, `invoices.process_overdue_invoices_task`,
-`reconcile.reconcile_stripe`, `stripe_events.process_webhook_event`), registered under their
-historical `payments.tasks.*` names so queued messages and beat keep working.
+`pricing.expire_checkout_session`, `reconcile.reconcile_stripe`,
+`stripe_events.process_webhook_event`), registered under their historical `payments.tasks.*`
+names so queued messages and beat keep working.
 """
 
 from payments.stripe_client import card_payments_enabled
@@ -54,6 +57,7 @@ from .orders import (
     payment_options,
     resolve_attention,
 )
+from .pricing import sync_order_with_booking
 from .reconcile import reconcile_with_stripe
 from .refunds import (
     cancellation_refund_amount,
@@ -83,6 +87,7 @@ __all__ = [
     "order_for_booking",
     "payment_options",
     "resolve_attention",
+    "sync_order_with_booking",
     # discounts
     "apply_discount_code",
     # checkout

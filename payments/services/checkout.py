@@ -38,6 +38,7 @@ from .common import (
 )
 from .documents import queue_document_email
 from .orders import ensure_payable, flag_order
+from .pricing import expire_session_after_commit, forget_open_checkout, sync_order_with_booking
 from .refunds import refund_order
 from .stripe_objects import order_for_stripe_object, stripe_object_or_none
 
@@ -88,9 +89,15 @@ def _checkout_line_items(order):
 
 
 def start_card_checkout(order, *, success_url, cancel_url, actor=None):
-    """Create (or reuse) the order's Stripe Checkout Session and return its hosted-page URL."""
+    """Create (or reuse) the order's Stripe Checkout Session and return its hosted-page URL.
+
+    The order is first brought in line with its booking. An open session is reused only
+    while it charges the order's current total; one opened for an older total is forgotten
+    and expired. Stripe is never called while the order row is locked.
+    """
     if not card_payments_enabled():
         raise PaymentError(_("Card payment is not available. Please choose to pay by invoice."))
+    order = sync_order_with_booking(order, actor=actor)
     ensure_payable(order)
     client = get_client()
     if order.stripe_checkout_session_id:
@@ -99,7 +106,10 @@ def start_card_checkout(order, *, success_url, cancel_url, actor=None):
         except stripe.StripeError:
             session = None
         if session is not None and session.status == "open":
-            return session.url
+            if _charges_total(session, order):
+                return session.url
+            # Opened for an older total (a change raced it, or expiring it failed).
+            order = _forget_session(order, session.id)
         if session is not None and session.status == "complete":
             settle_checkout_session(session.id, source="checkout page")
             raise PaymentError(_("This order has already been paid."))
@@ -109,6 +119,7 @@ def start_card_checkout(order, *, success_url, cancel_url, actor=None):
         max(hold_ends, now + STRIPE_MIN_SESSION_LIFETIME), now + STRIPE_MAX_SESSION_LIFETIME
     )
     attempt = order.checkout_attempts + 1
+    amount = order.total
     params = {
         "mode": "payment",
         "line_items": _checkout_line_items(order),
@@ -133,26 +144,56 @@ def start_card_checkout(order, *, success_url, cancel_url, actor=None):
             )
         ) from error
     with transaction.atomic():
-        order = locked(order)
-        order.stripe_checkout_session_id = session.id
-        order.checkout_attempts = attempt
-        order.payment_method = Order.Method.CARD
-        order.save(
-            update_fields=[
-                "stripe_checkout_session_id",
-                "checkout_attempts",
-                "payment_method",
-                "updated_at",
-            ]
+        order = lock_one(Order, order.pk)
+        changed = order.total != amount
+        if not changed:
+            order.stripe_checkout_session_id = session.id
+            order.checkout_attempts = attempt
+            order.payment_method = Order.Method.CARD
+            order.save(
+                update_fields=[
+                    "stripe_checkout_session_id",
+                    "checkout_attempts",
+                    "payment_method",
+                    "updated_at",
+                ]
+            )
+            record(
+                "order.checkout_started",
+                order,
+                actor=actor,
+                after={"session": session.id, "amount": order.total},
+            )
+            record_attempt_started(order, session)
+    if changed:
+        # The order changed while Stripe was asked (no lock is held across that call): this
+        # session is for the old amount, so it is never offered.
+        expire_session_after_commit(session.id)
+        raise PaymentError(
+            _(
+                "The amount to pay changed while the card page was being prepared, and nothing "
+                "was charged. Check the new total below and pay again."
+            )
         )
-        record(
-            "order.checkout_started",
-            order,
-            actor=actor,
-            after={"session": session.id, "amount": order.total},
-        )
-        record_attempt_started(order, session)
     return session.url
+
+
+def _charges_total(session, order):
+    """True when an open Checkout Session charges exactly the order's current total."""
+    return session.amount_total == order.total and (session.currency or "").upper() == (
+        order.currency.upper()
+    )
+
+
+def _forget_session(order, session_id):
+    """Forget a stale session on the order, under its lock; it is expired after the commit,
+    so its "expired" webhook no longer matches the order and releases nothing."""
+    with transaction.atomic():
+        order = lock_one(Order, order.pk)
+        if order.stripe_checkout_session_id == session_id:
+            forget_open_checkout(order)
+            order.save(update_fields=["stripe_checkout_session_id", "updated_at"])
+    return order
 
 
 def settle_checkout_session(session_id, *, source):

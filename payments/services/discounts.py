@@ -5,24 +5,30 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from payments.models import DiscountCode, Order, OrderLineItem
+from cms.locking import lock_one, locked
+from payments.models import DiscountCode, Order
 
-from .common import PaymentError, locked, record
-from .orders import forget_open_checkout
+from .common import PaymentError, record
+from .pricing import reprice
 
 
 def apply_discount_code(order, code, *, actor=None, now=None):
     """Apply a discount code to a pending order; the amount is computed here, never trusted
-    from the browser. Raises PaymentError with the reason a code cannot be used."""
+    from the browser. Raises PaymentError with the reason a code cannot be used.
+
+    The order and the code's row are locked only while the decision is written: a Checkout
+    Session opened for the old total is expired at Stripe after the commit, so a slow Stripe
+    never holds up other buyers using the same code.
+    """
     now = now or timezone.now()
     code = (code or "").strip()
     if not code:
         raise PaymentError(_("Enter a discount code, or continue without one."))
     with transaction.atomic():
-        order = locked(order)
+        order = lock_one(Order, order.pk)
         if order.status != Order.Status.PENDING or order.payment_method == Order.Method.INVOICE:
             raise PaymentError(_("A discount can only be added before you pay."))
-        discount = DiscountCode.objects.select_for_update().filter(code__iexact=code).first()
+        discount = next(iter(locked(DiscountCode.objects.filter(code__iexact=code))), None)
         if discount is None or not discount.active:
             raise PaymentError(
                 _(
@@ -32,31 +38,8 @@ def apply_discount_code(order, code, *, actor=None, now=None):
                 % {"code": code}
             )
         _check_usable(discount, order, now)
-        amount = _discount_amount(discount, order)
-        forget_open_checkout(order)
-        order.line_items.filter(kind=OrderLineItem.Kind.DISCOUNT).delete()
-        OrderLineItem.objects.create(
-            order=order,
-            kind=OrderLineItem.Kind.DISCOUNT,
-            description=_("Discount %(code)s (%(terms)s)")
-            % {"code": discount.code, "terms": discount.describe()},
-            quantity=1,
-            unit_amount=-amount,
-            ref=discount.code,
-        )
         before = {"total": order.total, "discount_code": str(order.discount_code or "")}
-        order.discount_code = discount
-        order.discount_amount = amount
-        order.total = order.subtotal - amount
-        order.save(
-            update_fields=[
-                "discount_code",
-                "discount_amount",
-                "total",
-                "stripe_checkout_session_id",
-                "updated_at",
-            ]
-        )
+        reprice(order, discount=discount, actor=actor, note="Discount applied")
         record(
             "order.discount_applied",
             order,
@@ -95,25 +78,3 @@ def _check_usable(discount, order, now):
         )
         if used >= discount.max_uses:
             raise PaymentError(_("The code %(code)s has been used up.") % named)
-
-
-def _discount_amount(discount, order):
-    """What the code takes off the order's (eligible) lines, in minor units."""
-    lines = list(order.line_items.exclude(kind=OrderLineItem.Kind.DISCOUNT))
-    if discount.ticket_type_id:
-        eligible = sum(
-            line.amount for line in lines if line.ticket_type_id == discount.ticket_type_id
-        )
-        if not eligible:
-            raise PaymentError(
-                _(
-                    "The code %(code)s applies only to %(ticket_type)s tickets, and this "
-                    "order has none."
-                )
-                % {"code": discount.code, "ticket_type": discount.ticket_type}
-            )
-    else:
-        eligible = sum(line.amount for line in lines)
-    if discount.kind == DiscountCode.Kind.PERCENT:
-        return eligible * discount.percent_off // 100
-    return min(discount.amount_off, eligible)

@@ -1,30 +1,31 @@
 """Orders: built from a booking, what may be paid and how, free orders, and putting an order
 in front of Finance when something needs a person."""
 
-import logging
-
-import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cms.locking import lock_one
 from courses import services as courses
 from courses.models import ApprovalStatus, BookingStatus
-from payments.models import EventPaymentSettings, Order, OrderLineItem
-from payments.stripe_client import card_payments_enabled, get_client
+from payments.models import EventPaymentSettings, Order
+from payments.stripe_client import card_payments_enabled
 
 from .common import PaymentError, change_status, finance_emails, locked, record, send_payments_email
-
-log = logging.getLogger(__name__)
+from .pricing import (
+    forget_open_checkout,  # noqa: F401 - invoices import it from here
+    reprice,
+    sync_order_with_booking,
+)
 
 
 def order_for_booking(booking, *, actor=None):
-    """The booking's order, built from its line items the first time it is asked for."""
+    """The booking's order, created the first time it is asked for; while it is unpaid its
+    lines and total follow the booking (`sync_order_with_booking`), so the buyer always sees
+    and pays the booking's current price."""
     existing = Order.objects.filter(booking=booking).first()
     if existing:
-        return existing
-    items = courses.booking_line_items(booking)
-    subtotal, currency = courses.booking_total(booking)
+        return sync_order_with_booking(existing, actor=actor)
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -32,23 +33,9 @@ def order_for_booking(booking, *, actor=None):
                 event=booking.event,
                 purchaser=booking.purchaser,
                 email=booking.purchaser.email,
-                currency=currency.upper(),
-                subtotal=subtotal,
-                total=subtotal,
+                currency=booking.currency.upper(),
             )
-            for item in items:
-                ticket_type_id = None
-                if item.get("kind") == OrderLineItem.Kind.TICKET:
-                    ticket_type_id = item.get("ticket_type_id") or _int_or_none(item.get("ref"))
-                OrderLineItem.objects.create(
-                    order=order,
-                    kind=item.get("kind", OrderLineItem.Kind.TICKET),
-                    description=str(item["description"])[:255],
-                    quantity=item.get("quantity", 1),
-                    unit_amount=item["unit_amount"],
-                    ref=str(item.get("ref", ""))[:100],
-                    ticket_type_id=ticket_type_id,
-                )
+            reprice(order, audit=False)
             record(
                 "order.created",
                 order,
@@ -57,15 +44,8 @@ def order_for_booking(booking, *, actor=None):
             )
     except IntegrityError:
         # Another request created it first (double click, return page racing the webhook).
-        return Order.objects.get(booking=booking)
+        return sync_order_with_booking(Order.objects.get(booking=booking), actor=actor)
     return order
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def payment_options(order):
@@ -94,27 +74,19 @@ def ensure_payable(order):
         )
 
 
-def forget_open_checkout(order):
-    """A total changed: the old Checkout Session must not be paid, so expire it at Stripe."""
-    if not order.stripe_checkout_session_id:
-        return
-    if card_payments_enabled():
-        try:
-            get_client().v1.checkout.sessions.expire(order.stripe_checkout_session_id)
-        except stripe.StripeError as error:
-            # Already complete or expired: reconciliation settles a completed one.
-            log.info("Could not expire session %s: %s", order.stripe_checkout_session_id, error)
-    order.stripe_checkout_session_id = ""
-
-
 def confirm_free_order(order, *, actor=None):
-    """An order that costs nothing confirms at once, without Stripe."""
+    """An order that costs nothing confirms at once, without Stripe, and its booking is
+    recorded as paid (nothing was owed: what CE credit checks)."""
+    order = sync_order_with_booking(order, actor=actor)
     if order.total != 0:
         raise PaymentError(_("This order has an amount to pay."))
     with transaction.atomic():
-        order = locked(order)
+        order = lock_one(Order, order.pk)
         if order.status == Order.Status.PAID:
             return order
+        if order.total != 0:
+            # The booking changed between the page and this click.
+            raise PaymentError(_("This order has an amount to pay."))
         ensure_payable(order)
         order.payment_method = Order.Method.FREE
         order.paid_at = timezone.now()
@@ -130,6 +102,9 @@ def confirm_free_order(order, *, actor=None):
                 courses.confirm_registrations(order.booking, actor=actor)
         except courses.RegistrationError as error:
             raise PaymentError(str(error)) from error
+        courses.record_booking_paid(
+            order.booking, at=order.paid_at, actor=actor, note=f"Order {order.reference}: free"
+        )
     return order
 
 

@@ -76,6 +76,9 @@ class FakeStripe:
         self.refunds = {}
         self.sent_events = []
         self.requests = []
+        # A slow Stripe: API paths ending with a key are answered after that many seconds.
+        self.delays = {}
+        self.slow_request_started = threading.Event()
         self._idempotent = {}
         self._key_locks = {}
         self._lock = threading.RLock()
@@ -105,6 +108,17 @@ class FakeStripe:
     def base_url(self):
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def slow_down(self, path_suffix, seconds):
+        """Answer API requests whose path ends with `path_suffix` (e.g. "/expire") only after
+        `seconds`; `slow_request_started` is set when such a request arrives."""
+        self.delays[path_suffix] = seconds
+
+    def _delay(self, path):
+        seconds = next((s for suffix, s in self.delays.items() if path.endswith(suffix)), 0)
+        if seconds:
+            self.slow_request_started.set()
+            time.sleep(seconds)
 
     # -- API operations ----------------------------------------------------------------------
 
@@ -505,6 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "idempotency_key": self.headers.get("Idempotency-Key"),
             }
         )
+        fake._delay(url.path)
         try:
             result = fake.handle_api(method, url.path, params, self.headers.get("Idempotency-Key"))
         except StripeError as error:

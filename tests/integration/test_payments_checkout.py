@@ -11,8 +11,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from cms.models import AuditRecord
-from courses.factories import UserFactory
-from courses.models import BookingStatus
+from courses import services as courses_services
+from courses.factories import UserFactory, make_event
+from courses.models import BookingStatus, RegistrationAddOn
 from payments.models import EventPaymentSettings, FinanceDocument, Order, Payment
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
@@ -242,3 +243,107 @@ def test_checkout_shows_hold_in_event_zone_money_and_due_date_in_site_style(
     due = Order.objects.get(booking=booking).invoice_due_date
     page = client.get(response["Location"]).content.decode()
     assert f"Please pay $1,095.00 by {due.day} {due:%B %Y}" in page
+
+
+def held_seat_with_ce_add_on(seats=1):
+    """A held booking at $450 a seat, at an event offering a $50 CE add-on (not yet ticked)."""
+    event = make_event(price=45000, add_ons=[("CE credits", 5000, True)])
+    booking = hold_seats(event=event, seats=seats)
+    return booking, event.add_ons.get(name="CE credits")
+
+
+def tick(booking, add_on, *, seat=0):
+    registration = booking.registrations.order_by("pk")[seat]
+    courses_services.update_attendee_details(
+        registration, {"add_on_ids": [add_on.pk]}, actor=booking.purchaser
+    )
+
+
+def test_an_add_on_ticked_after_the_order_exists_is_shown_and_charged(
+    client, fake_stripe, django_capture_on_commit_callbacks
+):
+    booking, ce = held_seat_with_ce_add_on()
+    start_card_payment(client, booking)
+    order = Order.objects.get(booking=booking)
+    old_session = order.stripe_checkout_session_id
+    assert fake_stripe.sessions[old_session]["amount_total"] == 45000
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        tick(booking, ce)
+        # The change is written under the booking's lock; Stripe is asked after the commit.
+        assert not [r for r in fake_stripe.requests if r["path"].endswith("/expire")]
+    assert callbacks
+
+    order.refresh_from_db()
+    assert (order.subtotal, order.total, order.stripe_checkout_session_id) == (50000, 50000, "")
+    assert fake_stripe.sessions[old_session]["status"] == "expired"
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "CE credits" in page.text
+    assert "Pay $500.00 by card" in page.text
+
+    hosted_url = start_card_payment(client, booking)
+    order.refresh_from_db()
+    assert order.stripe_checkout_session_id not in ("", old_session)
+    assert hosted_url.endswith(order.stripe_checkout_session_id)
+    assert fake_stripe.sessions[order.stripe_checkout_session_id]["amount_total"] == 50000
+    assert fake_stripe.requests[-1]["idempotency_key"] == f"checkout-{order.public_id}-2"
+    # The expired session's webhook no longer matches the order: the seats stay held.
+    deliver_sent_events(client, fake_stripe, event_type="checkout.session.expired")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.booking.status == BookingStatus.HELD
+
+
+def test_the_order_follows_the_booking_before_any_session_is_opened(client, fake_stripe):
+    booking, ce = held_seat_with_ce_add_on(seats=2)
+    client.force_login(booking.purchaser)
+    assert (
+        "Pay $900.00 by card"
+        in client.get(reverse("payments:checkout", args=[booking.public_id])).text
+    )
+
+    tick(booking, ce, seat=1)
+    assert (
+        "Pay $950.00 by card"
+        in client.get(reverse("payments:checkout", args=[booking.public_id])).text
+    )
+
+    # One held seat cancelled: the order drops it (and its add-on) too.
+    courses_services.cancel_registration(
+        booking.registrations.order_by("pk")[1], actor=booking.purchaser
+    )
+    order = Order.objects.get(booking=booking)
+    assert (order.subtotal, order.total) == (45000, 45000)
+    assert [(line.kind, line.quantity) for line in order.line_items.all()] == [("ticket", 1)]
+    assert AuditRecord.objects.filter(action="payments.order.repriced").count() == 2
+
+
+def test_a_stale_open_session_is_not_reused_when_the_page_is_behind_the_booking(
+    client, fake_stripe, django_capture_on_commit_callbacks
+):
+    booking, ce = held_seat_with_ce_add_on()
+    start_card_payment(client, booking)
+    order = Order.objects.get(booking=booking)
+    old_session = order.stripe_checkout_session_id
+    # The add-on line is written without telling payments (as if the signal were missed).
+    registration = booking.registrations.get()
+    RegistrationAddOn.objects.create(registration=registration, add_on=ce, unit_price=5000)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted_url = start_card_payment(client, booking)
+
+    order.refresh_from_db()
+    assert order.total == 50000
+    assert hosted_url.endswith(order.stripe_checkout_session_id)
+    assert order.stripe_checkout_session_id != old_session
+    assert fake_stripe.sessions[old_session]["status"] == "expired"
+    assert fake_stripe.sessions[order.stripe_checkout_session_id]["amount_total"] == 50000
+
+
+def test_a_free_order_records_the_booking_as_paid(client, fake_stripe):
+    booking = hold_seats(price=0)
+    client.force_login(booking.purchaser)
+    client.post(reverse("payments:checkout", args=[booking.public_id]), {"action": "free"})
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.paid_at is not None

@@ -8,7 +8,9 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.factories import make_event, ticket
+from courses import services as courses_services
+from courses.factories import UserFactory, make_event, ticket
+from payments import services
 from payments.models import DiscountCode, Order
 from tests.fakestripe.helpers import hold_seats, running_fake_stripe
 
@@ -129,3 +131,86 @@ def test_negative_zero_or_over_100_percent_discounts_are_refused(fields, field):
 def test_database_refuses_an_over_100_percent_discount():
     with pytest.raises(IntegrityError):
         DiscountCode.objects.create(code="HUGE", kind="percent", percent_off=150)
+
+
+def test_a_free_order_by_discount_records_the_booking_as_paid(client, fake_stripe):
+    DiscountCode.objects.create(code="SPEAKER", kind="percent", percent_off=100)
+    booking = hold_seats(price=45000)
+    apply(client, booking, "speaker")
+
+    client.post(reverse("payments:checkout", args=[booking.public_id]), {"action": "free"})
+
+    booking.refresh_from_db()
+    order = Order.objects.get(booking=booking)
+    assert order.status == Order.Status.PAID
+    assert booking.paid_at == order.paid_at
+
+
+def test_a_code_applied_over_an_open_session_expires_it_after_the_commit(
+    client, fake_stripe, django_capture_on_commit_callbacks
+):
+    DiscountCode.objects.create(code="FIT20", kind="percent", percent_off=20)
+    booking = hold_seats(price=45000)
+    client.force_login(booking.purchaser)
+    client.post(reverse("payments:checkout", args=[booking.public_id]), {"action": "card"})
+    order = Order.objects.get(booking=booking)
+    old_session = order.stripe_checkout_session_id
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.apply_discount_code(order, "fit20", actor=booking.purchaser)
+    # Decided and written without calling Stripe; the old session is expired afterwards.
+    assert not [r for r in fake_stripe.requests if r["path"].endswith("/expire")]
+    order.refresh_from_db()
+    assert (order.total, order.stripe_checkout_session_id) == (36000, "")
+    for callback in callbacks:
+        callback()
+    assert fake_stripe.sessions[old_session]["status"] == "expired"
+
+    client.post(reverse("payments:checkout", args=[booking.public_id]), {"action": "card"})
+    order.refresh_from_db()
+    assert fake_stripe.sessions[order.stripe_checkout_session_id]["amount_total"] == 36000
+
+
+def test_a_discount_follows_add_ons_ticked_after_it(client, fake_stripe):
+    DiscountCode.objects.create(code="FIT20", kind="percent", percent_off=20)
+    event = make_event(price=45000, add_ons=[("CE credits", 5000, True)])
+    booking = hold_seats(event=event)
+    apply(client, booking, "FIT20")
+
+    courses_services.update_attendee_details(
+        booking.registrations.get(),
+        {"add_on_ids": [event.add_ons.get().pk]},
+        actor=booking.purchaser,
+    )
+
+    order = Order.objects.get(booking=booking)
+    assert (order.subtotal, order.discount_amount, order.total) == (50000, 10000, 40000)
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "Discount FIT20 (20% off)" in page.text
+    assert "Pay $400.00 by card" in page.text
+
+
+def test_a_ticket_type_code_is_dropped_when_its_tickets_leave_the_order(client, fake_stripe):
+    event = make_event(price=45000)
+    student = ticket(event, name="Student", price=20000)
+    DiscountCode.objects.create(
+        code="STUDENT50", kind="fixed", amount_off=5000, event=event, ticket_type=student
+    )
+    buyer = UserFactory()
+    booking = courses_services.place_hold(
+        event=event,
+        purchaser=buyer,
+        tickets={event.ticket_types.get(name="Standard").pk: 1, student.pk: 1},
+        attendees=[
+            {"attendee_name": "A One", "attendee_email": buyer.email},
+            {"attendee_name": "B Two", "attendee_email": "b@example.org"},
+        ],
+    )
+    apply(client, booking, "student50")
+    assert Order.objects.get(booking=booking).total == 60000
+
+    student_seat = booking.registrations.get(ticket_type=student)
+    courses_services.cancel_registration(student_seat, actor=booking.purchaser)
+
+    order = Order.objects.get(booking=booking)
+    assert (order.subtotal, order.discount_code, order.total) == (45000, None, 45000)
