@@ -1,22 +1,34 @@
-"""The registration rush: 2,000 hold attempts from 50 concurrent clients for 300 seats.
+"""The registration rush: signed-in buyers racing for a small number of seats.
 
-Runs on PostgreSQL (DATABASE_URL, else the local server's `fit_bench` database) behind
-gunicorn, through the real registration form view (`courses:register`), each client signed in
-with its own session. Prints one JSON line:
+Candidate: the real registration form view (`courses:register`, POST one ticket) behind
+gunicorn on PostgreSQL. Floor: `tests/perf/floors.hold_seat`, a view written here that does
+what any correct hold must do and nothing else: `SELECT … FOR UPDATE` on a capacity row, a
+count of the holds, one `INSERT`, a redirect (a small 409 once sold out). It is the right
+floor because it keeps the one guarantee that makes a rush hard (no overselling under
+concurrency) with the same server, middleware (session, user, CSRF), database and clients,
+so the ratio is what the registration code adds on top of the lock.
 
-- holds_per_s: seats held per second while seats remained (holds / time to the last hold);
-- attempts_per_s: all attempts (holds and "sold out" answers) per second;
-- p95_ms: 95th percentile latency of an attempt;
-- oversold: seats held or confirmed beyond capacity, counted from the rows afterwards;
-- bare_rps: a bare Django view with the same concurrency, in the same run;
-- ratio: attempts_per_s / bare_rps (what placing a hold costs against doing nothing).
+Each round runs the candidate and then the floor, each on fresh capacity:
+- rush phase: ATTEMPTS attempts by distinct signed-in buyers for SEATS seats;
+- sold-out phase: SOLD_OUT_ATTEMPTS more attempts by other buyers once nothing is left.
+Three rounds; every ratio is the median of the three rounds' ratios.
+
+Fields (ratios candidate/floor; higher is better except p95):
+- holds_vs_floor: holds per second (holds / time to the last hold). Target ≥ 0.6.
+- sold_out_vs_floor: answers per second in the sold-out phase. Target ≥ 0.5.
+- oversold: seats held or confirmed beyond capacity, counted from the rows. Must be 0.
+- p95_vs_floor: p95 latency of a rush-phase attempt, candidate over floor: lower is better,
+  1.0 is the floor (issue 14 sets no target).
+
+BENCH_SHORT=1 runs a small rush (60 seats, 120 + 120 attempts, 20 clients) to prove the
+bench works; the default (300 seats, 600 + 600 attempts, 50 clients) takes a few minutes.
 """
 
 import http.client
 import json
 import os
 import secrets
-import subprocess
+import statistics
 import sys
 import threading
 import time
@@ -24,36 +36,21 @@ import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from tests.perf.database import SETTINGS, prepare_database, setup_django
 from tests.perf.http_load import PROJECT_ROOT, gunicorn_server, measure, p95
 
-SETTINGS = "tests.perf.settings"
-ATTEMPTS = int(os.environ.get("BENCH_RUSH_ATTEMPTS", "2000"))
-CONCURRENCY = int(os.environ.get("BENCH_RUSH_CONCURRENCY", "50"))
-SEATS = int(os.environ.get("BENCH_RUSH_SEATS", "300"))
+SHORT = bool(os.environ.get("BENCH_SHORT"))
+SEATS = int(os.environ.get("BENCH_RUSH_SEATS", "60" if SHORT else "300"))
+ATTEMPTS = int(os.environ.get("BENCH_RUSH_ATTEMPTS", str(2 * SEATS)))
+SOLD_OUT_ATTEMPTS = int(os.environ.get("BENCH_RUSH_SOLD_OUT_ATTEMPTS", str(2 * SEATS)))
+CONCURRENCY = int(os.environ.get("BENCH_RUSH_CONCURRENCY", "20" if SHORT else "50"))
 WORKERS = int(os.environ.get("BENCH_RUSH_WORKERS", "4"))
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fit_bench"
+ROUNDS = 3
+TARGETS = {"holds_vs_floor": ">= 0.6", "sold_out_vs_floor": ">= 0.5", "oversold": "== 0"}
 
 
-def prepare_database():
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS}
-    (PROJECT_ROOT / ".bench").mkdir(exist_ok=True)
-    subprocess.run([sys.executable, ".ci/ensure_database.py"], cwd=PROJECT_ROOT, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def build_rush():
-    """A fresh event with SEATS seats and ATTEMPTS signed-in buyers; returns what clients need."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
-    import django
-
-    django.setup()
+def signed_in_clients(count):
+    """`count` buyers, each with a signed-in session cookie and a CSRF token."""
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -62,68 +59,44 @@ def build_rush():
     )
     from django.contrib.sessions.backends.db import SessionStore
 
-    from cms.factories import home_page
-    from courses.factories import EventIndexPageFactory
-    from courses.models import EventIndexPage, EventPage, EventSession, TicketType
-
     run = uuid.uuid4().hex[:8]
-    index = EventIndexPage.objects.first() or EventIndexPageFactory(parent=home_page())
-    from django.utils import timezone
-
-    start = timezone.now() + timedelta(days=30)
-    event = EventPage(
-        title=f"Registration rush {run}",
-        slug=f"rush-{run}",
-        format="workshop",
-        summary="Benchmark event.",
-        capacity=SEATS,
-        time_zone="America/New_York",
-    )
-    event.sessions = [EventSession(title="Day 1", start=start, end=start + timedelta(hours=6))]
-    event.ticket_types = [TicketType(name="Standard", price=0, max_per_order=1)]
-    index.add_child(instance=event)
-    event.save_revision().publish()
-    ticket = event.ticket_types.get()
-
     User = get_user_model()
-    users = User.objects.bulk_create(
+    User.objects.bulk_create(
         User(email=f"rush-{run}-{n}@example.org", legal_name=f"Rush Buyer {n}", password="!")
-        for n in range(ATTEMPTS)
+        for n in range(count)
     )
-    users = list(User.objects.filter(email__startswith=f"rush-{run}-").order_by("pk"))
     clients = []
-    for user in users:
+    for user in User.objects.filter(email__startswith=f"rush-{run}-").order_by("pk"):
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         clients.append({"session": session.session_key, "csrf": secrets.token_hex(16)})
-    from django.db import connection
-
-    connection.close()
-    return event.pk, ticket.pk, clients
+    return clients
 
 
-def count_taken(event_id):
-    from django.db import connection
+def new_event():
+    """A free event with SEATS seats; returns its register path and ticket field."""
+    from django.utils import timezone
 
-    from courses.capacity import event_seats_taken
-    from courses.models import EventPage
+    from courses.factories import make_event
 
-    connection.close()
-    return event_seats_taken(EventPage.objects.get(pk=event_id))
-
-
-def attempt(port, path, ticket_id, client):
-    """POST the ticket form once; returns (outcome, seconds, finished_at)."""
-    body = urlencode(
-        {
-            f"ticket_{ticket_id}": "1",
-            "idempotency_key": uuid.uuid4().hex,
-            "csrfmiddlewaretoken": client["csrf"],
-        }
+    event = make_event(
+        title=f"Registration rush {uuid.uuid4().hex[:8]}",
+        capacity=SEATS,
+        starts_in=timedelta(days=30),
     )
+    ticket = event.ticket_types.get()
+    assert event.sessions.first().start > timezone.now()
+    return event.pk, f"/registrations/events/{event.pk}/register/", f"ticket_{ticket.pk}"
+
+
+def attempt(port, path, field, client):
+    """POST one hold attempt; returns (outcome, seconds, finished_at)."""
+    form = {"idempotency_key": uuid.uuid4().hex, "csrfmiddlewaretoken": client["csrf"]}
+    if field:
+        form[field] = "1"
     headers = {
         "Host": "127.0.0.1",
         "Content-Type": "application/x-www-form-urlencoded",
@@ -132,7 +105,7 @@ def attempt(port, path, ticket_id, client):
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request("POST", path, body=body, headers=headers)
+        connection.request("POST", path, body=urlencode(form), headers=headers)
         response = connection.getresponse()
         response.read()
         status, location = response.status, response.getheader("Location", "")
@@ -150,8 +123,8 @@ def attempt(port, path, ticket_id, client):
     return outcome, finished - started, finished
 
 
-def rush(port, event_id, ticket_id, clients):
-    path = f"/registrations/events/{event_id}/register/"
+def run_clients(port, path, field, clients):
+    """Every client attempts once, CONCURRENCY at a time; returns results, start, wall."""
     results = []
     lock = threading.Lock()
     queue = iter(clients)
@@ -162,7 +135,7 @@ def rush(port, event_id, ticket_id, clients):
                 client = next(queue, None)
             if client is None:
                 return
-            result = attempt(port, path, ticket_id, client)
+            result = attempt(port, path, field, client)
             with lock:
                 results.append(result)
 
@@ -172,47 +145,90 @@ def rush(port, event_id, ticket_id, clients):
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
-    return results, started, wall
+    return results, started, time.perf_counter() - started
+
+
+def phases(port, path, field, rush_clients, sold_out_clients):
+    """The rush, then the sold-out phase; returns the figures of one side of one round."""
+    results, started, _ = run_clients(port, path, field, rush_clients)
+    held = [done for outcome, _, done in results if outcome == "held"]
+    sold_out_results, _, sold_out_wall = run_clients(port, path, field, sold_out_clients)
+    errors = [o for o, _, _ in results + sold_out_results if o.startswith("error")]
+    late = [o for o, _, _ in sold_out_results if o != "sold out"]
+    return {
+        "holds": len(held),
+        "holds_per_s": len(held) / (max(held) - started) if held else 0.0,
+        "sold_out_per_s": len(sold_out_results) / sold_out_wall,
+        "p95_s": p95([seconds for _, seconds, _ in results]),
+        "errors": errors,
+        "held_after_sold_out": len(late),
+    }
 
 
 def main():
     prepare_database()
-    event_id, ticket_id, clients = build_rush()
+    setup_django()
+    from django.db import connection
+
+    from courses.capacity import event_seats_taken
+    from courses.models import EventPage
+    from tests.perf import floors
+
+    floors.create_floor_tables()
+    clients = signed_in_clients(ATTEMPTS + SOLD_OUT_ATTEMPTS)
+    rush_clients, sold_out_clients = clients[:ATTEMPTS], clients[ATTEMPTS:]
+    events = [new_event() for _ in range(ROUNDS)]
+    capacities = [floors.new_capacity(SEATS) for _ in range(ROUNDS)]
+    connection.close()
+    rounds = []
     log_path = PROJECT_ROOT / ".bench" / "gunicorn-rush.log"
     with gunicorn_server(
         SETTINGS, workers=WORKERS, ready_path="/bench/bare", log_path=log_path
     ) as port:
         measure(port, "/bench/bare", requests=100, concurrency=CONCURRENCY)  # warm up
-        results, started, wall = rush(port, event_id, ticket_id, clients)
-        bare = measure(port, "/bench/bare", requests=ATTEMPTS, concurrency=CONCURRENCY)
-    outcomes = [outcome for outcome, _, _ in results]
-    errors = [o for o in outcomes if o.startswith("error")]
-    holds = outcomes.count("held")
-    last_hold = max((done for outcome, _, done in results if outcome == "held"), default=started)
-    taken = count_taken(event_id)
-    attempts_per_s = len(results) / wall
+        for (_, path, field), capacity_id in zip(events, capacities, strict=True):
+            candidate = phases(port, path, field, rush_clients, sold_out_clients)
+            floor = phases(
+                port, f"/bench/floor/hold/{capacity_id}/", None, rush_clients, sold_out_clients
+            )
+            rounds.append((candidate, floor))
+    oversold = max(event_seats_taken(EventPage.objects.get(pk=pk)) - SEATS for pk, _, _ in events)
+    floor_oversold = max(floors.holds_beyond_capacity(c) for c in capacities)
+
+    def median_ratio(key):
+        return round(statistics.median(c[key] / f[key] for c, f in rounds), 3)
+
+    errors = [e for c, f in rounds for e in c["errors"] + f["errors"]]
     result = {
         "bench": "rush",
-        "attempts": len(results),
-        "seats": SEATS,
-        "holds": holds,
-        "sold_out": outcomes.count("sold out"),
+        "holds_vs_floor": median_ratio("holds_per_s"),
+        "sold_out_vs_floor": median_ratio("sold_out_per_s"),
+        "oversold": max(0, oversold),
+        "p95_vs_floor": median_ratio("p95_s"),
+        "target": {**TARGETS, "p95_vs_floor": "lower is better; 1.0 = floor; no target set"},
+        "holds_per_s": round(statistics.median(c["holds_per_s"] for c, _ in rounds), 1),
+        "floor_holds_per_s": round(statistics.median(f["holds_per_s"] for _, f in rounds), 1),
+        "sold_out_per_s": round(statistics.median(c["sold_out_per_s"] for c, _ in rounds), 1),
+        "floor_sold_out_per_s": round(statistics.median(f["sold_out_per_s"] for _, f in rounds), 1),
+        "p95_ms": round(statistics.median(c["p95_s"] for c, _ in rounds) * 1000, 1),
+        "floor_p95_ms": round(statistics.median(f["p95_s"] for _, f in rounds) * 1000, 1),
+        "holds": [c["holds"] for c, _ in rounds],
+        "floor_holds": [f["holds"] for _, f in rounds],
+        "floor_oversold": floor_oversold,
         "errors": len(errors),
-        "holds_per_s": round(holds / (last_hold - started), 1) if holds else 0.0,
-        "attempts_per_s": round(attempts_per_s, 1),
-        "p95_ms": round(p95([seconds for _, seconds, _ in results]) * 1000, 1),
-        "oversold": max(0, taken - SEATS),
-        "bare_rps": round(bare["rps"], 1),
-        "ratio": round(attempts_per_s / bare["rps"], 3),
+        "seats": SEATS,
+        "attempts": ATTEMPTS,
+        "sold_out_attempts": SOLD_OUT_ATTEMPTS,
+        "rounds": ROUNDS,
         "concurrency": CONCURRENCY,
         "gunicorn_workers": WORKERS,
+        "short": SHORT,
         "database": "postgresql",
     }
     print(json.dumps(result), flush=True)
     if errors:
         print(f"# first error: {errors[0]}", file=sys.stderr)
-    return 0 if result["oversold"] == 0 and not errors else 1
+    return 0 if result["oversold"] == 0 and floor_oversold == 0 and not errors else 1
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
-"""The site's URLs plus a bare view that is the benchmark's baseline (never in production)."""
+"""The site's URLs plus the benchmarks' floors (tests/perf/floors.py; never in production)."""
 
-from django.http import HttpResponse
-from django.urls import path
+from django.urls import path, re_path
 
 from cms.urls import urlpatterns as site_urlpatterns
+from tests.perf import floors
 
-
-def bare(request):
-    """The cheapest response Django can give: the ceiling a page is compared against."""
-    return HttpResponse("Heart and Soul of Change Project", content_type="text/plain")
-
-
-urlpatterns = [path("bench/bare", bare, name="bench_bare"), *site_urlpatterns]
+urlpatterns = [
+    path("bench/bare", floors.bare, name="bench_bare"),
+    path("bench/bare-post", floors.bare_post, name="bench_bare_post"),
+    path("bench/floor/hold/<int:capacity_id>/", floors.hold_seat, name="bench_floor_hold"),
+    re_path(r"^bench/minimal-page/(?P<path>.*)$", floors.minimal_page, name="bench_minimal_page"),
+    *site_urlpatterns,
+]
