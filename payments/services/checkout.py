@@ -112,7 +112,13 @@ def start_card_checkout(order, *, success_url, cancel_url, actor=None):
             order = _forget_session(order, session.id)
         if session is not None and session.status == "complete":
             settle_checkout_session(session.id, source="checkout page")
-            raise PaymentError(_("This order has already been paid."))
+            order.refresh_from_db()
+            if order.status != Order.Status.PENDING:
+                raise PaymentError(_("This order has already been paid."))
+            # The session was paid but could not settle the order (a wrong amount, refunded):
+            # the buyer still owes the total, so a new session is opened for it.
+            order = _forget_session(order, session.id)
+            ensure_payable(order)
     now = timezone.now()
     hold_ends = order.booking.expires_at or now
     expires_at = min(

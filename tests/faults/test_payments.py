@@ -180,6 +180,42 @@ def test_a_wrong_amount_then_the_right_one_confirms_once_and_refunds_the_wrong_o
     assert len(confirmations(order)) == 1
 
 
+def test_paying_again_before_the_wrong_amount_webhook_opens_a_new_session(client, fake_stripe):
+    order = card_order()
+    wrong_session = order.stripe_checkout_session_id
+    fake_stripe.complete_session(wrong_session, amount=30000)
+
+    # The buyer is back on the payment page before Stripe's webhook arrives.
+    url = services.start_card_checkout(
+        order, success_url="http://testserver/ok", cancel_url="http://x"
+    )
+
+    order.refresh_from_db()
+    right_session = order.stripe_checkout_session_id
+    assert right_session and right_session != wrong_session
+    assert url == fake_stripe.sessions[right_session]["url"]
+    assert fake_stripe.sessions[right_session]["amount_total"] == order.total
+    # Money was taken for the wrong amount: flagged for Finance, never counted as paying.
+    assert PaymentAttempt.objects.get(stripe_checkout_session_id=wrong_session).flagged_reason
+    assert order.status == Order.Status.PENDING
+    # The late webhook for the wrong payment changes nothing more.
+    deliver_sent_events(client, fake_stripe)
+    order.refresh_from_db()
+    assert (order.status, order.stripe_checkout_session_id) == (Order.Status.PENDING, right_session)
+
+    fake_stripe.complete_session(right_session)
+    deliver_sent_events(client, fake_stripe)
+    deliver_sent_events(client, fake_stripe)  # the refund of the wrong payment
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.booking.registrations.get().status == RegistrationStatus.CONFIRMED
+    wrong = PaymentAttempt.objects.get(stripe_checkout_session_id=wrong_session)
+    assert wrong.status == PaymentAttempt.Status.REFUNDED
+    assert order.amount_paid - order.amount_refunded == order.total
+    assert len(confirmations(order)) == 1
+
+
 def test_a_stored_webhook_whose_processing_failed_is_retried_and_processed_once(
     client, fake_stripe, monkeypatch
 ):
