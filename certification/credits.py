@@ -55,13 +55,18 @@ class CreditResult:
 
 
 def session_presence(registration, *, now=None):
-    """Minutes attended of each CE session of the registration's event, in schedule order."""
+    """Minutes attended of each CE session of the registration's event, in schedule order.
+
+    Two queries whatever the number of sessions (none when the caller prefetched
+    `attendances` and `event__sessions`): the attendance rows are read once, not per session.
+    """
     now = now or timezone.now()
     sessions = [s for s in registration.event.sessions.all() if s.ce_minutes]
     sessions.sort(key=lambda s: (s.start, s.pk))
+    attendances = list(registration.attendances.all())
     presence = []
     for number, session in enumerate(sessions, start=1):
-        intervals = presence_intervals(registration, session, now=now)
+        intervals = presence_intervals(registration, session, now=now, attendances=attendances)
         attended = minutes_within(intervals, session.start, session.end)
         length = round((session.end - session.start).total_seconds() / 60)
         # Round in the attendee's favour only by seconds, never by minutes.
@@ -103,12 +108,14 @@ def credit_for(offering, presence):
     return CreditResult(offering, hours, not short, shortfalls)
 
 
-def credits_for_registration(registration, *, now=None):
+def credits_for_registration(registration, *, now=None, presence=None):
     """A CreditResult for each of the event's offerings.
 
     An approval that had lapsed (or not begun) on the program's first day gives no credit.
+    `presence`: the attendee's `session_presence`, when the caller has it already.
     """
-    presence = session_presence(registration, now=now)
+    if presence is None:
+        presence = session_presence(registration, now=now)
     event = registration.event
     recorded = EventCESettings.objects.filter(event=event, is_recorded=True).exists()
     first_day = event.local(event.starts_at).date() if event.starts_at else None

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from courses.models import RegistrationStatus
 
-from ..credits import credits_for_registration
+from ..credits import credits_for_registration, session_presence
 from ..models import CertificateStatus, EvaluationResponse
 
 
@@ -41,6 +41,8 @@ class Eligibility:
     reason: str = ""
     credits: list = field(default_factory=list)
     certificate: object = None
+    # The attendee's minutes per session, as the credits were counted from them.
+    presence: list = None
 
     @property
     def label(self):
@@ -104,8 +106,15 @@ def has_evaluation(registration):
 
 def eligibility(registration, *, now=None):
     """Where the attendee stands for a certificate, and why."""
+    presence = session_presence(registration, now=now)
+    state = _eligibility(registration, presence, now=now)
+    state.presence = presence
+    return state
+
+
+def _eligibility(registration, presence, *, now=None):
     certificate = current_certificate(registration)
-    credits = credits_for_registration(registration, now=now)
+    credits = credits_for_registration(registration, now=now, presence=presence)
     if certificate is not None:
         return Eligibility(registration, ES.ISSUED, "", credits, certificate)
     if registration.status != RegistrationStatus.CONFIRMED:

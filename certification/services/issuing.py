@@ -2,6 +2,7 @@
 facts the certificate prints. The bulk job's Celery task is defined here, beside what it runs.
 """
 
+import io
 import logging
 
 from celery import shared_task
@@ -87,15 +88,63 @@ def _credit_lines(results):
     ]
 
 
+# The signature as printed (0.55 in tall): read, scaled and encoded once per file, not once
+# per certificate. Keyed on the stored file's name, which changes when a new one is uploaded.
+SIGNATURE_HEIGHT_PX = 110
+_signatures = {}
+
+
+def signature_data_uri(sponsor):
+    if not sponsor or not sponsor.signature:
+        return ""
+    name = sponsor.signature.name
+    if name not in _signatures:
+        with sponsor.signature.open("rb") as handle:
+            data = handle.read()
+        _signatures.clear()  # one sponsor signs at a time; keep no stale copies
+        _signatures[name] = pdf.image_data_uri(*_printed_size(data, name))
+    return _signatures[name]
+
+
+def _printed_size(data, name):
+    """The image scaled down to the pixels it is printed with, as PNG (or as given)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError):
+        return data, "image/png" if name.lower().endswith(".png") else "image/jpeg"
+    if image.height > SIGNATURE_HEIGHT_PX:
+        width = max(1, round(image.width * SIGNATURE_HEIGHT_PX / image.height))
+        image = image.resize((width, SIGNATURE_HEIGHT_PX), Image.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue(), "image/png"
+
+
+def qr_code_data_uri(url):
+    """The verification link's QR code: one pixel per module, black and white.
+
+    The template scales it up without smoothing (`image-rendering: pixelated`), so it prints
+    as sharp as a large image while WeasyPrint decodes and embeds a few hundred bytes. The
+    mask is fixed rather than chosen by scoring all eight (every mask scans; scoring them
+    costs more than the rest of the code).
+    """
+    import qrcode
+
+    code = qrcode.QRCode(border=2, box_size=1, mask_pattern=0)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    return pdf.image_data_uri(buffer.getvalue(), "image/png")
+
+
 def certificate_context(certificate, *, sponsor=None):
     """What the certificate template prints; built only from the certificate's own record."""
     sponsor = sponsor if sponsor is not None else CESponsor.current()
-    signature = ""
-    if sponsor and sponsor.signature:
-        name = sponsor.signature.name.lower()
-        content_type = "image/png" if name.endswith(".png") else "image/jpeg"
-        with sponsor.signature.open("rb") as handle:
-            signature = pdf.image_data_uri(handle.read(), content_type)
+    signature = signature_data_uri(sponsor)
     verify_url = absolute_url(certificate.get_verification_url())
     return {
         "certificate": certificate,
@@ -104,7 +153,7 @@ def certificate_context(certificate, *, sponsor=None):
         "sponsor": sponsor,
         "signature_data_uri": signature,
         "verify_url": verify_url,
-        "qr_data_uri": pdf.qr_code_data_uri(verify_url),
+        "qr_data_uri": qr_code_data_uri(verify_url),
         "sample": any(line.get("sample") for line in certificate.credits),
     }
 
@@ -198,7 +247,9 @@ def issue_certificate(
             % {"name": registration.attendee_name, "reason": state.reason}
         )
     sponsor = sponsor if sponsor is not None else CESponsor.current()
-    certificate = _new_certificate(registration, earned, sponsor=sponsor, actor=actor)
+    certificate = _new_certificate(
+        registration, earned, sponsor=sponsor, actor=actor, presence=state.presence
+    )
     certificate.supersedes = supersedes
     certificate.correction_note = correction_note
     certificate.issue_job = issue_job
@@ -217,10 +268,11 @@ def issue_certificate(
     return saved
 
 
-def _new_certificate(registration, earned, *, sponsor, actor):
+def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
     """The certificate's printed facts, copied from the registration and event (unsaved)."""
     event = registration.event
-    presence = session_presence(registration)
+    if presence is None:
+        presence = session_presence(registration)
     completed = last_day_attended(registration, presence) or event.local(event.ends_at).date()
     return Certificate(
         registration=registration,

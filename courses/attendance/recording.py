@@ -171,15 +171,19 @@ def record_attendance(registration, session, *, checked_in_at, checked_out_at, a
     return attendance
 
 
-def presence_intervals(registration, session, *, now=None):
+def presence_intervals(registration, session, *, now=None, attendances=None):
     """The attendee's presence in the session as (start, end) pairs.
 
     An in-person check-in without a check-out counts until the session's end: people are
-    checked in at the door and only checked out when they leave early.
+    checked in at the door and only checked out when they leave early. `attendances`: the
+    registration's attendance rows when the caller has already read them (one query for
+    every session instead of one per session).
     """
     now = now or timezone.now()
     intervals = []
-    for attendance in registration.attendances.all():
+    if attendances is None:
+        attendances = registration.attendances.all()
+    for attendance in attendances:
         if attendance.session_id != session.pk or attendance.voided_at:
             continue
         end = attendance.checked_out_at or min(session.end, max(now, attendance.checked_in_at))
