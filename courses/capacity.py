@@ -99,15 +99,39 @@ def _seats_taken_sql(exclude_entry):
     )
 
 
-def _seats_taken(event_id, now, *, exclude_entry=None):
+def _seats_taken_params(event_id, now, exclude_entry):
     moment = connection.ops.adapt_datetimefield_value(now)
     params = [event_id, RegistrationStatus.CONFIRMED.value, RegistrationStatus.HELD.value, moment]
     params += [event_id, WaitlistStatus.OFFERED.value, moment]
     if exclude_entry is not None:
         params.append(exclude_entry.pk)
+    return params
+
+
+def _seats_taken(event_id, now, *, exclude_entry=None):
     with connection.cursor() as cursor:
-        cursor.execute(_seats_taken_sql(exclude_entry), params)
+        cursor.execute(
+            _seats_taken_sql(exclude_entry), _seats_taken_params(event_id, now, exclude_entry)
+        )
         return cursor.fetchone()[0]
+
+
+def seats_taken_and_booking(event, now, *, purchaser, idempotency_key, exclude_entry=None):
+    """`event_seats_taken` and, in the same query, the id of `purchaser`'s booking made with
+    `idempotency_key` (None when there is none, or no key): a hold attempt learns both whether
+    it was already placed (a double click) and whether seats remain in one round trip."""
+    sql = _seats_taken_sql(exclude_entry)
+    params = _seats_taken_params(event.pk, now, exclude_entry)
+    if idempotency_key:
+        sql += (
+            f", (SELECT id FROM {Booking._meta.db_table}"  # noqa: S608 - name from _meta
+            " WHERE purchaser_id = %s AND idempotency_key = %s)"
+        )
+        params += [purchaser.pk, idempotency_key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0], (row[1] if idempotency_key else None)
 
 
 def event_seats_left(event, now=None, *, exclude_entry=None):

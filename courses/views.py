@@ -75,8 +75,14 @@ def register(request, event_id):
                     add_ons=form.add_on_counts(),
                     access_code=form.cleaned_data.get("access_code", ""),
                     idempotency_key=form.cleaned_data["idempotency_key"],
+                    offered_tickets=form.ticket_types,
+                    offered_add_ons=form.add_ons,
                 )
             except services.SoldOut as error:
+                if error.seats_left == 0:
+                    # Full: in a rush most attempts end here. A short page from the count
+                    # just made (no second count, no form to build again).
+                    return render(request, "courses/sold_out.html", {"event": event}, status=409)
                 sold_out = True
                 _apply_service_error(form, error)
             except Busy as error:

@@ -19,11 +19,16 @@ class InvalidSelection(RegistrationError):
 
 
 class SoldOut(RegistrationError):
-    """Not enough seats; `waitlist_open` says whether the event takes waitlist entries."""
+    """Not enough seats; `waitlist_open` says whether the event takes waitlist entries.
 
-    def __init__(self, message, *, field=None, waitlist_open=True):
+    `seats_left` is the event's count that refused the request (0: the event is full), or
+    None when a ticket type's own quota did, so a caller can answer without counting again.
+    """
+
+    def __init__(self, message, *, field=None, waitlist_open=True, seats_left=None):
         super().__init__(message, field=field)
         self.waitlist_open = waitlist_open
+        self.seats_left = seats_left
 
 
 class SeatsNoLongerAvailable(RegistrationError):

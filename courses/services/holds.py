@@ -56,9 +56,15 @@ def _parse_quantities(tickets):
     return quantities
 
 
-def _validate_tickets(event, quantities, *, access_code, now, staff):
-    """Check every chosen ticket against the database (never trust what the form says)."""
-    ticket_types = {t.pk: t for t in TicketType.objects.filter(event=event, pk__in=quantities)}
+def _validate_tickets(event, quantities, *, access_code, now, staff, offered=None):
+    """Check every chosen ticket against the database (never trust what the form says).
+
+    `offered` is the event's ticket types when the caller has just read them from the
+    database in this request (the registration form does), to spare a second read.
+    """
+    if offered is None:
+        offered = TicketType.objects.filter(event=event, pk__in=quantities)
+    ticket_types = {t.pk: t for t in offered if t.pk in quantities and t.event_id == event.pk}
     if len(ticket_types) != len(quantities):
         raise InvalidSelection(_("That ticket is not offered for this event. Please choose again."))
     for ticket_id, quantity in quantities.items():
@@ -85,11 +91,13 @@ def _validate_tickets(event, quantities, *, access_code, now, staff):
     return ticket_types
 
 
-def validate_add_ons(event, add_on_ids):
+def validate_add_ons(event, add_on_ids, *, offered=None):
     ids = {int(pk) for pk in add_on_ids}
     if not ids:
         return {}
-    found = {a.pk: a for a in AddOn.objects.filter(event=event, pk__in=ids)}
+    if offered is None:
+        offered = AddOn.objects.filter(event=event, pk__in=ids)
+    found = {a.pk: a for a in offered if a.pk in ids and a.event_id == event.pk}
     if len(found) != len(ids):
         raise InvalidSelection(_("That add-on is not offered for this event."), field="add_ons")
     return found
@@ -106,6 +114,11 @@ def place_hold(*, purchaser, idempotency_key="", **options):
     """
     try:
         return _place_hold(purchaser=purchaser, idempotency_key=idempotency_key, **options)
+    except SoldOut:
+        # Sold out is only found after the key was looked up in the seat count's own query
+        # (before the lock), or after this attempt's booking was written with the key (in
+        # it): either way no earlier booking has this key, so no second look.
+        raise
     except RegistrationError:
         existing = _booking_with_key(purchaser, idempotency_key)
         if existing is None:
@@ -132,13 +145,16 @@ def _place_hold(
     kind=BookingKind.ONLINE,
     actor=None,
     now=None,
+    offered_tickets=None,
+    offered_add_ons=None,
 ):
     """Reserve seats for `purchaser` and return the held Booking.
 
     `tickets` maps ticket-type id to quantity; `attendees` optionally gives one dict of
     attendee details per seat (keys: ATTENDEE_FIELDS, `add_on_ids`, `invite`); `add_ons` maps
     add-on id to how many seats get it. Prices are read from the database at this moment and
-    frozen on each registration.
+    frozen on each registration. `offered_tickets` / `offered_add_ons`: the event's ticket
+    types and add-ons when the caller read them from the database in this request.
     """
     now = now or timezone.now()
     actor = actor or purchaser
@@ -152,7 +168,7 @@ def _place_hold(
         if not event.registration_is_open(now):
             raise RegistrationClosed(_("Registration for this event is closed."))
     ticket_types = _validate_tickets(
-        event, quantities, access_code=access_code, now=now, staff=staff
+        event, quantities, access_code=access_code, now=now, staff=staff, offered=offered_tickets
     )
 
     attendees = list(attendees or [])
@@ -162,7 +178,7 @@ def _place_hold(
     wanted_add_ons = set(add_on_counts)
     for details in attendees:
         wanted_add_ons.update(int(pk) for pk in details.get("add_on_ids", ()))
-    add_on_rows = validate_add_ons(event, wanted_add_ons)
+    add_on_rows = validate_add_ons(event, wanted_add_ons, offered=offered_add_ons)
     if any(count > seats for count in add_on_counts.values()):
         raise InvalidSelection(_("Choose each add-on at most once per seat."), field="add_ons")
 
@@ -175,8 +191,21 @@ def _place_hold(
 
     # In a rush most attempts find the event full: tell them without queueing for the lock.
     # The unlocked count sees only committed seats, so a "sold out" it finds was true when
-    # read; a hold is still written only after the same check under the lock.
-    check_seats(event, ticket_types, quantities, now, exclude_entry=entry)
+    # read; a hold is still written only after the same check under the lock. The same
+    # query finds a booking this purchaser already made with the key (a double click).
+    taken, existing_id = capacity.seats_taken_and_booking(
+        event, now, purchaser=purchaser, idempotency_key=idempotency_key, exclude_entry=entry
+    )
+    if existing_id is not None:
+        return Booking.objects.get(pk=existing_id)
+    check_seats(
+        event,
+        ticket_types,
+        quantities,
+        now,
+        exclude_entry=entry,
+        left=max(0, event.capacity - taken),
+    )
     try:
         with transaction.atomic():
             # The booking and its audit record take no seat (seats are counted from
@@ -240,15 +269,18 @@ def _place_hold(
     return booking
 
 
-def check_seats(event, ticket_types, quantities, now, *, exclude_entry=None):
+def check_seats(event, ticket_types, quantities, now, *, exclude_entry=None, left=None):
+    """Refuse (SoldOut) unless the seats are free; `left`: the event's count, if just made."""
     seats = sum(quantities.values())
-    left = capacity.event_seats_left(event, now, exclude_entry=exclude_entry)
+    if left is None:
+        left = capacity.event_seats_left(event, now, exclude_entry=exclude_entry)
     if seats > left:
         if left == 0:
-            raise SoldOut(_("This event is sold out. You can join the waitlist."))
+            raise SoldOut(_("This event is sold out. You can join the waitlist."), seats_left=0)
         raise SoldOut(
             _("Only %(left)s seat(s) are left. Please choose fewer tickets or join the waitlist.")
-            % {"left": left}
+            % {"left": left},
+            seats_left=left,
         )
     for ticket_id, quantity in quantities.items():
         own = capacity.ticket_seats_left(ticket_types[ticket_id], now)
