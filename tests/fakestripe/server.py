@@ -76,9 +76,11 @@ class FakeStripe:
         self.refunds = {}
         self.sent_events = []
         self.requests = []
-        # A slow Stripe: API paths ending with a key are answered after that many seconds.
+        # A slow Stripe: API paths ending with a key are answered after that many seconds,
+        # or as soon as the test sets `slow_requests_released`.
         self.delays = {}
         self.slow_request_started = threading.Event()
+        self.slow_requests_released = threading.Event()
         self._idempotent = {}
         self._key_locks = {}
         self._lock = threading.RLock()
@@ -111,14 +113,15 @@ class FakeStripe:
 
     def slow_down(self, path_suffix, seconds):
         """Answer API requests whose path ends with `path_suffix` (e.g. "/expire") only after
-        `seconds`; `slow_request_started` is set when such a request arrives."""
+        `seconds`, or when `slow_requests_released` is set; `slow_request_started` is set
+        when such a request arrives."""
         self.delays[path_suffix] = seconds
 
     def _delay(self, path):
         seconds = next((s for suffix, s in self.delays.items() if path.endswith(suffix)), 0)
         if seconds:
             self.slow_request_started.set()
-            time.sleep(seconds)
+            self.slow_requests_released.wait(seconds)
 
     # -- API operations ----------------------------------------------------------------------
 

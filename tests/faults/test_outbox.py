@@ -217,7 +217,7 @@ def test_a_worker_that_died_mid_send_is_reclaimed(settings, django_capture_on_co
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_overlapping_job_runs_with_one_key_send_one_email():
     """Two beat processes run the same reminder job at once: the second insert of the key
     waits for the first transaction, then writes nothing."""

@@ -5,7 +5,6 @@ Each test asserts the end state in the database, at the fake Stripe and in the m
 """
 
 import threading
-import time
 
 import pytest
 from django.core import mail
@@ -19,9 +18,8 @@ from payments import services
 from payments.models import DiscountCode, Order, Payment
 from tests.fakestripe.helpers import deliver_sent_events, hold_seats, running_fake_stripe
 
-# The slow Stripe call, and how much sooner than it another buyer must be served.
-SLOW_STRIPE_SECONDS = 3
-SERVED_WITHIN_SECONDS = 1
+# The slow Stripe call lasts until the test releases it (or this long, at most).
+SLOW_STRIPE_SECONDS = 60
 
 
 @pytest.fixture
@@ -107,7 +105,7 @@ def test_the_old_session_paid_anyway_confirms_nothing_at_the_old_price(client, f
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_discount_code_applied_while_stripe_is_slow_does_not_block_other_buyers(fake_stripe):
     event = make_event(price=45000)
     DiscountCode.objects.create(code="SLOW10", kind="percent", percent_off=10)
@@ -134,14 +132,14 @@ def test_a_discount_code_applied_while_stripe_is_slow_does_not_block_other_buyer
     try:
         # The first buyer's request is now waiting on Stripe (expiring their open session).
         assert fake_stripe.slow_request_started.wait(timeout=10)
-        started = time.monotonic()
+        # Were the code's row still locked by the first buyer, this would wait for Stripe
+        # (and give up with "busy" after the lock timeout): it must finish first.
         services.apply_discount_code(second, "SLOW10")
-        served_in = time.monotonic() - started
         still_waiting_on_stripe = worker.is_alive()
     finally:
-        worker.join(timeout=SLOW_STRIPE_SECONDS + 20)
+        fake_stripe.slow_requests_released.set()
+        worker.join(timeout=30)
 
-    assert served_in < SERVED_WITHIN_SECONDS
     assert still_waiting_on_stripe
     assert errors == []
     first.refresh_from_db()

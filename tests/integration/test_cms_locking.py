@@ -22,7 +22,7 @@ from tests.accounts_support import make_member
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_locking_outside_a_transaction_is_refused():
     user = make_member()
     with pytest.raises(LockOutsideTransaction):
@@ -76,7 +76,7 @@ def test_busy_in_a_view_answers_503_with_retry_after():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_row_held_elsewhere_makes_the_second_locker_busy_quickly(settings):
     settings.DB_LOCK_TIMEOUT = "200ms"
     user = make_member()
