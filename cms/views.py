@@ -22,7 +22,8 @@ MAX_QUERY_LENGTH = 200
 @require_GET
 def search(request):
     """Full-text search over the live, public pages of the current site."""
-    query = query_text(request, "query").strip()[:MAX_QUERY_LENGTH]
+    # `q` is what people and other sites' search boxes usually send; the form sends `query`.
+    query = (query_text(request, "query") or query_text(request, "q")).strip()[:MAX_QUERY_LENGTH]
     results = None
     pagination_query = ""
     if query:

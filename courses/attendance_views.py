@@ -6,6 +6,7 @@ Thin views: every change goes through `courses.attendance`.
 import base64
 import io
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -98,7 +99,9 @@ def check_in_screen(request, event_id):
     session = _session_from_request(request, event)
     query = query_text(request, "q")
     registrations = list(
-        attendance.search_registrations(event, query).prefetch_related("attendances")[:200]
+        attendance.search_registrations(event, query).prefetch_related("attendances")[
+            : attendance.SEARCH_LIMIT
+        ]
     )
     rows = []
     for registration in registrations:
@@ -123,8 +126,8 @@ def check_in_screen(request, event_id):
 
 
 def _back_to_screen(event, session, query=""):
-    url = reverse("attendance:check_in", args=[event.pk]) + f"?session={session.pk}"
-    return url + (f"&q={query}" if query else "")
+    params = {"session": session.pk, **({"q": query} if query else {})}
+    return f"{reverse('attendance:check_in', args=[event.pk])}?{urlencode(params)}"
 
 
 @staff(Perm.CHECK_IN_ATTENDEES)

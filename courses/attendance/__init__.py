@@ -15,6 +15,7 @@ from .codes import (
     session_code,
 )
 from .recording import (
+    SEARCH_LIMIT,
     AttendanceError,
     check_in,
     check_out,
@@ -28,6 +29,7 @@ from .recording import (
 from .zoom import import_zoom_report, parse_zoom_report, resolve_zoom_rows
 
 __all__ = [
+    "SEARCH_LIMIT",
     "SELF_CHECK_IN_OPENS_BEFORE",
     "AttendanceError",
     "check_in",

@@ -8,11 +8,11 @@ reason and a new one recorded.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import audit
+from cms.text import fold
 from courses.models import AttendanceSource, Registration, RegistrationStatus, SessionAttendance
 
 
@@ -191,14 +191,26 @@ def presence_intervals(registration, session, *, now=None, attendances=None):
     return intervals
 
 
-def search_registrations(event, query):
-    """Confirmed registrations of the event whose name or email contains the query."""
+# The check-in screen lists at most this many matches (ask for a longer name to narrow it).
+SEARCH_LIMIT = 200
+
+
+def search_registrations(event, query, *, limit=SEARCH_LIMIT):
+    """Confirmed registrations of the event whose name or email contains the query, ignoring
+    case and accents ("nunez" finds Núñez), the first `limit` by name when there is a query.
+    One event's list is small, so the names are compared here rather than by a database
+    function that SQLite and PostgreSQL spell apart."""
     registrations = Registration.objects.filter(
         event=event, status=RegistrationStatus.CONFIRMED
     ).order_by("attendee_name")
-    query = (query or "").strip()
-    if query:
-        registrations = registrations.filter(
-            Q(attendee_name__icontains=query) | Q(attendee_email__icontains=query)
-        )
+    wanted = fold((query or "").strip())
+    if wanted:
+        matching = [
+            pk
+            for pk, name, email in registrations.values_list(
+                "pk", "attendee_name", "attendee_email"
+            )
+            if wanted in fold(name) or wanted in fold(email)
+        ]
+        registrations = registrations.filter(pk__in=matching[:limit])
     return registrations

@@ -65,6 +65,36 @@ def test_staff_search_by_name_and_check_in_and_out(client, event, door_staff):
     ).exists()
 
 
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [("nunez", "María Núñez"), ("SOREN", "Søren Kierkegaard"), ("nguyen", "Nguyễn Văn An")],
+)
+def test_check_in_search_ignores_case_and_accents(client, event, door_staff, typed, found):
+    for name in ("María Núñez", "Søren Kierkegaard", "Nguyễn Văn An"):
+        make_registration(event, name=name)
+    url = reverse("attendance:check_in", args=[event.pk])
+
+    page = client.get(url, {"session": first_session(event).pk, "q": typed}).content.decode()
+
+    assert found in page
+    others = {"María Núñez", "Søren Kierkegaard", "Nguyễn Văn An"} - {found}
+    assert not any(name in page for name in others)
+    # The floating Wagtail userbar stays off the phone screen (it covered the search box).
+    assert "wagtail-userbar" not in page
+
+
+def test_the_search_is_kept_after_checking_someone_in(client, event, door_staff):
+    amp = make_registration(event, name="Ann & Bo Lee")
+    session = first_session(event)
+    record = reverse("attendance:record", args=[event.pk, session.pk, amp.public_id, "check-in"])
+
+    response = client.post(record, {"q": "ann & bo"})
+
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Ann &amp; Bo Lee" in page
+
+
 def test_cancelled_registration_cannot_be_checked_in(client, event, door_staff):
     gone = make_registration(event, name="Gone Gary", status=RegistrationStatus.CANCELLED)
     session = first_session(event)

@@ -166,6 +166,13 @@ def test_search_finds_the_article_and_paginates(client, article):
     assert "Why the alliance predicts outcome." in html
 
 
+def test_search_also_reads_q_as_other_search_boxes_send_it(client, article):
+    html = client.get("/search/", {"q": "riddle"}).content.decode()
+
+    assert "1 result for “riddle”" in html
+    assert 'href="/news/the-therapeutic-alliance/"' in html
+
+
 def test_search_without_matches_says_what_to_do(client, article):
     html = client.get("/search/", {"query": "zebrafish"}).content.decode()
 
