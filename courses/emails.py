@@ -93,6 +93,39 @@ def send_cancellation(registration):
     )
 
 
+def send_transferred_away(registration, successor):
+    """To the person whose seat went to a colleague: it is no longer theirs."""
+    context = {
+        **_event_context(registration.event),
+        "registration": registration,
+        "successor": successor,
+    }
+    send_templated_email(
+        "courses/email/registration_transferred_away",
+        registration.attendee_email,
+        context,
+        zone=registration.event.zone,
+        key=f"courses:transferred-away:{registration.pk}",
+    )
+
+
+def send_waitlist_offer_lapsed(entry, now):
+    """To someone who did not claim an offered seat in time: it passed on; they may rejoin."""
+    context = {
+        **_event_context(entry.event),
+        "entry": entry,
+        "lapsed_at": entry.event.local(entry.offer_expires_at),
+        "can_rejoin": entry.event.registration_is_open(now),
+    }
+    send_templated_email(
+        "courses/email/waitlist_offer_lapsed",
+        entry.user.email,
+        context,
+        zone=entry.event.zone,
+        key=f"courses:waitlist-lapsed:{entry.pk}",
+    )
+
+
 def send_waitlist_offer(entry):
     context = {
         **_event_context(entry.event),

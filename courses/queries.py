@@ -216,14 +216,36 @@ def my_bookings(user, now=None):
     return upcoming, past
 
 
-def my_waitlist_entries(user):
-    return list(
-        WaitlistEntry.objects.filter(
-            user=user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+def my_waitlist_entries(user, now=None):
+    """The person's places on waitlists, and offers that lapsed for events still to come
+    (so a lapsed offer stays in view with a way to rejoin), unless they are back on that
+    waitlist or claimed a seat since. Each lapsed entry says whether rejoining is possible."""
+    now = now or timezone.now()
+    entries = list(
+        WaitlistEntry.objects.filter(user=user)
+        .filter(
+            Q(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED])
+            | Q(status=WaitlistStatus.EXPIRED, event__starts_at__gt=now)
         )
         .select_related("event")
         .order_by("created_at")
     )
+    current = {e.event_id for e in entries if e.status != WaitlistStatus.EXPIRED}
+    claimed = set(
+        WaitlistEntry.objects.filter(
+            user=user, status=WaitlistStatus.CLAIMED, event_id__in={e.event_id for e in entries}
+        ).values_list("event_id", flat=True)
+    )
+    shown, lapsed_events = [], set()
+    for entry in reversed(entries):  # the newest lapsed offer per event
+        if entry.status == WaitlistStatus.EXPIRED:
+            if entry.event_id in current | claimed | lapsed_events:
+                continue
+            lapsed_events.add(entry.event_id)
+            entry.can_rejoin = entry.event.registration_is_open(now)
+        shown.append(entry)
+    shown.reverse()
+    return shown
 
 
 def active_registration(user, event, now=None):

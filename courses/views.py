@@ -379,6 +379,15 @@ def leave_waitlist(request, entry_id):
 @owner(Perm.MANAGE_REGISTRATIONS)
 def transfer_registration(request, public_id):
     registration = queries.registration_for(request.user, public_id)
+    refusal = services.change_refusal(registration, request.user)
+    if refusal:
+        # Past the cut-off (or not a confirmed seat): say so instead of a form that refuses.
+        return render(
+            request,
+            "courses/transfer.html",
+            {"registration": registration, "event": registration.event, "refusal": refusal},
+            status=200 if request.method == "GET" else 400,
+        )
     if request.method == "POST":
         form = TransferForm(request.POST)
         if form.is_valid():

@@ -46,6 +46,7 @@ from .approval import decide_approval
 from .changes import (
     booking_details_complete,
     cancel_registration,
+    change_refusal,
     transfer_registration,
     update_attendee_details,
 )
@@ -105,6 +106,7 @@ __all__ = [
     # changes
     "booking_details_complete",
     "cancel_registration",
+    "change_refusal",
     "transfer_registration",
     "update_attendee_details",
     # invites

@@ -20,7 +20,7 @@ from courses.models import (
 from courses.signals import booking_changed, registration_cancelled
 
 from .common import ATTENDEE_FIELDS, is_event_staff, lock_booking
-from .errors import CancellationClosed, InvalidSelection, NotAllowed
+from .errors import CancellationClosed, InvalidSelection, NotAllowed, RegistrationError
 from .holds import attendee_account, validate_add_ons
 from .membership import grant_membership, revoke_membership
 from .states import transition
@@ -131,6 +131,18 @@ def _check_attendee_change(registration, actor, now, verb):
     return False
 
 
+def change_refusal(registration, actor, now=None, verb=None):
+    """Why `actor` may not cancel or transfer `registration` online now, or "" if they may:
+    pages use it to hide a form that would only refuse on submit."""
+    try:
+        _check_attendee_change(registration, actor, now or timezone.now(), verb or _("transfer"))
+    except RegistrationError as error:
+        return error.message
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return _("Only a confirmed registration can be transferred.")
+    return ""
+
+
 def cancel_registration(registration, *, actor, now=None, note=""):
     """Cancel one seat: free it, offer it to the waitlist, tell the attendee, and signal
     payments (which applies its own refund rules)."""
@@ -235,4 +247,5 @@ def transfer_registration(registration, *, new_name, new_email, actor, now=None)
             note="transfer",
         )
     emails.send_registration_confirmation(successor, transferred=True)
+    emails.send_transferred_away(registration, successor)
     return successor

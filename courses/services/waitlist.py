@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms.audit import record
@@ -19,16 +20,32 @@ from .errors import InvalidSelection, NotAllowed, RegistrationClosed
 
 
 def waitlist_offer_for(token, user, event, now):
+    """The person's open offer behind a claim link; otherwise the refusal says what became
+    of it (lapsed, already used, withdrawn), so nobody is told a lapsed offer is "not
+    valid for your account"."""
     entry = (
-        WaitlistEntry.objects.select_related("event")
-        .filter(claim_token=token, status=WaitlistStatus.OFFERED)
-        .first()
+        WaitlistEntry.objects.select_related("event").filter(claim_token=token).first()
+        if token
+        else None
     )
     if entry is None or entry.user_id != user.pk or (event and entry.event_id != event.pk):
         raise NotAllowed(_("This seat offer is not valid for your account."))
-    if not entry.offer_is_open(now):
+    if entry.status == WaitlistStatus.CLAIMED:
         raise RegistrationClosed(
-            _("This seat offer has expired and passed to the next person on the waitlist.")
+            _("You have already claimed this seat: it is on My registrations.")
+        )
+    if entry.status == WaitlistStatus.CANCELLED:
+        raise RegistrationClosed(_("You left this waitlist, so the offer was withdrawn."))
+    if not entry.offer_is_open(now):
+        lapsed = entry.event.local(entry.offer_expires_at) if entry.offer_expires_at else None
+        raise RegistrationClosed(
+            _(
+                "This seat offer lapsed on %(when)s and passed to the next person on the "
+                "waitlist. You can join the waitlist again from the event page."
+            )
+            % {"when": date_format(lapsed, "DATETIME_FORMAT")}
+            if lapsed
+            else _("This seat offer has lapsed and passed to the next person on the waitlist.")
         )
     return entry
 
@@ -119,17 +136,19 @@ def expire_waitlist_offers(now=None):
     now = now or timezone.now()
     events = set()
     lapsed = WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=now)
-    for entry in lapsed.select_related("event"):
+    for entry in lapsed.select_related("event", "user"):
         with transaction.atomic():
             # Only the run that moves the offer records it (two beats may find it at once).
             if not lapsed.filter(pk=entry.pk).update(status=WaitlistStatus.EXPIRED):
                 continue
+            entry.status = WaitlistStatus.EXPIRED
             record(
                 "courses.waitlist.expired",
                 entry,
                 before={"status": WaitlistStatus.OFFERED},
                 after={"status": WaitlistStatus.EXPIRED},
             )
+            emails.send_waitlist_offer_lapsed(entry, now)
         events.add(entry.event)
     for event in events:
         offer_waitlist_seats(event, now=now)

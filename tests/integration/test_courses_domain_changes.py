@@ -109,8 +109,11 @@ def test_transfer_moves_the_seat_and_access_to_the_colleague(django_capture_on_c
     assert services.can_download_material(colleague, material)
     assert not original.groups.filter(pk=group.pk).exists()
     assert colleague.groups.filter(pk=group.pk).exists()
-    assert [m.to for m in mail.outbox] == [["new@example.org"]]
+    assert [m.to for m in mail.outbox] == [["new@example.org"], ["old@example.org"]]
     assert "has been transferred to you" in mail.outbox[0].body
+    # The person whose seat it was learns it is no longer theirs, and to whom it went.
+    assert mail.outbox[1].subject.startswith("Your seat has been transferred")
+    assert "has been transferred to Kwame Mensah" in mail.outbox[1].body
     assert AuditRecord.objects.filter(action="courses.registration.transferred").exists()
 
 

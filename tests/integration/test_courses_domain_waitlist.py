@@ -106,8 +106,18 @@ def test_unclaimed_offer_passes_to_the_next_person(django_capture_on_commit_call
         ["one@example.org"],
         ["two@example.org"],
     ]
-    with pytest.raises(services.NotAllowed):
+    # The first person is told the offer lapsed, once, with the way to rejoin.
+    lapsed = [m for m in mail.outbox if m.subject.startswith("Your seat offer has lapsed")]
+    assert [m.to for m in lapsed] == [["one@example.org"]]
+    assert "passed to the next person on the waitlist" in lapsed[0].body
+    assert "join the waitlist again" in lapsed[0].body
+    # Their old link says what happened, not that it belongs to someone else.
+    with pytest.raises(services.RegistrationClosed, match="lapsed on"):
         services.get_waitlist_offer(token, first.user)
+    with pytest.raises(services.NotAllowed):
+        services.get_waitlist_offer(token, second.user)
+    services.expire_holds(now=timezone.now() + timedelta(hours=49))
+    assert len([m for m in mail.outbox if m.subject.startswith("Your seat offer has lapsed")]) == 1
 
 
 def test_expired_hold_offers_its_seat_to_the_waitlist():

@@ -271,6 +271,24 @@ def test_cancel_after_the_cut_off_is_refused(client):
     assert registration.status == RegistrationStatus.CONFIRMED
 
 
+def test_after_the_cut_off_the_transfer_page_says_so_instead_of_a_form(client):
+    user = UserFactory()
+    event = make_event(starts_in=timedelta(hours=24), cancellation_cutoff_hours=72)
+    registration = _confirmed(event, user)
+    client.force_login(user)
+    url = reverse("courses:transfer_registration", args=[registration.public_id])
+
+    page = client.get(url)
+    refused = client.post(url, {"new_name": "Kwame Mensah", "new_email": "kwame@example.org"})
+
+    assert page.status_code == 200
+    assert "The deadline to transfer has passed. Please contact us for help." in _text(page)
+    assert 'name="new_email"' not in page.content.decode()
+    assert refused.status_code == 400
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.CONFIRMED
+
+
 def test_other_people_cannot_cancel_or_transfer(client):
     registration = _confirmed(make_event(), UserFactory())
     client.force_login(UserFactory())
@@ -367,6 +385,39 @@ def test_waitlist_claim_link_of_someone_else_is_refused(client):
     assert response.status_code == 404
     assert "This seat offer is not valid for your account" in _text(response)
     assert not Booking.objects.filter(purchaser__in=[waiting]).exists()
+
+
+def test_a_lapsed_offer_says_it_lapsed_stays_in_view_and_can_be_rejoined(
+    client, django_capture_on_commit_callbacks
+):
+    event = make_event(title="FIT Supervision", capacity=1, starts_in=timedelta(days=30))
+    owner = UserFactory()
+    taken = _confirmed(event, owner)
+    waiting = UserFactory(email="waiting@example.org")
+    services.join_waitlist(event, user=waiting)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_registration(taken, actor=owner)
+    entry = WaitlistEntry.objects.get(user=waiting)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_holds(now=entry.offer_expires_at + timedelta(minutes=1))
+
+    lapsed_email = next(m for m in mail.outbox if m.to == ["waiting@example.org"])
+    assert lapsed_email.subject == "Your seat offer has lapsed: FIT Supervision"
+    client.force_login(waiting)
+    claim = client.get(reverse("courses:waitlist_claim", args=[entry.claim_token]))
+    assert claim.status_code == 404
+    assert "This seat offer lapsed on" in _text(claim)
+    assert "not valid for your account" not in _text(claim)
+
+    page = _text(client.get(reverse("courses:my_registrations")))
+    assert "Offer lapsed" in page and "passed to the next person" in page
+    assert "Join the waitlist again for FIT Supervision" in page
+    # The seat went to nobody else here, so the event has a free seat again: rejoining
+    # is refused with the way forward, and nothing is lost.
+    response = client.post(reverse("courses:join_waitlist", args=[event.pk]), follow=True)
+    assert "Seats are still available: you can register now." in _text(response)
 
 
 def test_joining_the_waitlist_while_seats_remain_says_register(client):
