@@ -1,8 +1,17 @@
-"""The Content-Security-Policy middleware: the strict site policy, relaxed only for the admin."""
+"""The Content-Security-Policy middleware: the strict site policy, relaxed only for the admin.
+
+With private files in S3 the browser talks to the bucket itself (Uppy's multipart upload,
+presigned playback and posters), so `connect-src`, `media-src` and `img-src` also allow the
+bucket's origin (and its custom domain, if one is set): that origin only, derived from the
+storage settings, never a wildcard. Without S3 the policy is exactly `CONTENT_SECURITY_POLICY`.
+"""
 
 from csp.middleware import CSPMiddleware
 
+from cms.storage import private_bucket_origins
+
 ADMIN_PREFIX = "/admin/"
+BUCKET_DIRECTIVES = ("connect-src", "media-src", "img-src")
 
 
 class SiteCSPMiddleware(CSPMiddleware):
@@ -23,6 +32,12 @@ class SiteCSPMiddleware(CSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only=False):
         parts = super().get_policy_parts(request, response, report_only=report_only)
+        origins = list(private_bucket_origins())
+        if origins:
+            parts.update = {
+                **(parts.update or {}),
+                **dict.fromkeys(BUCKET_DIRECTIVES, origins),
+            }
         if request.path_info.startswith(ADMIN_PREFIX):
             parts.replace = {**(parts.replace or {}), "script-src": ["'self'", "'unsafe-inline'"]}
             # A nonce in script-src makes browsers ignore 'unsafe-inline'.

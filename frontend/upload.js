@@ -10,18 +10,61 @@ import "@uppy/dashboard/css/style.min.css";
 import "./upload.css";
 
 const MiB = 1024 * 1024;
+// The same back-off as tus-js-client: a deploy or a dropped connection during an upload is
+// waited out (about 20 seconds in all) instead of stopping the upload.
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
 
-function postJson(url, body, csrfToken) {
-  return fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-    body: JSON.stringify(body),
-  }).then(async (response) => {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Worth another try: the network failed, or the server is restarting / overloaded (502,
+// 503, 504, 429). A 4xx answer (not yours, too large, wrong size) is final.
+const retryable = (status) => status === 0 || status === 429 || status >= 500;
+
+async function postJson(url, body, csrfToken) {
+  let lastError = null;
+  for (const delay of RETRY_DELAYS) {
+    if (delay) await sleep(delay);
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      lastError = new Error("Network error; the upload will go on when the connection is back.");
+      continue;
+    }
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `The server answered ${response.status}.`);
-    return data;
+    if (response.ok) return data;
+    lastError = new Error(data.error || `The server answered ${response.status}.`);
+    if (!retryable(response.status)) break;
+  }
+  throw lastError;
+}
+
+// Uppy's S3 requests retry a few times within about two seconds; when a part still fails,
+// the whole upload is retried (it resumes from the parts S3 already has) with the back-off.
+const retrying = new Set();
+
+function retryS3Uploads(uppy, say) {
+  const attempts = new Map();
+  uppy.on("upload-error", (file, error) => {
+    if (!file) return;
+    const attempt = attempts.get(file.id) || 0;
+    const status = error && error.request ? error.request.status : 0;
+    if (attempt >= RETRY_DELAYS.length - 1 || (status && !retryable(status))) return;
+    attempts.set(file.id, attempt + 1);
+    retrying.add(file.id);
+    const delay = RETRY_DELAYS[attempt + 1];
+    say(`The connection dropped; trying again in ${Math.round(delay / 1000)} s…`);
+    setTimeout(() => {
+      retrying.delete(file.id);
+      uppy.retryUpload(file.id);
+    }, delay);
   });
+  uppy.on("upload-success", (file) => attempts.delete(file.id));
 }
 
 // Uppy's Dashboard marks each file as a list item inside a role="presentation" wrapper,
@@ -105,6 +148,7 @@ function start(target) {
         );
       },
     });
+    retryS3Uploads(uppy, say);
     uppy.on("upload-success", () => {
       say("Upload complete. Checking the file…");
       postJson(config.s3Finish, { submission: config.submission }, config.csrfToken)
@@ -132,7 +176,9 @@ function start(target) {
     // Uppy reports 100% once more after success; keep the "complete" message then.
     if (!complete) say(`Uploaded ${percent}%`);
   });
-  uppy.on("upload-error", (file, error) => say(`The upload stopped: ${error.message}`));
+  uppy.on("upload-error", (file, error) => {
+    if (!file || !retrying.has(file.id)) say(`The upload stopped: ${error.message}`);
+  });
   uppy.on("restriction-failed", (file, error) => say(error.message));
 }
 

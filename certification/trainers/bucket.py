@@ -4,13 +4,17 @@ Plumbing only, with no state of its own: `s3` (the Uppy endpoints) and the video
 both use it.
 """
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
 from django.core.files.storage import storages
 
+from cms.storage import private_s3_client
+
 URL_SECONDS = 15 * 60
+# A playback URL must outlive the viewing: the browser requests the signed URL again for
+# every seek (Range request), so it stays valid for the video's length plus this margin.
+PLAYBACK_MARGIN_SECONDS = 2 * 60 * 60
+# S3 refuses SigV4 URLs valid for more than 7 days.
+MAX_URL_SECONDS = 7 * 24 * 60 * 60
 
 
 def is_active():
@@ -19,15 +23,8 @@ def is_active():
 
 
 def client():
-    storage = storages["private"]
-    return boto3.client(
-        "s3",
-        endpoint_url=getattr(storage, "endpoint_url", None) or settings.AWS_S3_ENDPOINT_URL,
-        region_name=getattr(storage, "region_name", None) or settings.AWS_S3_REGION_NAME,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
+    """SigV4, path-style: every presigned URL points at the origin the CSP allows."""
+    return private_s3_client()
 
 
 def bucket_name():
@@ -39,9 +36,23 @@ def key_for(name):
     return f"{location}/{name}" if location else name
 
 
-def presign(operation, **params):
+def presign(operation, *, expires=URL_SECONDS, **params):
     return client().generate_presigned_url(
-        operation, Params={"Bucket": bucket_name(), **params}, ExpiresIn=URL_SECONDS
+        operation,
+        Params={"Bucket": bucket_name(), **params},
+        ExpiresIn=min(int(expires), MAX_URL_SECONDS),
+    )
+
+
+def playback_seconds(duration_seconds):
+    """How long a playback URL lives: the video's duration plus a margin (for pauses)."""
+    return int(duration_seconds or 0) + PLAYBACK_MARGIN_SECONDS
+
+
+def presign_get(name, *, content_type, expires):
+    """A presigned GET for a private file (by its storage name), for the browser to play."""
+    return presign(
+        "get_object", expires=expires, Key=key_for(name), ResponseContentType=content_type
     )
 
 
@@ -61,8 +72,13 @@ def client_errors():
 
 
 def configure_bucket(*, allowed_origins, stale_upload_days=7):
-    """CORS that lets browsers upload parts and read ETag; a rule that aborts stale uploads."""
+    """Create the bucket if missing; CORS that lets browsers upload parts and read ETag; a
+    rule that aborts stale multipart uploads."""
     s3_client = client()
+    try:
+        s3_client.head_bucket(Bucket=bucket_name())
+    except ClientError:
+        s3_client.create_bucket(Bucket=bucket_name())
     s3_client.put_bucket_cors(
         Bucket=bucket_name(),
         CORSConfiguration={

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from cms.access import Perm, owner
 
-from . import s3, services
+from . import bucket, s3, services
 from .models import VideoSubmission
 
 READ_SIZE = 512 * 1024
@@ -68,12 +68,21 @@ def parse_range(header, size):
     return start, min(end, size - 1)
 
 
-def stream_private_file(request, name, content_type):
-    """Serve a file from private storage, honouring a single-range Range header."""
+def stream_private_file(request, name, content_type, *, duration_seconds=None):
+    """Serve a file from private storage, honouring a single-range Range header.
+
+    With S3, a redirect to a SigV4 presigned GET valid for the video's duration plus a
+    margin: the browser requests that URL again for every seek.
+    """
     storage = storages["private"]
     mode = getattr(settings, "TRAINERS_VIDEO_DELIVERY", "stream")
     if s3.is_active():
-        return HttpResponseRedirect(storage.url(name))
+        url = bucket.presign_get(
+            name, content_type=content_type, expires=bucket.playback_seconds(duration_seconds)
+        )
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response
     if mode == "x-accel":
         response = HttpResponse(content_type=content_type)
         prefix = getattr(settings, "TRAINERS_X_ACCEL_PREFIX", "/protected/")
@@ -124,7 +133,9 @@ def video(request, public_id):
     if not submission.has_video:
         raise Http404("This video is not available")
     name = submission.playback_name
-    return stream_private_file(request, name, _content_type(name, submission))
+    return stream_private_file(
+        request, name, _content_type(name, submission), duration_seconds=submission.duration_seconds
+    )
 
 
 @owner(Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION)
@@ -133,4 +144,9 @@ def poster(request, public_id):
     submission = _submission_for(request, public_id)
     if not submission.poster_name or submission.files_deleted_at:
         raise Http404("No poster")
-    return stream_private_file(request, submission.poster_name, "image/jpeg")
+    return stream_private_file(
+        request,
+        submission.poster_name,
+        "image/jpeg",
+        duration_seconds=submission.duration_seconds,
+    )
