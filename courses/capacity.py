@@ -9,6 +9,8 @@ wait on each other in a cycle. On SQLite the settings open every transaction wit
 IMMEDIATE, which already serialises writers, and `select_for_update` is a no-op.
 """
 
+import uuid
+
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -117,21 +119,23 @@ def _seats_taken(event_id, now, *, exclude_entry=None):
 
 
 def seats_taken_and_booking(event, now, *, purchaser, idempotency_key, exclude_entry=None):
-    """`event_seats_taken` and, in the same query, the id of `purchaser`'s booking made with
+    """`event_seats_taken` and, in the same query, the public id of `purchaser`'s booking made with
     `idempotency_key` (None when there is none, or no key): a hold attempt learns both whether
     it was already placed (a double click) and whether seats remain in one round trip."""
     sql = _seats_taken_sql(exclude_entry)
     params = _seats_taken_params(event.pk, now, exclude_entry)
     if idempotency_key:
         sql += (
-            f", (SELECT id FROM {Booking._meta.db_table}"  # noqa: S608 - name from _meta
+            f", (SELECT public_id FROM {Booking._meta.db_table}"  # noqa: S608 - name from _meta
             " WHERE purchaser_id = %s AND idempotency_key = %s)"
         )
         params += [purchaser.pk, idempotency_key]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return row[0], (row[1] if idempotency_key else None)
+    booking = row[1] if idempotency_key else None
+    # SQLite hands a UUID back as 32 hex digits, PostgreSQL as a UUID: give both as a UUID.
+    return row[0], (None if booking is None else uuid.UUID(str(booking)))
 
 
 def event_seats_left(event, now=None, *, exclude_entry=None):

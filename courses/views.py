@@ -58,6 +58,12 @@ def _apply_service_error(form, error):
 # -- step 1: choose tickets -----------------------------------------------------------------
 
 
+def _sold_out(request, event):
+    """Full: in a rush most attempts end here. A short page made from the seat count the
+    attempt already did (no second count, no ticket form built), answered with 409."""
+    return render(request, "courses/sold_out.html", {"event": event}, status=409)
+
+
 @members
 def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
@@ -65,6 +71,17 @@ def register(request, event_id):
     event = _live_event(event_id)
     sold_out = busy = False
     if request.method == "POST":
+        seat_check = None
+        if event.registration_is_open():
+            seat_check = services.check_before_choosing(
+                event,
+                purchaser=request.user,
+                idempotency_key=request.POST.get("idempotency_key", "")[:64],
+            )
+            if seat_check.booking_public_id is not None:  # a double click: its first booking
+                return redirect("courses:booking_attendees", public_id=seat_check.booking_public_id)
+            if seat_check.full(event):
+                return _sold_out(request, event)
         form = RegistrationChoiceForm(event, request.POST)
         if form.is_valid():
             try:
@@ -77,12 +94,11 @@ def register(request, event_id):
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     offered_tickets=form.ticket_types,
                     offered_add_ons=form.add_ons,
+                    seat_check=seat_check,
                 )
             except services.SoldOut as error:
                 if error.seats_left == 0:
-                    # Full: in a rush most attempts end here. A short page from the count
-                    # just made (no second count, no form to build again).
-                    return render(request, "courses/sold_out.html", {"event": event}, status=409)
+                    return _sold_out(request, event)
                 sold_out = True
                 _apply_service_error(form, error)
             except Busy as error:

@@ -68,7 +68,7 @@ from .errors import (
     SeatsNoLongerAvailable,
     SoldOut,
 )
-from .holds import place_hold
+from .holds import check_before_choosing, place_hold
 from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
 from .membership import lapse_memberships
 from .paid import record_booking_paid, record_booking_unpaid
@@ -91,6 +91,7 @@ __all__ = [
     "ATTENDEE_FIELDS",
     "is_event_staff",
     # holds
+    "check_before_choosing",
     "place_hold",
     # confirmation
     "ReleaseOutcome",

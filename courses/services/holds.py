@@ -5,6 +5,7 @@ A hold ends in `confirmation` (confirmed, or released as expired or cancelled).
 
 from collections import Counter
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -103,6 +104,32 @@ def validate_add_ons(event, add_on_ids, *, offered=None):
     return found
 
 
+class SeatCheck(NamedTuple):
+    """What a hold attempt's first look found: seats taken (confirmed, held, offered) and the
+    booking this purchaser already made with the attempt's idempotency key (its public id, or
+    None)."""
+
+    taken: int
+    booking_public_id: object
+
+    def full(self, event):
+        return self.booking_public_id is None and self.taken >= event.capacity
+
+
+def check_before_choosing(event, *, purchaser, idempotency_key="", now=None):
+    """The first, unlocked look of an online hold attempt, made before the choice is read.
+
+    In a rush most attempts find the event full; one query tells them (and finds a double
+    click's booking) without loading ticket types or add-ons. Pass the result to `place_hold`
+    as `seat_check` so the count is not made again.
+    """
+    return SeatCheck(
+        *capacity.seats_taken_and_booking(
+            event, now or timezone.now(), purchaser=purchaser, idempotency_key=idempotency_key
+        )
+    )
+
+
 def place_hold(*, purchaser, idempotency_key="", **options):
     """Reserve seats for `purchaser` and return the held Booking (see `_place_hold`).
 
@@ -147,6 +174,7 @@ def _place_hold(
     now=None,
     offered_tickets=None,
     offered_add_ons=None,
+    seat_check=None,
 ):
     """Reserve seats for `purchaser` and return the held Booking.
 
@@ -154,7 +182,8 @@ def _place_hold(
     attendee details per seat (keys: ATTENDEE_FIELDS, `add_on_ids`, `invite`); `add_ons` maps
     add-on id to how many seats get it. Prices are read from the database at this moment and
     frozen on each registration. `offered_tickets` / `offered_add_ons`: the event's ticket
-    types and add-ons when the caller read them from the database in this request.
+    types and add-ons when the caller read them from the database in this request;
+    `seat_check`: the `check_before_choosing` this request made, used as the unlocked count.
     """
     now = now or timezone.now()
     actor = actor or purchaser
@@ -193,11 +222,13 @@ def _place_hold(
     # The unlocked count sees only committed seats, so a "sold out" it finds was true when
     # read; a hold is still written only after the same check under the lock. The same
     # query finds a booking this purchaser already made with the key (a double click).
-    taken, existing_id = capacity.seats_taken_and_booking(
-        event, now, purchaser=purchaser, idempotency_key=idempotency_key, exclude_entry=entry
-    )
-    if existing_id is not None:
-        return Booking.objects.get(pk=existing_id)
+    if seat_check is None or entry is not None:
+        seat_check = capacity.seats_taken_and_booking(
+            event, now, purchaser=purchaser, idempotency_key=idempotency_key, exclude_entry=entry
+        )
+    taken, existing = seat_check
+    if existing is not None:
+        return Booking.objects.get(public_id=existing)
     check_seats(
         event,
         ticket_types,

@@ -19,12 +19,12 @@ from courses.models import Booking, Registration
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, event, ticket types, add-ons, the seat count (with the key lookup), the
+# Session, user, event, the seat count (with the key lookup), ticket types, add-ons, the
 # booking and its audit record, the count under the capacity lock, the seat; plus, where the
 # database has row locks (PostgreSQL), the lock timeout and the lock. Savepoints not counted.
 HOLD_QUERIES = 10
-# Session, user, event, ticket types, add-ons, the seat count: nothing more once it says full.
-SOLD_OUT_QUERIES = 6
+# Session, user, event and the seat count (with the key lookup): nothing more once it says full.
+SOLD_OUT_QUERIES = 4
 
 
 def _statements(captured):
