@@ -19,6 +19,9 @@ Any change to content (a page published, unpublished, moved or deleted, a save i
 generation lives in the cache, so with a shared cache (`CACHE_URL`, Redis) all processes see
 a change immediately; with the per-process default cache a change made in another process
 (a management command, a worker) shows after at most `PAGE_CACHE_SECONDS`.
+
+With Redis down, the shared cache fails open (cms/cache_backends.py): every lookup here
+misses, nothing is stored, a warning is logged, and each page is rendered as if uncached.
 """
 
 from django.apps import apps
@@ -125,6 +128,7 @@ class AnonymousPageCacheMiddleware:
             variant = model.page_cache_variant(stored["state"], now=started)
             stored = cache.get(f"{key}:{variant}")
         if stored is not None:
+            request.metrics_view = "page_cache"
             content, headers = stored
             response = HttpResponse(content)
             for name, value in headers:

@@ -10,6 +10,7 @@ from cms import views as cms_views
 from cms.access import public
 from cms.feeds import ArticleFeed, AtomArticleFeed
 from cms.health import healthz
+from cms.metrics import metrics_view
 
 urlpatterns = [
     # Over the admin's and Wagtail's own login forms, which would bypass allauth's rate limits
@@ -26,6 +27,8 @@ urlpatterns = [
     path("", include("certification.urls")),
     path("attendance/", include("courses.attendance_urls")),
     path("healthz", healthz, name="healthz"),
+    # Prometheus scrape target: 404 without METRICS_TOKEN, 403 without the right bearer token.
+    path("metrics", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico on their own (PDFs, JSON); answering from the 404 page would
     # render a form and replace a first-time visitor's CSRF cookie mid-flow.
     path("favicon.ico", cms_views.favicon, name="favicon"),

@@ -1,11 +1,20 @@
 """Settings shared by every environment; each value that differs comes from the environment."""
 
 import os
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
+import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# `.env` (or the file named by ENV_FILE) is read once, here, with django-environ. Variables
+# already set in the process environment win over the file, so systemd's EnvironmentFile,
+# a container's env and the tests' own values are never overridden. See .env.example.
+_ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if _ENV_FILE.is_file():
+    environ.Env.read_env(_ENV_FILE, overwrite=False)
 
 
 def env(name, default=None):
@@ -67,7 +76,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id, one JSON log line and the metrics of every request, including
+    # those answered by the page cache or the health check below.
+    "cms.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # /healthz answers here, before anything reads the Host header (CommonMiddleware,
+    # the page cache), so a load balancer that sends its IP as Host gets JSON, not a 400;
+    # ALLOWED_HOSTS still holds for every other path. (SecurityMiddleware above reads the
+    # host only to redirect to HTTPS, and production exempts /healthz from that.)
+    "cms.health.HealthCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cms.page_cache.AnonymousPageCacheMiddleware",
     "cms.csp.SiteCSPMiddleware",
@@ -199,7 +216,6 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 DEFAULT_FROM_EMAIL = env(
     "DEFAULT_FROM_EMAIL", "Heart and Soul of Change Project <training@example.org>"
 )
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: with no broker configured, tasks run eagerly in-process.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
@@ -210,11 +226,35 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
-# Redis re-delivers unacknowledged tasks after the visibility timeout: keep it above the
-# longest hard time limit (video transcoding) so a running task is not started twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+# Redis re-delivers a task whose worker died (killed, OOM, host lost) after the visibility
+# timeout. Minutes, not hours: just above the default hard time limit, so an ordinary task
+# that is still running is never started twice, and a job lost with its worker resumes within
+# ~16 minutes. The two tasks allowed to run longer (bulk certificate issue, video
+# transcoding) may then get a second copy while the first still runs: bulk issue checkpoints
+# per item and only moves progress forward (certification/services/issuing.py), so the
+# second copy resumes after the last saved item and never counts twice.
+CELERY_VISIBILITY_TIMEOUT = int(env("CELERY_VISIBILITY_TIMEOUT", str(CELERY_TASK_TIME_LIMIT + 60)))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "UTC"
+# Exactly one beat: RedBeat keeps the schedule's state in Redis (nothing in the working tree)
+# and holds a lock there; a second `celery -A cms beat` waits for the lock instead of sending
+# every schedule twice, and takes over within REDBEAT_LOCK_TIMEOUT seconds when the first
+# one dies. Without Redis (development) beat falls back to Celery's file scheduler, with its
+# file outside the working tree.
+REDBEAT_REDIS_URL = env("REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+if REDBEAT_REDIS_URL and REDBEAT_REDIS_URL.startswith(("redis://", "rediss://")):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDBEAT_REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env("REDBEAT_KEY_PREFIX", "redbeat:cms:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(env("REDBEAT_LOCK_TIMEOUT", "300"))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(Path.home() / ".cache" / "cms-celerybeat-schedule")
+)
 CELERY_BEAT_SCHEDULE = {}
+# cms: a tick from beat that a worker answers; /healthz reads both ends (cms/celery.py).
+CELERY_BEAT_SCHEDULE["cms-heartbeat"] = {"task": "cms.celery.heartbeat", "schedule": 30.0}
 # cms: the outbox sweep re-dispatches emails and tasks that are due or whose worker died.
 CELERY_BEAT_SCHEDULE["cms-outbox-sweep"] = {"task": "cms.outbox.sweep", "schedule": 60.0}
 # A failed delivery is retried 1, 2, 4 ... minutes later (at most an hour apart), this many
@@ -258,9 +298,27 @@ CELERY_BEAT_SCHEDULE["trainers-delete-abandoned-uploads"] = {
 TRAINERS_VIDEO_DELIVERY = env("TRAINERS_VIDEO_DELIVERY", "stream")
 TRAINERS_X_ACCEL_PREFIX = env("TRAINERS_X_ACCEL_PREFIX", "/protected-media/")
 
+# The shared cache fails open (cms/cache_backends.py, the one place that does it): with Redis
+# down every read misses and every write is dropped, so pages, `{% cache %}` fragments and the
+# page cache render uncached and a warning is logged, instead of every page answering 500.
+# Rate limits keep working: their counters (the key prefixes below: allauth's, django-
+# ratelimit's, the payment-status throttle) fall back to a per-process local-memory cache, so
+# while Redis is down each web process enforces the limits on its own (a visitor spread over
+# N processes gets at most N times the limit) rather than nobody enforcing them.
+RATELIMIT_CACHE_PREFIX = "rl:"
+RATELIMIT_USE_CACHE = "default"
+CACHE_LOCAL_FALLBACK_PREFIXES = ["allauth:rl:", RATELIMIT_CACHE_PREFIX, "payments:status-check:"]
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+        {
+            "BACKEND": "cms.cache_backends.FailOpenRedisCache",
+            "LOCATION": env("CACHE_URL"),
+            "OPTIONS": {
+                "LOCAL_FALLBACK_PREFIXES": CACHE_LOCAL_FALLBACK_PREFIXES,
+                # Seconds a process waits before trying an unreachable Redis again.
+                "RETRY_AFTER": float(env("CACHE_RETRY_AFTER", "5")),
+            },
+        }
         if env("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -365,13 +423,63 @@ COURSES_CHECKOUT_URL_NAME = "payments:checkout"
 # Points the real stripe SDK at another server speaking Stripe's API (the tests' fake Stripe).
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 
+# Operations (cms.health, cms.metrics, cms.observability) ---------------------------------
+# Errors go by email to ADMINS ("Name <a@example.org>, b@example.org") when it is set, and to
+# Sentry when SENTRY_DSN is set (production settings initialise sentry-sdk only then).
+ADMINS = getaddresses([env("ADMINS", "")]) if env("ADMINS") else []
+ADMINS = [(name or address, address) for name, address in ADMINS if address]
+SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+SENTRY_DSN = env("SENTRY_DSN")
+# GET /metrics (Prometheus text) with "Authorization: Bearer <METRICS_TOKEN>"; 404 when unset.
+METRICS_TOKEN = env("METRICS_TOKEN")
+# /healthz turns "degraded" when the worker's heartbeat or beat's last tick is older than this,
+# or when the oldest pending outbox row or unprocessed webhook is older than the backlog limit.
+HEALTH_WORKER_STALE_SECONDS = int(env("HEALTH_WORKER_STALE_SECONDS", "90"))
+HEALTH_BEAT_STALE_SECONDS = int(env("HEALTH_BEAT_STALE_SECONDS", "120"))
+HEALTH_BACKLOG_STALE_SECONDS = int(env("HEALTH_BACKLOG_STALE_SECONDS", "900"))
+# Backlogs that /healthz and /metrics measure: model label, "done" field (null = pending) and
+# the time field its age counts from. Read with apps.get_model, so cms imports no other app.
+HEALTH_BACKLOGS = {
+    "webhooks": ("payments.WebhookEvent", "processed_at", "received_at"),
+}
+# Production settings set this; load_demo refuses to run there without --i-know.
+IS_PRODUCTION = False
+
+# LOG_FORMAT=json writes one JSON object per line (timestamp, level, logger, message,
+# request_id, user_id, path, status, duration_ms ...); "text" is for a developer's terminal.
+LOG_FORMAT = env("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "cms.observability.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "cms.observability.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        },
+        # Sent straight through the delivery backend, not the outbox: an error report must
+        # not depend on the database that may be what failed.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["request_context"],
+            "email_backend": EMAIL_DELIVERY_BACKEND,
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.request": {"level": "ERROR"},
+        "django.request": {
+            "level": "ERROR",
+            "handlers": ["console", "mail_admins"] if ADMINS else ["console"],
+            "propagate": False,
+        },
         # WeasyPrint logs every layout step at INFO; only its warnings matter.
         "weasyprint": {"level": "WARNING"},
         "weasyprint.progress": {"level": "WARNING"},

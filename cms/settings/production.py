@@ -42,4 +42,30 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
+IS_PRODUCTION = True
+
+# Logs: one JSON object per line on stderr (journald / the container runtime collects it),
+# with the request id, user id, path, status and duration of each request on `cms.request`.
+LOG_FORMAT = env("LOG_FORMAT", "json")
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "text"
+LOGGING["handlers"]["mail_admins"]["email_backend"] = EMAIL_DELIVERY_BACKEND
 LOGGING["root"]["level"] = env("LOG_LEVEL", "WARNING")
+# The access line of every request (cms.observability); ACCESS_LOG_LEVEL=WARNING drops them.
+LOGGING["loggers"]["cms.request"] = {"level": env("ACCESS_LOG_LEVEL", "INFO")}
+LOGGING["loggers"]["cms.cache_backends"] = {"level": "WARNING"}
+
+# Error reports to Sentry, only when a DSN is configured: unhandled exceptions in views and
+# Celery tasks, and ERROR log lines. No personal data is sent (send_default_pii=False).
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", "production"),
+        release=env("SENTRY_RELEASE"),
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=False,
+    )

@@ -15,5 +15,7 @@ STORAGES["private"]["OPTIONS"]["location"] = str(PRIVATE_MEDIA_ROOT)
 ALLOWED_HOSTS = ["*"]
 WAGTAILADMIN_BASE_URL = "http://testserver"
 LOGGING["root"]["level"] = "WARNING"
+LOGGING["handlers"]["mail_admins"]["email_backend"] = EMAIL_DELIVERY_BACKEND
+LOGGING["loggers"]["cms.request"] = {"level": "WARNING"}
 # Tests see every change at once; tests of the page cache turn it on themselves.
 PAGE_CACHE_SECONDS = 0

@@ -88,3 +88,55 @@ def test_restricted_page_is_never_shared(client, page_cache, article):
         response = client.get(article.url)
     assert "The Therapeutic Alliance" not in response.content.decode()
     assert len(queries.captured_queries) > 0
+
+
+# -- Redis down: pages render uncached, rate limits keep holding ------------------------------
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The shared cache on a closed port (loopback port 1 refuses at once)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "cms.cache_backends.FailOpenRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"LOCAL_FALLBACK_PREFIXES": settings.CACHE_LOCAL_FALLBACK_PREFIXES},
+        }
+    }
+    settings.PAGE_CACHE_SECONDS = 300
+    yield
+
+
+def test_with_redis_down_the_page_renders_uncached_and_a_warning_is_logged(
+    client, article, redis_down, caplog
+):
+    with caplog.at_level("WARNING", logger="cms.cache_backends"):
+        first = client.get(article.url)
+        with CaptureQueriesContext(connection) as queries:
+            second = client.get(article.url)
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert "The Therapeutic Alliance" in second.content.decode()
+    assert len(queries.captured_queries) > 0  # rendered again: nothing was cached
+    warnings = [r for r in caplog.records if r.name == "cms.cache_backends"]
+    assert warnings and "Cache unavailable" in warnings[0].getMessage()
+
+
+def test_with_redis_down_cache_fragments_render(redis_down):
+    from django.template import engines
+
+    template = engines["django"].from_string(
+        "{% load cache %}{% cache 60 sidebar %}Upcoming events{% endcache %}"
+    )
+    assert template.render({}) == "Upcoming events"
+    assert template.render({}) == "Upcoming events"
+
+
+def test_with_redis_down_login_rate_limit_still_holds_per_process(client, redis_down, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
+    for _attempt in range(2):
+        response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
+        assert response.status_code == 200
+    response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
