@@ -1,18 +1,25 @@
-"""The CE administrator's part of the Wagtail admin: rules as data, and the issuing screens.
+"""The CE administrator's part of the Wagtail admin: rules as data, the issuing screens, and
+the admin home's list of certificates still to issue.
 
 Only the CE administrator role (and superusers) sees or opens any of it.
 """
 
+from datetime import timedelta
+
 from django.urls import include, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from cms.access import Perm
+from cms.access import Perm, can
 from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin
+from cms.attention import HOOK, AttentionItem
+from courses.models import EventPage
 
-from . import admin_urls
+from . import admin_urls, services
 from .models import (
     AccreditingBody,
     CEOffering,
@@ -116,3 +123,43 @@ def register_ce_menu_item():
         order=300,
         permission=Perm.ISSUE_CERTIFICATES,
     )
+
+
+# How far back the admin home looks for finished events with certificates still to issue.
+ISSUE_LOOKBACK = timedelta(days=90)
+EVENTS_CHECKED = 5
+
+
+@hooks.register(HOOK)
+def certificates_to_issue(user):
+    """For the CE administrator on the admin home: finished CE events whose eligible
+    attendees have no certificate yet."""
+    if not can(user, Perm.ISSUE_CERTIFICATES):
+        return []
+    now = timezone.now()
+    events = (
+        EventPage.objects.filter(
+            ce_offerings__isnull=False, ends_at__lt=now, ends_at__gte=now - ISSUE_LOOKBACK
+        )
+        .distinct()
+        .order_by("-ends_at")[:EVENTS_CHECKED]
+    )
+    items = []
+    for event in events:
+        waiting = sum(1 for row in services.event_roster(event, now=now) if row.is_eligible)
+        if waiting:
+            items.append(
+                AttentionItem(
+                    ngettext(
+                        "%(count)d attendee of %(event)s is eligible for a CE certificate "
+                        "not yet issued",
+                        "%(count)d attendees of %(event)s are eligible for CE certificates "
+                        "not yet issued",
+                        waiting,
+                    )
+                    % {"count": waiting, "event": event.title},
+                    reverse("certification_admin:event", args=[event.pk]),
+                    tone="warning",
+                )
+            )
+    return items

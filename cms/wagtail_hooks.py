@@ -1,8 +1,11 @@
-"""Admin hooks of the site shell: the admin's "Account" page points to the site's account pages."""
+"""Admin hooks of the site shell: the admin's "Account" page points to the site's account
+pages, and the admin home opens with what needs the staff member's attention."""
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail import hooks
+
+from cms.attention import AttentionPanel
 
 
 @hooks.register("register_account_menu_item")
@@ -15,3 +18,8 @@ def site_account_pages(request):
             "the site's account pages, with email verification and two-factor authentication."
         ),
     }
+
+
+@hooks.register("construct_homepage_panels")
+def needs_attention_first(request, panels):
+    panels.insert(0, AttentionPanel())

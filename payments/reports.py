@@ -3,11 +3,21 @@
 from collections import defaultdict
 
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from payments.models import Order, OrderLineItem, Payment, Refund
 
 SETTLED = [Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED, Order.Status.REFUNDED]
+
+
+def overdue_invoice_filter():
+    """Invoice orders still unpaid after their due date (Finance's "overdue" list)."""
+    return {
+        "status": Order.Status.PENDING,
+        "payment_method": Order.Method.INVOICE,
+        "invoice_due_date__lt": timezone.localdate(),
+    }
 
 
 def filtered_orders(params):
@@ -32,6 +42,8 @@ def filtered_orders(params):
         orders = orders.filter(event_id=params["event"])
     if params.get("attention"):
         orders = orders.filter(needs_attention=True)
+    if params.get("overdue"):
+        orders = orders.filter(**overdue_invoice_filter())
     return orders.annotate(
         paid=Sum("payments__amount", filter=Q(payments__status=Payment.Status.SUCCEEDED))
     ).order_by("-created_at")

@@ -2,14 +2,17 @@
 
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.admin.menu import Menu
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from cms.access import Perm
+from cms.access import Perm, can
 from cms.admin_access import CapabilitySubmenuItem, CapabilityViewSetMixin, menu_item_class_for
+from cms.attention import HOOK, AttentionItem
 from payments import admin_urls
-from payments.models import DiscountCode, EventPaymentSettings
+from payments.models import DiscountCode, EventPaymentSettings, Order
+from payments.reports import overdue_invoice_filter
 
 FinanceMenuItem = menu_item_class_for(Perm.VIEW_FINANCE)
 
@@ -94,3 +97,38 @@ def register_finance_menu():
     return CapabilitySubmenuItem(
         _("Finance"), menu, icon_name="doc-full", order=320, permission=Perm.VIEW_FINANCE
     )
+
+
+@hooks.register(HOOK)
+def overdue_invoices_and_flagged_orders(user):
+    """For Finance on the admin home: invoices past their due date, orders flagged for a
+    person (a wrong amount, a failed refund, a dispute)."""
+    if not can(user, Perm.VIEW_FINANCE):
+        return []
+    orders = reverse("payments_admin:orders")
+    items = []
+    overdue = Order.objects.filter(**overdue_invoice_filter()).count()
+    if overdue:
+        items.append(
+            AttentionItem(
+                ngettext("%(count)d invoice is overdue", "%(count)d invoices are overdue", overdue)
+                % {"count": overdue},
+                f"{orders}?overdue=1",
+                tone="warning",
+            )
+        )
+    flagged = Order.objects.filter(needs_attention=True).count()
+    if flagged:
+        items.append(
+            AttentionItem(
+                ngettext(
+                    "%(count)d order needs a person to look at it",
+                    "%(count)d orders need a person to look at them",
+                    flagged,
+                )
+                % {"count": flagged},
+                f"{orders}?attention=1",
+                tone="warning",
+            )
+        )
+    return items

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
 from wagtail.admin.viewsets.base import ViewSetGroup
@@ -21,6 +22,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from cms.access import Perm, can, staff
 from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin, menu_item_class_for
+from cms.attention import HOOK, AttentionItem
 from cms.untrusted_input import parse_id, query_text
 
 from . import services
@@ -28,6 +30,7 @@ from .models import (
     Enrolment,
     Question,
     QuestionBank,
+    ReviewerAssignment,
     Rubric,
     RubricCriterion,
     Track,
@@ -285,3 +288,31 @@ def register_candidates_menu_item():
         icon_name="user",
         order=325,
     )
+
+
+@hooks.register(HOOK)
+def overdue_reviews(user):
+    """On the admin home: a reviewer's own overdue reviews; the certification lead sees
+    every overdue review."""
+    if not can(user, Perm.REVIEW_SUBMISSION, Perm.LEAD_CERTIFICATION):
+        return []
+    overdue = ReviewerAssignment.objects.filter(
+        review__isnull=True,
+        due_at__lt=timezone.now(),
+        submission__status=VideoSubmission.Status.IN_REVIEW,
+    )
+    if not can(user, Perm.LEAD_CERTIFICATION):
+        overdue = overdue.filter(reviewer=user)
+    count = overdue.count()
+    if not count:
+        return []
+    return [
+        AttentionItem(
+            ngettext(
+                "%(count)d video review is overdue", "%(count)d video reviews are overdue", count
+            )
+            % {"count": count},
+            reverse("trainers_admin_queue"),
+            tone="warning",
+        )
+    ]
