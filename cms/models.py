@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
@@ -283,8 +284,11 @@ class HomePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
+        # Both are read only when the template's cached "Latest news" fragment is rebuilt.
         context["latest_articles"] = self.latest_articles()
-        context["news_index"] = NewsIndexPage.objects.live().descendant_of(self).first()
+        context["news_index"] = SimpleLazyObject(
+            lambda: NewsIndexPage.objects.live().descendant_of(self).first()
+        )
         return context
 
 

@@ -3,14 +3,20 @@
 import json
 
 from django import template
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
+from cms import page_cache
 from cms.models import SiteSettings
 
 register = template.Library()
+
+# How long a fragment the same for every visitor is kept at most: a content change moves the
+# generation in its key at once; the limit bounds what time alone changes (events that began).
+FRAGMENT_SECONDS = 300
 
 # The characters that could end a <script> element or open a comment inside it; escaping them
 # as JSON unicode escapes keeps the data identical for any JSON parser (as json_script does).
@@ -23,6 +29,38 @@ def _current_site(request):
     return Site.find_for_request(request)
 
 
+@register.simple_tag
+def content_generation():
+    """The content generation (`cms.page_cache`): it moves on every publish, unpublish, move,
+    delete or content save, so a fragment cached under it is never shown after a change."""
+    return page_cache.generation()
+
+
+@register.simple_tag(takes_context=True)
+def fragment_seconds(context):
+    """How long `{% cache %}` keeps a fragment: 0 (never kept) in an editor's preview, whose
+    unsaved content must not be shown to anyone else or read from an earlier copy. Use it
+    with `request.is_preview` among the fragment's vary-on values."""
+    request = context.get("request")
+    return 0 if getattr(request, "is_preview", False) else FRAGMENT_SECONDS
+
+
+def _menu_pages(request, site):
+    """(title, url, tree path) of the site's menu pages, cached per content generation."""
+    key = f"fragment:menu:{page_cache.generation()}:{site.pk}:{request.get_host()}"
+    pages = cache.get(key)
+    if pages is None:
+        pages = [
+            (page.title, page.get_url(request=request), page.path)
+            for page in site.root_page.get_children()
+            .live()
+            .in_menu()
+            .only("id", "path", "depth", "url_path", "title", "slug")
+        ]
+        cache.set(key, pages, FRAGMENT_SECONDS)
+    return pages
+
+
 @register.inclusion_tag("components/main_nav.html", takes_context=True)
 def main_navigation(context):
     """The top-level pages editors marked "show in menus", with the current section marked."""
@@ -32,20 +70,14 @@ def main_navigation(context):
     if site is not None:
         current = context.get("page")
         current_path = getattr(current, "path", "") or ""
-        for page in (
-            site.root_page.get_children()
-            .live()
-            .in_menu()
-            .only("id", "path", "depth", "url_path", "title", "slug")
-        ):
-            url = page.get_url(request=request)
-            if current_path == page.path:
+        for title, url, path in _menu_pages(request, site):
+            if current_path == path:
                 state = "page"
-            elif current_path.startswith(page.path):
+            elif current_path.startswith(path):
                 state = "true"
             else:
                 state = ""
-            items.append({"title": page.title, "url": url, "current": state})
+            items.append({"title": title, "url": url, "current": state})
     return {"items": items, "request": request}
 
 

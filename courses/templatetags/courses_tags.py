@@ -1,13 +1,15 @@
 """Template helpers for the event and registration pages."""
 
 from django import template
+from django.core.cache import cache
 from django.templatetags.tz import do_timezone
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from cms import page_cache
 from cms.money import format_money
-from cms.templatetags.cms_tags import _plain_json_for_script
+from cms.templatetags.cms_tags import FRAGMENT_SECONDS, _plain_json_for_script
 from courses import queries
 from courses.forms import RegistrationChoiceForm
 from courses.license_formats import jurisdiction_name
@@ -58,11 +60,33 @@ def upcoming_events(limit=3):
     return queries.upcoming_events(limit)
 
 
-@register.simple_tag
-def event_page_data(event):
+def _page_data(request, event):
+    """`queries.event_page_data`, shared between visitors through the cache.
+
+    The schedule, benefits, presenters, ticket types and add-ons are the same for everyone
+    and change only with the content, so they are kept under the content generation
+    (`cms.page_cache`, moved by every publish, unpublish, move, delete or content save): a
+    publish shows at once. A preview (unsaved edits) and an unsaved page always read afresh.
+    """
+    if event.pk is None or getattr(request, "is_preview", False):
+        return queries.event_page_data(event)
+    data = getattr(event, "_event_page_data", None)
+    if data is not None:
+        return data
+    key = f"fragment:event-data:{page_cache.generation()}:{event.pk}:{translation.get_language()}"
+    data = cache.get(key)
+    if data is None:
+        data = queries.event_page_data(event)
+        cache.set(key, data, FRAGMENT_SECONDS)
+    event._event_page_data = data
+    return data
+
+
+@register.simple_tag(takes_context=True)
+def event_page_data(context, event):
     """Everything the event page lists, each fetched once (the page is read far more often
     than it changes, and its query count must not grow with the schedule)."""
-    return queries.event_page_data(event)
+    return _page_data(context.get("request"), event)
 
 
 @register.simple_tag(takes_context=True)
@@ -71,7 +95,8 @@ def event_json_ld(context, event):
     if event.pk is None:
         return ""  # an unsaved preview: no seats to count, nothing for search engines yet
 
-    data = event.schema_org(context.get("request"), queries.event_page_data(event))
+    request = context.get("request")
+    data = event.schema_org(request, _page_data(request, event))
     return format_html(
         '<script type="application/ld+json">{}</script>',
         mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped for <script> context
