@@ -105,8 +105,15 @@ demo: migrate
 	$(DEV) $(PY) manage.py load_demo
 
 # Not part of `make test`: timings depend on the machine.
+# Benchmarks run on PostgreSQL (row locks, query plans and concurrency are what they measure):
+# DATABASE_URL when it names PostgreSQL, else the local server's fit_bench database, created
+# and migrated by the benchmarks themselves. `make bench BENCH=pages` runs one; BENCH_SHORT=1
+# makes each a quick proof run.
+BENCH_DATABASE_URL ?= $(or $(filter postgres%,$(DATABASE_URL)),postgres://postgres@127.0.0.1:5432/fit_bench)
+BENCH ?=
+
 bench: install
-	$(PY) -m tests.perf.run_all
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m tests.perf.run_all $(BENCH)
 
 # Refresh the pinned versions after changing pyproject.toml.
 lock: python-deps

@@ -28,7 +28,10 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS bench_floor_hold_capacity ON bench_floor_hold (capacity_id)",
 ]
 # One line of template, compiled once per process like the site's cached templates.
-MINIMAL_PAGE = engines["django"].from_string("<main><h1>{{ page.title }}</h1></main>")
+MINIMAL_PAGE = engines["django"].from_string(
+    "<main><h1>{{ page.title }}</h1>"
+    "{% if user.is_authenticated %}<p>{{ user.email }}</p>{% endif %}</main>"
+)
 
 
 def create_floor_tables():
@@ -101,9 +104,11 @@ def minimal_page(request, path=""):
 
     What any Wagtail page must cost: find the site for the request, route the same URL path
     as the page measured (the same depth of the tree), load the specific page, render its
-    title. No page model of its own (app code stays untouched): the page routed is the real
-    one, but none of its own `serve`, `get_context` or template runs, and the template is
-    rendered without the request, so the project's context processors do not run either.
+    title, and for a signed-in visitor say who is signed in (loading the session and the
+    user, as any page for a member must). No page model of its own (app code stays
+    untouched): the page routed is the real one, but none of its own `serve`, `get_context`
+    or template runs, and the template is rendered without the request, so the project's
+    context processors do not run either.
     """
     site = Site.find_for_request(request)
     if site is None:
@@ -111,4 +116,4 @@ def minimal_page(request, path=""):
     components = [part for part in path.split("/") if part]
     route = site.root_page.localized.specific.route(request, components)
     page = route.page.specific
-    return HttpResponse(MINIMAL_PAGE.render({"page": page}))
+    return HttpResponse(MINIMAL_PAGE.render({"page": page, "user": request.user}))

@@ -22,11 +22,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def get(port, path, timeout=30):
+def get(port, path, timeout=30, headers=None):
     """One GET on a fresh connection (gunicorn's sync workers close after each response)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"Host": "127.0.0.1"})
+        connection.request("GET", path, headers={"Host": "127.0.0.1", **(headers or {})})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -80,8 +80,10 @@ def gunicorn_server(settings_module, *, workers=2, ready_path="/", env=None, log
         log.close()
 
 
-def measure(port, path, *, requests, concurrency, expect_text=None):
-    """Send `requests` GETs from `concurrency` threads; return rps and latency percentiles."""
+def measure(port, path, *, requests, concurrency, expect_text=None, headers=None):
+    """Send `requests` GETs from `concurrency` threads; return rps and latency percentiles.
+
+    `headers` are sent with every request (a session cookie for a signed-in visitor)."""
     latencies = []
     failures = []
     lock = threading.Lock()
@@ -94,7 +96,7 @@ def measure(port, path, *, requests, concurrency, expect_text=None):
                     return
             started = time.perf_counter()
             try:
-                status, body = get(port, path)
+                status, body = get(port, path, headers=headers)
             except OSError as error:
                 status, body = None, str(error).encode()
             elapsed = time.perf_counter() - started
