@@ -212,6 +212,10 @@ def person_transcript(request, user_id):
             actor=request.user,
             note=f"format={request.GET['format']}",
         )
+        if request.GET["format"] == "pdf" and services.built_by_worker(len(certificates)):
+            # Too long for one request: the worker builds it and e-mails the link.
+            job = services.request_transcript(person, actor=request.user)
+            return redirect(job.get_absolute_url())
         if request.GET["format"] == "pdf":
             return _pdf_response(
                 transcripts.transcript_pdf(person, certificates),

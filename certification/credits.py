@@ -108,6 +108,21 @@ def credit_for(offering, presence):
     return CreditResult(offering, hours, not short, shortfalls)
 
 
+def ce_settings_of(event):
+    """The event's CE settings (None when it has none); read with the event when selected."""
+    if type(event).ce_settings.is_cached(event):
+        try:
+            return event.ce_settings
+        except EventCESettings.DoesNotExist:
+            return None
+    return EventCESettings.objects.filter(event=event).first()
+
+
+def is_recorded(event):
+    settings = ce_settings_of(event)
+    return bool(settings and settings.is_recorded)
+
+
 def credits_for_registration(registration, *, now=None, presence=None):
     """A CreditResult for each of the event's offerings.
 
@@ -117,9 +132,12 @@ def credits_for_registration(registration, *, now=None, presence=None):
     if presence is None:
         presence = session_presence(registration, now=now)
     event = registration.event
-    recorded = EventCESettings.objects.filter(event=event, is_recorded=True).exists()
+    recorded = is_recorded(event)
     first_day = event.local(event.starts_at).date() if event.starts_at else None
-    offerings = event.ce_offerings.select_related("body").order_by("body__short_name")
+    if "ce_offerings" in getattr(event, "_prefetched_objects_cache", {}):
+        offerings = event.ce_offerings.all()  # prefetched in body order
+    else:
+        offerings = event.ce_offerings.select_related("body").order_by("body__short_name")
     results = []
     for offering in offerings:
         if first_day and not offering.body.is_approved_on(first_day):

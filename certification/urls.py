@@ -1,12 +1,23 @@
 from django.urls import path
 
-from . import views
+from . import transcript_views, views
 
 app_name = "certification"
 
 urlpatterns = [
     path("ce/", views.my_ce, name="my_ce"),
-    path("ce/transcript.pdf", views.my_transcript_pdf, name="my_transcript_pdf"),
+    path("ce/transcript.pdf", transcript_views.my_transcript_pdf, name="my_transcript_pdf"),
+    path("ce/transcripts/", transcript_views.transcript_requests, name="transcripts"),
+    path(
+        "ce/transcripts/<uuid:public_id>/",
+        transcript_views.transcript_status,
+        name="transcript_status",
+    ),
+    path(
+        "ce/transcripts/<uuid:public_id>/pdf/",
+        transcript_views.transcript_download,
+        name="transcript_download",
+    ),
     path("ce/transcript.csv", views.my_transcript_csv, name="my_transcript_csv"),
     path("ce/licenses/", views.licenses, name="licenses"),
     path("ce/licenses/<id:pk>/", views.license_edit, name="license_edit"),

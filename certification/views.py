@@ -55,11 +55,12 @@ def visible_certificate(request, code):
 
 
 def _own_registrations(user):
-    return (
+    """The person's confirmed registrations that asked for CE, with their eligibility facts
+    (a fixed number of queries however many there are)."""
+    return services.with_eligibility_facts(
         Registration.objects.filter(attendee=user, status=RegistrationStatus.CONFIRMED)
         .filter(services.asked_for_ce())
         .distinct()
-        .select_related("event")
         .order_by("-event__starts_at")
     )
 
@@ -83,7 +84,7 @@ def my_ce(request):
                 "registration": registration,
                 "state": state,
                 "evaluation_open": registration.pk not in evaluated
-                and registration.event.evaluation_questions.exists()
+                and bool(registration.event.evaluation_questions.all())
                 and services.evaluation_is_open(registration.event),
             }
         )
@@ -95,15 +96,10 @@ def my_ce(request):
             "summary": transcripts.summary(certificates),
             "pending": pending,
             "licenses": License.objects.filter(user=request.user),
+            "transcript_by_worker": services.built_by_worker(len(certificates)),
+            "pending_transcript": services.pending_transcript(request.user),
         },
     )
-
-
-@members
-def my_transcript_pdf(request):
-    certificates = transcripts.certificates_for(request.user)
-    data = transcripts.transcript_pdf(request.user, certificates)
-    return _pdf_response(data, _("CE transcript %(name)s.pdf") % {"name": request.user.legal_name})
 
 
 @members

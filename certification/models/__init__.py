@@ -9,6 +9,7 @@ from .evaluations import (
     QuestionKind,
 )
 from .licenses import License, RegistrationLicense
+from .transcripts import TranscriptJob, TranscriptStatus
 
 __all__ = [
     "AccreditingBody",
@@ -26,4 +27,6 @@ __all__ = [
     "License",
     "QuestionKind",
     "RegistrationLicense",
+    "TranscriptJob",
+    "TranscriptStatus",
 ]

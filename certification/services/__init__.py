@@ -5,6 +5,7 @@ these names, never the modules behind them.
 - issuing: issue, reissue, revoke (one at a time or as a bulk job) and the certificate's PDF
 - evaluations: the post-event evaluation
 - licenses: the attendee's licenses and which ones a registration's CE is for
+- transcript_jobs: long transcripts, built by the worker and e-mailed when ready
 """
 
 from .common import CEError, NotEligible, absolute_url
@@ -16,6 +17,7 @@ from .eligibility import (
     asked_for_ce,
     eligibility,
     event_roster,
+    with_eligibility_facts,
 )
 from .evaluations import evaluation_is_open, submit_evaluation
 from .issuing import (
@@ -29,8 +31,24 @@ from .issuing import (
     start_issue_job,
 )
 from .licenses import delete_license, save_license, set_registration_licenses
+from .transcript_jobs import (
+    INLINE_LIMIT,
+    build_transcript,
+    built_by_worker,
+    pending_transcript,
+    request_transcript,
+    transcript_filename,
+    transcript_pdf_bytes,
+)
 
 __all__ = [
+    "INLINE_LIMIT",
+    "build_transcript",
+    "built_by_worker",
+    "pending_transcript",
+    "request_transcript",
+    "transcript_filename",
+    "transcript_pdf_bytes",
     "CERTIFICATE_TEMPLATE",
     "CE_FEE_UNPAID",
     "CEError",
@@ -54,4 +72,5 @@ __all__ = [
     "set_registration_licenses",
     "start_issue_job",
     "submit_evaluation",
+    "with_eligibility_facts",
 ]

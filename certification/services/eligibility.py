@@ -4,15 +4,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from courses.models import RegistrationStatus
+from courses.models import Registration, RegistrationStatus
 
 from ..credits import credits_for_registration, session_presence
-from ..models import CertificateStatus, EvaluationResponse
+from ..models import CEOffering, Certificate, CertificateStatus, EvaluationResponse
 
 
 class EligibilityStatus(models.TextChoices):
@@ -93,6 +93,9 @@ def asked_for_ce():
 
 
 def current_certificate(registration):
+    issued = getattr(registration, "issued_certificates", None)
+    if issued is not None:  # read with the registration (`with_eligibility_facts`)
+        return issued[0] if issued else None
     return (
         registration.certificates.filter(status=CertificateStatus.ISSUED)
         .order_by("-issued_at")
@@ -101,7 +104,40 @@ def current_certificate(registration):
 
 
 def has_evaluation(registration):
+    if Registration.evaluation.is_cached(registration):
+        try:
+            return registration.evaluation is not None
+        except EvaluationResponse.DoesNotExist:
+            return False
     return EvaluationResponse.objects.filter(registration=registration).exists()
+
+
+def with_eligibility_facts(registrations):
+    """`registrations` with everything `eligibility` reads, in a fixed number of queries.
+
+    For a page or job that asks for many attendees' eligibility at once: without it each
+    registration costs about nine queries of its own.
+    """
+    return registrations.select_related(
+        "event", "event__ce_settings", "booking", "attendee", "evaluation"
+    ).prefetch_related(
+        "attendances",
+        "add_on_lines",
+        "event__sessions",
+        "event__add_ons",
+        "event__evaluation_questions",
+        Prefetch(
+            "event__ce_offerings",
+            queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
+        ),
+        Prefetch(
+            "certificates",
+            queryset=Certificate.objects.filter(status=CertificateStatus.ISSUED).order_by(
+                "-issued_at"
+            ),
+            to_attr="issued_certificates",
+        ),
+    )
 
 
 def eligibility(registration, *, now=None):
@@ -158,10 +194,7 @@ def _eligibility(registration, presence, *, now=None):
 
 def event_roster(event, *, now=None):
     """Eligibility for each confirmed registration of the event that asked for CE."""
-    registrations = (
+    registrations = with_eligibility_facts(
         event.registrations.filter(status=RegistrationStatus.CONFIRMED)
-        .select_related("event", "attendee", "booking")
-        .prefetch_related("attendances", "add_on_lines", "event__sessions", "event__add_ons")
-        .order_by("attendee_name")
-    )
+    ).order_by("attendee_name")
     return [eligibility(r, now=now) for r in registrations]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from cms import audit
 from cms.locking import Busy
 
+from ..credits import ce_settings_of
 from ..models import EvaluationAnswer, EvaluationResponse, EventCESettings, QuestionKind
 from .common import CEError
 from .eligibility import eligibility
@@ -18,12 +19,25 @@ log = logging.getLogger(__name__)
 
 
 def evaluation_is_open(event, now=None):
-    ce_settings = EventCESettings.objects.filter(event=event).first()
-    if ce_settings:
-        return ce_settings.evaluation_is_open(now)
+    """Open from the CE settings' opening time, else from the start of the last session.
+
+    Reads the event's CE settings and sessions from what was selected and prefetched with it
+    when they were (My CE lists many events), else asks the database.
+    """
     now = now or timezone.now()
+    ce_settings = ce_settings_of(event)
+    opens = ce_settings.evaluation_opens_at if ce_settings else None
+    if opens is None:
+        opens = _last_session_start(event)
+    return opens is None or now >= opens
+
+
+def _last_session_start(event):
+    if "sessions" in getattr(event, "_prefetched_objects_cache", {}):
+        starts = [s.start for s in event.sessions.all() if s.start]
+        return max(starts) if starts else None
     last = event.sessions.order_by("-start").first()
-    return last is None or now >= last.start
+    return last.start if last else None
 
 
 def submit_evaluation(registration, answers, *, actor):

@@ -19,12 +19,11 @@ from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
 from courses.models import Registration, RegistrationStatus
 
-from ..credits import last_day_attended, session_presence
+from ..credits import is_recorded, last_day_attended, session_presence
 from ..models import (
     Certificate,
     CertificateStatus,
     CESponsor,
-    EventCESettings,
     IssueJob,
     IssueJobStatus,
 )
@@ -59,8 +58,7 @@ def program_dates(event):
 
 
 def program_format(event):
-    ce_settings = EventCESettings.objects.filter(event=event).first()
-    if ce_settings and ce_settings.is_recorded:
+    if is_recorded(event):
         return _("Home study (recorded program)")
     if event.is_online:
         return _("Live interactive webinar")
