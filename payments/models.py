@@ -6,6 +6,7 @@ Money is always an integer in minor units (cents) beside a three-letter currency
 import uuid
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,7 +15,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cms.money import format_money
+from cms.money import MoneyField, format_money
 
 # Invoices and receipts are personal data: outside the web root, served by a checked view.
 # (Migrations name `payments.models.private_storage`.)
@@ -51,9 +52,12 @@ class EventPaymentSettings(models.Model):
     no_refund_days_before = models.PositiveIntegerField(
         default=3, help_text=_("Cancellations closer than this many days to the start: no refund.")
     )
-    cancellation_fee = models.PositiveIntegerField(
+    cancellation_fee = MoneyField(
         default=0,
-        help_text=_("In minor units (cents): kept from the refund between the two limits above."),
+        help_text=_(
+            "In the event's currency, e.g. 50.00: kept from the refund between the two limits "
+            "above."
+        ),
     )
 
     class Meta:
@@ -62,6 +66,10 @@ class EventPaymentSettings(models.Model):
 
     def __str__(self):
         return f"Payment settings for {self.event}"
+
+    @admin.display(description=_("cancellation fee"))
+    def cancellation_fee_text(self):
+        return format_money(self.cancellation_fee, self.event.currency)
 
     def clean(self):
         if self.no_refund_days_before > self.full_refund_days_before:
@@ -94,8 +102,10 @@ class DiscountCode(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text=_("1 to 100."),
     )
-    amount_off = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("In minor units (cents), for a fixed discount.")
+    amount_off = MoneyField(
+        null=True,
+        blank=True,
+        help_text=_("In the code's currency, e.g. 25.00, for a fixed discount."),
     )
     currency = models.CharField(max_length=3, default="USD")
     event = models.ForeignKey(

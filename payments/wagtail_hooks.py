@@ -1,5 +1,6 @@
 """Finance's part of the Wagtail admin. Only the Finance role (and superusers) sees any of it."""
 
+from django.forms import modelform_factory
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -10,6 +11,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from cms.access import Perm, can
 from cms.admin_access import CapabilitySubmenuItem, CapabilityViewSetMixin, menu_item_class_for
 from cms.attention import HOOK, AttentionItem
+from cms.money import MoneyModelForm
 from payments import admin_urls
 from payments.models import DiscountCode, EventPaymentSettings, Order
 from payments.reports import overdue_invoice_filter
@@ -22,6 +24,16 @@ class FinanceModelViewSet(CapabilityViewSetMixin, ModelViewSet):
     copy_view_enabled = False
     search_backend_name = None
     add_to_admin_menu = False
+
+    def get_form_class(self, for_update=False):
+        # Amounts are typed in the currency's units (MoneyField), in the code's or event's
+        # currency.
+        return modelform_factory(
+            self.model,
+            form=MoneyModelForm,
+            formfield_callback=self.formfield_for_dbfield,
+            fields=self.get_form_fields(),
+        )
 
 
 class DiscountCodeViewSet(FinanceModelViewSet):
@@ -51,7 +63,12 @@ class EventPaymentSettingsViewSet(FinanceModelViewSet):
     model = EventPaymentSettings
     icon = "cog"
     menu_label = _("Event payment settings")
-    list_display = ["event", "invoice_payment_enabled", "invoice_due_days", "cancellation_fee"]
+    list_display = [
+        "event",
+        "invoice_payment_enabled",
+        "invoice_due_days",
+        "cancellation_fee_text",
+    ]
     form_fields = [
         "event",
         "invoice_payment_enabled",

@@ -26,6 +26,8 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+from courses.admin_forms import EventPageForm
+
 # The admin reads and shows date-times in the editor's own zone, not the event's.
 ADMIN_TIME_HELP = _(
     "Enter times in your admin time zone (Account › Preferences › Current time zone); "
@@ -273,6 +275,7 @@ class EventPage(Page):
 
     parent_page_types = ["courses.EventIndexPage"]
     subpage_types = []
+    base_form_class = EventPageForm
 
     edit_handler = TabbedInterface(
         [

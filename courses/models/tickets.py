@@ -9,6 +9,8 @@ from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel
 from wagtail.models import Orderable
 
+from cms.money import MoneyField
+
 from .events import EventPage
 
 
@@ -18,10 +20,10 @@ class TicketType(Orderable):
     event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="ticket_types")
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=300, blank=True)
-    price = models.PositiveIntegerField(
-        default=0, help_text=_("In minor units (cents): 45000 is 450.00.")
+    price = MoneyField(default=0, help_text=_("In the event's currency, e.g. 450.00."))
+    early_bird_price = MoneyField(
+        null=True, blank=True, help_text=_("In the event's currency, e.g. 395.00.")
     )
-    early_bird_price = models.PositiveIntegerField(null=True, blank=True)
     early_bird_until = models.DateTimeField(null=True, blank=True)
     sale_starts_at = models.DateTimeField(null=True, blank=True)
     sale_ends_at = models.DateTimeField(null=True, blank=True)
@@ -87,7 +89,7 @@ class AddOn(Orderable):
     event = ParentalKey(EventPage, on_delete=models.CASCADE, related_name="add_ons")
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=300, blank=True)
-    price = models.PositiveIntegerField(default=0, help_text=_("In minor units (cents)."))
+    price = MoneyField(default=0, help_text=_("In the event's currency, e.g. 50.00."))
     grants_ce = models.BooleanField(
         default=False,
         help_text=_("Choosing this add-on is how an attendee asks for CE credit."),
