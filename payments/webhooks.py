@@ -53,21 +53,27 @@ def store_event(event_id, event_type, payload):
 
     Returns (record, pending): `pending` is False only for an event already processed (a true
     duplicate). An unprocessed event is promised again unless an earlier promise still waits.
+
+    A first delivery is one transaction: the insert and the promise, no savepoint (the
+    endpoint's cost is its round trips to the database). A repeated delivery fails that insert
+    on the unique event id, rolls it back and is handled in a transaction of its own.
     """
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = WebhookEvent.objects.create(
-                    stripe_event_id=event_id, type=event_type, payload=payload
-                )
-        except IntegrityError:
-            WebhookEvent.objects.filter(stripe_event_id=event_id).update(
-                deliveries=F("deliveries") + 1
+    try:
+        with transaction.atomic():
+            record = WebhookEvent.objects.create(
+                stripe_event_id=event_id, type=event_type, payload=payload
             )
-            record = WebhookEvent.objects.get(stripe_event_id=event_id)
-            if record.processed_at is not None:
-                return record, False
-            if event_processing_waits(record):
-                return record, True
+            services.queue_event(record)
+        return record, True
+    except IntegrityError:
+        if not WebhookEvent.objects.filter(stripe_event_id=event_id).exists():
+            raise  # not a repeated delivery: a real error
+    with transaction.atomic():
+        WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
+        record = WebhookEvent.objects.get(stripe_event_id=event_id)
+        if record.processed_at is not None:
+            return record, False
+        if event_processing_waits(record):
+            return record, True
         services.queue_event(record)
     return record, True
