@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from courses import views
+from courses import calendar_views, views
 
 app_name = "courses"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("", views.my_registrations, name="my_registrations"),
     path("events/<id:event_id>/register/", views.register, name="register"),
     path("events/<id:event_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path(
+        "events/<id:event_id>/calendar.ics",
+        calendar_views.event_calendar_file,
+        name="event_calendar",
+    ),
     path("bookings/<uuid:public_id>/", views.booking_summary, name="booking_summary"),
     path(
         "bookings/<uuid:public_id>/attendees/",
