@@ -115,6 +115,26 @@ BENCH ?=
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m tests.perf.run_all $(BENCH)
 
+# The production stack on this machine (PostgreSQL, Redis, moto S3, the fake Stripe, gunicorn,
+# a Celery worker and beat from deploy/Procfile), driven end to end in headless Chromium and
+# stopped again; prints one JSON line (tests/smoke/prod_smoke.py says what it checks).
+.PHONY: prod-smoke backup restore
+prod-smoke: install
+	$(PY) -m tests.smoke.prod_smoke
+
+# Backups of the site named by the environment (DATABASE_URL, the private files' folder or
+# bucket) into BACKUP_DIR/<timestamp>/; `make restore BACKUP=backups/<timestamp>` loads one
+# (RESTORE_ARGS="--yes" replaces a database that has tables). See the README.
+BACKUP_DIR ?= backups
+backup: python-deps
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-cms.settings.production} \
+	  $(PY) -m scripts.backup backup --into $(BACKUP_DIR)
+
+restore: python-deps
+	@test -n "$(BACKUP)" || { echo "Say which backup: make restore BACKUP=$(BACKUP_DIR)/<timestamp>"; exit 2; }
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-cms.settings.production} \
+	  $(PY) -m scripts.backup restore $(BACKUP) $(RESTORE_ARGS)
+
 # Refresh the pinned versions after changing pyproject.toml.
 lock: python-deps
 	$(PIP) install -q -e '.[dev]' --upgrade
