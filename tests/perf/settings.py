@@ -1,7 +1,9 @@
 # ruff: noqa: F403, F405
 """Benchmark settings: production-like (DEBUG off, cached templates), plain HTTP on loopback.
 
-The database is PostgreSQL when DATABASE_URL is set, else a SQLite file under .bench/.
+The benchmarks run on PostgreSQL: tests/perf/database.py sets DATABASE_URL (the local
+server's `fit_bench` database unless DATABASE_URL names another) and refuses SQLite. The
+SQLite file below is only for running these settings by hand without a database server.
 """
 
 import os
