@@ -99,7 +99,10 @@ def test_event_page_says_closed_or_full(client):
 
     services.place_hold(event=full, purchaser=buyer, tickets={full.ticket_types.get().pk: 1})
 
-    assert "Registration closed" in _text(client.get(closed.url))
+    closed_text = _text(client.get(closed.url))
+    # Once, with when: not "Registration closed. Registration for this event has closed."
+    assert re.search(r"Registration closed on \d{1,2} \w+ \d{4}, ", closed_text)
+    assert closed_text.count("closed") == 1
     client.force_login(UserFactory())
     full_text = _text(client.get(full.url))
     assert "This event is full" in full_text
@@ -204,7 +207,7 @@ def test_closed_registration_is_refused(client, attendee):
     response = _choose(client, event, {standard: 1})
 
     assert response.status_code == 400
-    assert "Registration for this event is closed" in _text(response)
+    assert "Registration is closed for this event." in _text(response)
     assert not Booking.objects.exists()
 
 
