@@ -94,3 +94,55 @@ def test_upload_play_and_seek_against_a_bucket_on_another_origin(
     intruder = Client()
     intruder.force_login(person("intruder@example.org"))
     assert intruder.get(f"/certification/videos/{submission.public_id}/play/").status_code == 404
+
+
+def test_an_s3_upload_survives_a_restarting_site_and_a_dropped_part(
+    page,
+    live_server,
+    tmp_path,
+    s3_settings,  # noqa: F811
+    moto_endpoint,  # noqa: F811
+):
+    """A deploy answers the signing requests with 502 for a moment, and the connection drops
+    during a part: the upload waits and carries on by itself (no click on "retry")."""
+    s3, bucket_name = s3_settings
+    bucket.configure_bucket(allowed_origins=[live_server.url])
+    page.problems.allowed_host.add("127.0.0.1")
+    page.set_viewport_size(PHONE)
+    failures = {"sign": 0, "part": 0}
+
+    def restarting_site(route):
+        # The first two presign calls meet a site that is restarting.
+        if failures["sign"] < 2:
+            failures["sign"] += 1
+            route.fulfill(status=502, body="Bad Gateway", content_type="text/html")
+        else:
+            route.continue_()
+
+    def dropped_part(route):
+        # The connection drops on every attempt of the first part for a while.
+        if route.request.method == "PUT" and failures["part"] < 5:
+            failures["part"] += 1
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/certification/uploads/s3/sign/", restarting_site)
+    page.route(f"{moto_endpoint}/**", dropped_part)
+
+    candidate = person("casey@example.org", "Casey Candidate")
+    submission = start_submission(build_track(), candidate)
+    video = make_video(tmp_path / "clip.mp4", seconds=2)
+    page.goto(live_server.url + "/certification/directory/")
+    sign_in(page, candidate)
+    page.goto(f"/certification/videos/{submission.public_id}/upload/")
+    page.locator("input.uppy-Dashboard-input").first.set_input_files(str(video))
+    page.locator(".uppy-StatusBar-actionBtn--upload").click()
+    expect(page.locator("#upload-status")).to_have_text(
+        "Upload complete. We are now checking and preparing your video.", timeout=90_000
+    )
+    assert failures == {"sign": 2, "part": 5}
+    submission.refresh_from_db()
+    assert submission.status == VideoSubmission.Status.READY
+    source = s3.get_object(Bucket=bucket_name, Key=f"private/videos/{submission.public_id}/source")
+    assert source["Body"].read() == video.read_bytes()
