@@ -67,8 +67,9 @@ def broker_status():
     try:
         with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
-    except Exception:
-        logger.exception("Health check: the Celery broker is unreachable")
+    except Exception as error:
+        # A warning, not a traceback: a load balancer asks every few seconds.
+        logger.warning("Health check: the Celery broker is unreachable (%s)", error)
         return "error"
     return "ok"
 

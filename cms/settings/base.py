@@ -19,7 +19,7 @@ if _ENV_FILE.is_file():
 
 def env(name, default=None):
     """Read one setting from the environment; empty strings count as unset."""
-    value = os.environ.get(name, "")
+    value = os.environ.get(name, "").strip()
     return value if value != "" else default
 
 

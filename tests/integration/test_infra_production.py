@@ -30,6 +30,20 @@ def production_env(tmp_path, **extra):
             "STATIC_ROOT": str(tmp_path / "static"),
             "MEDIA_ROOT": str(tmp_path / "media"),
             "PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
+            # What a real deployment sets besides: Redis for jobs and cache, error reports,
+            # metrics. The Redis URLs name a closed port (loopback port 1), so these runs never
+            # touch a developer's Redis, and show the site serving with Redis down.
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+            "CELERY_RESULT_BACKEND": "redis://127.0.0.1:1/1",
+            "CACHE_URL": "redis://127.0.0.1:1/2",
+            "ADMINS": "Ops <ops@example.org>, oncall@example.org",
+            "SENTRY_DSN": "https://public@o0.ingest.invalid/1",
+            "METRICS_TOKEN": "scrape-token-1234",
+            "STRIPE_SECRET_KEY": "sk_test_realistic",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_realistic",
+            "STRIPE_WEBHOOK_SECRET": "whsec_realistic",
+            "EMAIL_HOST": "smtp.example.org",
+            "ENV_FILE": str(tmp_path / "no.env"),
         }
     )
     env.update(extra)
@@ -74,6 +88,7 @@ import django
 from django.core.management import call_command
 django.setup()
 call_command("collectstatic", "--noinput", verbosity=0)
+call_command("migrate", "--noinput", verbosity=0)
 from django.templatetags.static import static
 from django.test import Client
 client = Client()
@@ -81,6 +96,7 @@ url = static("css/site.css")
 hashed = client.get(url, secure=True, headers={"accept-encoding": "gzip"})
 plain = client.get("/static/css/site.css", secure=True)
 health = client.get("/healthz", secure=True)
+page = client.get("/accounts/login/", secure=True)
 insecure = client.get("/accounts/login/")
 insecure_health = client.get("/healthz")
 print(json.dumps({
@@ -90,7 +106,8 @@ print(json.dumps({
     "hashed_encoding": hashed.headers.get("Content-Encoding", ""),
     "hashed_body_length": len(b"".join(hashed.streaming_content)),
     "plain_cache_control": plain.headers.get("Cache-Control", ""),
-    "headers": dict(health.headers),
+    "headers": dict(page.headers),
+    "health_headers": dict(health.headers),
     "insecure_status": insecure.status_code,
     "insecure_location": insecure.headers.get("Location", ""),
     "insecure_health_status": insecure_health.status_code,
@@ -127,6 +144,13 @@ def test_production_sends_security_headers(production_run):
     policy = headers["content-security-policy"]
     assert "default-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_health_check_is_json_with_the_transport_security_headers(production_run):
+    headers = {key.lower(): value for key, value in production_run["health_headers"].items()}
+    assert headers["content-type"] == "application/json"
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_production_redirects_plain_http_except_the_health_check(production_run):

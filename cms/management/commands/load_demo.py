@@ -5,7 +5,7 @@ import importlib
 import logging
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from cms import demo
 
@@ -42,8 +42,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Give the existing demo staff account a new password and print it.",
         )
+        parser.add_argument(
+            "--i-know",
+            action="store_true",
+            dest="i_know",
+            help="Run under production settings anyway (creates a staff account, prints its "
+            "password).",
+        )
 
     def handle(self, *args, **options):
+        if getattr(settings, "IS_PRODUCTION", False) and not options["i_know"]:
+            raise CommandError(
+                "These are production settings: load_demo would add demo pages, events and a "
+                "staff account with a printed password. Run it with --i-know if that is really "
+                "what you want."
+            )
         with quiet_loggers(CHATTY_LOGGERS):
             self.stdout.write("Site shell (cms):")
             staff, password = demo.load_demo_content(

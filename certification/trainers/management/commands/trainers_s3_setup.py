@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from certification.trainers import s3
+from certification.trainers import bucket, s3
 
 
 class Command(BaseCommand):
     help = (
-        "Set the private bucket's CORS (browsers upload parts and read ETag) and a lifecycle "
-        "rule that aborts multipart uploads left unfinished."
+        "Create the private bucket if it is missing, then set its CORS (browsers upload parts "
+        "and read ETag) and a lifecycle rule that aborts multipart uploads left unfinished."
     )
 
     def add_arguments(self, parser):
@@ -18,5 +18,14 @@ class Command(BaseCommand):
     def handle(self, *args, days, **options):
         if not s3.is_active():
             raise CommandError("Private files are not in S3 (set AWS_STORAGE_BUCKET_NAME).")
+        name = bucket.bucket_name()
+        try:
+            bucket.client().head_bucket(Bucket=name)
+            existed = True
+        except bucket.client_errors():
+            existed = False
+        # configure_bucket creates the bucket when it is missing.
         s3.configure_bucket(allowed_origins=[settings.SITE_URL], stale_upload_days=days)
+        if not existed:
+            self.stdout.write(self.style.SUCCESS(f"Bucket {name} created."))
         self.stdout.write(self.style.SUCCESS("Bucket CORS and lifecycle rule are set."))
