@@ -56,3 +56,26 @@ def test_plain_text_and_subject_are_not_html_escaped_but_the_html_part_is(confir
     assert "&amp;" not in message.body and "&#x27;" not in message.body
     html = message.alternatives[0][0]
     assert "Couples &amp; Families: O&#x27;Brien&#x27;s Method" in html
+
+
+@pytest.mark.parametrize(
+    ("venue_name", "venue_address", "where"),
+    [
+        ("", "Hyatt Regency, Sarasota", "Where: Hyatt Regency, Sarasota"),
+        ("Hyatt Regency", "", "Where: Hyatt Regency\n"),
+        ("", "", "Where: to be announced"),
+    ],
+)
+def test_the_venue_line_has_no_stray_separator(confirmation_mail, venue_name, venue_address, where):
+    event = make_event(
+        title="Venue Workshop",
+        format="workshop",
+        venue_name=venue_name,
+        venue_address=venue_address,
+    )
+
+    message = confirmation_mail(event, "venue@example.org")
+
+    assert where in message.body
+    assert "Where: ," not in message.body
+    assert ", <" not in message.alternatives[0][0] and "<td>, " not in message.alternatives[0][0]
