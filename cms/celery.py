@@ -22,6 +22,8 @@ import time
 
 from celery import Celery, signals
 
+from cms.observability import current_request_id, new_request_id, request_id_var
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
 
 app = Celery("cms")
@@ -170,8 +172,6 @@ def _mark_beat(sender=None, **kwargs):
 
 @signals.before_task_publish.connect
 def _pass_request_id(sender=None, headers=None, **kwargs):
-    from cms.observability import current_request_id
-
     request_id = current_request_id()
     if headers is not None and request_id and "request_id" not in headers:
         headers["request_id"] = request_id
@@ -184,8 +184,6 @@ def _pass_request_id(sender=None, headers=None, **kwargs):
 
 @signals.task_prerun.connect
 def _adopt_request_id(task=None, **kwargs):
-    from cms.observability import new_request_id, request_id_var
-
     if task is None:
         return
     # From the message's headers; an eager task (no broker) keeps the request's own id.
@@ -196,8 +194,6 @@ def _adopt_request_id(task=None, **kwargs):
 
 @signals.task_postrun.connect
 def _drop_request_id(task=None, **kwargs):
-    from cms.observability import request_id_var
-
     token = getattr(task.request, "_cms_request_token", None) if task is not None else None
     if token is not None:
         try:

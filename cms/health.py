@@ -31,6 +31,8 @@ from django.views.decorators.http import require_safe
 from cms import celery as jobs
 from cms.access import public
 from cms.celery import app
+from cms.models import OutboxMessage, OutboxStatus
+from cms.outbox import failure_counts
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +123,6 @@ def jobs_status(broker):
 
 def outbox_backlog():
     """Pending count, oldest pending age, failed and overdue counts of the outbox (or None)."""
-    from cms.models import OutboxMessage, OutboxStatus
-    from cms.outbox import failure_counts
-
     try:
         pending = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
         oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()

@@ -16,7 +16,6 @@ oldest pending row) and webhooks pending (count and age, HEALTH_BACKLOGS).
 """
 
 import hmac
-import logging
 import os
 
 from django.conf import settings
@@ -27,43 +26,20 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from cms import celery as jobs
+from cms import health
 from cms.access import secret_link
-
-logger = logging.getLogger(__name__)
-
-REQUESTS = Counter(
-    "cms_http_requests_total", "HTTP requests answered, by view", ["view", "method", "status"]
-)
-LATENCY = Histogram(
-    "cms_http_request_duration_seconds",
-    "Time to answer a request, by view",
-    ["view"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-
-
-def observe_request(view, method, status, seconds):
-    try:
-        REQUESTS.labels(view=view, method=method, status=str(status)).inc()
-        LATENCY.labels(view=view).observe(seconds)
-    except Exception:  # metrics must never break a response
-        logger.exception("Could not record request metrics")
 
 
 class JobsCollector:
     """Metrics read from Redis and the database at scrape time (the same in every process)."""
 
     def collect(self):
-        from cms import celery as jobs
-        from cms import health
-
         tasks = CounterMetricFamily(
             "cms_celery_tasks",
             "Celery tasks by outcome (run, failed, retried)",
