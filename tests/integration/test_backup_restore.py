@@ -21,6 +21,7 @@ from certification.factories import (
 from certification.models import Certificate, EvaluationResponse
 from courses import attendance
 from scripts import backup as backups
+from tests.integration.test_trainers_s3 import moto_endpoint, s3_settings  # noqa: F401
 
 pytestmark = [
     pytest.mark.postgres,
@@ -100,3 +101,23 @@ def test_backup_restores_into_a_fresh_database_with_the_same_rows_and_pdf(
     # A second restore over a database that has tables is refused unless asked for.
     with pytest.raises(backups.BackupError, match="already has tables"):
         backups.restore(folder, database_url_=fresh_database, media_root=restored_files)
+
+
+def test_with_s3_the_bucket_objects_are_backed_up_and_put_back(
+    s3_settings,  # noqa: F811
+    fresh_database,
+    tmp_path,
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    s3, bucket = s3_settings
+    name = storages["private"].save("certificates/backup-check.pdf", ContentFile(b"%PDF-1.7 x"))
+    key = f"private/{name}"
+    folder = backups.backup(into=tmp_path / "backups")
+    assert (folder / "private_media" / name).read_bytes() == b"%PDF-1.7 x"
+    assert not (folder / "private_media.tar.gz").exists()
+
+    s3.delete_object(Bucket=bucket, Key=key)
+    backups.restore(folder, database_url_=fresh_database)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"%PDF-1.7 x"
