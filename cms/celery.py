@@ -9,7 +9,7 @@ What this module adds for operators (read by /healthz and /metrics):
   that `cms.celery.heartbeat` task records when it did;
 - task counters (run, failed, retried per task name) in one Redis hash;
 - the request id of the web request that queued a task travels in the message's headers and
-  is on every log line the task writes.
+  is on every log line the task writes (with LOG_FORMAT=json, as JSON).
 
 All of it lives in the broker's Redis when the broker is Redis (it is what workers and beat
 already share), else in the default cache.
@@ -184,22 +184,20 @@ def _pass_request_id(sender=None, headers=None, **kwargs):
 
 @signals.task_prerun.connect
 def _adopt_request_id(task=None, **kwargs):
+    """A worker's task logs under the id of the request that queued it (or a new one).
+
+    Not reset after the task: Celery writes its "succeeded" / "raised" line after
+    task_postrun, and that line should carry the task's id too; the next task sets its own.
+    An eager task (no broker) runs inside the request and keeps the request's id.
+    """
     if task is None:
         return
-    # From the message's headers; an eager task (no broker) keeps the request's own id.
-    request_id = getattr(task.request, "request_id", None) or request_id_var.get()
-    task.request._cms_request_token = request_id_var.set(request_id or new_request_id())
+    if task.request.is_eager:
+        if request_id_var.get() is None:
+            request_id_var.set(new_request_id())
+    else:
+        request_id_var.set(getattr(task.request, "request_id", None) or new_request_id())
     _count_task(task, "run")
-
-
-@signals.task_postrun.connect
-def _drop_request_id(task=None, **kwargs):
-    token = getattr(task.request, "_cms_request_token", None) if task is not None else None
-    if token is not None:
-        try:
-            request_id_var.reset(token)
-        except ValueError:
-            request_id_var.set(None)
 
 
 @signals.task_failure.connect

@@ -237,6 +237,9 @@ CELERY_VISIBILITY_TIMEOUT = int(env("CELERY_VISIBILITY_TIMEOUT", str(CELERY_TASK
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "UTC"
+# Workers and beat log through LOGGING below (JSON in production, with each task's request id)
+# instead of Celery replacing the root logger's handlers with its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Exactly one beat: RedBeat keeps the schedule's state in Redis (nothing in the working tree)
 # and holds a lock there; a second `celery -A cms beat` waits for the lock instead of sending
 # every schedule twice, and takes over within REDBEAT_LOCK_TIMEOUT seconds when the first

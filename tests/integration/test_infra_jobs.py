@@ -1,6 +1,7 @@
 """A real worker and two real beat processes on Redis: /healthz sees the worker's heartbeat and
 beat's ticks, and only one of the two beats sends the schedule (RedBeat's lock)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+
+from cms import celery as jobs
+from cms.celery import app
+from cms.observability import request_id_var
 
 PROJECT_ROOT = Path(settings.BASE_DIR)
 CELERY = Path(sys.executable).with_name("celery")
@@ -45,6 +50,7 @@ def stack_env(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_RESULT_BACKEND": BROKER_URL,
+            "LOG_FORMAT": "json",
         }
     )
     return env
@@ -119,7 +125,19 @@ def health(client):
     return client.get("/healthz").json()
 
 
-def test_health_sees_the_worker_and_beat_and_only_one_beat_sends(client, settings, stack):
+def json_lines(path):
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_health_sees_the_worker_and_beat_and_only_one_beat_sends(
+    client, settings, stack, monkeypatch
+):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = BROKER_URL
     logs = [stack["worker"][1]] + [log for _process, log in stack["beats"]]
@@ -146,3 +164,26 @@ def test_health_sees_the_worker_and_beat_and_only_one_beat_sends(client, setting
     # Beat's state is in Redis, not in a schedule file in the working tree.
     assert stack["redis"].keys("redbeat:cms:*")
     assert not (PROJECT_ROOT / "celerybeat-schedule").exists()
+
+    # A task queued under a request id: the worker's JSON log line for it carries that id.
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    token = request_id_var.set("req-jobs-test")
+    try:
+        with app.connection_for_write(BROKER_URL) as connection:
+            jobs.heartbeat.apply_async(connection=connection)
+    finally:
+        request_id_var.reset(token)
+    worker_log = stack["worker"][1]
+
+    def traced():
+        return [
+            line
+            for line in json_lines(worker_log)
+            if line.get("request_id") == "req-jobs-test" and "succeeded" in line["message"]
+        ]
+
+    wait_for(lambda: traced(), "the task's JSON log line with the request id", [worker_log])
+    (line,) = traced()
+    assert line["logger"] == "celery.app.trace"
+    assert line["level"] == "INFO"
+    assert "cms.celery.heartbeat" in line["message"]
