@@ -128,6 +128,9 @@ def _has_authenticator(user):
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
+AFTER_SECOND_FACTOR_SESSION_KEY = "cms_after_second_factor"
+
+
 def step_up(request):
     """Send the signed-in staff user to set up or use their authenticator, then back."""
     if _has_authenticator(request.user):
@@ -138,6 +141,9 @@ def step_up(request):
         )
     else:
         target = "mfa_activate_totp"
+        # allauth's set-up ends on the recovery codes page and forgets `next`: that page
+        # offers the way back from here (cms.templatetags.account_tags).
+        request.session[AFTER_SECOND_FACTOR_SESSION_KEY] = request.get_full_path()
         messages.warning(
             request,
             _(

@@ -1,6 +1,13 @@
-"""How allauth talks to people on this site: the wording of its errors and the missing username."""
+"""How allauth talks to people on this site: the wording of its errors, the missing username,
+and not asking for a password typed a moment ago."""
 
+import time
+
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+
+# allauth keeps the session's log-ins here; pinned with allauth in constraints.txt.
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core import context
 from allauth.utils import build_absolute_uri
 from django.urls import reverse
@@ -31,6 +38,14 @@ ERROR_MESSAGES = {
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = ERROR_MESSAGES
 
+    def is_reauthentication_required(self, *, app, **kwargs):
+        """A password (or code) typed at log-in within the reauthentication window is not asked
+        for again: a new staff member setting up their authenticator straight after logging
+        in was asked to "Confirm Access" with the password they had just typed."""
+        if _logged_in_within(account_settings.REAUTHENTICATION_TIMEOUT):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
     def populate_username(self, request, user):
         """The user model has no username: email is the login."""
         return None
@@ -54,3 +69,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if self.request.user.is_authenticated:
             return reverse("account_email")
         return super().get_email_verification_redirect_url(email_address)
+
+
+def _logged_in_within(seconds):
+    request = context.request
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return False
+    records = get_authentication_records(request, user)
+    return bool(records) and time.time() - records[-1]["at"] < seconds

@@ -106,6 +106,8 @@ def test_password_reset_by_email(client):
     assert "We have sent you an email" in response.content.decode()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["member@example.org"]
+    assert mail.outbox[0].subject == "Reset your password"
+    assert "your password stays as it is" in mail.outbox[0].body
     reset_path = link_in_email(mail.outbox[0])
     # The link redirects once to hide the key from referrers, then shows the form.
     form_page = client.get(reset_path, follow=True)

@@ -75,6 +75,10 @@ def test_sign_up_sends_a_verification_email_and_the_link_verifies_and_logs_in(cl
     message = mail.outbox[0]
     assert message.to == ["ada@example.org"]
     assert message.body.startswith("Hello from Heart and Soul of Change Project!")
+    # In the site's voice, not allauth's stock "register an account on <host>".
+    assert message.subject == "Confirm your email address to finish signing up"
+    assert "One step is left to finish creating your account" in message.body
+    assert "register an account on" not in message.body
     confirm_path = link_in_email(message)
     assert confirm_path.startswith("/accounts/confirm-email/")
 

@@ -1,13 +1,16 @@
 """Staff need an authenticator app before the Wagtail admin opens, and sign in through allauth."""
 
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.utils import timezone
 
 from certification import services as ce_services
 from certification.factories import make_body, make_offering, make_registration, make_user
@@ -121,18 +124,13 @@ def test_setting_up_totp_opens_the_admin_and_the_next_login_asks_for_a_code(clie
     staff = make_member(email="editor@example.org", is_staff=True, is_superuser=True)
     log_in(client, "editor@example.org")
 
-    reauthenticate = client.get("/admin/", follow=True)
-    # allauth asks for the password again before a new authenticator is added.
-    assert "Staff accounts need two-factor authentication" in reauthenticate.content.decode()
-    assert "Confirm Access" in reauthenticate.content.decode()
-    setup = client.post(
-        "/accounts/reauthenticate/",
-        {"password": PASSWORD, "next": "/accounts/2fa/totp/activate/?next=/admin/"},
-        follow=True,
-    )
+    # Just logged in: the set-up opens at once, without asking for the password again.
+    setup = client.get("/admin/", follow=True)
     html = setup.content.decode()
+    assert "Staff accounts need two-factor authentication" in html
+    assert "Confirm it" not in html
 
-    assert "Activate Authenticator App" in html
+    assert "Set up your authenticator app" in html
     # The QR code is inline; nothing on the page is fetched from another host.
     assert re.search(r'<img class="totp-qr" src="data:image/svg\+xml;base64,[^"]+"', html)
     assert not re.search(r'src="(https?:)?//(?!testserver/)', html)
@@ -150,8 +148,10 @@ def test_setting_up_totp_opens_the_admin_and_the_next_login_asks_for_a_code(clie
     assert has_totp(staff)
     # Recovery codes are made at the same time and shown straight away.
     codes_page = activated.content.decode()
-    assert "Recovery Codes" in codes_page
+    assert "Your recovery codes" in codes_page
     assert "Unused codes" in codes_page
+    # The way back to the page they asked for is on it.
+    assert re.search(r'<a [^>]*href="/admin/"[^>]*>\s*Continue', codes_page)
     assert Authenticator.objects.filter(user=staff, type="recovery_codes").exists()
     admin = client.get("/admin/")
     assert admin.status_code == 200
@@ -283,20 +283,25 @@ def test_event_manager_without_an_authenticator_sets_one_up_and_comes_back(clien
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert any("Staff accounts need two-factor authentication" in m for m in messages)
 
-    # allauth asks for the password again before a new authenticator is added.
-    confirm = client.get(response.url, follow=True).content.decode()
-    assert "Confirm Access" in confirm
-    setup = client.post(
-        "/accounts/reauthenticate/",
-        {"password": PASSWORD, "next": "/accounts/2fa/totp/activate/?next=/attendance/"},
-        follow=True,
-    )
-    assert "Activate Authenticator App" in setup.content.decode()
-    secret = setup.context["form"].secret
-    client.post("/accounts/2fa/totp/activate/", {"code": pyotp.TOTP(secret).now()})
+    # Logged in more than five minutes ago: allauth asks for the password again before a
+    # new authenticator is added.
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        confirm = client.get(response.url, follow=True).content.decode()
+        assert "<h1>Confirm it's you</h1>" in confirm
+        setup = client.post(
+            "/accounts/reauthenticate/",
+            {"password": PASSWORD, "next": "/accounts/2fa/totp/activate/?next=/attendance/"},
+            follow=True,
+        )
+        assert "Set up your authenticator app" in setup.content.decode()
+        secret = setup.context["form"].secret
+        codes = client.post(
+            "/accounts/2fa/totp/activate/", {"code": pyotp.TOTP(secret).now()}, follow=True
+        )
 
-    assert has_totp(manager)
-    assert client.get("/attendance/").status_code == 200
+        assert has_totp(manager)
+        assert 'href="/attendance/"' in codes.content.decode()
+        assert client.get("/attendance/").status_code == 200
 
 
 def test_event_manager_whose_session_skipped_the_code_enters_it_to_see_a_booking(client):
