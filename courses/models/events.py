@@ -26,6 +26,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+from cms.models import OneQueryViewRestrictions
 from courses.admin_forms import EventPageForm
 
 # The admin reads and shows date-times in the editor's own zone, not the event's.
@@ -164,7 +165,7 @@ class EventDescriptionBlock(blocks.StreamBlock):
     quote = blocks.BlockQuoteBlock()
 
 
-class EventPage(Page):
+class EventPage(OneQueryViewRestrictions, Page):
     """One event people register for: a conference, workshop, training or live webinar."""
 
     format = models.CharField(max_length=20, choices=EventFormat.choices)
