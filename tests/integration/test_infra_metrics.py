@@ -1,9 +1,18 @@
 """`/metrics` for Prometheus behind METRICS_TOKEN; request ids travel from the web to tasks."""
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 import redis
+from django.conf import settings
 
 from cms import celery as jobs
 from cms.celery import app
@@ -115,3 +124,69 @@ def test_a_task_queued_during_a_request_carries_its_request_id(redis_broker, mon
     message = json.loads(raw)
     assert message["headers"]["request_id"] == "req-from-web"
     assert message["headers"]["task"] == "cms.celery.heartbeat"
+
+
+def test_gunicorn_workers_add_up_their_request_counts_and_write_a_json_access_log(tmp_path):
+    """Two gunicorn workers (gunicorn.conf.py): /metrics sums both; the access log is JSON."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "CELERY_", "DATABASE_", "PROMETHEUS_", "GUNICORN_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "cms.settings.dev",
+            "DEBUG": "false",
+            "ENV_FILE": str(tmp_path / "no.env"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
+            "METRICS_TOKEN": "scrape-token",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_ACCESS_LOG": str(tmp_path / "access.log"),
+            "WEB_CONCURRENCY": "2",
+        }
+    )
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    with (tmp_path / "gunicorn.log").open("w") as log:
+        server = subprocess.Popen(
+            [str(gunicorn), "cms.wsgi:application"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        for number in range(20):
+            request = urllib.request.Request(
+                base + "/healthz", headers={"X-Request-ID": f"probe-{number}"}
+            )
+            urllib.request.urlopen(request, timeout=10)
+        scrape = urllib.request.Request(
+            base + "/metrics", headers={"Authorization": "Bearer scrape-token"}
+        )
+        text = urllib.request.urlopen(scrape, timeout=30).read().decode()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    values = samples(text)
+    # The 20 probes and the first successful poll, whichever worker answered each.
+    assert values['cms_http_requests_total{method="GET",status="200",view="healthz"}'] >= 21
+    assert len(list((tmp_path / "metrics").glob("counter_*.db"))) >= 1
+    access = [
+        json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines() if line
+    ]
+    probe = next(line for line in access if line["request_id"] == "probe-7")
+    assert probe["path"] == "/healthz"
+    assert probe["status"] == 200
+    assert probe["logger"] == "gunicorn.access"
