@@ -102,7 +102,7 @@ class RegistrationViewSet(CapabilityViewSetMixin, ModelViewSet):
     model = Registration
     name = "course_registrations"
     icon = "group"
-    menu_label = _("Registrations")
+    menu_label = _("All registrations")
     edit_view_class = RegistrationEditView
     index_view_class = RegistrationIndexView
     inspect_view_enabled = True
@@ -466,7 +466,8 @@ class EventAdminViewSet(ViewSet):
 
 
 class EventAdminGroup(ViewSetGroup):
-    menu_label = _("Event registrations")
+    # Short enough for the admin sidebar ("Event registrations" was cut to "Event registrati…").
+    menu_label = _("Registrations")
     menu_icon = "calendar-check"
     menu_order = 250
     items = (EventAdminViewSet, RegistrationViewSet, WaitlistViewSet, MaterialViewSet)

@@ -283,7 +283,7 @@ def register_review_queue_menu_item():
 @hooks.register("register_admin_menu_item")
 def register_candidates_menu_item():
     return LeadMenuItem(
-        _("Certification candidates"),
+        _("Trainer candidates"),
         reverse("trainers_admin_candidates"),
         icon_name="user",
         order=325,
