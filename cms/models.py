@@ -1,6 +1,7 @@
 """The site shell's models: the user, audit records, site settings and the CMS pages."""
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
@@ -13,10 +14,14 @@ from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.search import index
 
+from cms import page_cache
 from cms.blocks import BodyBlock
+
+# How long a process keeps the site settings at most (a save moves the generation at once).
+SITE_SETTINGS_SECONDS = 300
 
 
 class UserManager(BaseUserManager):
@@ -194,6 +199,26 @@ class SiteSettings(BaseSiteSetting):
 
     # The header shows the logo on every page: fetch it with the settings row.
     select_related = ["logo"]
+
+    @classmethod
+    def for_request(cls, request):
+        """The settings for the request's site, shared between visitors through the cache
+        under the content generation (a save here moves it, so a change shows at once).
+        The admin's settings form reads `for_site`, always from the database."""
+        attr_name = cls.get_cache_attr_name()
+        if hasattr(request, attr_name):
+            return getattr(request, attr_name)
+        site = Site.find_for_request(request)
+        if site is None:
+            return super().for_request(request)
+        key = f"site-settings:{page_cache.generation()}:{site.pk}"
+        site_settings = cache.get(key)
+        if site_settings is None:
+            site_settings = cls.for_site(site)
+            cache.set(key, site_settings, SITE_SETTINGS_SECONDS)
+        site_settings._request = request
+        setattr(request, attr_name, site_settings)
+        return site_settings
 
     organisation_name = models.CharField(
         _("organisation name"), max_length=200, default="Heart and Soul of Change Project"

@@ -13,14 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from wagtail.models import Page, PageViewRestriction, Site
 
 from cms.factories import ArticlePageFactory, NewsIndexPageFactory, StandardPageFactory
+from cms.models import SiteSettings
 from courses.factories import UserFactory, make_event
 
 pytestmark = pytest.mark.django_db
 
-# Site, routing, view restrictions (one), site settings, session, user, the member's
-# permissions (two, for the admin link). Navigation, upcoming events and latest news come
-# from the cache once rendered.
-SIGNED_IN_HOME_QUERIES = 9
+# At most: the site, routing, view restrictions (read twice, one query each), session, user,
+# the member's permissions (two, for the admin link). Site settings, navigation, upcoming
+# events and latest news come from the cache once read.
+SIGNED_IN_HOME_QUERIES = 8
 
 
 def _text(response):
@@ -153,3 +154,16 @@ def test_view_restrictions_still_apply_and_cost_one_query(client, site):
     assert response.status_code == 302 and "login" in response["Location"]
     client.force_login(UserFactory())
     assert "Practice resources" in _text(client.get(inner.url))
+
+
+def test_changed_site_settings_show_at_once(client, site):
+    assert "Heart and Soul of Change Project" in _home(client)
+
+    settings_row = SiteSettings.for_site(Site.objects.get(is_default_site=True))
+    settings_row.organisation_name = "Heart and Soul of Change Institute"
+    settings_row.footer_text = "Training for counsellors since 2006."
+    settings_row.save()
+
+    text = _home(client)
+    assert "Heart and Soul of Change Institute" in text
+    assert "Training for counsellors since 2006." in text
