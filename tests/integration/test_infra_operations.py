@@ -1,14 +1,20 @@
 """What an operator gets from the production settings: JSON log lines with the request id,
 error reports by email and to Sentry, a .env that is read, and load_demo that refuses."""
 
+import io
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.management import call_command
+from moto import mock_aws
 
+from cms import storage
 from tests.integration.test_infra_production import production_env, run_python
 
 PROJECT_ROOT = Path(settings.BASE_DIR)
@@ -192,3 +198,38 @@ def test_env_example_is_a_working_env_file_naming_every_setting(tmp_path):
     assert values["hosts"] == ["training.example.org"]
     assert values["admins"] == [["Ops", "ops@example.org"]]
     assert values["metrics"] is None
+
+
+def test_trainers_s3_setup_creates_a_missing_bucket(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "fresh-training-bucket",
+                "region_name": "us-east-1",
+                "access_key": "testing",
+                "secret_key": "testing",
+                "location": "private",
+            },
+        },
+    }
+    storages._storages.pop("private", None)
+    storage._s3_client.cache_clear()
+    try:
+        with mock_aws():
+            out = io.StringIO()
+            call_command("trainers_s3_setup", stdout=out)
+            s3 = boto3.client("s3", region_name="us-east-1")
+            names = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+            assert names == ["fresh-training-bucket"]
+            assert "Bucket fresh-training-bucket created." in out.getvalue()
+            cors = s3.get_bucket_cors(Bucket="fresh-training-bucket")["CORSRules"][0]
+            assert "ETag" in cors["ExposeHeaders"]
+
+            again = io.StringIO()
+            call_command("trainers_s3_setup", stdout=again)
+            assert "created" not in again.getvalue()
+    finally:
+        storages._storages.pop("private", None)
+        storage._s3_client.cache_clear()
