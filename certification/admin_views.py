@@ -139,28 +139,21 @@ def evaluation_results(request, event_id):
 def ce_broker_roster(request, event_id, body_id):
     event = get_object_or_404(EventPage, pk=event_id)
     body = get_object_or_404(AccreditingBody, pk=body_id)
-    roster = rosters.ce_broker_roster(event, body)
-    if request.GET.get("format") == "xls":
-        if not roster.rows:
-            messages.error(request, _("There is no valid row to export."))
-            return redirect(request.path)
-        audit.record(
-            "certification.roster.ce_broker_exported",
-            event,
-            actor=request.user,
-            after={
-                "body": body.short_name,
-                "rows": len(roster.rows),
-                "refused": len(roster.refused),
-            },
-        )
-        response = HttpResponse(
-            rosters.ce_broker_xls(roster), content_type="application/vnd.ms-excel"
-        )
+    include_reported = (request.POST or request.GET).get("include_reported") == "1"
+    if request.method == "POST":
+        try:
+            _batch, content = services.export_ce_broker_roster(
+                event, body, actor=request.user, include_reported=include_reported
+            )
+        except services.CEError as error:
+            messages.error(request, str(error))
+            return redirect(request.get_full_path())
+        response = HttpResponse(content, content_type="application/vnd.ms-excel")
         response["Content-Disposition"] = pdf.content_disposition(
             f"CE Broker roster {body.short_name} {event.title}.xls"
         )
         return response
+    roster = rosters.ce_broker_roster(event, body, include_reported=include_reported)
     return render(
         request,
         "certification/admin/ce_broker.html",

@@ -81,6 +81,12 @@ def _round_down(hours, step):
     return ((hours / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(Decimal("0.01"))
 
 
+def body_hours(hours, body):
+    """`hours` rounded down to `body`'s credit increment: the one rounding every hour figure
+    computed for a body goes through (offering cap, full-program credit, per-session credit)."""
+    return _round_down(Decimal(hours or 0), body.credit_increment)
+
+
 def credit_for(offering, presence):
     """Apply one body's rules to the attendee's presence."""
     body = offering.body
@@ -101,10 +107,10 @@ def credit_for(offering, presence):
                 ]
                 + shortfalls[1:],
             )
-        return CreditResult(offering, offering.hours, True, [])
+        return CreditResult(offering, body_hours(offering.hours, body), True, [])
     minutes = sum(p.session.ce_minutes for p in presence if p.missed_minutes <= grace)
-    hours = _round_down(Decimal(minutes) / Decimal(body.minutes_per_credit), body.credit_increment)
-    hours = min(hours, offering.hours)
+    hours = body_hours(Decimal(minutes) / Decimal(body.minutes_per_credit), body)
+    hours = min(hours, body_hours(offering.hours, body))
     return CreditResult(offering, hours, not short, shortfalls)
 
 

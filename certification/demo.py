@@ -167,10 +167,17 @@ WEBINAR_COURSE_NUMBERS = [
 
 def ensure_offerings(event, bodies, *, hours, course_numbers=TOT_COURSE_NUMBERS):
     for short_name, course_number in course_numbers:
+        body = bodies[short_name]
+        # CE Broker's column I for partial-credit courses (a SAMPLE code, like the numbers).
+        subject = "SAMPLE" if body.reports_to_ce_broker else ""
         CEOffering.objects.get_or_create(
             event=event,
-            body=bodies[short_name],
-            defaults={"hours": hours, "course_number": course_number},
+            body=body,
+            defaults={
+                "hours": hours,
+                "course_number": course_number,
+                "ce_broker_subject_code": subject,
+            },
         )
     for order, (kind, prompt, required) in enumerate(QUESTIONS):
         EvaluationQuestion.objects.get_or_create(

@@ -9,10 +9,13 @@ from .evaluations import (
     QuestionKind,
 )
 from .licenses import License, RegistrationLicense
+from .reporting import CEBrokerBatch, CEBrokerReportedRow
 from .transcripts import TranscriptJob, TranscriptStatus
 
 __all__ = [
     "AccreditingBody",
+    "CEBrokerBatch",
+    "CEBrokerReportedRow",
     "CEOffering",
     "CESponsor",
     "Certificate",

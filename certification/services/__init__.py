@@ -5,6 +5,7 @@ these names, never the modules behind them.
 - issuing: issue, reissue, revoke (one at a time or as a bulk job) and the certificate's PDF
 - evaluations: the post-event evaluation
 - licenses: the attendee's licenses and which ones a registration's CE is for
+- reporting: CE Broker roster exports, recorded as batches of what was reported
 - transcript_jobs: long transcripts, built by the worker and e-mailed when ready
 """
 
@@ -31,6 +32,7 @@ from .issuing import (
     start_issue_job,
 )
 from .licenses import delete_license, save_license, set_registration_licenses
+from .reporting import export_ce_broker_roster
 from .transcript_jobs import (
     INLINE_LIMIT,
     build_transcript,
@@ -63,6 +65,7 @@ __all__ = [
     "certificate_pdf_bytes",
     "delete_license",
     "eligibility",
+    "export_ce_broker_roster",
     "evaluation_is_open",
     "event_roster",
     "issue_certificate",

@@ -316,7 +316,7 @@ def test_ce_broker_roster_layout_and_refused_rows(client, event):
         license_jurisdiction="FL",
         profession="LCSW",
     )
-    certified(
+    _tim, typo = certified(
         event,
         "Typo Tim",
         "tim@example.org",
@@ -327,26 +327,29 @@ def test_ce_broker_roster_layout_and_refused_rows(client, event):
     certified(
         event, "Ohio Olga", "olga@example.org", license_number="C123", license_jurisdiction="OH"
     )
-    staff(client, CE_ADMINISTRATOR, "ce@example.org")
+    admin = staff(client, CE_ADMINISTRATOR, "ce@example.org")
     body = event.ce_offerings.get(body__short_name="FL 491").body
     url = reverse("certification_admin:ce_broker", args=[event.pk, body.pk])
 
     page = client.get(url).content.decode()
     assert "Typo Tim" in page and "“12-345” is not a valid FL 491 license number" in page
     assert "Ohio Olga" in page and "no FL license" in page
+    # A malformed license number stops the whole export until it is fixed.
+    assert client.post(url).status_code == 302
 
-    sheet = xlrd.open_workbook(
-        file_contents=client.get(url + "?format=xls").content
-    ).sheet_by_index(0)
+    services.revoke_certificate(typo, actor=admin, reason="Wrong license number")
+    book = xlrd.open_workbook(file_contents=client.post(url).content)
+    sheet = book.sheet_by_index(0)
     assert sheet.nrows == 1
-    completed = event.local(event.ends_at).strftime("%m/%d/%Y")
-    assert sheet.row_values(0) == [
+    completed = event.local(event.ends_at).date()
+    values = sheet.row_values(0)
+    assert xlrd.xldate_as_datetime(values[5], book.datemode).date() == completed
+    assert values[:5] + values[6:] == [
         "SAMPLE1",  # provider number without "50-"
         "123456",  # course number without "20-"
         "",
         "",
         "SW12345",
-        completed,
         "State=FL",
         "Profession=1801",
     ]
