@@ -2,6 +2,7 @@
 number is shared or malformed or hours lack a subject code; typed cells; each export recorded
 so the next one holds only what was not reported; hours rounded down to the body's increment."""
 
+import html
 import io
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ import xlrd
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from certification import services
@@ -184,7 +186,8 @@ def test_each_export_is_recorded_and_the_next_holds_only_new_licensees(client, e
     assert record.after["certificates"] == [first.code] and record.actor_id == admin.pk
 
     page = client.get(roster_url(event)).content.decode()
-    assert "1 already reported on" in page and "Rows to upload (0)" in page
+    reported_on = timezone.localtime(batch.exported_at).strftime("%m/%d/%Y")
+    assert f"1 already reported on {reported_on}." in page and "Rows to upload (0)" in page
     response = download(client, event, follow=True)
     assert "every valid licensee was reported already" in response.content.decode()
     assert CEBrokerBatch.objects.count() == 1
@@ -234,3 +237,16 @@ def test_hours_are_rounded_down_to_the_bodys_increment_on_certificate_and_roster
     assert "<td>1.50</td>" in client.get(roster_url(per_session)).content.decode()
     _book, sheet = sheet_of(download(client, per_session))
     assert sheet.cell_value(0, 9) == 1.5
+
+
+def test_a_certificate_reissued_after_it_was_reported_is_flagged_for_staff(client, event, admin):
+    first = certified(event, "Jon Smtih", "SW11111")
+    sheet_of(download(client, event))
+    registration = first.registration
+    registration.attendee_name = "Jon Smith"
+    registration.save()
+    services.reissue_certificate(first, actor=admin, note="Surname misspelt")
+
+    page = client.get(roster_url(event)).content.decode()
+    assert "1 already reported on" in page and "Rows to upload (0)" in page
+    assert "Jon Smith's certificate was reissued after it was reported" in html.unescape(page)
