@@ -230,6 +230,27 @@ class CEOffering(models.Model):
             "event": self.event.title,
         }
 
+    def clean(self):
+        super().clean()
+        body = self.body if self.body_id else None
+        step = body.credit_increment if body else None
+        if step and self.hours is not None and self.hours % step:
+            raise ValidationError(
+                {
+                    "hours": _(
+                        "%(body)s gives credit in steps of %(step)s hours: %(hours)s is not a "
+                        "multiple of %(step)s. Enter %(lower)s (or the next step up if the "
+                        "program is that long)."
+                    )
+                    % {
+                        "body": body,
+                        "step": step,
+                        "hours": self.hours,
+                        "lower": (self.hours // step) * step,
+                    }
+                }
+            )
+
     @property
     def course_number_for_ce_broker(self):
         """CE Broker wants the course number without its "20-" prefix."""

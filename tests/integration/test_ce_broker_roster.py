@@ -11,6 +11,7 @@ import pytest
 import xlrd
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -250,3 +251,16 @@ def test_a_certificate_reissued_after_it_was_reported_is_flagged_for_staff(clien
     page = client.get(roster_url(event)).content.decode()
     assert "1 already reported on" in page and "Rows to upload (0)" in page
     assert "Jon Smith's certificate was reissued after it was reported" in html.unescape(page)
+
+
+def test_an_offering_whose_hours_miss_the_bodys_increment_is_refused(event):
+    offering = event.ce_offerings.get()
+    offering.hours = Decimal("1.58")
+    with pytest.raises(ValidationError) as refused:
+        offering.full_clean()
+    assert refused.value.message_dict["hours"] == [
+        "FL 491 gives credit in steps of 0.25 hours: 1.58 is not a multiple of 0.25. "
+        "Enter 1.50 (or the next step up if the program is that long)."
+    ]
+    offering.hours = Decimal("1.50")
+    offering.full_clean()
