@@ -14,8 +14,8 @@ now (with a query, but without routing or rendering) or as the `rendered` page s
 Each request asks for the variant first, so the number a visitor sees is never older than
 their request; only the HTML around it is shared.
 
-Any change to content (a page published, unpublished, moved or deleted, a save in one of
-`PAGE_CACHE_INVALIDATING_APPS`) moves every cached page to a new generation at once. The
+Any change to content (a page published, unpublished, moved or deleted, a save of one of
+`PAGE_CACHE_INVALIDATING_MODELS`) moves every cached page to a new generation at once. The
 generation lives in the cache, so with a shared cache (`CACHE_URL`, Redis) all processes see
 a change immediately; with the per-process default cache a change made in another process
 (a management command, a worker) shows after at most `PAGE_CACHE_SECONDS`.
@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
+from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 GENERATION_KEY = "page-cache:generation"
@@ -54,7 +55,12 @@ def invalidate(**kwargs):
 
 
 def _invalidate_on_model_change(sender, **kwargs):
-    if sender._meta.app_label in settings.PAGE_CACHE_INVALIDATING_APPS:
+    if sender._meta.label_lower in settings.PAGE_CACHE_INVALIDATING_MODELS:
+        invalidate()
+
+
+def _invalidate_on_page_delete(sender, **kwargs):
+    if issubclass(sender, Page):
         invalidate()
 
 
@@ -63,6 +69,7 @@ page_unpublished.connect(invalidate, dispatch_uid="page_cache_unpublished")
 post_page_move.connect(invalidate, dispatch_uid="page_cache_moved")
 post_save.connect(_invalidate_on_model_change, dispatch_uid="page_cache_saved")
 post_delete.connect(_invalidate_on_model_change, dispatch_uid="page_cache_deleted")
+post_delete.connect(_invalidate_on_page_delete, dispatch_uid="page_cache_page_deleted")
 m2m_changed.connect(_invalidate_on_model_change, dispatch_uid="page_cache_m2m")
 
 

@@ -338,13 +338,28 @@ PAGE_CACHE_MODELS = [
     "courses.EventPage",
 ]
 # A save in any of these apps can change what a cached page shows, so it starts a new generation.
-PAGE_CACHE_INVALIDATING_APPS = [
-    "cms",
-    "courses",
-    "wagtailcore",
-    "wagtailimages",
-    "wagtaildocs",
-    "taggit",
+# The models whose rows are shown on cached pages (besides pages, whose publishing,
+# unpublishing, moving and deleting always count). Records written while people use the site
+# (bookings, seats, audit and outbox rows, log-ins, revisions, image renditions) are left out
+# on purpose: counting them emptied every cache on each hold during a registration rush.
+PAGE_CACHE_INVALIDATING_MODELS = [
+    "cms.sitesettings",
+    "cms.articlepagetag",
+    "courses.programme",
+    "courses.presenter",
+    "courses.eventsession",
+    "courses.participantbenefit",
+    "courses.tickettype",
+    "courses.addon",
+    "courses.registrationquestion",
+    "wagtailcore.site",
+    "wagtailcore.locale",
+    "wagtailcore.collection",
+    "wagtailcore.pageviewrestriction",
+    "wagtailcore.collectionviewrestriction",
+    "wagtailimages.image",
+    "wagtaildocs.document",
+    "taggit.tag",
 ]
 
 # Wagtail

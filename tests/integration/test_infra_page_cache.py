@@ -49,6 +49,44 @@ def test_publishing_a_change_shows_at_once(client, page_cache, article):
     assert "The Therapeutic Alliance, revisited" in client.get(article.url).content.decode()
 
 
+@pytest.fixture
+def event():
+    from courses.factories import make_event
+
+    return make_event(title="FIT Supervision Training", capacity=5)
+
+
+def test_bookings_log_ins_and_records_keep_the_shared_copies(client, page_cache, event, article):
+    from cms.models import SiteSettings
+    from cms.page_cache import generation
+    from courses import services
+    from courses.factories import UserFactory
+
+    assert "The Therapeutic Alliance" in client.get(article.url).content.decode()
+    before = generation()
+
+    # What people do all day writes rows: none of them changes what a cached page shows.
+    buyer = UserFactory()
+    booking = services.place_hold(
+        event=event, purchaser=buyer, tickets={event.ticket_types.get().pk: 1}
+    )
+    services.confirm_registrations(booking, actor=buyer)
+    client.force_login(buyer)
+    client.logout()
+    assert generation() == before
+    with CaptureQueriesContext(connection) as queries:
+        client.get(article.url)
+    assert len(queries.captured_queries) == 0, [q["sql"][:150] for q in queries.captured_queries]
+
+    # Content does: the site's settings, a deleted page.
+    settings_row = SiteSettings.for_site(article.get_site())
+    settings_row.save()
+    assert generation() > before
+    changed = generation()
+    article.delete()
+    assert generation() > changed
+
+
 def test_signed_in_member_never_gets_the_shared_copy(client, page_cache, article):
     client.get(article.url)
     member = User.objects.create_user(
