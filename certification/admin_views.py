@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,7 @@ from courses.models import EventPage
 
 from . import reports, rosters, services, transcripts
 from .forms import ReissueForm, RevokeForm
-from .models import AccreditingBody, Certificate, IssueJob, IssueJobStatus
+from .models import AccreditingBody, CEBrokerBatch, Certificate, IssueJob, IssueJobStatus
 from .views import _csv_response, _pdf_response
 
 
@@ -140,6 +140,14 @@ def ce_broker_roster(request, event_id, body_id):
     event = get_object_or_404(EventPage, pk=event_id)
     body = get_object_or_404(AccreditingBody, pk=body_id)
     include_reported = (request.POST or request.GET).get("include_reported") == "1"
+    batch_id = parse_id(request.GET.get("batch"))
+    if batch_id:  # a past batch, downloaded again exactly as it was first
+        batch = get_object_or_404(CEBrokerBatch, pk=batch_id, event=event, body=body)
+        response = HttpResponse(bytes(batch.xls), content_type="application/vnd.ms-excel")
+        response["Content-Disposition"] = pdf.content_disposition(
+            f"CE Broker roster {body.short_name} {event.title} batch {batch.pk}.xls"
+        )
+        return response
     if request.method == "POST":
         try:
             _batch, content = services.export_ce_broker_roster(
@@ -162,6 +170,9 @@ def ce_broker_roster(request, event_id, body_id):
             "event": event,
             "body": body,
             "roster": roster,
+            "batches": CEBrokerBatch.objects.filter(event=event, body=body)
+            .select_related("exported_by")
+            .annotate(row_count=Count("rows")),
             "columns": rosters.CE_BROKER_COLUMNS[: 10 if roster.partial_credit else 8],
         },
     )

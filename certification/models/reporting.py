@@ -32,6 +32,9 @@ class CEBrokerBatch(models.Model):
         default=False,
         help_text=_("A correction file: it repeats licensees an earlier batch already reported."),
     )
+    xls = models.BinaryField(
+        default=b"", editable=False, help_text=_("The file as downloaded, to download again.")
+    )
 
     class Meta:
         ordering = ["-exported_at", "-pk"]

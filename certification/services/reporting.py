@@ -33,11 +33,13 @@ def export_ce_broker_roster(event, body, *, actor, include_reported=False):
                 if roster.reported
                 else _("There is no valid row to export.")
             )
+        content = rosters.ce_broker_xls(roster)
         batch = CEBrokerBatch.objects.create(
             event=event,
             body=body,
             exported_by=actor if getattr(actor, "is_authenticated", False) else None,
             includes_reported=include_reported,
+            xls=content,
         )
         CEBrokerReportedRow.objects.bulk_create(
             CEBrokerReportedRow(
@@ -62,4 +64,4 @@ def export_ce_broker_roster(event, body, *, actor, include_reported=False):
                 "includes_reported": include_reported,
             },
         )
-        return batch, rosters.ce_broker_xls(roster)
+        return batch, content

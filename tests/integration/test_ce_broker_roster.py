@@ -264,3 +264,18 @@ def test_an_offering_whose_hours_miss_the_bodys_increment_is_refused(event):
     ]
     offering.hours = Decimal("1.50")
     offering.full_clean()
+
+
+def test_a_past_batch_downloads_again_as_it_was(client, event, admin):
+    certified(event, "Ann Adams", "SW11111")
+    first = download(client, event).content
+    certified(event, "Bob Brown", "SW22222")
+    download(client, event)
+    batch = CEBrokerBatch.objects.order_by("pk").first()
+
+    page = client.get(roster_url(event)).content.decode()
+    assert "Reported batches" in page and f"Download batch {batch.pk} again" in page
+    again = client.get(roster_url(event) + f"?batch={batch.pk}")
+    assert again.content == first
+    _book, sheet = sheet_of(again)
+    assert [sheet.cell_value(r, 4) for r in range(sheet.nrows)] == ["SW11111"]
