@@ -18,7 +18,7 @@ from cms.models import OutboxKind, OutboxMessage, OutboxStatus
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = "redis://127.0.0.1:6379/12"
 # Port 1 on loopback is closed: a connection is refused at once.
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 

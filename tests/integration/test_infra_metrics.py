@@ -20,7 +20,7 @@ from cms.observability import request_id_var
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 def redis_available():
