@@ -1,6 +1,7 @@
 """Site-wide views that are not Wagtail pages: search, robots.txt and the error pages."""
 
-from django.http import HttpResponse, HttpResponseServerError
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
@@ -59,6 +60,10 @@ def robots_txt(request):
 
 def bad_request(request, exception=None):
     """The friendly 400: what was wrong when we can say it (`UnacceptableInput`), a way on."""
+    if isinstance(exception, SuspiciousOperation):
+        # An unknown Host header and the like: the site's pages read the Site from the Host,
+        # so rendering them would fail again (a 500). Answer from the standalone shell.
+        return HttpResponseBadRequest(loader.get_template("400_suspicious.html").render())
     message = str(exception) if isinstance(exception, UnacceptableInput) else ""
     return render(request, "400.html", {"message": message}, status=400)
 
