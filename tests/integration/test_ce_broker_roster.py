@@ -31,7 +31,7 @@ from cms.roles import CE_ADMINISTRATOR
 from courses import attendance
 from tests.accounts_support import log_in_with_second_factor, make_staff_with_totp
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.board]
 
 FL_PATTERN = r"^(SW|MH|MT|ISW|IMH|IMT)\d{3,7}$"
 
