@@ -82,3 +82,10 @@ def test_my_registrations_offers_the_file_for_upcoming_confirmed_events_only(cli
 
     assert reverse("courses:event_calendar", args=[upcoming.pk]) in html
     assert reverse("courses:event_calendar", args=[finished.pk]) not in html
+
+
+def test_the_event_page_offers_the_file_and_each_sessions_links(client, conference):
+    html = client.get(conference.url).text
+
+    assert reverse("courses:event_calendar", args=[conference.pk]) in html
+    assert html.count("https://calendar.google.com/calendar/render") == 3
