@@ -20,10 +20,14 @@ TEST := DJANGO_SETTINGS_MODULE=cms.settings.test
 
 .PHONY: run test pytest faults install system-deps python-deps node-deps static database lint bench demo migrate lock clean
 
+# Links the site prints (emails, certificate QR codes, the Open Badge, JSON-LD, load_demo's
+# hints) use the address it is served on: `make run PORT=8101` prints 8101. SITE_URL wins.
+RUN_SITE_URL = $(or $(SITE_URL),http://$(HOST):$(PORT))
+
 run: install
-	$(DEV) $(PY) manage.py migrate --noinput
-	$(DEV) $(PY) manage.py load_demo
-	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
+	$(DEV) SITE_URL=$(RUN_SITE_URL) $(PY) manage.py migrate --noinput
+	$(DEV) SITE_URL=$(RUN_SITE_URL) $(PY) manage.py load_demo
+	$(DEV) SITE_URL=$(RUN_SITE_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install lint database
 	$(TEST) $(PY) manage.py check
