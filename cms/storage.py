@@ -4,6 +4,7 @@ Served only through permission-checked views (or presigned S3 links). Every app'
 FileField uses `private_storage`; code that writes or reads by name uses `private_files()`.
 """
 
+import logging
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -93,3 +94,14 @@ def private_bucket_origins():
 def _origin(url):
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def discard_private_file(name, what="file"):
+    """Delete a private file that no row records any more (a rendered PDF whose issue lost a
+    race or failed). A failure is logged, not raised: an orphan file is untidy, not harmful."""
+    if not name:
+        return
+    try:
+        storages["private"].delete(name)
+    except OSError:
+        logging.getLogger(__name__).warning("Could not delete the unused %s %s", what, name)

@@ -7,7 +7,6 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,6 +16,7 @@ from cms import audit, pdf
 from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
+from cms.storage import discard_private_file
 from courses.models import Registration, RegistrationStatus
 
 from ..credits import is_recorded, last_day_attended, session_presence
@@ -259,10 +259,10 @@ def issue_certificate(
     try:
         saved = _save_issued(certificate, actor=actor, notify=notify)
     except BaseException:
-        _discard_pdf(certificate.pdf_path)
+        discard_private_file(certificate.pdf_path, "certificate file")
         raise
     if saved.pk != certificate.pk:
-        _discard_pdf(certificate.pdf_path)
+        discard_private_file(certificate.pdf_path, "certificate file")
     return saved
 
 
@@ -345,16 +345,6 @@ def _save_issued(certificate, *, actor, notify):
         if notify:
             _notify(certificate)
     return certificate
-
-
-def _discard_pdf(path):
-    """Delete a rendered PDF that no certificate records (its issue lost or failed)."""
-    if not path:
-        return
-    try:
-        storages["private"].delete(path)
-    except OSError:
-        log.warning("Could not delete the unused certificate file %s", path)
 
 
 def _not_reissuable(certificate):

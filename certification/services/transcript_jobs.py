@@ -10,7 +10,6 @@ import logging
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
-from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from cms import audit, pdf
 from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
+from cms.storage import discard_private_file
 
 from .. import transcripts
 from ..models import TranscriptJob, TranscriptStatus
@@ -100,7 +100,8 @@ def build_transcript(job_id):
     with transaction.atomic():
         job = lock_one(TranscriptJob, job_id)
         if job.status != TranscriptStatus.BUILDING:
-            transaction.on_commit(lambda: _discard(path))  # another run finished it first
+            # Another run finished it first: this run's file is not needed.
+            transaction.on_commit(lambda: discard_private_file(path, "transcript file"))
             return job
         job.status = TranscriptStatus.READY
         job.certificates = len(certificates)
@@ -127,13 +128,6 @@ def transcript_filename(job):
 
 def transcript_pdf_bytes(job):
     return pdf.read_pdf(job.pdf_path, job.pdf_sha256)
-
-
-def _discard(path):
-    try:
-        storages["private"].delete(path)
-    except OSError:
-        log.warning("Could not delete the unused transcript file %s", path)
 
 
 @shared_task(

@@ -3,7 +3,6 @@
 import logging
 import secrets
 
-from django.core.files.storage import storages
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from cms import audit
 from cms.dates import add_months
 from cms.email import send_templated_email
 from cms.locking import lock_one
+from cms.storage import discard_private_file
 
 from ..credential_pdf import render_credential
 from ..models import Credential, DirectoryListing, Enrolment
@@ -56,7 +56,7 @@ def issue_credential(enrolment, *, actor, renews=None):
     try:
         return _save_credential(credential, actor=actor)
     except BaseException:
-        _discard_pdf(credential.pdf_name)
+        discard_private_file(credential.pdf_name, "credential file")
         raise
 
 
@@ -104,16 +104,6 @@ def _save_credential(credential, *, actor):
         key=f"trainers.credential-issued:{credential.number}",
     )
     return credential
-
-
-def _discard_pdf(name):
-    """Delete a rendered credential PDF that no credential records (its issue failed)."""
-    if not name:
-        return
-    try:
-        storages["private"].delete(name)
-    except OSError:
-        log.warning("Could not delete the unused credential file %s", name)
 
 
 def renew_credential(credential, *, actor):
