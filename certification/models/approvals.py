@@ -53,6 +53,7 @@ class CESponsor(models.Model):
 class CreditBasis(models.TextChoices):
     FULL_PROGRAM = "full_program", _("Full attendance of the whole program required")
     PER_SESSION = "per_session", _("Credit per session attended in full")
+    PER_HOUR = "per_hour", _("Credit per hour attended, rounded down to the increment")
 
 
 class AccreditingBody(models.Model):
@@ -95,8 +96,11 @@ class AccreditingBody(models.Model):
         help_text=_("Credit is rounded down to this step, e.g. 0.25 or 0.5 hours."),
     )
     late_grace_minutes = models.PositiveIntegerField(
-        default=0,
-        help_text=_("Minutes an attendee may miss of a session and still get its credit."),
+        default=10,
+        help_text=_(
+            "Minutes an attendee may arrive late to, or leave early from, a session and still "
+            "get its full credit."
+        ),
     )
     evaluation_required = models.BooleanField(default=True)
     posttest_required_for_recorded = models.BooleanField(default=True)

@@ -81,6 +81,21 @@ class Certificate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoke_reason = models.TextField(blank=True)
+    # A revocation blocks the registration from CE until a CE administrator reinstates it.
+    reinstated_at = models.DateTimeField(null=True, blank=True)
+    reinstated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reinstate_reason = models.TextField(blank=True)
+    presenters = models.CharField(
+        max_length=500, blank=True, help_text=_("The presenters' names as printed.")
+    )
+    status_list_index = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("This certificate's bit in the published Bitstring Status List."),
+    )
     issue_job = models.ForeignKey(
         "IssueJob",
         null=True,

@@ -212,6 +212,14 @@ class EventPage(OneQueryViewRestrictions, Page):
         help_text=_("Attendees can cancel or transfer until this many hours before the start."),
     )
     ce_summary = RichTextField(blank=True, features=["bold", "italic", "link", "ul"])
+    learning_objectives = RichTextField(
+        blank=True,
+        features=["ul", "ol", "bold", "italic"],
+        help_text=_(
+            "What attendees will be able to do afterwards, one per list item; boards require "
+            "these in promotional material for CE programs."
+        ),
+    )
     currency = models.CharField(max_length=3, default="USD")
     member_group = models.ForeignKey(
         "auth.Group",
@@ -246,6 +254,7 @@ class EventPage(OneQueryViewRestrictions, Page):
             heading=_("Where"),
         ),
         FieldPanel("ce_summary"),
+        FieldPanel("learning_objectives"),
     ]
     registration_panels = [
         MultiFieldPanel(
