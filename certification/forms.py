@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cms.untrusted_input import ModelMultipleIdChoiceField
+from courses.license_formats import jurisdiction_name, normalise_license_number
 
 from .models import License, QuestionKind
 from .models.evaluations import OBJECTIVE_CHOICES, RATING_CHOICES
@@ -22,18 +23,31 @@ class LicenseForm(forms.ModelForm):
         self.user = user
 
     def clean_number(self):
-        return self.cleaned_data["number"].strip().upper()
+        # Boards print numbers in capitals without spaces: "sw 1234" is SW1234.
+        return normalise_license_number(self.cleaned_data["number"])
 
     def clean(self):
         cleaned = super().clean()
         number, jurisdiction = cleaned.get("number"), cleaned.get("jurisdiction")
         if number and jurisdiction:
-            duplicate = License.objects.filter(
-                user=self.user, jurisdiction__iexact=jurisdiction, number__iexact=number
-            ).exclude(pk=self.instance.pk)
-            if duplicate.exists():
+            duplicate = [
+                other
+                for other in License.objects.filter(
+                    user=self.user, jurisdiction__iexact=jurisdiction.strip()
+                ).exclude(pk=self.instance.pk)
+                if normalise_license_number(other.number) == number
+            ]
+            if duplicate:
                 raise forms.ValidationError(_("You have already added this license."))
         return cleaned
+
+
+def license_label(license_):
+    """A license as people read it: "LCSW, Florida #SW1234" (not the stored code "FL")."""
+    place = jurisdiction_name(license_.jurisdiction)
+    if license_.profession:
+        return f"{license_.profession}, {place} #{license_.number}"
+    return f"{place} #{license_.number}"
 
 
 class RegistrationLicensesForm(forms.Form):
@@ -44,9 +58,25 @@ class RegistrationLicensesForm(forms.Form):
         label=_("Which of your licenses is this CE for?"),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, registration=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.registration = registration
         self.fields["licenses"].queryset = License.objects.filter(user=user)
+        self.fields["licenses"].label_from_instance = license_label
+
+    @property
+    def typed_license_chosen(self):
+        """The license typed at registration is on the profile and chosen for this CE."""
+        registration = self.registration
+        if registration is None or not registration.license_number:
+            return False
+        typed = normalise_license_number(registration.license_number)
+        place = registration.license_jurisdiction.strip().casefold()
+        return any(
+            normalise_license_number(license_.number) == typed
+            and license_.jurisdiction.strip().casefold() == place
+            for license_ in self.initial.get("licenses", ())
+        )
 
 
 class EvaluationForm(forms.Form):

@@ -153,7 +153,10 @@ def registration_licenses(request, public_id):
     registration = get_object_or_404(Registration, public_id=public_id, attendee=request.user)
     initial = {"licenses": [link.license for link in registration.ce_licenses.all()]}
     form = RegistrationLicensesForm(
-        request.POST if request.method == "POST" else None, user=request.user, initial=initial
+        request.POST if request.method == "POST" else None,
+        user=request.user,
+        registration=registration,
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         services.set_registration_licenses(

@@ -1,12 +1,26 @@
-"""The attendee's professional licenses, and which of them a registration's CE is for."""
+"""The attendee's professional licenses, and which of them a registration's CE is for.
 
-from django.db import transaction
+A license typed at registration is kept on the attendee's profile once the seat is confirmed
+and bound to their account (their own seat, or a seat bought for them that they claimed), and
+is chosen for that registration's CE: see `keep_registration_license`. A seat bought for
+someone without an account keeps the typed license on the registration only (it is printed
+from there) until that person claims the seat.
+"""
+
+import logging
+import re
+
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from cms import audit
+from courses.license_formats import license_formats, normalise_license_number
+from courses.models import RegistrationStatus
 
 from ..models import License, RegistrationLicense
 from .common import CEError
+
+log = logging.getLogger(__name__)
 
 
 def registration_licenses(registration):
@@ -83,3 +97,84 @@ def set_registration_licenses(registration, licenses, *, actor):
         before={"licenses": before},
         after={"licenses": sorted(license_.pk for license_ in licenses)},
     )
+
+
+# -- the license typed at registration ---------------------------------------------------------
+
+
+def matching_license(user_id, jurisdiction, number):
+    """The person's license with this jurisdiction and number, however either was typed
+    (spaces and letter case do not make a different license), or None."""
+    wanted = normalise_license_number(number)
+    candidates = License.objects.filter(user_id=user_id, jurisdiction__iexact=jurisdiction.strip())
+    return next((c for c in candidates if normalise_license_number(c.number) == wanted), None)
+
+
+def _profession_for(registration, jurisdiction, number):
+    """What the registration says the person is, else what the number's shape says
+    (Florida's SW, PY, MH and MT prefixes), else empty (the person can fill it in)."""
+    if registration.profession.strip():
+        return registration.profession.strip()[:120]
+    entry = license_formats().get(jurisdiction)
+    for label, pattern in entry[1] if entry else ():
+        if re.fullmatch(pattern, number) and not pattern.startswith("\\d"):
+            return str(label)[:120]
+    return ""
+
+
+def keep_registration_license(registration):
+    """Save the license typed at registration to the attendee's profile, once, and choose it
+    for this registration's CE if nothing is chosen yet. Returns the profile's License, or None
+    when there is nothing to keep (no license typed, a seat not yet confirmed, or a seat with
+    no account behind it yet: an agency's seat waits for its attendee to claim it).
+
+    Runs inside the caller's transaction (confirmation, a claim, a staff correction); a
+    failure here is logged and never undoes the caller's change.
+    """
+    number = normalise_license_number(registration.license_number)
+    jurisdiction = (registration.license_jurisdiction or "").strip()
+    if not (
+        number
+        and jurisdiction
+        and registration.attendee_id
+        and registration.status == RegistrationStatus.CONFIRMED
+    ):
+        return None
+    try:
+        with transaction.atomic():
+            return _keep(registration, jurisdiction, number)
+    except IntegrityError:
+        # Another request saved the same license a moment ago: use that one.
+        try:
+            with transaction.atomic():
+                return _keep(registration, jurisdiction, number)
+        except IntegrityError:
+            log.exception("Could not keep the license typed for registration %s", registration.pk)
+            return None
+
+
+def _keep(registration, jurisdiction, number):
+    license_ = matching_license(registration.attendee_id, jurisdiction, number)
+    if license_ is None:
+        license_ = License.objects.create(
+            user_id=registration.attendee_id,
+            profession=_profession_for(registration, jurisdiction, number),
+            jurisdiction=jurisdiction,
+            number=number,
+        )
+        audit.record(
+            "certification.license.added",
+            license_,
+            after=_license_snapshot(license_),
+            note=f"Typed at registration {registration.public_id}",
+        )
+    if not registration.ce_licenses.exists():
+        RegistrationLicense.objects.create(registration=registration, license=license_)
+        audit.record(
+            "certification.registration.licenses_chosen",
+            registration,
+            before={"licenses": []},
+            after={"licenses": [license_.pk]},
+            note="The license typed at registration",
+        )
+    return license_
