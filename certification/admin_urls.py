@@ -9,6 +9,11 @@ urlpatterns = [
     path("events/<id:event_id>/", views.event_ce, name="event"),
     path("events/<id:event_id>/evaluation/", views.evaluation_results, name="evaluation"),
     path(
+        "events/<id:event_id>/reinstate/<id:registration_id>/",
+        views.reinstate,
+        name="reinstate",
+    ),
+    path(
         "events/<id:event_id>/ce-broker/<id:body_id>/",
         views.ce_broker_roster,
         name="ce_broker",

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,23 +11,47 @@ from django.utils.translation import gettext as _
 from cms import audit, pdf
 from cms.access import Perm, staff
 from cms.untrusted_input import parse_id, query_text
-from courses.models import EventPage
+from courses.models import EventPage, Registration
 
-from . import reports, rosters, services, transcripts
+from . import queries, reports, rosters, services, transcripts
 from .forms import ReissueForm, RevokeForm
-from .models import AccreditingBody, CEBrokerBatch, Certificate, IssueJob, IssueJobStatus
+from .models import (
+    AccreditingBody,
+    CEBrokerBatch,
+    CEOffering,
+    Certificate,
+    IssueJob,
+    IssueJobStatus,
+)
 from .views import _csv_response, _pdf_response
 
 
 @staff(Perm.ISSUE_CERTIFICATES)
 def index(request):
-    events = (
-        EventPage.objects.filter(Q(ce_offerings__isnull=False)).distinct().order_by("-starts_at")
+    """Events that sell or promise CE without a CE offering first (no certificate could be
+    issued for them), then every CE event with its offerings and CE Broker counts."""
+    events = list(
+        EventPage.objects.filter(Q(ce_offerings__isnull=False))
+        .distinct()
+        .order_by("-starts_at")
+        .prefetch_related(
+            Prefetch(
+                "ce_offerings",
+                queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
+            )
+        )
     )
+    broker = queries.ce_broker_counts(events)
+    for event in events:
+        event.ce_broker = broker.get(event.pk)
     return render(
         request,
         "certification/admin/index.html",
-        {"page_title": _("Continuing education"), "events": events},
+        {
+            "page_title": _("Continuing education"),
+            "events": events,
+            "missing_offerings": queries.events_missing_offerings(),
+        },
     )
 
 
@@ -57,8 +81,33 @@ def event_ce(request, event_id):
                 for key, label in services.STATUS_LABELS.items()
             },
             "jobs": event.certificate_jobs.all()[:5],
+            "revoked_status": services.EligibilityStatus.REVOKED,
         },
     )
+
+
+@staff(Perm.ISSUE_CERTIFICATES)
+def reinstate(request, event_id, registration_id):
+    """Lift a revocation so the registration can be issued a certificate again (POST, with a
+    reason); the same capability as revoking, and audited like it."""
+    event = get_object_or_404(EventPage, pk=event_id)
+    registration = get_object_or_404(Registration, pk=registration_id, event=event)
+    if request.method == "POST":
+        reason = (request.POST.get("reason") or "").strip()[:2000]
+        try:
+            services.reinstate_registration(registration, actor=request.user, reason=reason)
+        except services.CEError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(name)s is reinstated: their CE status is worked out again below, and "
+                    "a certificate can be issued if they are eligible."
+                )
+                % {"name": registration.attendee_name},
+            )
+    return redirect("certification_admin:event", event_id=event.pk)
 
 
 @staff(Perm.ISSUE_CERTIFICATES)

@@ -10,10 +10,25 @@ from decimal import ROUND_DOWN, Decimal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from courses.attendance import minutes_within, presence_intervals
 
+from .hours import headline_hours
 from .models import CreditBasis, EventCESettings
+
+__all__ = [
+    "CreditResult",
+    "SessionPresence",
+    "body_hours",
+    "ce_settings_of",
+    "credit_for",
+    "credits_for_registration",
+    "headline_hours",
+    "is_recorded",
+    "last_day_attended",
+    "session_presence",
+]
 
 
 @dataclass
@@ -28,7 +43,11 @@ class SessionPresence:
         return max(0, self.length_minutes - self.attended_minutes)
 
     def describe_missed(self):
-        return _("missed %(minutes)s minutes of session %(number)s (%(title)s)") % {
+        return ngettext(
+            "missed %(minutes)s minute of session %(number)s (%(title)s)",
+            "missed %(minutes)s minutes of session %(number)s (%(title)s)",
+            self.missed_minutes,
+        ) % {
             "minutes": self.missed_minutes,
             "number": self.number,
             "title": self.session.title,
@@ -52,6 +71,15 @@ class CreditResult:
     def reason(self):
         """The shortfall in plain words, e.g. "missed 40 minutes of session 3 (Feedback)"."""
         return "; ".join(self.shortfalls)
+
+    @property
+    def minutes_per_credit(self):
+        return self.body.minutes_per_credit
+
+    @property
+    def unit(self):
+        """The body's hour in words: "50-minute hours"."""
+        return _("%(minutes)s-minute hours") % {"minutes": self.body.minutes_per_credit}
 
 
 def session_presence(registration, *, now=None):
@@ -87,14 +115,35 @@ def body_hours(hours, body):
     return _round_down(Decimal(hours or 0), body.credit_increment)
 
 
+def within_grace(presence, body):
+    """Whether a session counts in full under `body`'s grace.
+
+    The grace is one allowance per session for all the minutes missed of it together: late
+    arrival, early leave and any gap in between. With 10 minutes' grace, joining 1 minute late
+    or leaving 10 minutes early keeps the whole session; arriving 6 minutes late and leaving 6
+    minutes early (12 missed) does not. One total rather than separate allowances at each end
+    keeps the rule the same for a drop-out in the middle and never grants more than the body
+    states.
+    """
+    return presence.missed_minutes <= body.late_grace_minutes
+
+
 def credit_for(offering, presence):
-    """Apply one body's rules to the attendee's presence."""
+    """Apply one body's rules to the attendee's presence.
+
+    FULL_PROGRAM: the offering's hours if every session is within grace, else none.
+    PER_SESSION: the CE minutes of each session within grace.
+    PER_HOUR: the CE minutes of each session within grace, plus the minutes attended (at most
+    its CE minutes) of each session that is not.
+    Minutes become hours in the body's unit, rounded down to its increment (`body_hours`),
+    and never more than the offering's hours.
+    """
     body = offering.body
-    grace = body.late_grace_minutes
-    short = [p for p in presence if p.missed_minutes > grace]
+    short = [p for p in presence if not within_grace(p, body)]
     shortfalls = [p.describe_missed() for p in short]
     if not presence:
         return CreditResult(offering, Decimal("0"), False, [_("the event has no CE sessions")])
+    cap = body_hours(offering.hours, body)
     if body.credit_basis == CreditBasis.FULL_PROGRAM:
         if short:
             return CreditResult(
@@ -107,11 +156,18 @@ def credit_for(offering, presence):
                 ]
                 + shortfalls[1:],
             )
-        return CreditResult(offering, body_hours(offering.hours, body), True, [])
-    minutes = sum(p.session.ce_minutes for p in presence if p.missed_minutes <= grace)
+        return CreditResult(offering, cap, True, [])
+    if body.credit_basis == CreditBasis.PER_HOUR:
+        minutes = sum(
+            p.session.ce_minutes
+            if within_grace(p, body)
+            else min(p.attended_minutes, p.session.ce_minutes)
+            for p in presence
+        )
+    else:
+        minutes = sum(p.session.ce_minutes for p in presence if within_grace(p, body))
     hours = body_hours(Decimal(minutes) / Decimal(body.minutes_per_credit), body)
-    hours = min(hours, body_hours(offering.hours, body))
-    return CreditResult(offering, hours, not short, shortfalls)
+    return CreditResult(offering, min(hours, cap), not short, shortfalls)
 
 
 def ce_settings_of(event):

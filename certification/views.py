@@ -88,18 +88,29 @@ def my_ce(request):
                 and services.evaluation_is_open(registration.event),
             }
         )
+    summary = transcripts.summary(certificates)
     return render(
         request,
         "certification/my_ce.html",
         {
             "certificates": certificates,
-            "summary": transcripts.summary(certificates),
+            "summary": summary,
+            "hours_by_body": _with_units(summary["by_body"], certificates),
             "pending": pending,
             "licenses": License.objects.filter(user=request.user),
             "transcript_by_worker": services.built_by_worker(len(certificates)),
             "pending_transcript": services.pending_transcript(request.user),
         },
     )
+
+
+def _with_units(by_body, certificates):
+    """(body, hours, unit) for each body's total: a body's hours are only read with its unit."""
+    units = {}
+    for certificate in certificates:
+        for line in certificate.credits:
+            units.setdefault(line["body"], line.get("unit", ""))
+    return [(body, hours, units.get(body, "")) for body, hours in by_body]
 
 
 @members

@@ -187,6 +187,33 @@ class AccreditingBody(models.Model):
         )
 
     @property
+    def credit_policy_text(self):
+        """The body's credit rules in words, for staff and attendees, e.g. "APA: credit per
+        hour attended, 60-minute hours, rounded down to 0.25 h, 10 minutes' grace per session
+        for late arrival and early leave together"."""
+        basis = {
+            CreditBasis.FULL_PROGRAM: _("credit only for attending the whole program"),
+            CreditBasis.PER_SESSION: _("credit per session attended in full"),
+            CreditBasis.PER_HOUR: _("credit per hour attended"),
+        }.get(self.credit_basis, self.get_credit_basis_display())
+        step = Decimal(self.credit_increment or 0)
+        grace = self.late_grace_minutes
+        parts = [
+            basis,
+            _("%(minutes)s-minute hours") % {"minutes": self.minutes_per_credit},
+            _("rounded down to %(step)s h") % {"step": f"{step.normalize():f}"}
+            if step
+            else _("not rounded"),
+            (
+                _("%(grace)s minutes' grace per session for late arrival and early leave together")
+                % {"grace": grace}
+            )
+            if grace
+            else _("no grace: every minute missed of a session counts"),
+        ]
+        return _("%(body)s: %(rules)s") % {"body": self, "rules": ", ".join(str(p) for p in parts)}
+
+    @property
     def provider_number_for_ce_broker(self):
         """CE Broker wants the provider number without its "50-" prefix."""
         number = self.provider_number.strip()

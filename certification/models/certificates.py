@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..hours import headline_hours
+
 # Crockford's base32 alphabet: no I, L, O, U, so a code read aloud or typed is unambiguous.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -137,6 +139,12 @@ class Certificate(models.Model):
 
     def get_verification_url(self):
         return reverse("certification:verify", args=[self.code])
+
+    @property
+    def headline_hours(self):
+        """The one total to show (page, PDF, badge), or None where bodies' figures or units
+        differ; `total_hours` is kept only because the column is required."""
+        return headline_hours(self.credits)
 
     @property
     def is_valid(self):

@@ -2,7 +2,8 @@
 these names, never the modules behind them.
 
 - eligibility: where an attendee stands for a certificate, and why
-- issuing: issue, reissue, revoke (one at a time or as a bulk job) and the certificate's PDF
+- issuing: issue, reissue, revoke, reinstate (one at a time or as a bulk job) and the
+  certificate's PDF
 - evaluations: the post-event evaluation
 - licenses: the attendee's licenses and which ones a registration's CE is for
 - reporting: CE Broker roster exports, recorded as batches of what was reported
@@ -27,6 +28,7 @@ from .issuing import (
     certificate_filename,
     certificate_pdf_bytes,
     issue_certificate,
+    reinstate_registration,
     reissue_certificate,
     revoke_certificate,
     start_issue_job,
@@ -69,6 +71,7 @@ __all__ = [
     "evaluation_is_open",
     "event_roster",
     "issue_certificate",
+    "reinstate_registration",
     "reissue_certificate",
     "revoke_certificate",
     "save_license",

@@ -1,17 +1,17 @@
 """Where an attendee stands for a CE certificate, and why."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from courses.models import Registration, RegistrationStatus
 
-from ..credits import credits_for_registration, session_presence
+from ..credits import credits_for_registration, headline_hours, session_presence
 from ..models import CEOffering, Certificate, CertificateStatus, EvaluationResponse
 
 
@@ -25,6 +25,7 @@ class EligibilityStatus(models.TextChoices):
     NO_CE_OFFERED = "no_ce_offered", pgettext_lazy("CE eligibility", "No CE credit")
     UPCOMING = "upcoming", pgettext_lazy("CE eligibility", "Upcoming")
     IN_PROGRESS = "in_progress", pgettext_lazy("CE eligibility", "In progress")
+    REVOKED = "revoked", pgettext_lazy("CE eligibility", "Revoked")
 
 
 ES = EligibilityStatus
@@ -43,10 +44,31 @@ class Eligibility:
     certificate: object = None
     # The attendee's minutes per session, as the credits were counted from them.
     presence: list = None
+    # REVOKED: the revoked certificate that blocks the registration until it is reinstated.
+    revocation: object = None
 
     @property
     def label(self):
+        """The status for staff; a revocation says why, by whom and when."""
+        if self.status == ES.REVOKED and self.revocation is not None:
+            return revocation_label(self.revocation)
         return STATUS_LABELS[self.status]
+
+    @property
+    def status_label(self):
+        """The status in one or two words, for the attendee ("Revoked")."""
+        return STATUS_LABELS[self.status]
+
+    @property
+    def credit_is_known(self):
+        """Whether the per-body credit is final enough to show the attendee (the event is
+        over and nothing but the evaluation, or nothing at all, stands in the way)."""
+        return self.status in (ES.ELIGIBLE, ES.MISSING_EVALUATION, ES.SHORT_ATTENDANCE)
+
+    @property
+    def headline_hours(self):
+        """One total only when every body's figure and unit agree (else None)."""
+        return headline_hours(self.credits)
 
     @property
     def is_eligible(self):
@@ -55,10 +77,6 @@ class Eligibility:
     @property
     def earned(self):
         return [c for c in self.credits if c.hours > 0]
-
-    @property
-    def total_hours(self):
-        return sum((c.hours for c in self.earned), Decimal("0"))
 
 
 def ce_fee_problem(registration):
@@ -90,6 +108,39 @@ def ce_fee_paid(registration):
 def asked_for_ce():
     """Registrations that asked for CE: the "wants CE" box, or a CE add-on where one is sold."""
     return Q(wants_ce=True) | Q(add_on_lines__add_on__grants_ce=True)
+
+
+def revocation_label(certificate):
+    """ "Revoked (did not attend days 3–5, by Sam Staff, March 3, 2026 2:15 PM)"."""
+    who = certificate.revoked_by.legal_name if certificate.revoked_by_id else ""
+    who = who or (certificate.revoked_by.email if certificate.revoked_by_id else _("staff"))
+    when = certificate.revoked_at
+    if when is not None:
+        when = date_format(certificate.event.local(when), r"F j, Y g:i A")
+    return _("Revoked (%(reason)s, by %(who)s, %(when)s)") % {
+        "reason": certificate.revoke_reason or _("no reason recorded"),
+        "who": who,
+        "when": when or _("date not recorded"),
+    }
+
+
+def blocking_revocation(registration):
+    """The revoked certificate that keeps the registration from CE, or None.
+
+    A revocation sticks: the registration gets no new certificate (by hand, bulk issue or
+    auto-issue) until a CE administrator reinstates it with a reason (`reinstated_at`).
+    """
+    revoked = getattr(registration, "blocking_revocations", None)
+    if revoked is not None:  # read with the registration (`with_eligibility_facts`)
+        return revoked[0] if revoked else None
+    return (
+        registration.certificates.filter(
+            status=CertificateStatus.REVOKED, reinstated_at__isnull=True
+        )
+        .select_related("revoked_by", "event")
+        .order_by("-revoked_at", "-pk")
+        .first()
+    )
 
 
 def current_certificate(registration):
@@ -137,6 +188,15 @@ def with_eligibility_facts(registrations):
             ),
             to_attr="issued_certificates",
         ),
+        Prefetch(
+            "certificates",
+            queryset=Certificate.objects.filter(
+                status=CertificateStatus.REVOKED, reinstated_at__isnull=True
+            )
+            .select_related("revoked_by", "event")
+            .order_by("-revoked_at", "-pk"),
+            to_attr="blocking_revocations",
+        ),
     )
 
 
@@ -153,6 +213,20 @@ def _eligibility(registration, presence, *, now=None):
     credits = credits_for_registration(registration, now=now, presence=presence)
     if certificate is not None:
         return Eligibility(registration, ES.ISSUED, "", credits, certificate)
+    revoked = blocking_revocation(registration)
+    if revoked is not None:
+        return Eligibility(
+            registration,
+            ES.REVOKED,
+            _(
+                "Certificate %(code)s was revoked: %(reason)s. No new certificate is issued "
+                "until a CE administrator reinstates this registration."
+            )
+            % {"code": revoked.code, "reason": revoked.revoke_reason or _("no reason recorded")},
+            credits,
+            revoked,
+            revocation=revoked,
+        )
     if registration.status != RegistrationStatus.CONFIRMED:
         return Eligibility(registration, ES.NOT_CONFIRMED, _("The registration is not confirmed."))
     fee_problem = ce_fee_problem(registration)

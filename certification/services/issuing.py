@@ -19,7 +19,7 @@ from cms.outbox import enqueue
 from cms.storage import discard_private_file
 from courses.models import Registration, RegistrationStatus
 
-from ..credits import is_recorded, last_day_attended, session_presence
+from ..credits import headline_hours, is_recorded, last_day_attended, session_presence
 from ..models import (
     Certificate,
     CertificateStatus,
@@ -28,7 +28,13 @@ from ..models import (
     IssueJobStatus,
 )
 from .common import CEError, NotEligible, absolute_url
-from .eligibility import EligibilityStatus, current_certificate, eligibility
+from .eligibility import (
+    EligibilityStatus,
+    blocking_revocation,
+    current_certificate,
+    eligibility,
+    revocation_label,
+)
 from .licenses import registration_licenses
 
 CERTIFICATE_TEMPLATE = "certification/pdf/certificate.html"
@@ -74,7 +80,10 @@ def _credit_lines(results):
             "body": r.body.name,
             "short_name": r.body.short_name,
             "hours": str(r.hours),
-            "unit": _("%(minutes)s-minute hours") % {"minutes": r.body.minutes_per_credit},
+            "unit": r.unit,
+            "minutes_per_credit": r.body.minutes_per_credit,
+            # Why this body gave less than the program's full credit, in words ("" if full).
+            "reason": "" if r.full else r.reason,
             "provider_number": r.body.provider_number,
             "statement": r.body.approval_statement,
             "course_number": r.offering.course_number,
@@ -131,12 +140,28 @@ def qr_code_data_uri(url):
     """
     import qrcode
 
-    code = qrcode.QRCode(border=2, box_size=1, mask_pattern=0)
+    # border=4: the white quiet zone of four modules the QR specification asks for.
+    code = qrcode.QRCode(border=4, box_size=1, mask_pattern=0)
     code.add_data(url)
     code.make(fit=True)
     buffer = io.BytesIO()
     code.make_image().save(buffer, format="PNG")
     return pdf.image_data_uri(buffer.getvalue(), "image/png")
+
+
+def program_presenters(event):
+    """The presenters' names as the certificate prints them: the schedule's presenters in
+    session order, then the event's other presenters in page order, each once."""
+    names = []
+    sessions = event.sessions.select_related("presenter").order_by("start", "sort_order", "pk")
+    people = [s.presenter for s in sessions if s.presenter_id]
+    people += list(event.presenters.all())
+    for person in people:
+        name = person.name.strip()
+        if name and name not in names:
+            names.append(name)
+    joined = ", ".join(names)
+    return joined if len(joined) <= 500 else joined[:499].rsplit(", ", 1)[0] + "…"
 
 
 def certificate_context(certificate, *, sponsor=None):
@@ -229,6 +254,11 @@ def issue_certificate(
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
+    if supersedes is None and state.status == EligibilityStatus.REVOKED:
+        raise NotEligible(
+            _("%(name)s is not eligible: %(status)s.")
+            % {"name": registration.attendee_name, "status": state.label}
+        )
     if supersedes is None and not state.is_eligible:
         facts = {
             "name": registration.attendee_name,
@@ -283,8 +313,11 @@ def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
         program_format=program_format(event),
         completed_on=completed,
         credits=_credit_lines(earned),
-        # Bodies count the same program differently; the headline figure is the largest.
-        total_hours=max(r.hours for r in earned),
+        presenters=program_presenters(event),
+        # The column must hold a figure, but bodies count the same program in different units:
+        # nothing presents it. Pages, the PDF and the badge use `Certificate.headline_hours`,
+        # which is None unless every body's figure and unit agree.
+        total_hours=headline_hours(earned) or max(r.hours for r in earned),
         sponsor_name=sponsor.name if sponsor else settings.WAGTAIL_SITE_NAME,
         issue_date=timezone.localtime(timezone.now(), event.zone).date(),
         issued_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -307,6 +340,14 @@ def _save_issued(certificate, *, actor, notify):
                 raise NotEligible(
                     _("%(name)s is not eligible: the registration is no longer confirmed.")
                     % {"name": registration.attendee_name}
+                )
+            # Checked again under the lock: a revocation made while the PDF was rendering
+            # still stops this certificate.
+            revoked = blocking_revocation(registration)
+            if revoked is not None:
+                raise NotEligible(
+                    _("%(name)s is not eligible: %(status)s.")
+                    % {"name": registration.attendee_name, "status": revocation_label(revoked)}
                 )
         else:
             superseded = lock_one(Certificate, superseded.pk)
@@ -388,6 +429,47 @@ def revoke_certificate(certificate, *, actor, reason):
         note=reason,
     )
     return certificate
+
+
+def reinstate_registration(registration, *, actor, reason):
+    """Lift the revocation that keeps `registration` from CE: it can be issued again.
+
+    For a CE administrator (the view checks the capability, as for revoking). The revoked
+    certificate stays revoked; it records who reinstated the registration, when and why, and
+    the audit log keeps the same.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise CEError(_("Give the reason for reinstating; it is kept with the revocation."))
+    with transaction.atomic():
+        registration = lock_one(Registration, registration.pk)
+        revoked = list(
+            Certificate.objects.select_for_update().filter(
+                registration=registration,
+                status=CertificateStatus.REVOKED,
+                reinstated_at__isnull=True,
+            )
+        )
+        if not revoked:
+            raise CEError(
+                _("%(name)s has no revoked certificate to reinstate.")
+                % {"name": registration.attendee_name}
+            )
+        now = timezone.now()
+        for certificate in revoked:
+            certificate.reinstated_at = now
+            certificate.reinstated_by = actor if getattr(actor, "is_authenticated", False) else None
+            certificate.reinstate_reason = reason
+            certificate.save(update_fields=["reinstated_at", "reinstated_by", "reinstate_reason"])
+            audit.record(
+                "certification.certificate.reinstated",
+                certificate,
+                actor=actor,
+                before={"blocks_registration": True, "revoke_reason": certificate.revoke_reason},
+                after={"blocks_registration": False, "registration": registration.pk},
+                note=reason,
+            )
+    return registration
 
 
 # -- bulk issue -------------------------------------------------------------------------------

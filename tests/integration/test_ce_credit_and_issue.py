@@ -18,7 +18,12 @@ from certification.factories import (
     make_sponsor,
     make_user,
 )
-from certification.models import CertificateStatus, CreditBasis, EvaluationResponse
+from certification.models import (
+    AccreditingBody,
+    CertificateStatus,
+    CreditBasis,
+    EvaluationResponse,
+)
 from cms.models import AuditRecord
 from courses import attendance
 from courses.models import AttendanceSource, SessionAttendance, ZoomImportStatus
@@ -225,6 +230,8 @@ def test_zoom_import_merges_matches_and_lists_unmatched(event):
         f"{local(event, first.end)},90,No",
     ]
     upload = SimpleUploadedFile("report.csv", zoom_csv(rows), content_type="text/csv")
+    # A strict body (no grace), so the 10-minute gap shows as a shortfall.
+    AccreditingBody.objects.filter(short_name="APA").update(late_grace_minutes=0)
 
     batch = attendance.import_zoom_report(event, upload, actor=None)
 
