@@ -116,7 +116,8 @@ def qr_code_data_uri(url):
     """
     import qrcode
 
-    image = qrcode.make(url, border=2, box_size=4)
+    # border=4: the white quiet zone of four modules the QR specification asks for.
+    image = qrcode.make(url, border=4, box_size=4)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return image_data_uri(buffer.getvalue(), "image/png")
