@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,21 +13,45 @@ from cms.access import Perm, staff
 from cms.untrusted_input import parse_id, query_text
 from courses.models import EventPage, Registration
 
-from . import reports, rosters, services, transcripts
+from . import queries, reports, rosters, services, transcripts
 from .forms import ReissueForm, RevokeForm
-from .models import AccreditingBody, CEBrokerBatch, Certificate, IssueJob, IssueJobStatus
+from .models import (
+    AccreditingBody,
+    CEBrokerBatch,
+    CEOffering,
+    Certificate,
+    IssueJob,
+    IssueJobStatus,
+)
 from .views import _csv_response, _pdf_response
 
 
 @staff(Perm.ISSUE_CERTIFICATES)
 def index(request):
-    events = (
-        EventPage.objects.filter(Q(ce_offerings__isnull=False)).distinct().order_by("-starts_at")
+    """Events that sell or promise CE without a CE offering first (no certificate could be
+    issued for them), then every CE event with its offerings and CE Broker counts."""
+    events = list(
+        EventPage.objects.filter(Q(ce_offerings__isnull=False))
+        .distinct()
+        .order_by("-starts_at")
+        .prefetch_related(
+            Prefetch(
+                "ce_offerings",
+                queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
+            )
+        )
     )
+    broker = queries.ce_broker_counts(events)
+    for event in events:
+        event.ce_broker = broker.get(event.pk)
     return render(
         request,
         "certification/admin/index.html",
-        {"page_title": _("Continuing education"), "events": events},
+        {
+            "page_title": _("Continuing education"),
+            "events": events,
+            "missing_offerings": queries.events_missing_offerings(),
+        },
     )
 
 

@@ -6,6 +6,8 @@ Only the CE administrator role (and superusers) sees or opens any of it.
 
 from datetime import timedelta
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +21,7 @@ from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin
 from cms.attention import HOOK, AttentionItem
 from courses.models import EventPage
 
-from . import admin_urls, services
+from . import admin_urls, queries, services
 from .models import (
     AccreditingBody,
     CEOffering,
@@ -163,3 +165,63 @@ def certificates_to_issue(user):
                 )
             )
     return items
+
+
+# -- a CE offer needs a CE offering ----------------------------------------------------------
+
+
+def _publish_refusal(page, *, draft_kept=True):
+    """The editor's message when `page` sells or promises CE without any CE offering."""
+    if not isinstance(page, EventPage):
+        if not issubclass(page.specific_class or object, EventPage):
+            return None
+        page = page.specific
+    if queries.has_offering(page):
+        return None
+    reasons = queries.ce_promises(page)
+    if not reasons:
+        return None
+    return queries.missing_offering_message(page, reasons, draft_kept=draft_kept)
+
+
+@hooks.register("before_publish_page")
+def refuse_ce_without_offering(request, page):
+    """Publishing (now or scheduled, from the edit or create view) stops before the revision
+    goes live: the draft is kept and the editor is sent back to it with what to do."""
+    refusal = _publish_refusal(page)
+    if refusal is None:
+        return None
+    messages.error(request, refusal)
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+@hooks.register("before_bulk_action")
+def refuse_bulk_publish_of_ce_without_offering(request, action_type, objects, action):
+    """The page listing's bulk Publish: nothing is published while one of the chosen events
+    sells or promises CE without a CE offering."""
+    if action_type != "publish":
+        return None
+    refusals = [_publish_refusal(page, draft_kept=False) for page in objects]
+    refusals = [refusal for refusal in refusals if refusal]
+    if not refusals:
+        return None
+    for refusal in refusals:
+        messages.error(request, refusal)
+    return redirect("wagtailadmin_explore_root")
+
+
+@hooks.register(HOOK)
+def events_missing_ce_offerings(user):
+    """For CE staff on the admin home: live events that sell or promise CE with no CE
+    offering, so no certificate could be issued for them."""
+    if not (can(user, Perm.MANAGE_CE_SETUP) or can(user, Perm.ISSUE_CERTIFICATES)):
+        return []
+    return [
+        AttentionItem(
+            missing.label,
+            reverse("ce_offerings:add"),
+            detail=_("Add a CE offering for this event, or remove the CE add-on."),
+            tone="warning",
+        )
+        for missing in queries.events_missing_offerings()
+    ]

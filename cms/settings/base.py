@@ -352,6 +352,8 @@ PAGE_CACHE_INVALIDATING_MODELS = [
     "courses.tickettype",
     "courses.addon",
     "courses.registrationquestion",
+    "certification.accreditingbody",
+    "certification.ceoffering",
     "wagtailcore.site",
     "wagtailcore.locale",
     "wagtailcore.collection",

@@ -1,0 +1,341 @@
+"""Approvals before purchase: the event page and the registration summary show each body's
+approval statement, provider and course numbers, hours in that body's unit, its attendance
+policy in plain words, the CE fee and the learning objectives. An event that sells or
+promises CE without a CE offering cannot be published, and the CE dashboard lists it first,
+with the CE Broker counts per event."""
+
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from certification import services
+from certification.factories import (
+    make_body,
+    make_offering,
+    make_registration,
+    make_sponsor,
+    make_user,
+)
+from certification.factories import make_event as make_ce_event
+from certification.models import (
+    CEBrokerBatch,
+    CEBrokerReportedRow,
+    CreditBasis,
+    EvaluationResponse,
+)
+from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER
+from courses import attendance
+from courses.factories import UserFactory, make_event
+from courses.models import EventPage
+from tests.fakestripe.helpers import hold_seats
+
+pytestmark = [pytest.mark.django_db, pytest.mark.board]
+
+OBJECTIVES = (
+    "<ul><li>Explain how feedback-informed supervision differs from routine supervision</li>"
+    "<li>Use client feedback to pick the cases to discuss in supervision</li></ul>"
+)
+APA_STATEMENT = (
+    "The sponsor is approved by the American Psychological Association to sponsor continuing "
+    "education for psychologists."
+)
+
+
+def _text(response):
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _fit_supervision(**fields):
+    """Three 6-hour days (1080 CE minutes) with a $75 CE add-on and learning objectives."""
+    return make_event(
+        title="FIT Supervision Training",
+        days=3,
+        price=89500,
+        add_ons=[("Continuing education units", 7500, True)],
+        learning_objectives=OBJECTIVES,
+        **fields,
+    )
+
+
+def _approve(event):
+    apa = make_body(
+        "APA",
+        approval_statement=APA_STATEMENT,
+        provider_number="SAMPLE-APA-1234",
+        credit_basis=CreditBasis.PER_SESSION,
+        late_grace_minutes=10,
+        evaluation_required=True,
+    )
+    nbcc = make_body(
+        "NBCC",
+        name="National Board for Certified Counselors",
+        approval_statement="Approved by NBCC as an Approved Continuing Education Provider.",
+        provider_number="SAMPLE-NBCC-77",
+        minutes_per_credit=50,
+        credit_basis=CreditBasis.FULL_PROGRAM,
+        credit_increment=Decimal("0.5"),
+        late_grace_minutes=0,
+        evaluation_required=False,
+    )
+    make_offering(event, apa, hours=Decimal("18"), course_number="APA-FITS-01")
+    # 1080 minutes are 21.6 fifty-minute hours: NBCC gives credit in half hours, so 21.5.
+    make_offering(event, nbcc, hours=Decimal("21.6"), course_number="NBCC-FITS-02")
+    return apa, nbcc
+
+
+def test_the_event_page_shows_each_bodys_approval_before_purchase(client):
+    event = _fit_supervision()
+    _approve(event)
+
+    text = _text(client.get(event.url))
+
+    assert APA_STATEMENT in text
+    assert "Approved by NBCC as an Approved Continuing Education Provider." in text
+    assert "Provider number SAMPLE-APA-1234" in text
+    assert "Course number APA-FITS-01" in text
+    assert "Provider number SAMPLE-NBCC-77" in text and "Course number NBCC-FITS-02" in text
+    assert "18 hours (60-minute hours)" in text
+    assert "21.5 hours (50-minute hours)" in text and "21.6" not in text
+    # APA comes before NBCC (body order), each with its own policy in plain words.
+    apa_at, nbcc_at = text.index(APA_STATEMENT), text.index("Approved by NBCC")
+    assert apa_at < nbcc_at
+    apa_part, nbcc_part = text[apa_at:nbcc_at], text[nbcc_at:]
+    assert "you get the credit of each session you attend in full" in text
+    assert "Arriving up to 10 minutes late or leaving up to 10 minutes early still counts" in text
+    assert "You must complete the program evaluation to receive a certificate." in apa_part
+    assert "Credit is given only for attending the whole program; no partial credit." in nbcc_part
+    assert "even by a minute, counts as missing the session" in nbcc_part
+    assert "program evaluation" not in nbcc_part.split("CE fee")[0]
+    assert "CE fee: $75.00 for each attendee who wants CE credit" in text
+    assert "Learning objectives" in text
+    assert "Use client feedback to pick the cases to discuss in supervision" in text
+    assert "Up to 18 CE hours" not in text
+
+
+def test_an_event_without_offerings_keeps_its_hours_and_shows_its_objectives(client):
+    event = make_event(title="Open Evening", days=1, learning_objectives=OBJECTIVES)
+
+    text = _text(client.get(event.url))
+
+    assert "Up to 6 CE hours (60-minute hours)." in text
+    assert "Explain how feedback-informed supervision differs from routine supervision" in text
+    assert "Provider number" not in text
+
+
+def test_a_changed_approval_shows_at_once_on_the_cached_event_page(client):
+    event = _fit_supervision()
+    apa, _nbcc = _approve(event)
+    assert "SAMPLE-APA-1234" in _text(client.get(event.url))
+
+    apa.provider_number = "SAMPLE-APA-9999"
+    apa.save()
+    offering = event.ce_offerings.get(body=apa)
+    offering.course_number = "APA-FITS-NEW"
+    offering.save()
+
+    text = _text(client.get(event.url))
+    assert "Provider number SAMPLE-APA-9999" in text
+    assert "Course number APA-FITS-NEW" in text
+
+
+def test_the_registration_summary_shows_the_approvals(client):
+    event = _fit_supervision()
+    _approve(event)
+    buyer = UserFactory()
+    booking = hold_seats(event=event, buyer=buyer)
+    client.force_login(buyer)
+
+    text = _text(client.get(reverse("courses:booking_summary", args=[booking.public_id])))
+
+    assert "Continuing education" in text
+    assert APA_STATEMENT in text
+    assert "Provider number SAMPLE-APA-1234" in text and "Course number NBCC-FITS-02" in text
+    assert "18 hours (60-minute hours)" in text and "21.5 hours (50-minute hours)" in text
+    assert "Credit is given only for attending the whole program" in text
+    assert "CE fee: $75.00" in text
+
+
+# -- publish refusal ----------------------------------------------------------------------
+
+
+class _FormFields(HTMLParser):
+    """The fields of the admin's page edit form as a browser would post them (no JS)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data = {}
+        self._select = None
+        self._textarea = None
+        self._in_form = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == "page-edit-form":
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.data[name] = attrs.get("value", "on")
+                return
+            self.data[name] = attrs.get("value") or ""
+        elif tag == "select" and name:
+            self._select = name
+            if "multiple" in attrs:
+                self.data.setdefault(name, [])
+            else:
+                self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            if isinstance(self.data[self._select], list):
+                self.data[self._select].append(attrs.get("value", ""))
+            else:
+                self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self._in_form = False
+
+    def handle_data(self, data):
+        if self._textarea:
+            # Browsers drop the newline that follows <textarea>.
+            value = self.data[self._textarea] + data
+            self.data[self._textarea] = value.removeprefix("\n")
+
+
+def _edit_form(client, event):
+    response = client.get(f"/admin/pages/{event.pk}/edit/")
+    assert response.status_code == 200
+    parser = _FormFields()
+    parser.feed(response.content.decode())
+    data = parser.data
+    data.setdefault("description-count", "0")
+    return data
+
+
+def test_an_event_selling_ce_without_an_offering_cannot_be_published(client, staff_signed_in):
+    event = _fit_supervision()
+    EventPage.objects.filter(pk=event.pk).update(live=False)  # a draft, as staff create one
+    event.refresh_from_db()
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    data = _edit_form(client, event)
+    data["title"] = "FIT Supervision Training 2027"
+    data["action-publish"] = "action-publish"
+
+    response = client.post(f"/admin/pages/{event.pk}/edit/", data, follow=True)
+
+    text = _text(response)
+    assert response.status_code == 200
+    assert (
+        "“FIT Supervision Training 2027” was not published: it sells the CE add-on "
+        "“Continuing education units” for $75.00" in text
+    )
+    assert "but it has no CE offering, so no CE certificate could ever be issued for it" in text
+    assert (
+        "Add a CE offering for this event under CE setup › CE offerings, or remove the CE add-on"
+        in text
+    )
+    assert "Your changes are saved as a draft." in text
+    event.refresh_from_db()
+    assert not event.live
+    assert event.get_latest_revision().as_object().title == "FIT Supervision Training 2027"
+    assert client.get(event.url or "/events/nowhere/").status_code == 404
+
+
+def test_with_an_offering_the_same_event_publishes(client, staff_signed_in):
+    event = _fit_supervision()
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    event.refresh_from_db()
+    _approve(event)
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    data = _edit_form(client, event)
+    data["action-publish"] = "action-publish"
+
+    response = client.post(f"/admin/pages/{event.pk}/edit/", data, follow=True)
+
+    assert "was not published" not in _text(response)
+    event.refresh_from_db()
+    assert event.live
+
+
+# -- the CE dashboard -----------------------------------------------------------------------
+
+
+def _certified(event, name, number):
+    email = name.lower().replace(" ", ".") + "@example.org"
+    registration = make_registration(
+        event,
+        name=name,
+        user=make_user(email, name),
+        license_number=number,
+        license_jurisdiction="FL",
+        profession="Mental health counselor",
+    )
+    for session in event.sessions.all():
+        attendance.check_in(registration, session, at=session.start)
+    EvaluationResponse.objects.create(registration=registration, event=event)
+    return services.issue_certificate(registration, notify=False)
+
+
+def test_the_ce_dashboard_lists_events_without_offerings_first_and_counts_ce_broker_rows(
+    client, staff_signed_in, django_assert_max_num_queries
+):
+    make_sponsor()
+    _fit_supervision()
+    workshop = make_ce_event("Outcome Measures Workshop")
+    florida = make_body(
+        "FL 491",
+        name="Florida Board 491",
+        jurisdiction="FL",
+        provider_number="50-1234",
+        reports_to_ce_broker=True,
+        credit_basis=CreditBasis.FULL_PROGRAM,
+        license_number_pattern=r"^MH\d{3,7}$",
+        ce_broker_profession_codes={"Mental health counselor": "1803"},
+    )
+    make_offering(workshop, florida, hours=Decimal("5"), course_number="20-123456")
+    people = ["Ana Souza", "Ben Okafor", "Cleo Park", "Dev Rao", "Eve Stone"]
+    numbers = ["MH1001", "MH1002", "MH2002", "MH2002", "bad-number"]
+    certificates = [
+        _certified(workshop, name, number) for name, number in zip(people, numbers, strict=True)
+    ]
+    batch = CEBrokerBatch.objects.create(event=workshop, body=florida)
+    CEBrokerReportedRow.objects.create(
+        batch=batch,
+        certificate=certificates[0],
+        registration=certificates[0].registration,
+        license_number="MH1001",
+    )
+    staff_signed_in(CE_ADMINISTRATOR, email="ce@example.org")
+
+    with django_assert_max_num_queries(40):
+        response = client.get("/admin/ce/")
+
+    text = _text(response)
+    assert (
+        "FIT Supervision Training sells the CE add-on “Continuing education units” for $75.00"
+        in text
+    )
+    assert "but has no CE offering – certificates cannot be issued" in text
+    assert text.index("FIT Supervision Training") < text.index("Outcome Measures Workshop")
+    html = response.content.decode()
+    assert 'href="/admin/ce_offerings/new/"' in html or "/admin/ce_offerings/" in html
+    # Ana was reported; Ben waits; Cleo and Dev share a license and Eve's is malformed.
+    assert "1 reported, 1 pending, 3 refused" in text
+    assert "export blocked until fixed" in text
+
+    home = _text(client.get("/admin/"))
+    assert "FIT Supervision Training sells the CE add-on" in home
