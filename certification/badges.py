@@ -1,14 +1,18 @@
-"""Portable forms of a certificate: an Open Badges 3.0 credential and a LinkedIn link."""
+"""Portable forms of a certificate: a signed Open Badges 3.0 credential and a LinkedIn link."""
 
 import hashlib
+import uuid
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from .models import CertificateStatus
-from .services import absolute_url
+from cms.links import absolute_url
+
+from . import signing, status_list
+from .models import Certificate, CertificateStatus
 
 OB3_CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
@@ -50,57 +54,138 @@ def _identity(certificate):
     }
 
 
+def _headline_hours(certificate):
+    """The one figure every body agrees on (same hours, same unit), or None."""
+    try:
+        return certificate.headline_hours
+    except AttributeError:  # a model without the property: work it out from the lines
+        figures = {(line["hours"], line.get("unit")) for line in certificate.credits}
+        return Decimal(figures.pop()[0]) if len(figures) == 1 else None
+
+
+def _unit(line):
+    if line.get("unit"):
+        return line["unit"]
+    if line.get("minutes_per_credit"):
+        return _("%(minutes)s-minute hours") % {"minutes": line["minutes_per_credit"]}
+    return _("hours")
+
+
+def _body_results(certificate, achievement_id):
+    """Each body's hours as an OB 3.0 ResultDescription (on the achievement) and Result."""
+    descriptions, results = [], []
+    for number, line in enumerate(certificate.credits, start=1):
+        description_id = f"{achievement_id}#ce-credit-{line.get('body_id') or number}"
+        descriptions.append(
+            {
+                "id": description_id,
+                "type": ["ResultDescription"],
+                "name": _("%(body)s credit (%(unit)s)")
+                % {"body": line.get("body") or line["short_name"], "unit": _unit(line)},
+                "resultType": "ext:CreditHours",
+            }
+        )
+        results.append(
+            {"type": ["Result"], "resultDescription": description_id, "value": line["hours"]}
+        )
+    return descriptions, results
+
+
+def subject_id(certificate):
+    """A stable pseudonymous id for the earner (the JWT `sub`): it names no one.
+
+    Derived from SECRET_KEY and the certificate, so it cannot be linked to an email address or
+    to the earner's other certificates.
+    """
+    digest = salted_hmac(
+        "certification.badges.subject_id", certificate.code, algorithm="sha256"
+    ).digest()
+    return uuid.UUID(bytes=digest[:16], version=4).urn
+
+
+def _status_note(certificate):
+    """(validUntil, description) for a certificate that is no longer valid, else (None, None)."""
+    if certificate.status == CertificateStatus.REVOKED:
+        ended = certificate.revoked_at or certificate.issued_at
+        return ended, _("Revoked on %(date)s: this certificate is no longer valid.") % {
+            "date": ended.date().isoformat()
+        }
+    if certificate.status == CertificateStatus.SUPERSEDED:
+        successor = Certificate.objects.filter(supersedes=certificate).first()
+        if successor is None:
+            return certificate.issued_at, _("Superseded: this certificate is no longer valid.")
+        current = certificate.current_version()
+        return successor.issued_at, _(
+            "Superseded on %(date)s by a corrected certificate; the current one is %(code)s "
+            "(%(url)s). This certificate is no longer valid."
+        ) % {
+            "date": successor.issued_at.date().isoformat(),
+            "code": current.code,
+            "url": absolute_url(current.get_verification_url()),
+        }
+    return None, None
+
+
 def open_badge(certificate, *, for_holder=False):
     """An OpenBadgeCredential (unsigned) describing the certificate and its credit hours.
 
     The public copy names no earner: a hash of the email with its salt would let anyone
     confirm a guessed address. The holder's copy (`for_holder`, downloaded while logged in)
     identifies them by the salted email hash and carries the salt, so they can prove it.
+
+    `creditsEarned` appears only when every body gives the same hours in the same unit; each
+    body's own figure is a `result` (with its unit in the achievement's `resultDescription`).
+    `credentialStatus` is the certificate's bit in the site's Bitstring Status List; a revoked
+    or superseded certificate also says so itself (`validUntil` and `description`).
     """
     verify_url = absolute_url(certificate.get_verification_url())
     event_url = certificate.event.get_full_url() or verify_url
     hours = ", ".join(
-        _("%(hours)s hours %(body)s") % {"hours": line["hours"], "body": line["short_name"]}
+        _("%(hours)s hours %(body)s (%(unit)s)")
+        % {"hours": line["hours"], "body": line["short_name"], "unit": _unit(line)}
         for line in certificate.credits
     )
+    headline = _headline_hours(certificate)
+    descriptions, results = _body_results(certificate, event_url)
+    achievement = {
+        "id": event_url,
+        "type": ["Achievement"],
+        "achievementType": "Certificate",
+        "name": certificate.program_title,
+        "description": _("Continuing education: %(program)s (%(dates)s, %(format)s). %(hours)s.")
+        % {
+            "program": certificate.program_title,
+            "dates": certificate.program_dates,
+            "format": certificate.program_format,
+            "hours": hours,
+        },
+        "criteria": {
+            "narrative": _(
+                "Attended the program's sessions as recorded by the sponsor and, where "
+                "the approving body requires it, submitted the program evaluation."
+            )
+        },
+        "resultDescription": descriptions,
+    }
+    subject = {"id": subject_id(certificate), "type": ["AchievementSubject"]}
+    if headline is not None:
+        subject["creditsEarned"] = float(headline)
+        achievement["creditsAvailable"] = float(headline)
+    subject["achievement"] = achievement
+    subject["result"] = results
     credential = {
         "@context": OB3_CONTEXT,
         "id": verify_url,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": _("CE certificate: %(program)s") % {"program": certificate.program_title},
         "issuer": {
-            "id": settings.SITE_URL + "/",
+            "id": signing.issuer_id(),
             "type": ["Profile"],
             "name": certificate.sponsor_name,
             "url": settings.SITE_URL + "/",
         },
-        "validFrom": certificate.issued_at.isoformat(),
-        "credentialSubject": {
-            "type": ["AchievementSubject"],
-            "creditsEarned": float(certificate.total_hours),
-            "achievement": {
-                "id": event_url,
-                "type": ["Achievement"],
-                "achievementType": "Certificate",
-                "name": certificate.program_title,
-                "description": _(
-                    "Continuing education: %(program)s (%(dates)s, %(format)s). %(hours)s."
-                )
-                % {
-                    "program": certificate.program_title,
-                    "dates": certificate.program_dates,
-                    "format": certificate.program_format,
-                    "hours": hours,
-                },
-                "criteria": {
-                    "narrative": _(
-                        "Attended the program's sessions as recorded by the sponsor and, where "
-                        "the approving body requires it, submitted the program evaluation."
-                    )
-                },
-                "creditsAvailable": float(certificate.total_hours),
-            },
-        },
+        "validFrom": status_list.timestamp(certificate.issued_at),
+        "credentialSubject": subject,
         "evidence": [
             {
                 "id": verify_url,
@@ -109,13 +194,39 @@ def open_badge(certificate, *, for_holder=False):
                 "description": hours,
             }
         ],
-        "credentialStatus": {"id": verify_url, "type": "1EdTechRevocationList"},
+        "credentialStatus": status_list.entry(certificate),
     }
     if for_holder:
-        credential["credentialSubject"]["identifier"] = [_identity(certificate)]
-    if certificate.status == CertificateStatus.REVOKED:
-        credential["validUntil"] = certificate.revoked_at.isoformat()
+        subject["identifier"] = [_identity(certificate)]
+    ended, note = _status_note(certificate)
+    if ended is not None:
+        credential["validUntil"] = status_list.timestamp(ended)
+        credential["description"] = note
     return credential
+
+
+def signed_open_badge(certificate, *, for_holder=False):
+    """(credential JSON with its `proof`, the VC-JWT) of the certificate's badge.
+
+    The JWT is the proof (OB 3.0 §8.2, "JSON Web Token Proof Format"): its payload is the
+    credential as served here without the `proof` member. The JSON copy carries the same JWT
+    in `proof.jwt` (type JwtProof2020, the name VC-JWT tools give a JWT carried in JSON); the
+    bare JWT is served at the badge's `.jwt` address as application/vc+jwt.
+    """
+    credential = open_badge(certificate, for_holder=for_holder)
+    token = signing.vc_jwt(credential)
+    return {**credential, "proof": proof(token, credential["validFrom"])}, token
+
+
+def proof(token, created):
+    """The JSON form of a JWT proof: the compact JWS and the key that verifies it."""
+    return {
+        "type": "JwtProof2020",
+        "created": created,
+        "proofPurpose": "assertionMethod",
+        "verificationMethod": signing.signing_key().kid,
+        "jwt": token,
+    }
 
 
 def linkedin_add_url(certificate):

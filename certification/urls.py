@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import transcript_views, views
+from . import badge_views, transcript_views, views
 
 app_name = "certification"
 
@@ -32,5 +32,11 @@ urlpatterns = [
     path("ce/certificates/<text:code>/pdf/", views.certificate_pdf, name="certificate_pdf"),
     path("verify/", views.verify_lookup, name="verify_lookup"),
     path("verify/<text:code>/", views.verify, name="verify"),
-    path("verify/<text:code>/badge.json", views.open_badge, name="open_badge"),
+    path("verify/<text:code>/badge.json", badge_views.open_badge, name="open_badge"),
+    path("verify/<text:code>/badge.jwt", badge_views.open_badge_jwt, name="open_badge_jwt"),
+    path("badges/status/1", badge_views.status_list_credential, name="status_list"),
+    path("badges/status/1.jwt", badge_views.status_list_jwt, name="status_list_jwt"),
+    path("badges/keys/<text:thumbprint>", badge_views.badge_key, name="badge_key"),
+    path(".well-known/jwks.json", badge_views.jwks, name="jwks"),
+    path(".well-known/did.json", badge_views.did_document, name="did_document"),
 ]

@@ -1,10 +1,9 @@
 """Attendee and public pages: My CE, licenses, the evaluation, certificates, verification."""
 
-import json
 import re
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -284,29 +283,3 @@ def verify_lookup(request):
     if not code:
         return render(request, "certification/verify_lookup.html")
     return redirect("certification:verify", code=code)
-
-
-@public
-def open_badge(request, code):
-    if _rate_limited(request):
-        return JsonResponse({"error": "Too many requests"}, status=429)
-    code = (code or "").strip().upper()
-    certificate = (
-        Certificate.objects.filter(code=code).first() if CODE_PATTERN.match(code) else None
-    )
-    if certificate is None:
-        return JsonResponse({"error": "Not found"}, status=404)
-    # Only the holder's own download identifies them (salted email hash plus its salt); the
-    # public copy must not let anyone confirm a guessed email address.
-    user = request.user
-    holder = user.is_authenticated and user.pk in (
-        certificate.attendee_id,
-        certificate.registration.attendee_id,
-    )
-    response = HttpResponse(
-        json.dumps(badges.open_badge(certificate, for_holder=holder), ensure_ascii=False, indent=2),
-        content_type="application/ld+json; charset=utf-8",
-    )
-    if holder:
-        response["Cache-Control"] = "private, no-store"
-    return response

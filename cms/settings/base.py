@@ -179,6 +179,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The key that signs Open Badges 3.0 credentials and the revocation list (certification.signing):
+# a PEM private key (RSA 2048+ signs RS256; P-256 ES256; Ed25519 EdDSA), as text or as a file.
+# Without either, development and tests generate an RSA key once and keep it in
+# CE_BADGE_DEV_KEY_FILE; production settings refuse to start without one.
+CE_BADGE_SIGNING_KEY = env("CE_BADGE_SIGNING_KEY")
+CE_BADGE_SIGNING_KEY_FILE = env("CE_BADGE_SIGNING_KEY_FILE")
+CE_BADGE_DEV_KEY_FILE = PRIVATE_MEDIA_ROOT / "keys" / "ce-badge-signing-key.pem"
+
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL")
 AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", "us-east-1")

@@ -13,6 +13,15 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "Set ALLOWED_HOSTS in the environment, e.g. ALLOWED_HOSTS=training.example.org"
     )
+# Badges signed with a key generated on one server would not verify against another's, and
+# would stop verifying when the private files are moved: production names its key.
+CE_BADGE_DEV_KEY_FILE = None
+if not (CE_BADGE_SIGNING_KEY or CE_BADGE_SIGNING_KEY_FILE):
+    raise ImproperlyConfigured(
+        "Set CE_BADGE_SIGNING_KEY (a PEM private key) or CE_BADGE_SIGNING_KEY_FILE (its path) "
+        "in the environment: it signs the Open Badges. Make one with "
+        "`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`."
+    )
 # Forms posted from the public address must pass the CSRF origin check behind the proxy.
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 

@@ -12,6 +12,8 @@ CELERY_RESULT_BACKEND = None
 MEDIA_ROOT = BASE_DIR / ".test-media" / "public"
 PRIVATE_MEDIA_ROOT = BASE_DIR / ".test-media" / "private"
 STORAGES["private"]["OPTIONS"]["location"] = str(PRIVATE_MEDIA_ROOT)
+# One generated badge-signing key for every test run (each test's private folder is fresh).
+CE_BADGE_DEV_KEY_FILE = BASE_DIR / ".test-media" / "ce-badge-signing-key.pem"
 ALLOWED_HOSTS = ["*"]
 WAGTAILADMIN_BASE_URL = "http://testserver"
 LOGGING["root"]["level"] = "WARNING"

@@ -168,7 +168,8 @@ def test_open_badge_json(client, event):
     assert badge["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert badge["credentialSubject"]["type"] == ["AchievementSubject"]
     assert badge["credentialSubject"]["achievement"]["name"] == "Measuring What Matters"
-    assert badge["credentialSubject"]["creditsEarned"] == float(certificate.total_hours)
+    # APA's 5.00 sixty-minute hours and Florida's 6.00 fifty-minute hours have no one total.
+    assert "creditsEarned" not in badge["credentialSubject"]
     assert "ana@example.org" not in response.content.decode()
 
 

@@ -8,9 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 
 PROJECT_ROOT = Path(settings.BASE_DIR)
+# Production refuses to start without the key that signs Open Badges.
+BADGE_SIGNING_KEY = (
+    ed25519.Ed25519PrivateKey.generate()
+    .private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    .decode()
+)
 
 
 def production_env(tmp_path, **extra):
@@ -24,6 +36,7 @@ def production_env(tmp_path, **extra):
         {
             "DJANGO_SETTINGS_MODULE": "cms.settings.production",
             "SECRET_KEY": "x7!Rk2qZ" * 8,
+            "CE_BADGE_SIGNING_KEY": BADGE_SIGNING_KEY,
             "ALLOWED_HOSTS": "training.example.org,testserver",
             "SITE_URL": "https://training.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",

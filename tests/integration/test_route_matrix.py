@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from certification import factories as ce_factories
 from certification.models import Certificate, IssueJob, License
+from certification.signing import signing_key
 from certification.trainers.models import Credential, ReviewerAssignment
 from cms.access import Perm, rule_for_callback
 from cms.roles import STAFF_ROLES
@@ -198,6 +199,8 @@ def build_world(owner, visitor):
         "extension": "csv",
         "action": "check-in",
         "upload_id": uuid.uuid4(),
+        # The public key that signs Open Badges (the JWT's kid names this address).
+        "thumbprint": signing_key().thumbprint,
     }
     requirements = {r.kind: r.pk for r in track.requirements.all()}
     by_route = {

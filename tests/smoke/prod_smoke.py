@@ -59,6 +59,19 @@ PASSWORD = "Smoke-test password 1!"  # noqa: S105 - a throwaway account in a thr
 STATIC_ROOT = Path(tempfile.gettempdir()) / "fit-smoke-static"
 
 
+def badge_signing_key():
+    """A fresh RSA key as PEM text, for the stack's CE_BADGE_SIGNING_KEY."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
 class SmokeFailed(Exception):
     pass
 
@@ -112,6 +125,8 @@ class Stack:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cms.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            # Production refuses to start without the Open Badge signing key (RS256).
+            "CE_BADGE_SIGNING_KEY": badge_signing_key(),
             "ALLOWED_HOSTS": "localhost,127.0.0.1",
             "SITE_URL": self.site,
             "CSRF_TRUSTED_ORIGINS": self.site,
