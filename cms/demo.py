@@ -160,7 +160,13 @@ def ensure_site_settings(site):
         "organisation_name": ORGANISATION,
         "contact_email": "training@example.org",
         "phone": "+1 555 010 0142",
-        "postal_address": f"{ORGANISATION}\nJensen Beach, Florida\nUnited States",
+        "postal_address": "PO Box 0000 (sample)\nJensen Beach, FL 34957\nUnited States",
+        "invoice_payment_instructions": (
+            "Bank transfer (sample details for the demo): Example Community Bank, "
+            "account name Heart and Soul of Change Project, routing 000000000, "
+            "account 0000000000. Please quote the invoice number.\n"
+            "Cheques payable to Heart and Soul of Change Project, at the address above."
+        ),
         "footer_text": "Training, continuing education and certification in feedback-informed "
         "treatment for mental-health professionals.",
     }

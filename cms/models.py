@@ -238,6 +238,14 @@ class SiteSettings(BaseSiteSetting):
     footer_text = models.TextField(
         _("footer text"), blank=True, help_text=_("A short line shown at the bottom of every page.")
     )
+    invoice_payment_instructions = models.TextField(
+        _("how to pay an invoice"),
+        blank=True,
+        help_text=_(
+            "Printed on every invoice: bank details for a transfer, the address for cheques. "
+            "A link to pay by card is added when card payments are on."
+        ),
+    )
 
     panels = [
         FieldPanel("organisation_name"),
@@ -247,6 +255,7 @@ class SiteSettings(BaseSiteSetting):
             heading=_("Contact details"),
         ),
         FieldPanel("footer_text"),
+        FieldPanel("invoice_payment_instructions"),
     ]
 
     class Meta:

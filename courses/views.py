@@ -345,9 +345,18 @@ def my_registrations(request):
 
 
 @owner(Perm.MANAGE_REGISTRATIONS)
-@require_POST
 def cancel_registration(request, public_id):
+    """A page that says what cancelling gives back (the refund is shown by payments' template
+    tag, computed by the function that refunds), then cancels on confirmation."""
     registration = queries.registration_for(request.user, public_id)
+    context = {"registration": registration, "event": registration.event}
+    refusal = services.change_refusal(registration, request.user, verb=_("cancel"))
+    if refusal:
+        context["refusal"] = refusal
+        status = 200 if request.method == "GET" else 400
+        return render(request, "courses/cancel.html", context, status=status)
+    if request.method != "POST":
+        return render(request, "courses/cancel.html", context)
     try:
         services.cancel_registration(registration, actor=request.user)
     except REFUSED as error:

@@ -11,13 +11,13 @@ from django.views.decorators.http import require_POST
 
 from cms import exports
 from cms.access import Perm, staff
-from cms.models import AuditRecord
 from cms.money import format_money, to_major
 from cms.untrusted_input import parse_id, refuse_nul_in
 from courses.models import EventPage
 from payments import reports, services
 from payments.forms import MarkPaidForm, RefundForm
-from payments.models import FinanceDocument, Order, Payment, PaymentAttempt, Refund, WebhookEvent
+from payments.models import Order, Refund, WebhookEvent
+from payments.timeline import order_timeline
 
 UNMATCHED_EVENTS_SHOWN_FOR = timedelta(days=30)
 
@@ -115,9 +115,8 @@ def order_detail(request, order_id):
     order = get_object_or_404(
         Order.objects.select_related("event", "purchaser", "booking"), public_id=order_id
     )
-    refund_form = RefundForm(
-        initial={"amount": str(to_major(order.refundable_amount, order.currency))}
-    )
+    policy_amount = services.policy_refund_for_order(order)
+    refund_form = RefundForm(initial={"amount": str(to_major(policy_amount, order.currency))})
     return render(
         request,
         "payments/admin/order_detail.html",
@@ -125,121 +124,14 @@ def order_detail(request, order_id):
             "page_title": _("Order %(reference)s") % {"reference": order.reference},
             "header_icon": "doc-full",
             "order": order,
-            "timeline": _timeline(order),
+            "timeline": order_timeline(order),
             "refund_form": refund_form,
+            "policy_amount": policy_amount,
             "mark_paid_form": MarkPaidForm(),
             "registrations": order.booking.registrations.select_related("ticket_type"),
             "documents": order.documents.all(),
         },
     )
-
-
-def _timeline(order):
-    """Payments, refunds, webhook events and audit records of the order, oldest first."""
-    entries = []
-    for payment in order.payments.all():
-        details = [payment.stripe_payment_intent_id, payment.reference]
-        entries.append(
-            {
-                "when": payment.created_at,
-                "kind": _("Payment"),
-                "text": _("%(amount)s by %(method)s (%(status)s) %(details)s")
-                % {
-                    "amount": format_money(payment.amount, payment.currency),
-                    "method": payment.get_method_display().lower(),
-                    "status": payment.get_status_display().lower(),
-                    "details": " ".join(filter(None, details)),
-                },
-            }
-        )
-    for refund in order.refunds.all():
-        entries.append(
-            {
-                "when": refund.created_at,
-                "kind": _("Refund"),
-                "text": _("%(amount)s: %(status)s (%(origin)s)")
-                % {
-                    "amount": format_money(refund.amount, refund.currency),
-                    "status": refund.get_status_display().lower(),
-                    "origin": refund.get_origin_display().lower(),
-                }
-                + (f", {refund.reason}" if refund.reason else "")
-                + (f", {refund.failure_message}" if refund.failure_message else ""),
-            }
-        )
-    for attempt in order.attempts.all():
-        received = ""
-        if attempt.amount_received is not None:
-            received = _(", received %(amount)s") % {
-                "amount": format_money(attempt.amount_received, attempt.currency)
-            }
-        entries.append(
-            {
-                "when": attempt.created_at,
-                "kind": _("Card checkout"),
-                "text": _("%(session)s for %(amount)s: %(status)s")
-                % {
-                    "session": attempt.stripe_checkout_session_id,
-                    "amount": format_money(attempt.amount_expected, attempt.currency),
-                    "status": attempt.get_status_display().lower(),
-                }
-                + received
-                + (
-                    _(", flagged: %(reason)s") % {"reason": attempt.flagged_reason}
-                    if attempt.flagged_reason
-                    else ""
-                ),
-            }
-        )
-    for event in order.webhook_events.all():
-        entries.append(
-            {
-                "when": event.received_at,
-                "kind": _("Stripe webhook"),
-                "text": f"{event.type} ({event.stripe_event_id}): {event.outcome or _('queued')}"
-                + (
-                    _(", delivered %(count)s times") % {"count": event.deliveries}
-                    if event.deliveries > 1
-                    else ""
-                )
-                + (
-                    _(", processing failed %(count)s times, last: %(error)s")
-                    % {"count": event.failures, "error": event.last_error}
-                    if event.failures and not event.processed_at
-                    else ""
-                ),
-            }
-        )
-    related = [(order._meta.label_lower, [order.pk])]
-    related.append((Payment._meta.label_lower, list(order.payments.values_list("pk", flat=True))))
-    related.append((Refund._meta.label_lower, list(order.refunds.values_list("pk", flat=True))))
-    related.append(
-        (PaymentAttempt._meta.label_lower, list(order.attempts.values_list("pk", flat=True)))
-    )
-    related.append(
-        (FinanceDocument._meta.label_lower, list(order.documents.values_list("pk", flat=True)))
-    )
-    for label, pks in related:
-        for record in AuditRecord.objects.filter(
-            object_type=label, object_id__in=[str(pk) for pk in pks]
-        ).select_related("actor"):
-            change = ""
-            if record.before or record.after:
-                change = f" {record.before or ''} → {record.after or ''}"
-            entries.append(
-                {
-                    "when": record.created_at,
-                    "kind": _("Audit"),
-                    "text": f"{record.action}{change}"
-                    + (
-                        _(" by %(name)s") % {"name": record.actor.display_name}
-                        if record.actor
-                        else ""
-                    )
-                    + (f": {record.note}" if record.note else ""),
-                }
-            )
-    return sorted(entries, key=lambda entry: entry["when"])
 
 
 @staff(Perm.REFUND_ORDER)
@@ -248,7 +140,10 @@ def order_refund(request, order_id):
     order = get_object_or_404(Order, public_id=order_id)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter the amount to refund, e.g. 25.00."))
+        if "confirm" in form.errors and "amount" not in form.errors:
+            messages.error(request, _("Nothing was refunded: tick the box to confirm the refund."))
+        else:
+            messages.error(request, _("Enter the amount to refund, e.g. 25.00."))
         return redirect("payments_admin:order", order_id=order.public_id)
     try:
         refund = services.refund_order(

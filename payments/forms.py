@@ -10,12 +10,18 @@ class DiscountCodeForm(forms.Form):
 
 class InvoiceForm(forms.Form):
     billing_name = forms.CharField(
-        label=_("Organisation to invoice"),
+        label=_("Organisation to invoice (optional)"),
         max_length=200,
-        help_text=_("The agency or employer paying for these seats."),
+        required=False,
+        help_text=_(
+            "The agency or employer paying for these seats. Leave it empty if you are paying "
+            "yourself: the invoice is then made out to you."
+        ),
     )
     billing_address = forms.CharField(
-        label=_("Billing address"), widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Billing address"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The postal address printed on the invoice."),
     )
     po_number = forms.CharField(
         label=_("Purchase-order number"),
@@ -33,6 +39,10 @@ class RefundForm(forms.Form):
         help_text=_("In the order's currency, e.g. 25.00."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+    confirm = forms.BooleanField(
+        label=_("Yes, refund this amount to the buyer"),
+        error_messages={"required": _("Tick the box to confirm the refund.")},
+    )
 
     def amount_minor_units(self, currency):
         """The amount typed in the order's currency, in its minor units (25.00 USD -> 2500)."""

@@ -493,10 +493,15 @@ class FinanceDocument(models.Model):
     class Kind(models.TextChoices):
         RECEIPT = "receipt", _("Receipt")
         INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit", _("Credit note")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # A credit note documents one refund; receipts and invoices have none.
+    refund = models.OneToOneField(
+        "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    )
     year = models.PositiveIntegerField()
     sequence = models.PositiveIntegerField()
     number = models.CharField(max_length=30, unique=True)

@@ -139,7 +139,9 @@ def change_refusal(registration, actor, now=None, verb=None):
     except RegistrationError as error:
         return error.message
     if registration.status != RegistrationStatus.CONFIRMED:
-        return _("Only a confirmed registration can be transferred.")
+        return _("This registration is %(status)s, so it can no longer be changed online.") % {
+            "status": registration.get_status_display().lower()
+        }
     return ""
 
 

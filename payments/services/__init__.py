@@ -15,6 +15,7 @@ race without confirming twice. One module per concern:
 - `checkout`: Stripe Checkout, recording card payments, and what follows one that cannot
   simply confirm (wrong amount, paid twice, seats gone, failed bank debit, dispute)
 - `stripe_events`: processing stored Stripe webhook events (`payments.webhooks` stores them)
+- `policy`: the refund policy in words and the exact refund a cancellation gives now
 - `refunds`: staff, cancellation-policy and Stripe-dashboard refunds; the order follows them
 - `invoices`: paying by invoice, marking it paid, reminders and release when overdue
 - `documents`: receipt and invoice numbering, PDFs and their emails
@@ -56,6 +57,13 @@ from .orders import (
     order_for_booking,
     payment_options,
     resolve_attention,
+)
+from .policy import (
+    CancellationQuote,
+    RefundPolicy,
+    cancellation_quote,
+    policy_refund_for_order,
+    refund_policy,
 )
 from .pricing import sync_order_with_booking
 from .reconcile import reconcile_with_stripe
@@ -105,6 +113,12 @@ __all__ = [
     "process_stale_events",
     "queue_event",
     "report_unmatched_stripe_event",
+    # policy
+    "CancellationQuote",
+    "RefundPolicy",
+    "cancellation_quote",
+    "policy_refund_for_order",
+    "refund_policy",
     # refunds
     "cancellation_refund_amount",
     "refund_cancelled_registration",

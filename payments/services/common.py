@@ -96,13 +96,29 @@ def organisation_details():
     site = Site.objects.filter(is_default_site=True).first()
     if site:
         site_settings = SiteSettings.for_site(site)
+        name = site_settings.organisation_name or details["name"]
         details.update(
-            name=site_settings.organisation_name or details["name"],
-            address=site_settings.postal_address,
+            name=name,
+            address=_address_without_name(site_settings.postal_address, name),
             email=site_settings.contact_email,
             phone=site_settings.phone,
         )
     return details
+
+
+def _address_without_name(address, name):
+    """The postal address without a first line repeating the organisation's name (documents
+    print the name above it already)."""
+    lines = (address or "").strip().splitlines()
+    if lines and lines[0].strip().casefold() == name.strip().casefold():
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
+def invoice_payment_instructions():
+    """How to pay an invoice (bank details, cheque address), from the site settings."""
+    site = Site.objects.filter(is_default_site=True).first()
+    return SiteSettings.for_site(site).invoice_payment_instructions if site else ""
 
 
 def send_payments_email(template, to, context, *, order=None, attachments=(), key=None):

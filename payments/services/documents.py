@@ -1,4 +1,5 @@
-"""Receipts and invoices: numbered without gaps, rendered to PDF, and emailed to the buyer.
+"""Receipts, invoices and credit notes: numbered without gaps, rendered to PDF, and emailed
+to the buyer (a credit note with the refund notice).
 
 The email goes from a Celery task promised through the outbox in the payment's transaction
 (`queue_document_email`), so a slow render, a mail or broker outage never holds up or fails a
@@ -9,14 +10,25 @@ from celery import shared_task
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cms import pdf
 from cms.outbox import enqueue
-from payments.models import DocumentCounter, FinanceDocument, Order, Payment
+from payments.models import DocumentCounter, FinanceDocument, Order, Payment, Refund
 
-from .common import locked, organisation_details, record, send_payments_email
+from .common import (
+    invoice_payment_instructions,
+    locked,
+    organisation_details,
+    record,
+    send_payments_email,
+)
 
-DOCUMENT_PREFIX = {FinanceDocument.Kind.RECEIPT: "R", FinanceDocument.Kind.INVOICE: "INV"}
+DOCUMENT_PREFIX = {
+    FinanceDocument.Kind.RECEIPT: "R",
+    FinanceDocument.Kind.INVOICE: "INV",
+    FinanceDocument.Kind.CREDIT_NOTE: "CN",
+}
 
 # The email template of each kind, under templates/payments/email/.
 DOCUMENT_EMAIL = {
@@ -39,8 +51,17 @@ def _next_number(kind, year):
     return counter.last_number
 
 
-def issue_document(order, kind, *, now=None):
-    """The order's receipt or invoice, numbered the first time it is asked for, with its PDF.
+def _document_amount(order, kind, refund):
+    if kind == FinanceDocument.Kind.INVOICE:
+        return order.total
+    if kind == FinanceDocument.Kind.CREDIT_NOTE:
+        return refund.amount
+    return order.amount_paid
+
+
+def issue_document(order, kind, *, now=None, refund=None):
+    """The order's receipt or invoice (or a refund's credit note), numbered the first time it
+    is asked for, with its PDF.
 
     Taking the number and creating the row is one short transaction under the counter's row
     lock; the PDF is rendered after it, so concurrent payments do not queue behind a render.
@@ -50,14 +71,15 @@ def issue_document(order, kind, *, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         order = locked(order)
-        document = order.documents.filter(kind=kind).first()
+        document = order.documents.filter(kind=kind, refund=refund).first()
         if document is None:
             year = now.year
             sequence = _next_number(kind, year)
             number = f"{DOCUMENT_PREFIX[kind]}-{year}-{sequence:05d}"
-            amount = order.total if kind == FinanceDocument.Kind.INVOICE else order.amount_paid
+            amount = _document_amount(order, kind, refund)
             document = FinanceDocument.objects.create(
                 order=order,
+                refund=refund,
                 kind=kind,
                 year=year,
                 sequence=sequence,
@@ -89,6 +111,9 @@ def render_document_file(document):
             "amount": document.amount,
             "attendees": list(order.booking.registrations.all()),
             "organisation": organisation_details(),
+            "refund": document.refund,
+            "original": order.documents.exclude(kind=FinanceDocument.Kind.CREDIT_NOTE).first(),
+            "payment_instructions": invoice_payment_instructions(),
         },
     )
     with transaction.atomic():
@@ -143,6 +168,54 @@ DOCUMENT_TASK = {
     FinanceDocument.Kind.RECEIPT: send_receipt,
     FinanceDocument.Kind.INVOICE: send_invoice,
 }
+
+
+def refund_timing(refund):
+    """When and how the money arrives, in the words of the refund email and page."""
+    payment = refund.payment
+    if payment is not None and payment.method == Order.Method.CARD:
+        return _(
+            "It goes back to the card you paid with and usually shows on your statement "
+            "within 5 to 10 business days."
+        )
+    return _(
+        "It is returned the way you paid (bank transfer or cheque); please allow up to 10 "
+        "business days, and reply to this email if your bank details have changed."
+    )
+
+
+@shared_task(
+    name="payments.tasks.send_refund_notice",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_refund_notice(refund_pk):
+    """Number and render a succeeded refund's credit note and email it to the buyer."""
+    refund = Refund.objects.select_related("order__event", "payment").get(pk=refund_pk)
+    if refund.status != Refund.Status.SUCCEEDED:
+        return
+    document = issue_document(refund.order, FinanceDocument.Kind.CREDIT_NOTE, refund=refund)
+    with document.file.open("rb") as handle:
+        content = handle.read()
+    send_payments_email(
+        "payments/email/refund",
+        [refund.order.email],
+        {
+            "order": refund.order,
+            "refund": refund,
+            "document": document,
+            "timing": refund_timing(refund),
+        },
+        order=refund.order,
+        attachments=[(f"{document.number}.pdf", content, "application/pdf")],
+        key=f"payments:refund-email:{refund.pk}",
+    )
+
+
+def queue_refund_notice(refund_id):
+    """Promise, in the refund's transaction, its credit note and email (once per refund)."""
+    enqueue(send_refund_notice, refund_id, key=f"payments:refund-notice:{refund_id}")
 
 
 def queue_document_email(kind, order_id):

@@ -21,8 +21,10 @@ def choose_invoice_payment(order, *, po_number, billing_name, billing_address, a
     """Pay later by invoice: the seats are confirmed now and the PDF invoice is emailed."""
     if not payment_options(order)["invoice"]:
         raise PaymentError(_("Invoice payment is not offered for this event. Please pay by card."))
-    if not billing_name.strip() or not billing_address.strip():
-        raise PaymentError(_("Enter the name and postal address the invoice should go to."))
+    if not billing_address.strip():
+        raise PaymentError(_("Enter the postal address the invoice should go to."))
+    # A therapist paying for themselves names no organisation: the invoice is made out to them.
+    billing_name = billing_name.strip() or order.purchaser.display_name
     ensure_payable(order)
     forget_open_checkout(order)
     policy = EventPaymentSettings.for_event(order.event)

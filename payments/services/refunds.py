@@ -15,6 +15,7 @@ from payments.models import EventPaymentSettings, Order, Payment, PaymentAttempt
 from payments.stripe_client import get_client
 
 from .common import PaymentError, can_change_status, change_status, locked, record
+from .documents import queue_refund_notice
 from .stripe_objects import order_for_stripe_object, plain, stripe_object_or_none
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.S
         )
     if payment.method != Order.Method.CARD or not payment.stripe_payment_intent_id:
         # Invoice payments are returned by bank transfer outside the system; staff record it.
-        _settle_refund(refund, Refund.Status.SUCCEEDED, actor=actor)
-        return refund
+        # The settled row is returned: the caller reports "succeeded", not the stale "pending".
+        return _settle_refund(refund, Refund.Status.SUCCEEDED, actor=actor)
     try:
         stripe_refund = get_client().v1.refunds.create(
             {
@@ -148,6 +149,8 @@ def _settle_refund(refund, status, *, actor=None, failure=""):
         if status == Refund.Status.SUCCEEDED:
             _order_follows_refunds(refund.order, actor=actor)
             _attempt_follows_refunds(refund.payment, actor=actor)
+            # The buyer's email and numbered credit note, once per refund, after the commit.
+            queue_refund_notice(refund.pk)
     return refund
 
 

@@ -168,7 +168,7 @@ def test_without_a_stripe_key_card_is_hidden_and_invoice_offered(client, setting
 
     assert "by card" not in page.text
     assert "Pay by invoice" in page.text
-    assert "Card payment is not available at the moment" in page.text
+    assert "Payment for this event is by invoice" in page.text
     refused = client.post(
         reverse("payments:checkout", args=[booking.public_id]), {"action": "card"}, follow=True
     )

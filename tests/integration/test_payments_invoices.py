@@ -102,13 +102,46 @@ def test_agency_pays_by_invoice_and_finance_marks_it_paid(
     assert booking.paid_at == order.paid_at
 
 
-def test_invoice_needs_a_billing_name_and_address(client, django_capture_on_commit_callbacks):
+def test_invoice_needs_a_billing_address(client, django_capture_on_commit_callbacks):
     booking = invoice_booking()
     response = choose_invoice(
         client, booking, django_capture_on_commit_callbacks, billing_name="", billing_address=""
     )
     assert "This field is required" in response.text
     assert Order.objects.get(booking=booking).payment_method == ""
+
+
+def test_a_therapist_paying_for_themselves_names_no_organisation(
+    client, django_capture_on_commit_callbacks
+):
+    """The organisation is optional: the invoice is made out to the buyer, once, with the
+    site's payment instructions, and the page says plainly that payment is by invoice."""
+    from wagtail.models import Site
+
+    from cms.models import SiteSettings
+
+    site_settings = SiteSettings.for_site(Site.objects.get(is_default_site=True))
+    site_settings.organisation_name = "Heart and Soul of Change Project"
+    site_settings.postal_address = "Heart and Soul of Change Project\nJensen Beach, FL"
+    site_settings.invoice_payment_instructions = "Bank transfer to account 12-3456, routing 99."
+    site_settings.save()
+    booking = invoice_booking(price=98550)
+    client.force_login(booking.purchaser)
+    page = client.get(reverse("payments:checkout", args=[booking.public_id]))
+    assert "Organisation to invoice (optional)" in page.text
+    assert "Payment for this event is by invoice" in page.text
+    assert "not available at the moment" not in page.text
+    mail.outbox.clear()
+
+    choose_invoice(client, booking, django_capture_on_commit_callbacks, billing_name="")
+
+    order = Order.objects.get(booking=booking)
+    assert order.billing_name == booking.purchaser.display_name
+    invoice_mail = next(m for m in mail.outbox if m.subject.startswith("Invoice"))
+    text = pdf_text(invoice_mail.attachments[0][1])
+    assert booking.purchaser.display_name in text
+    assert "How to pay" in text and "account 12-3456" in text
+    assert text.count("Heart and Soul of Change Project") == 1
 
 
 def test_invoice_is_not_offered_unless_staff_enabled_it(

@@ -60,11 +60,21 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
     page = finance_client.get(url)
     assert "Up to $900.00 can be refunded" in page.text
     assert "checkout.session.completed" in page.text  # the webhook in the timeline
-    assert "payments.order.status_changed" in page.text
+    assert "Order moved from awaiting payment to paid." in page.text  # sentences, not raw records
+    assert "{'total'" not in page.text and "payments.order" not in page.text
+
+    # Without the confirmation box ticked nothing is refunded.
+    unconfirmed = finance_client.post(
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "100.00"},
+        follow=True,
+    )
+    assert "tick the box to confirm the refund" in unconfirmed.text
+    assert not Refund.objects.filter(order=order).exists()
 
     response = finance_client.post(
         reverse("payments_admin:order_refund", args=[order.public_id]),
-        {"amount": "100.00", "reason": "Travel grant"},
+        {"amount": "100.00", "reason": "Travel grant", "confirm": "on"},
         follow=True,
     )
     assert "Refund of $100.00: succeeded" in response.text
@@ -81,14 +91,15 @@ def test_staff_partial_then_full_refund_from_the_admin(finance_client, fake_stri
     # Too much: refused with the limit, nothing sent to Stripe.
     refused = finance_client.post(
         reverse("payments_admin:order_refund", args=[order.public_id]),
-        {"amount": "900.00"},
+        {"amount": "900.00", "confirm": "on"},
         follow=True,
     )
     assert "The most you can refund is $800.00" in refused.text
     assert len([r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]) == 1
 
     finance_client.post(
-        reverse("payments_admin:order_refund", args=[order.public_id]), {"amount": "800.00"}
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "800.00", "confirm": "on"},
     )
     deliver_sent_events(finance_client, fake_stripe)  # charge.refunded, twice: no change
 
@@ -116,7 +127,7 @@ def test_a_refund_stripe_refuses_is_shown_and_recorded_as_failed(finance_client,
 
     response = finance_client.post(
         reverse("payments_admin:order_refund", args=[order.public_id]),
-        {"amount": "10.00"},
+        {"amount": "10.00", "confirm": "on"},
         follow=True,
     )
 
@@ -192,7 +203,8 @@ def test_finance_screens_are_for_the_finance_role_only(client, fake_stripe, role
     ]:
         assert_denied(client.get(url), url)
     response = client.post(
-        reverse("payments_admin:order_refund", args=[order.public_id]), {"amount": "450.00"}
+        reverse("payments_admin:order_refund", args=[order.public_id]),
+        {"amount": "450.00", "confirm": "on"},
     )
     assert_denied(response, "refund")
     order.refresh_from_db()
@@ -291,5 +303,7 @@ def test_the_order_timeline_shows_each_checkout_attempt_and_its_flag(finance_cli
     page = finance_client.get(reverse("payments_admin:order", args=[order.public_id]))
 
     assert "Card checkout" in page.text
-    assert "for $450.00: paid, received $1.00, flagged: Stripe took $1.00" in page.text
-    assert "payments.attempt.status_changed" in page.text
+    assert "Card checkout for $450.00: paid. $1.00 was received. Flagged: Stripe took $1.00" in (
+        page.text
+    )
+    assert "Card checkout moved from checkout started to paid." in page.text
