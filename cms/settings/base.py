@@ -362,6 +362,7 @@ PAGE_CACHE_INVALIDATING_MODELS = [
     "courses.registrationquestion",
     "certification.accreditingbody",
     "certification.ceoffering",
+    "payments.eventpaymentsettings",
     "wagtailcore.site",
     "wagtailcore.locale",
     "wagtailcore.collection",
