@@ -164,8 +164,33 @@ WEBINAR_COURSE_NUMBERS = [
     ("FL PSY", "20-000004"),
 ]
 
+# FIT Supervision sells a $75 CE add-on: it needs offerings, or no certificate could be issued.
+# Held in Chicago, it carries the national approvals only (three days of 360 CE minutes).
+FIT_COURSE_NUMBERS = [
+    ("APA", "APA-FITS"),
+    ("NBCC", "NBCC-FITS"),
+]
+FIT_QUESTIONS = [
+    QUESTIONS[0],
+    (
+        QuestionKind.OBJECTIVE,
+        "Learning objective: explain how feedback-informed supervision differs from "
+        "conventional supervision.",
+        True,
+    ),
+    (
+        QuestionKind.OBJECTIVE,
+        "Learning objective: recognise cases at risk of a poor outcome and take them up in "
+        "supervision.",
+        True,
+    ),
+    *QUESTIONS[3:],
+]
 
-def ensure_offerings(event, bodies, *, hours, course_numbers=TOT_COURSE_NUMBERS):
+
+def ensure_offerings(
+    event, bodies, *, hours, course_numbers=TOT_COURSE_NUMBERS, questions=QUESTIONS
+):
     for short_name, course_number in course_numbers:
         body = bodies[short_name]
         # CE Broker's column I for partial-credit courses (a SAMPLE code, like the numbers).
@@ -179,7 +204,7 @@ def ensure_offerings(event, bodies, *, hours, course_numbers=TOT_COURSE_NUMBERS)
                 "ce_broker_subject_code": subject,
             },
         )
-    for order, (kind, prompt, required) in enumerate(QUESTIONS):
+    for order, (kind, prompt, required) in enumerate(questions):
         EvaluationQuestion.objects.get_or_create(
             event=event,
             prompt=prompt,
@@ -260,6 +285,11 @@ def load_demo_content(stdout):
             ensure_offerings(
                 event, bodies, hours=Decimal("1.5"), course_numbers=WEBINAR_COURSE_NUMBERS
             )
+            EventCESettings.objects.get_or_create(
+                event=event, defaults={"auto_issue_on_evaluation": True}
+            )
+        for event in EventPage.objects.filter(slug__startswith="fit-supervision-training"):
+            ensure_offerings(event, bodies, hours=Decimal("18"), course_numbers=FIT_COURSE_NUMBERS)
             EventCESettings.objects.get_or_create(
                 event=event, defaults={"auto_issue_on_evaluation": True}
             )

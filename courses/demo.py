@@ -102,6 +102,26 @@ WEBINAR_DESCRIPTION = [
     "strategies for collecting feedback from clients; how feedback measures can aid case "
     "management decisions as well as improve client outcomes.",
 ]
+# Learning objectives (boards require them in CE promotion), from the newsletter's topics.
+TOT_OBJECTIVES = (
+    "<ul><li>Administer and score the Outcome Rating Scale and Session Rating Scale with "
+    "clients.</li><li>Train practitioners to use PCOMS in their own clinical work.</li>"
+    "<li>Plan how an agency puts PCOMS into routine practice, from the first sessions to "
+    "supervision.</li><li>Describe what the Project Certified Trainer designation asks for, "
+    "including the video demonstration of training.</li></ul>"
+)
+FIT_OBJECTIVES = (
+    "<ul><li>Explain how supervision guided by client feedback differs from conventional "
+    "supervision.</li><li>Use clients' feedback to choose what to work on in supervision, so "
+    "clinicians improve their outcomes.</li><li>Name the challenges supervisors most often "
+    "meet with feedback-informed supervision and a way past each.</li><li>Recognise cases at "
+    "risk of a poor outcome and plan how to take them up in supervision.</li></ul>"
+)
+WEBINAR_OBJECTIVES = (
+    "<ul><li>Summarise where treatment for sexual aggression stands today.</li><li>Use at "
+    "least two ways of collecting feedback from clients in this work.</li><li>Explain how "
+    "feedback measures inform case-management decisions as well as client outcomes.</li></ul>"
+)
 # Fictional past attendees, with names in several scripts (certificates must print them).
 DEMO_ATTENDEES = [
     ("Ana Lucía Pérez", "ana.perez@example.org", "Licensed clinical social worker"),
@@ -233,6 +253,7 @@ def _programme(name, slug, description):
 def _create_event(index, stdout, *, slug, sessions, tickets, add_ons=(), receives=(), **fields):
     existing = EventPage.objects.filter(slug=slug).first()
     if existing:
+        _add_learning_objectives(existing, fields.get("learning_objectives"), stdout)
         return existing, False
     presenters = fields.pop("presenters", [])
     questions = fields.pop("questions", [])
@@ -248,6 +269,16 @@ def _create_event(index, stdout, *, slug, sessions, tickets, add_ons=(), receive
     event.refresh_from_db()
     stdout.write(f"  created “{event.title}”")
     return event, True
+
+
+def _add_learning_objectives(event, objectives, stdout):
+    """A demo loaded before events had learning objectives gets them, published; an event
+    whose objectives staff have written is left alone."""
+    if not objectives or event.learning_objectives:
+        return
+    event.learning_objectives = objectives
+    event.save_revision().publish()
+    stdout.write(f"  added learning objectives to “{event.title}”")
 
 
 def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
@@ -284,6 +315,7 @@ def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
         membership_months=12,
         ce_summary="<p>27 hours of Florida CEUs for counselors, social workers, and MFTs and "
         "27 CEs for psychologists provided by the training institute.</p>",
+        learning_objectives=TOT_OBJECTIVES,
         sessions=_sessions(monday, zone, plan),
         tickets=[
             TicketType(
@@ -337,6 +369,7 @@ def ensure_fit_supervision(index, stdout):
         capacity=30,
         ce_summary="<p>Continuing education units are available for an additional fee: "
         "choose the CE add-on when you register.</p>",
+        learning_objectives=FIT_OBJECTIVES,
         sessions=_sessions(third_monday, zone, plan),
         tickets=[TicketType(name="Training registration", price=89500, max_per_order=10)],
         add_ons=[
@@ -372,6 +405,7 @@ def ensure_webinar(index, stdout):
         join_link_visible_minutes_before=60,
         capacity=500,
         ce_summary="<p>1.5 hours of live interactive CE.</p>",
+        learning_objectives=WEBINAR_OBJECTIVES,
         sessions=_sessions(day, zone, [("Live webinar", time(12, 0), time(13, 30), 90)]),
         tickets=[TicketType(name="Free registration", price=0, max_per_order=1)],
     )

@@ -4,14 +4,17 @@ policy in plain words, the CE fee and the learning objectives. An event that sel
 promises CE without a CE offering cannot be published, and the CE dashboard lists it first,
 with the CE Broker counts per event."""
 
+import io
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from certification import services
+from certification import demo as ce_demo
+from certification import queries, services
 from certification.factories import (
     make_body,
     make_offering,
@@ -28,6 +31,7 @@ from certification.models import (
 )
 from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER
 from courses import attendance
+from courses import demo as courses_demo
 from courses.factories import UserFactory, make_event
 from courses.models import EventPage
 from tests.fakestripe.helpers import hold_seats
@@ -339,3 +343,25 @@ def test_the_ce_dashboard_lists_events_without_offerings_first_and_counts_ce_bro
 
     home = _text(client.get("/admin/"))
     assert "FIT Supervision Training sells the CE add-on" in home
+
+
+def test_the_demo_fit_supervision_training_has_its_offerings_and_objectives(client):
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    fit = EventPage.objects.get(slug__startswith="fit-supervision-training")
+    # A demo loaded before events had learning objectives gets them on the next run.
+    EventPage.objects.filter(pk=fit.pk).update(learning_objectives="")
+    courses_demo.load_demo_content(out)
+    ce_demo.load_demo_content(out)  # a second run changes nothing
+    fit.refresh_from_db()
+    assert sorted(fit.ce_offerings.values_list("body__short_name", "hours")) == [
+        ("APA", Decimal("18.00")),
+        ("NBCC", Decimal("18.00")),
+    ]
+    text = _text(client.get(fit.url))
+    assert "18 hours (60-minute hours)" in text
+    assert "CE fee: $75.00" in text
+    assert "Course number APA-FITS" in text
+    assert "Use clients' feedback to choose what to work on in supervision" in text
+    # Every live demo event that sells or promises CE has an offering.
+    assert [m.event.title for m in queries.events_missing_offerings()] == []
