@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from certification import services, signing
@@ -93,25 +95,34 @@ def fetch(client, url, **headers):
 def public_key_from_jwks(client, kid):
     jwks = json.loads(fetch(client, settings.SITE_URL + "/.well-known/jwks.json").content)
     [jwk] = [key for key in jwks["keys"] if key["kid"] == kid]
+    if jwk["kty"] == "EC":
+        assert jwk["crv"] == "P-256"
+        return ec.EllipticCurvePublicNumbers(
+            int.from_bytes(b64url_decode(jwk["x"])),
+            int.from_bytes(b64url_decode(jwk["y"])),
+            ec.SECP256R1(),
+        ).public_key()
     assert jwk["kty"] == "RSA"
     return rsa.RSAPublicNumbers(
         int.from_bytes(b64url_decode(jwk["e"])), int.from_bytes(b64url_decode(jwk["n"]))
     ).public_key()
 
 
-def verify_jwt(client, token):
-    """(header, payload) of a compact JWS whose RS256 signature checks out; raises otherwise."""
+def verify_jwt(client, token, alg="RS256"):
+    """(header, payload) of a compact JWS whose signature checks out; raises otherwise."""
     encoded_header, encoded_payload, encoded_signature = token.split(".")
     header = json.loads(b64url_decode(encoded_header))
-    assert header["alg"] == "RS256"
+    assert header["alg"] == alg
+    assert header["typ"] == "JWT"
     assert set(header) <= {"alg", "kid", "jwk", "typ"}  # OB 3.0: no other JOSE header
     key = public_key_from_jwks(client, header["kid"])
-    key.verify(
-        b64url_decode(encoded_signature),
-        f"{encoded_header}.{encoded_payload}".encode("ascii"),
-        padding.PKCS1v15(),
-        hashes.SHA256(),
-    )
+    signed = f"{encoded_header}.{encoded_payload}".encode("ascii")
+    signature = b64url_decode(encoded_signature)
+    if alg == "ES256":  # JWS carries r || s; cryptography wants DER
+        r, s = int.from_bytes(signature[:32]), int.from_bytes(signature[32:])
+        key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(hashes.SHA256()))
+    else:
+        key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
     return header, json.loads(b64url_decode(encoded_payload))
 
 
@@ -161,7 +172,8 @@ def badge(client, certificate):
     token = credential["proof"]["jwt"]
     bare = client.get(reverse("certification:open_badge_jwt", args=[certificate.code]))
     assert bare["Content-Type"] == "application/vc+jwt"
-    assert bare.content.decode() == token
+    # The same signed header and payload (an ECDSA signature differs on every signing).
+    assert bare.content.decode().rsplit(".", 1)[0] == token.rsplit(".", 1)[0]
     jwt_path = reverse("certification:open_badge_jwt", args=[certificate.code])
     assert response["Link"] == (
         f'<{settings.SITE_URL}{jwt_path}>; rel="alternate"; type="application/vc+jwt"'
@@ -373,6 +385,34 @@ def test_the_key_is_published_as_jwks_and_did_web(client):
     assert method["publicKeyJwk"]["n"] == jwks["keys"][0]["n"]
     assert jwks["keys"][0]["kid"] == key.kid
     assert jwks["keys"][0]["alg"] == "RS256"
+
+
+def _pem(private_key):
+    return private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_a_p256_key_from_the_environment_signs_es256_and_a_short_rsa_key_is_refused(
+    client, settings
+):
+    # As an env file holds it: one line, "\n" for each line break.
+    settings.CE_BADGE_SIGNING_KEY = _pem(ec.generate_private_key(ec.SECP256R1())).replace(
+        "\n", "\\n"
+    )
+    event = _apa_and_florida()
+    _user, certificate = _certified(event)
+    _credential, token = badge(client, certificate)
+    _header, payload = verify_jwt(client, token, alg="ES256")
+    check_claims(payload)
+    jwks = json.loads(client.get("/.well-known/jwks.json").content)
+    assert [key["alg"] for key in jwks["keys"]] == ["ES256"]
+
+    settings.CE_BADGE_SIGNING_KEY = _pem(rsa.generate_private_key(65537, 1024))  # noqa: S505 - refused
+    with pytest.raises(ImproperlyConfigured, match="at least 2048 bits"):
+        signing.signing_key()
 
 
 def test_production_refuses_to_start_without_a_badge_signing_key(tmp_path):
