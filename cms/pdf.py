@@ -4,7 +4,8 @@ CE certificates, trainer credentials, receipts and invoices all come from here, 
 in the shared site shell that every app may import. Rendering reuses one WeasyPrint
 `FontConfiguration` for the life of the process: memory stays flat and each render is about
 twice as fast as with a fresh one. Text is shaped by Pango/HarfBuzz with the system's Noto
-fonts, so names in any script come out as glyphs, not boxes.
+fonts, so names in any script come out as glyphs, not boxes; cms.pdf_text keeps the text
+layer of shaped scripts (Devanagari, Bengali, …) exact for search, copy and screen readers.
 """
 
 import base64
@@ -19,6 +20,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.template.loader import render_to_string
 from django.utils import timezone
+
+from . import pdf_text
 
 # Names are printed exactly as typed; this stack lists a font with the glyphs for each script
 # the organisation's attendees write their names in. Templates use it through the context.
@@ -36,6 +39,8 @@ _render_lock = threading.Lock()
 def _font_config():
     global _font_configuration
     if _font_configuration is None:
+        # Shaped scripts (Devanagari, …) read back exactly in search, copy and screen readers.
+        pdf_text.install()
         from weasyprint.text.fonts import FontConfiguration
 
         _font_configuration = FontConfiguration()

@@ -67,14 +67,22 @@ def glyph_characters(page):
     drawn, boxed = set(), set()
     for font in page["/Resources"]["/Font"].values():
         font = font.get_object()
-        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        cid_font = font["/DescendantFonts"][0].get_object()
+        descriptor = cid_font["/FontDescriptor"].get_object()
         program = next(descriptor[key] for key in ("/FontFile2", "/FontFile3") if key in descriptor)
         glyph_count = TTFont(io.BytesIO(program.get_object().get_data()))["maxp"].numGlyphs
+        # Codes past the font's glyphs can be aliases of real glyphs (cms/pdf_text.py):
+        # the CIDToGIDMap table says which glyph each code draws.
+        to_gid = cid_font.get("/CIDToGIDMap")
+        table = to_gid.get_object().get_data() if to_gid and to_gid != "/Identity" else b""
         cmap = font["/ToUnicode"].get_object().get_data().decode("ascii")
         for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, flags=re.S):
             for glyph, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]*)>", block):
                 characters = set(bytes.fromhex(text).decode("utf-16-be"))
-                real = 0 < int(glyph, 16) < glyph_count
+                code = int(glyph, 16)
+                if 2 * code + 2 <= len(table):
+                    code = int.from_bytes(table[2 * code : 2 * code + 2], "big")
+                real = 0 < code < glyph_count
                 (drawn if real else boxed).update(characters)
         assert "beginbfrange" not in cmap, "read bfrange entries too"
     return drawn, boxed
