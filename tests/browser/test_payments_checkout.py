@@ -147,6 +147,7 @@ def test_finance_refunds_an_order_and_the_seat_goes(page, fake_stripe):
     expect(page.locator("body")).to_contain_text("checkout.session.completed")
     page.get_by_label(re.compile("Amount to refund")).fill("450.00")
     page.get_by_label("Reason").fill("Cannot attend")
+    page.get_by_label("Yes, refund this amount to the buyer").check()
     page.get_by_role("button", name="Refund").click()
 
     expect(page.locator("body")).to_contain_text("Refund of $450.00: succeeded")
