@@ -258,3 +258,23 @@ def test_certificate_and_my_ce_show_hours_per_body_with_unit_and_no_mixed_total(
         assert "7.00 hours (50-minute hours) – NBCC" in text
         assert "missed 90 minutes of session 3 (Late)" in text
         assert "from every body" not in text
+
+
+def test_a_headline_total_appears_where_every_body_agrees(client):
+    make_sponsor()
+    event = make_event("Measures in Practice")  # 300 CE minutes in three sessions
+    make_offering(event, make_body("APA"), hours=Decimal("5.00"))
+    make_offering(event, make_body("ASWB", name="ASWB ACE"), hours=Decimal("5.00"))
+    user = make_user("ida@example.org", "Ida Whole")
+    registration = make_registration(event, name="Ida Whole", user=user)
+    for session in event.sessions.order_by("start"):
+        attendance.check_in(registration, session, at=session.start)
+    EvaluationResponse.objects.create(registration=registration, event=event)
+
+    certificate = services.issue_certificate(registration)
+
+    assert certificate.headline_hours == Decimal("5.00")
+    client.force_login(user)
+    text = client.get(certificate.get_absolute_url()).content.decode()
+    assert "5.00 hours (60-minute hours) – APA" in text
+    assert "5.00 hours from every body" in text
