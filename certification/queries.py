@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -156,6 +157,11 @@ def _fee(add_on, event):
     return format_money(add_on.price, event.currency) if add_on.price else _("free")
 
 
+def _has_text(rich_text):
+    """Whether rich text says anything: the editor saves an emptied field as "<p></p>"."""
+    return bool(strip_tags(rich_text or "").strip())
+
+
 def ce_promises(event):
     """Why `event` offers or promises CE, in words ("sells the CE add-on “CE units” for
     $75.00"); empty when it does not. Works on an unsaved form's page too: it reads the
@@ -177,7 +183,7 @@ def ce_promises(event):
             )
             % {"minutes": minutes}
         )
-    if (event.ce_summary or "").strip():
+    if _has_text(event.ce_summary):
         reasons.append(_("its CE summary describes CE"))
     return reasons
 
@@ -189,7 +195,7 @@ def missing_offering_message(event, reasons, *, draft_kept=True):
         undo.append(_("remove the CE add-on"))
     if any(session.ce_minutes for session in event.sessions.all()):
         undo.append(_("set the sessions' CE minutes to 0"))
-    if (event.ce_summary or "").strip():
+    if _has_text(event.ce_summary):
         undo.append(_("empty the CE summary"))
     message = _(
         "“%(event)s” was not published: it %(reasons)s, but it has no CE offering, so no CE "
@@ -245,7 +251,8 @@ def events_missing_offerings(now=None):
         .order_by("starts_at", "pk")
         .prefetch_related("add_ons", "sessions")
     )
-    return [MissingOffering(event, ce_promises(event)) for event in events]
+    missing = [MissingOffering(event, ce_promises(event)) for event in events]
+    return [item for item in missing if item.reasons]
 
 
 @dataclass

@@ -6,12 +6,14 @@ with the CE Broker counts per event."""
 
 import io
 import re
+from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from certification import demo as ce_demo
 from certification import queries, services
@@ -257,6 +259,38 @@ def test_an_event_selling_ce_without_an_offering_cannot_be_published(client, sta
     assert not event.live
     assert event.get_latest_revision().as_object().title == "FIT Supervision Training 2027"
     assert client.get(event.url or "/events/nowhere/").status_code == 404
+
+
+def test_adding_a_ce_add_on_to_a_live_event_is_not_published(client, staff_signed_in):
+    start = timezone.now() + timedelta(days=30)
+    event = make_event(title="Open Evening", sessions=[("Talk", start, 90, 0)])
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    data = _edit_form(client, event)
+    data.update(
+        {
+            "add_ons-TOTAL_FORMS": "1",
+            "add_ons-0-name": "CE certificate",
+            "add_ons-0-price": "25.00",
+            "add_ons-0-grants_ce": "on",
+            "add_ons-0-ORDER": "1",
+            "action-publish": "action-publish",
+        }
+    )
+
+    response = client.post(f"/admin/pages/{event.pk}/edit/", data, follow=True)
+
+    text = _text(response)
+    assert (
+        "“Open Evening” was not published: it sells the CE add-on “CE certificate” for $25.00"
+        in text
+    )
+    assert "or remove the CE add-on, before publishing" in text
+    event.refresh_from_db()
+    assert event.live and not event.add_ons.exists()  # the live page is as it was
+    assert [a.name for a in event.get_latest_revision().as_object().add_ons.all()] == [
+        "CE certificate"
+    ]
+    assert "CE fee" not in _text(client.get(event.url))
 
 
 def test_with_an_offering_the_same_event_publishes(client, staff_signed_in):
