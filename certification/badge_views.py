@@ -1,11 +1,11 @@
 """Public badge addresses: the signed Open Badge, the revocation list and the issuer's key.
 
 - /verify/<code>/badge.json: the OpenBadgeCredential as JSON-LD with a `proof` member that
-  holds its VC-JWT (`proof.jwt`); a `Link` header points at the bare JWT.
+  holds its VC-JWT (`proof[0].jwt`); a `Link` header points at the bare JWT.
 - /verify/<code>/badge.jwt: the same credential as a compact JWS, application/vc+jwt
   (Open Badges 3.0 §8.2 "JSON Web Token Proof Format", RS256 with the site's key).
 - /badges/status/1: the BitstringStatusListCredential every badge's `credentialStatus` names:
-  JSON with its JWT in `proof.jwt`, or the bare JWT to a client that asks for
+  JSON with its JWT in `proof[0].jwt`, or the bare JWT to a client that asks for
   application/vc+jwt (or application/jwt) in Accept; /badges/status/1.jwt is always the JWT.
 - /badges/keys/<thumbprint>: the public JWK a JWT's `kid` names.
 - /.well-known/jwks.json and /.well-known/did.json: the same public key as a JWK Set and as

@@ -210,8 +210,9 @@ def signed_open_badge(certificate, *, for_holder=False):
 
     The JWT is the proof (OB 3.0 §8.2, "JSON Web Token Proof Format"): its payload is the
     credential as served here without the `proof` member. The JSON copy carries the same JWT
-    in `proof.jwt` (type JwtProof2020, the name VC-JWT tools give a JWT carried in JSON); the
-    bare JWT is served at the badge's `.jwt` address as application/vc+jwt.
+    in `proof[0].jwt` (type JwtProof2020, the name VC-JWT tools give a JWT carried in JSON;
+    `proof` is a list, as the OB 3.0 JSON schema wants); the bare JWT is served at the
+    badge's `.jwt` address as application/vc+jwt.
     """
     credential = open_badge(certificate, for_holder=for_holder)
     token = signing.vc_jwt(credential)
@@ -219,14 +220,16 @@ def signed_open_badge(certificate, *, for_holder=False):
 
 
 def proof(token, created):
-    """The JSON form of a JWT proof: the compact JWS and the key that verifies it."""
-    return {
-        "type": "JwtProof2020",
-        "created": created,
-        "proofPurpose": "assertionMethod",
-        "verificationMethod": signing.signing_key().kid,
-        "jwt": token,
-    }
+    """The JSON `proof` of a JWT-signed credential: the compact JWS and the key that verifies it."""
+    return [
+        {
+            "type": "JwtProof2020",
+            "created": created,
+            "proofPurpose": "assertionMethod",
+            "verificationMethod": signing.signing_key().kid,
+            "jwt": token,
+        }
+    ]
 
 
 def linkedin_add_url(certificate):

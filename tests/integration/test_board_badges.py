@@ -169,7 +169,7 @@ def badge(client, certificate):
     response = client.get(reverse("certification:open_badge", args=[certificate.code]))
     assert response.status_code == 200
     credential = json.loads(response.content)
-    token = credential["proof"]["jwt"]
+    token = credential["proof"][0]["jwt"]
     bare = client.get(reverse("certification:open_badge_jwt", args=[certificate.code]))
     assert bare["Content-Type"] == "application/vc+jwt"
     # The same signed header and payload (an ECDSA signature differs on every signing).
@@ -199,7 +199,7 @@ def test_badge_verified_by_an_independent_verifier_then_revoked(client):
     check_claims(payload)
     payload_is_the_credential(payload, credential)
     assert payload["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-    assert credential["proof"]["verificationMethod"] == header["kid"]
+    assert credential["proof"][0]["verificationMethod"] == header["kid"]
     # The kid is a URL that answers the very key the JWKS lists.
     assert json.loads(fetch(client, header["kid"]).content)["n"] == header["jwk"]["n"]
     assert revoked_bit(client, payload) == 0
@@ -308,7 +308,7 @@ def test_no_private_key_material_in_any_public_answer(client):
             documents = [header, payload]
         else:
             documents = [json.loads(text)]
-            token = documents[0].get("proof", {}).get("jwt")
+            token = documents[0].get("proof", [{}])[0].get("jwt")
             if token:
                 documents += [json.loads(b64url_decode(part)) for part in token.split(".")[:2]]
         for document in documents:
