@@ -22,6 +22,10 @@ from .common import CEError
 
 log = logging.getLogger(__name__)
 
+CHOSEN = "certification.registration.licenses_chosen"
+# The note on the audit record when the license typed at registration was chosen for it.
+CHOSEN_AUTOMATICALLY = "The license typed at registration"
+
 
 def registration_licenses(registration):
     """The licenses printed on the certificate: those chosen, else the one typed at registration."""
@@ -91,7 +95,7 @@ def set_registration_licenses(registration, licenses, *, actor):
     for license_ in licenses:
         RegistrationLicense.objects.get_or_create(registration=registration, license=license_)
     audit.record(
-        "certification.registration.licenses_chosen",
+        CHOSEN,
         registration,
         actor=actor,
         before={"licenses": before},
@@ -124,9 +128,11 @@ def _profession_for(registration, jurisdiction, number):
 
 def keep_registration_license(registration):
     """Save the license typed at registration to the attendee's profile, once, and choose it
-    for this registration's CE if nothing is chosen yet. Returns the profile's License, or None
-    when there is nothing to keep (no license typed, a seat not yet confirmed, or a seat with
-    no account behind it yet: an agency's seat waits for its attendee to claim it).
+    for this registration's CE, unless the attendee has chosen its licenses themselves (a
+    staff correction of the typed number moves an automatic choice to the corrected one).
+    Returns the profile's License, or None when there is nothing to keep (no license typed,
+    a seat not yet confirmed, or a seat with no account behind it yet: an agency's seat
+    waits for its attendee to claim it).
 
     Runs inside the caller's transaction (confirmation, a claim, a staff correction); a
     failure here is logged and never undoes the caller's change.
@@ -168,13 +174,23 @@ def _keep(registration, jurisdiction, number):
             after=_license_snapshot(license_),
             note=f"Typed at registration {registration.public_id}",
         )
-    if not registration.ce_licenses.exists():
-        RegistrationLicense.objects.create(registration=registration, license=license_)
-        audit.record(
-            "certification.registration.licenses_chosen",
-            registration,
-            before={"licenses": []},
-            after={"licenses": [license_.pk]},
-            note="The license typed at registration",
-        )
+    chosen = list(registration.ce_licenses.values_list("license_id", flat=True))
+    if license_.pk in chosen or (chosen and not _chosen_automatically(registration)):
+        return license_  # the attendee's own choice stands
+    # Nothing chosen yet, or only the license typed before staff corrected it: follow it.
+    registration.ce_licenses.all().delete()
+    RegistrationLicense.objects.create(registration=registration, license=license_)
+    audit.record(
+        CHOSEN,
+        registration,
+        before={"licenses": chosen},
+        after={"licenses": [license_.pk]},
+        note=CHOSEN_AUTOMATICALLY,
+    )
     return license_
+
+
+def _chosen_automatically(registration):
+    """True when the registration's licenses were last chosen here, not by the attendee."""
+    last = audit.history(registration).filter(action=CHOSEN).order_by("-pk").first()
+    return last is not None and last.note == CHOSEN_AUTOMATICALLY

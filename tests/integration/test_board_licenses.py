@@ -167,6 +167,24 @@ def test_a_license_chosen_by_the_attendee_is_not_replaced_by_a_later_save(client
     assert License.objects.filter(user=maria).count() == 2
 
 
+def test_a_corrected_license_number_moves_the_automatic_choice(client, maria):
+    event = _ce_event("Measuring What Matters")
+    registration = make_registration(
+        event, user=maria, license_number="MH1234", license_jurisdiction="FL", profession="LMHC"
+    )
+    typo = License.objects.get(user=maria, number="MH1234")
+
+    # Staff correct the number in the admin (a full save of the registration).
+    registration.license_number = "MH12345"
+    registration.save()
+
+    corrected = License.objects.get(user=maria, number="MH12345")
+    assert list(registration.ce_licenses.values_list("license_id", flat=True)) == [corrected.pk]
+    assert typo.pk != corrected.pk
+    page = client.get(reverse("certification:registration_licenses", args=[registration.public_id]))
+    assert _ticked_license_ids(page.content.decode()) == {corrected.pk}
+
+
 def test_an_agency_seat_keeps_the_license_until_the_attendee_claims_it(client, maria):
     event = _ce_event("Measuring What Matters")
     _register(
