@@ -48,21 +48,18 @@ def policy_sentences(body):
     """The body's attendance and partial-credit rules, as an attendee should read them."""
     grace = body.late_grace_minutes
     if body.credit_basis == CreditBasis.FULL_PROGRAM:
-        sentences = [_("Credit is given only for attending the whole program; no partial credit.")]
+        sentences = [_("Credit only for attending the whole program; no partial credit.")]
     elif body.credit_basis == CreditBasis.PER_HOUR:
         sentences = [
             _(
-                "Partial credit: each hour you attend counts, in %(minutes)s-minute hours, "
+                "Credit for the time you attend, counted in %(minutes)s-minute hours and "
                 "rounded down to %(step)s hours."
             )
             % {"minutes": body.minutes_per_credit, "step": hours_text(body.credit_increment)}
         ]
     else:
         sentences = [
-            _(
-                "Partial credit: you get the credit of each session you attend in full, "
-                "and none for a session you miss part of."
-            )
+            _("Credit for each session you attend in full; none for a session you miss part of.")
         ]
     if grace:
         sentences.append(

@@ -219,7 +219,7 @@ def events_missing_ce_offerings(user):
     return [
         AttentionItem(
             missing.label,
-            reverse("ce_offerings:add"),
+            reverse("certification_admin:index"),
             detail=_("Add a CE offering for this event, or remove the CE add-on."),
             tone="warning",
         )

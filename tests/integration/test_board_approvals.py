@@ -88,7 +88,18 @@ def _approve(event):
         late_grace_minutes=0,
         evaluation_required=False,
     )
+    florida = make_body(
+        "FL 491",
+        name="Florida Board 491",
+        approval_statement="Approved provider for Florida's Board 491, provider 50-0001.",
+        provider_number="50-0001",
+        minutes_per_credit=50,
+        credit_basis=CreditBasis.PER_HOUR,
+        credit_increment=Decimal("0.25"),
+        late_grace_minutes=5,
+    )
     make_offering(event, apa, hours=Decimal("18"), course_number="APA-FITS-01")
+    make_offering(event, florida, hours=Decimal("21.8"), course_number="20-777777")
     # 1080 minutes are 21.6 fifty-minute hours: NBCC gives credit in half hours, so 21.5.
     make_offering(event, nbcc, hours=Decimal("21.6"), course_number="NBCC-FITS-02")
     return apa, nbcc
@@ -111,12 +122,22 @@ def test_the_event_page_shows_each_bodys_approval_before_purchase(client):
     apa_at, nbcc_at = text.index(APA_STATEMENT), text.index("Approved by NBCC")
     assert apa_at < nbcc_at
     apa_part, nbcc_part = text[apa_at:nbcc_at], text[nbcc_at:]
-    assert "you get the credit of each session you attend in full" in text
+    assert (
+        "Credit for each session you attend in full; none for a session you miss part of." in text
+    )
     assert "Arriving up to 10 minutes late or leaving up to 10 minutes early still counts" in text
     assert "You must complete the program evaluation to receive a certificate." in apa_part
-    assert "Credit is given only for attending the whole program; no partial credit." in nbcc_part
+    assert "Credit only for attending the whole program; no partial credit." in nbcc_part
     assert "even by a minute, counts as missing the session" in nbcc_part
     assert "program evaluation" not in nbcc_part.split("CE fee")[0]
+    florida_part = text[text.index("Florida Board 491") : nbcc_at]
+    assert "21.75 hours (50-minute hours)" in florida_part
+    assert "Provider number 50-0001" in florida_part and "Course number 20-777777" in florida_part
+    assert (
+        "Credit for the time you attend, counted in 50-minute hours and rounded down to "
+        "0.25 hours." in florida_part
+    )
+    assert "Arriving up to 5 minutes late" in florida_part
     assert "CE fee: $75.00 for each attendee who wants CE credit" in text
     assert "Learning objectives" in text
     assert "Use client feedback to pick the cases to discuss in supervision" in text
@@ -162,7 +183,7 @@ def test_the_registration_summary_shows_the_approvals(client):
     assert APA_STATEMENT in text
     assert "Provider number SAMPLE-APA-1234" in text and "Course number NBCC-FITS-02" in text
     assert "18 hours (60-minute hours)" in text and "21.5 hours (50-minute hours)" in text
-    assert "Credit is given only for attending the whole program" in text
+    assert "Credit only for attending the whole program" in text
     assert "CE fee: $75.00" in text
 
 
