@@ -7,7 +7,7 @@
 - /badges/status/1: the BitstringStatusListCredential every badge's `credentialStatus` names:
   JSON with its JWT in `proof[0].jwt`, or the bare JWT to a client that asks for
   application/vc+jwt (or application/jwt) in Accept; /badges/status/1.jwt is always the JWT.
-- /badges/keys/<thumbprint>: the public JWK a JWT's `kid` names.
+- /badges/keys/<thumbprint>: the public JWK a JWT's `kid` names (current or retired key).
 - /.well-known/jwks.json and /.well-known/did.json: the same public key as a JWK Set and as
   the did:web document of the site.
 
@@ -130,10 +130,10 @@ def jwks(request):
 
 @public
 def badge_key(request, thumbprint):
-    key = signing.signing_key()
-    if thumbprint != key.thumbprint:
-        return JsonResponse({"error": "This site signs with no key of that id."}, status=404)
-    return _json(key.public_jwk(), content_type="application/jwk+json")
+    for key in signing.published_keys():
+        if key.thumbprint == thumbprint:
+            return _json(key.public_jwk(), content_type="application/jwk+json")
+    return JsonResponse({"error": "This site signs with no key of that id."}, status=404)
 
 
 @public

@@ -22,11 +22,14 @@ The public key is published three ways, all with the same key:
 - `/.well-known/jwks.json`, a JWK Set whose entry carries that same `kid`;
 - `/.well-known/did.json`, the did:web document of the site (`alsoKnownAs` the issuer URL).
 The issuer id in every credential and the `iss` claim is the site's URL (SITE_URL + "/").
+After a key change, the old public keys listed in `CE_BADGE_RETIRED_PUBLIC_KEYS_FILE` are
+published the same three ways, so badges downloaded before the change still verify.
 """
 
 import contextlib
 import functools
 import os
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -44,31 +47,36 @@ from cms.links import absolute_url
 
 # Members of a JWK that belong to the private key; none of them is ever published.
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 
 
 class SigningKey:
-    """The site's badge-signing key: the joserfc key, its algorithm and its public forms."""
+    """A badge-signing key: the joserfc key, its algorithm and its public forms.
 
-    def __init__(self, private_key):
-        if isinstance(private_key, rsa.RSAPrivateKey):
-            if private_key.key_size < 2048:
+    Built from a private key (the current key, which signs) or from a public key (a retired
+    key, published only so that badges it signed before a key change still verify).
+    """
+
+    def __init__(self, key):
+        if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+            if key.key_size < 2048:
                 raise ImproperlyConfigured(
                     "The badge-signing RSA key is too short: use at least 2048 bits."
                 )
             self.algorithm, key_class = "RS256", RSAKey
-        elif isinstance(private_key, ec.EllipticCurvePrivateKey):
-            if not isinstance(private_key.curve, ec.SECP256R1):
+        elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+            if not isinstance(key.curve, ec.SECP256R1):
                 raise ImproperlyConfigured(
                     "The badge-signing EC key must be on the P-256 curve (ES256)."
                 )
             self.algorithm, key_class = "ES256", ECKey
-        elif isinstance(private_key, ed25519.Ed25519PrivateKey):
+        elif isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
             self.algorithm, key_class = "EdDSA", OKPKey
         else:
             raise ImproperlyConfigured(
                 "The badge-signing key must be an RSA (RS256), P-256 (ES256) or Ed25519 key."
             )
-        self.key = key_class.import_key(private_key)
+        self.key = key_class.import_key(key)
         self.thumbprint = self.key.thumbprint()
 
     @property
@@ -181,6 +189,43 @@ def signing_key():
     return _load(pem)
 
 
+@functools.cache
+def _load_retired(pem):
+    keys = []
+    for block in PEM_BLOCK.findall(pem):
+        try:
+            keys.append(SigningKey(serialization.load_pem_public_key(block.encode("ascii"))))
+        except (ValueError, TypeError) as error:
+            raise ImproperlyConfigured(
+                "CE_BADGE_RETIRED_PUBLIC_KEYS_FILE holds something that is not a PEM public key."
+            ) from error
+    return tuple(keys)
+
+
+def published_keys():
+    """The current key, then each retired public key (CE_BADGE_RETIRED_PUBLIC_KEYS_FILE).
+
+    After a key change, list the old public key there: badges downloaded before the change
+    name it in their `kid` and keep verifying. Badges fetched again are signed with the new key.
+    """
+    current = signing_key()
+    keys = [current]
+    path = getattr(settings, "CE_BADGE_RETIRED_PUBLIC_KEYS_FILE", None)
+    if path:
+        try:
+            text = Path(path).read_text(encoding="ascii")
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"CE_BADGE_RETIRED_PUBLIC_KEYS_FILE names {path}, which cannot be read: {error}."
+            ) from error
+        seen = {current.thumbprint}
+        for key in _load_retired(text):
+            if key.thumbprint not in seen:
+                seen.add(key.thumbprint)
+                keys.append(key)
+    return keys
+
+
 def issuer_id():
     """The issuer of every credential this site signs: the site itself."""
     return settings.SITE_URL + "/"
@@ -193,15 +238,22 @@ def did():
 
 
 def jwks():
-    """The JWK Set published at /.well-known/jwks.json."""
-    return {"keys": [signing_key().public_jwk()]}
+    """The JWK Set published at /.well-known/jwks.json: the current key first."""
+    return {"keys": [key.public_jwk() for key in published_keys()]}
 
 
 def did_document():
     """The did:web document published at /.well-known/did.json."""
-    key = signing_key()
     identifier = did()
-    method_id = f"{identifier}#{key.thumbprint}"
+    methods = [
+        {
+            "id": f"{identifier}#{key.thumbprint}",
+            "type": "JsonWebKey2020",
+            "controller": identifier,
+            "publicKeyJwk": key.public_jwk(),
+        }
+        for key in published_keys()
+    ]
     return {
         "@context": [
             "https://www.w3.org/ns/did/v1",
@@ -209,13 +261,6 @@ def did_document():
         ],
         "id": identifier,
         "alsoKnownAs": [issuer_id()],
-        "verificationMethod": [
-            {
-                "id": method_id,
-                "type": "JsonWebKey2020",
-                "controller": identifier,
-                "publicKeyJwk": key.public_jwk(),
-            }
-        ],
-        "assertionMethod": [method_id],
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
     }

@@ -186,6 +186,9 @@ STORAGES = {
 CE_BADGE_SIGNING_KEY = env("CE_BADGE_SIGNING_KEY")
 CE_BADGE_SIGNING_KEY_FILE = env("CE_BADGE_SIGNING_KEY_FILE")
 CE_BADGE_DEV_KEY_FILE = PRIVATE_MEDIA_ROOT / "keys" / "ce-badge-signing-key.pem"
+# After a key change: a file of the old PEM public keys, still published so that badges
+# downloaded before the change keep verifying.
+CE_BADGE_RETIRED_PUBLIC_KEYS_FILE = env("CE_BADGE_RETIRED_PUBLIC_KEYS_FILE")
 
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL")

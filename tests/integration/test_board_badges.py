@@ -415,6 +415,33 @@ def test_a_p256_key_from_the_environment_signs_es256_and_a_short_rsa_key_is_refu
         signing.signing_key()
 
 
+def test_badges_signed_before_a_key_change_still_verify(client, settings, tmp_path):
+    old_key = rsa.generate_private_key(65537, 2048)
+    settings.CE_BADGE_SIGNING_KEY = _pem(old_key)
+    event = _apa_and_florida()
+    _user, certificate = _certified(event)
+    _credential, downloaded = badge(client, certificate)
+
+    # The site changes key and lists the old public key as retired.
+    settings.CE_BADGE_SIGNING_KEY = _pem(rsa.generate_private_key(65537, 2048))
+    retired = tmp_path / "retired-badge-keys.pem"
+    retired.write_bytes(
+        old_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings.CE_BADGE_RETIRED_PUBLIC_KEYS_FILE = str(retired)
+
+    old_header, _payload = verify_jwt(client, downloaded)  # found in the JWKS by its kid
+    json.loads(fetch(client, old_header["kid"]).content)  # and its kid URL still answers
+    new_header, _payload = verify_jwt(client, badge(client, certificate)[1])
+    assert new_header["kid"] != old_header["kid"]
+    jwks = json.loads(client.get("/.well-known/jwks.json").content)
+    assert [key["kid"] for key in jwks["keys"]] == [new_header["kid"], old_header["kid"]]
+    did = json.loads(client.get("/.well-known/did.json").content)
+    assert len(did["verificationMethod"]) == len(did["assertionMethod"]) == 2
+
+
 def test_production_refuses_to_start_without_a_badge_signing_key(tmp_path):
     env = production_env(tmp_path)
     env.pop("CE_BADGE_SIGNING_KEY", None)
