@@ -16,10 +16,11 @@ CIDToGIDMap draws the alias with the real glyph, and the ToUnicode map gives it 
 cluster's text. The encoding stays Identity-H, which every reader (pypdf, poppler, pdf.js)
 decodes. Right-to-left runs keep WeasyPrint's placement and get only the aliases.
 
-It depends on two WeasyPrint internals (`draw.text.draw_first_line` and
-`pdf.fonts._build_vector_font_dictionary`); `install()` checks their shape and does nothing
-when they differ, and tests/integration/test_board_certificates.py reads the names back, so
-an upgrade that breaks this is noticed rather than printing wrong text.
+It depends on three WeasyPrint internals (`draw.text.draw_first_line`, `pdf.fonts.Font.clean`
+and `pdf.fonts._build_vector_font_dictionary`); `install()` checks the version and the drawing
+function's shape and does nothing when they differ, and
+tests/integration/test_board_certificates.py reads the names back, so an upgrade that breaks
+this is noticed rather than printing wrong text.
 """
 
 import inspect
@@ -35,6 +36,9 @@ MISSING_ROOM = 4096
 LAST_CODE = 0xFFFF
 
 _installed = False
+# The real glyphs drawn through aliases, by WeasyPrint's font key: the subset font must keep
+# them although their own codes may never be drawn.
+_aliased_glyphs = {}
 
 
 def install():
@@ -48,6 +52,7 @@ def install():
 
     draw = draw_text.draw_first_line
     build = pdf_fonts._build_vector_font_dictionary
+    clean = pdf_fonts.Font.clean
     if not weasyprint.__version__.startswith(SUPPORTED) or list(
         inspect.signature(draw).parameters
     ) != ["stream", "textbox", "text_overflow", "block_ellipsis", "matrix"]:
@@ -70,8 +75,15 @@ def install():
         if getattr(font, "exact_text_aliases", None):
             _write_cid_to_gid_map(font_dictionary, pdf, font, compress=args[1] if args else True)
 
+    def clean_font(font, to_unicode, hinting):
+        kept = _aliased_glyphs.get(font.hash)
+        if kept and to_unicode:
+            to_unicode = {**dict.fromkeys(kept, ""), **to_unicode}
+        return clean(font, to_unicode, hinting)
+
     draw_text.draw_first_line = draw_first_line
     pdf_fonts._build_vector_font_dictionary = build_vector_font_dictionary
+    pdf_fonts.Font.clean = clean_font
     _installed = True
     return True
 
@@ -97,6 +109,8 @@ def _alias_shared_glyphs(stream, textbox):
         glyphs = glyph_item.glyphs
         count = glyphs.num_glyphs
         clusters = glyphs.log_clusters
+        if len(set(ffi.unpack(clusters, count))) == count:
+            continue  # one glyph per cluster (most text): WeasyPrint's own codes are right
         rtl = glyph_item.item.analysis.level % 2
         start, length = glyph_item.item.offset, glyph_item.item.length
         i = 0
@@ -150,8 +164,7 @@ def _code_for(font, info, text, width, *, single):
     if alias not in font.widths:
         font.widths[alias] = round(width)
         font.to_unicode[alias] = text
-        # The real glyph stays in the subset font; its own code is never drawn for this text.
-        font.to_unicode.setdefault(glyph, "")
+        _aliased_glyphs.setdefault(font.hash, set()).add(glyph)
     info.glyph = alias
     return True
 
