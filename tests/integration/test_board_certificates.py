@@ -167,3 +167,27 @@ def test_known_limitation_poppler_reads_the_arabic_lam_alef_ligature_reversed(co
 
     assert name in _text(data)
     assert "محمد األحمد" in poppler
+
+
+def test_glyphs_shared_with_the_name_read_right_elsewhere_and_in_bulk_printing(conference):
+    """The name's conjuncts borrow glyphs ('म', 'ा', 'र') that other lines draw on their
+    own; each keeps its own text, on one certificate and in a bulk-printed document."""
+    first = _certificate(conference, "प्रिया शर्मा")
+    first.presenters = "रमा मार्गरेट"
+    second = _certificate(conference, "अनिता शर्मा")
+    second.presenters = "मा"
+
+    one = _flat(_render(first))
+    both = PdfReader(
+        io.BytesIO(
+            pdf.render_combined_pdf(
+                CERTIFICATE_TEMPLATE, [certificate_context(first), certificate_context(second)]
+            )
+        )
+    )
+
+    assert "प्रिया शर्मा" in one and "Presented by रमा मार्गरेट" in one
+    pages = [" ".join(page.extract_text().split()) for page in both.pages]
+    assert len(pages) == 2
+    assert "प्रिया शर्मा" in pages[0] and "Presented by रमा मार्गरेट" in pages[0]
+    assert "अनिता शर्मा" in pages[1] and "Presented by मा" in pages[1]
