@@ -195,6 +195,27 @@ def refuse_ce_without_offering(request, page):
     return redirect("wagtailadmin_pages:edit", page.pk)
 
 
+@hooks.register("before_edit_page")
+def refuse_workflow_approval_of_ce_without_offering(request, page):
+    """A moderator's approval of a workflow's last task publishes the page: refused from the
+    edit view like a publish, before anything is saved or approved."""
+    if request.method != "POST" or not request.POST.get("action-workflow-action"):
+        return None
+    if request.POST.get("workflow-action-name") != "approve":
+        return None
+    state, task_state = page.current_workflow_state, page.current_workflow_task_state
+    if state is None or task_state is None:
+        return None
+    last = state.workflow.workflow_tasks.order_by("-sort_order").first()
+    if last is None or last.task_id != task_state.task_id:
+        return None  # an earlier task: approving it publishes nothing yet
+    refusal = _publish_refusal(page, draft_kept=False)  # the latest revision, as edited
+    if refusal is None:
+        return None
+    messages.error(request, refusal)
+    return redirect("wagtailadmin_pages:edit", page.pk)
+
+
 @hooks.register("before_bulk_action")
 def refuse_bulk_publish_of_ce_without_offering(request, action_type, objects, action):
     """The page listing's bulk Publish: nothing is published while one of the chosen events

@@ -11,9 +11,11 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.models import GroupApprovalTask, Workflow, WorkflowState, WorkflowTask
 
 from certification import demo as ce_demo
 from certification import queries, services
@@ -312,6 +314,29 @@ def test_adding_a_ce_add_on_to_a_live_event_is_not_published(client, staff_signe
         "CE certificate"
     ]
     assert "CE fee" not in _text(client.get(event.url))
+
+
+def test_a_moderator_cannot_approve_it_into_publication_either(client, staff_signed_in):
+    event = _fit_supervision()
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    event.refresh_from_db()
+    task = GroupApprovalTask.objects.create(name="Event manager approval")
+    task.groups.set([Group.objects.get(name=EVENT_MANAGER)])
+    workflow = Workflow.objects.create(name="Events")
+    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    manager = staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    event.save_revision(user=manager)
+    workflow.start(event, manager)
+    data = _edit_form(client, event)
+    data.update({"action-workflow-action": "true", "workflow-action-name": "approve"})
+
+    response = client.post(f"/admin/pages/{event.pk}/edit/", data, follow=True)
+
+    text = _text(response)
+    assert "“FIT Supervision Training” was not published: it sells the CE add-on" in text
+    event.refresh_from_db()
+    assert not event.live
+    assert event.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
 
 
 def test_with_an_offering_the_same_event_publishes(client, staff_signed_in):
