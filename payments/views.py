@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from cms.access import Perm, may_act_for_others, owner
 from courses.models import Booking, BookingStatus
@@ -148,8 +148,30 @@ def order_return(request, order_id):
             "state": _buyer_state(order),
             "BuyerState": BuyerState,
             "booking": order.booking,
+            "card_payments": services.card_payments_enabled(),
         },
     )
+
+
+@owner()
+@require_POST
+def pay_invoice_by_card(request, order_id):
+    """An invoiced buyer would rather pay by card: Stripe Checkout for the invoice's total.
+    The seats are already confirmed; the card payment settles the invoice (and its receipt
+    follows) through the same webhook path as any card payment."""
+    order = _own_order(request, order_id)
+    if order.payment_method != Order.Method.INVOICE or order.status != Order.Status.PENDING:
+        messages.info(request, _("This invoice is not awaiting payment."))
+        return redirect("payments:order_return", order_id=order.public_id)
+    back = request.build_absolute_uri(reverse("payments:order_return", args=[order.public_id]))
+    try:
+        url = services.start_card_checkout(
+            order, success_url=back, cancel_url=back, actor=request.user
+        )
+    except services.PaymentError as error:
+        messages.error(request, str(error))
+        return redirect("payments:order_return", order_id=order.public_id)
+    return redirect(url)
 
 
 def _buyer_state(order):

@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms import pdf
+from cms.links import absolute_reverse
 from cms.outbox import enqueue
 from payments.models import DocumentCounter, FinanceDocument, Order, Payment, Refund
+from payments.stripe_client import card_payments_enabled
 
 from .common import (
     invoice_payment_instructions,
@@ -114,6 +116,11 @@ def render_document_file(document):
             "refund": document.refund,
             "original": order.documents.exclude(kind=FinanceDocument.Kind.CREDIT_NOTE).first(),
             "payment_instructions": invoice_payment_instructions(),
+            "pay_online_url": (
+                absolute_reverse("payments:order_return", order.public_id)
+                if document.kind == FinanceDocument.Kind.INVOICE and card_payments_enabled()
+                else ""
+            ),
         },
     )
     with transaction.atomic():

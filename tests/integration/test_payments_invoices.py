@@ -299,3 +299,40 @@ def test_a_failed_render_keeps_its_number_and_is_rendered_later(client, settings
     text = pdf_text(b"".join(response.streaming_content))
     assert pending.number in text
     assert FinanceDocument.objects.count() == 1
+
+
+def test_an_invoiced_buyer_can_pay_the_invoice_by_card(
+    client, settings, django_capture_on_commit_callbacks
+):
+    from tests.fakestripe.helpers import deliver_sent_events, running_fake_stripe
+
+    fake = running_fake_stripe(settings)
+    fake_stripe = next(fake)
+    try:
+        booking = invoice_booking(price=45000)
+        mail.outbox.clear()
+        page = choose_invoice(client, booking, django_capture_on_commit_callbacks)
+        order = Order.objects.get(booking=booking)
+        assert "Pay this invoice by card now ($450.00)" in page.text
+        invoice_mail = next(m for m in mail.outbox if m.subject.startswith("Invoice"))
+        pay_url = reverse("payments:order_return", args=[order.public_id])
+        assert pay_url in pdf_text(invoice_mail.attachments[0][1]).replace("\n", "")
+
+        response = client.post(reverse("payments:pay_invoice_by_card", args=[order.public_id]))
+        assert response.status_code == 302 and response["Location"].startswith(fake_stripe.base_url)
+        order.refresh_from_db()
+        fake_stripe.complete_session(order.stripe_checkout_session_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver_sent_events(client, fake_stripe)
+
+        order.refresh_from_db()
+        assert (order.status, order.payment_method) == (Order.Status.PAID, "card")
+        assert order.documents.filter(kind=FinanceDocument.Kind.RECEIPT).exists()
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CONFIRMED
+        # Someone else cannot start a payment on this invoice.
+        client.force_login(UserFactory())
+        other = client.post(reverse("payments:pay_invoice_by_card", args=[order.public_id]))
+        assert other.status_code == 404
+    finally:
+        next(fake, None)
