@@ -194,6 +194,10 @@ def test_badge_verified_by_an_independent_verifier_then_revoked(client):
     event = _apa_and_florida()
     _user, certificate = _certified(event)
 
+    # The public verification page (where the certificate's QR code leads) names both copies.
+    page = client.get(reverse("certification:verify", args=[certificate.code])).content.decode()
+    assert reverse("certification:open_badge_jwt", args=[certificate.code]) in page
+    assert reverse("certification:open_badge", args=[certificate.code]) in page
     credential, token = badge(client, certificate)
     header, payload = verify_jwt(client, token)
     check_claims(payload)
