@@ -222,7 +222,12 @@ def refuse_bulk_publish_of_ce_without_offering(request, action_type, objects, ac
     sells or promises CE without a CE offering."""
     if action_type != "publish":
         return None
-    refusals = [_publish_refusal(page, draft_kept=False) for page in objects]
+    # Bulk Publish publishes each page's latest revision: judge that, not the live row.
+    refusals = [
+        _publish_refusal(page.get_latest_revision_as_object(), draft_kept=False)
+        for page in objects
+        if issubclass(page.specific_class or object, EventPage)
+    ]
     refusals = [refusal for refusal in refusals if refusal]
     if not refusals:
         return None

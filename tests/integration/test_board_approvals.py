@@ -339,6 +339,20 @@ def test_a_moderator_cannot_approve_it_into_publication_either(client, staff_sig
     assert event.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
 
 
+def test_bulk_publish_from_the_page_listing_is_refused_too(client, staff_signed_in):
+    event = _fit_supervision()
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    event.refresh_from_db()
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    url = f"/admin/bulk/wagtailcore/page/publish/?id={event.pk}&next=/admin/pages/"
+
+    response = client.post(url, {"include_descendants": ""}, follow=True)
+
+    assert "“FIT Supervision Training” was not published: it sells the CE add-on" in _text(response)
+    event.refresh_from_db()
+    assert not event.live
+
+
 def test_with_an_offering_the_same_event_publishes(client, staff_signed_in):
     event = _fit_supervision()
     EventPage.objects.filter(pk=event.pk).update(live=False)
