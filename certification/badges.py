@@ -18,6 +18,12 @@ OB3_CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
+# The JSON schema the credential validates against (OB 3.0 §B.1, 1EdTech's validator type).
+OB3_SCHEMA = {
+    "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+    "ob_v3p0_achievementcredential_schema.json",
+    "type": "1EdTechJsonSchemaValidator2019",
+}
 
 
 def identity_salt(certificate):
@@ -194,6 +200,7 @@ def open_badge(certificate, *, for_holder=False):
                 "description": hours,
             }
         ],
+        "credentialSchema": [OB3_SCHEMA],
         "credentialStatus": status_list.entry(certificate),
     }
     if for_holder:
