@@ -15,7 +15,7 @@ from courses.models import Registration, RegistrationStatus
 
 from . import badges, services, transcripts
 from .forms import EvaluationForm, LicenseForm, RegistrationLicensesForm
-from .models import Certificate, CertificateStatus, EvaluationResponse, License
+from .models import AccreditingBody, Certificate, CertificateStatus, EvaluationResponse, License
 
 CODE_PATTERN = re.compile(r"^CE-[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
 VERIFY_RATE = "60/m"
@@ -272,8 +272,29 @@ def verify(request, code):
         {
             "certificate": certificate,
             "current": current if current and current.pk != certificate.pk else None,
+            "credit_lines": _spelled_out_credits(certificate.credits),
         },
     )
+
+
+def _spelled_out_credits(credits):
+    """Each body by its full name with the abbreviation after it ("Florida Board of … (FL 491)"):
+    a stranger checking the certificate may not know what "FL 491" is. The name printed at
+    issue is used; older certificates without one take the body's current name."""
+    ids = [line.get("body_id") for line in credits if not line.get("body") and line.get("body_id")]
+    names = dict(AccreditingBody.objects.filter(pk__in=ids).values_list("pk", "name"))
+    lines = []
+    for line in credits:
+        short_name = line.get("short_name") or ""
+        name = line.get("body") or names.get(line.get("body_id")) or short_name
+        lines.append(
+            {
+                **line,
+                "body_name": name,
+                "short_name": short_name if short_name and short_name != name else "",
+            }
+        )
+    return lines
 
 
 @public
@@ -282,4 +303,7 @@ def verify_lookup(request):
     code = (request.GET.get("code") or "").strip().upper()
     if not code:
         return render(request, "certification/verify_lookup.html")
+    if "/" in code or not code.isprintable():
+        # Not an id the site could have printed, and no path segment to redirect to.
+        return _not_found(request)
     return redirect("certification:verify", code=code)

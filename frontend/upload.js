@@ -87,7 +87,6 @@ function labelFileList(target) {
 function start(target) {
   const config = JSON.parse(target.dataset.uploadConfig);
   const status = document.getElementById("upload-status");
-  const progress = document.getElementById("upload-progress");
   const done = document.getElementById("upload-done");
   let complete = false;
   const say = (text) => {
@@ -98,6 +97,9 @@ function start(target) {
     say(text);
     if (done) done.hidden = false;
   };
+  // Progress shows in one place: Uppy's status bar while the upload runs (it has the pause,
+  // resume and retry buttons), hidden once the upload is done; the page then says what
+  // happens next and links to the video's status, with no bar left behind.
 
   const uppy = new Uppy({
     id: `video-${config.submission}`,
@@ -118,6 +120,7 @@ function start(target) {
     proudlyDisplayPoweredByUppy: false,
     showProgressDetails: true,
     hideRetryButton: false,
+    hideProgressAfterFinish: true,
     hidePauseResumeButton: false,
     note: "One video file. You can pause, resume, and come back later to continue.",
     locale: {
@@ -172,8 +175,7 @@ function start(target) {
   }
 
   uppy.on("progress", (percent) => {
-    if (progress) progress.value = percent;
-    // Uppy reports 100% once more after success; keep the "complete" message then.
+    // Uppy reports progress once more after success; keep the "complete" message then.
     if (!complete) say(`Uploaded ${percent}%`);
   });
   uppy.on("upload-error", (file, error) => {

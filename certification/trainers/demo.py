@@ -10,6 +10,7 @@ from django.db import transaction
 
 from courses.models import Programme
 
+from .demo_directory import ensure_certified_trainers
 from .models import (
     Choice,
     Question,
@@ -299,3 +300,4 @@ def load_demo_content(stdout):
         ],
     )
     stdout.write("  Tracks: Certified Trainer, FIT Supervisor (requirements, rubrics, questions)")
+    ensure_certified_trainers(stdout)

@@ -119,12 +119,26 @@ class DecisionForm(forms.Form):
     )
 
 
+def reviewer_label(user):
+    """ "Preferred (Legal Name)" when the two differ, so the lead can tell people apart."""
+    legal = (user.legal_name or "").strip()
+    preferred = (user.preferred_name or "").strip()
+    if preferred and legal and preferred != legal:
+        return f"{preferred} ({legal})"
+    return preferred or legal or user.email
+
+
+class ReviewerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return reviewer_label(obj)
+
+
 class AssignReviewerForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=None, label=_("Reviewer"))
+    reviewer = ReviewerChoiceField(queryset=None, label=_("Reviewer"))
 
     def __init__(self, *args, reviewers, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = reviewers
+        self.fields["reviewer"].queryset = reviewers.order_by("legal_name", "email")
 
 
 class EvidenceForm(forms.Form):

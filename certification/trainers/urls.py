@@ -36,7 +36,7 @@ urlpatterns = [
     path("reviews/", views.my_reviews, name="my_reviews"),
     path("reviews/<uuid:public_id>/", views.review, name="review"),
     path("credentials/<text:number>.pdf", views.credential_pdf, name="credential_pdf"),
-    path("verify/<uuid:code>/", views.verify, name="verify"),
+    path("verify/<text:code>/", views.verify, name="verify"),
     path("directory/", views.directory, name="directory"),
     path("directory/my-entry/", views.listing, name="listing"),
 ]

@@ -78,7 +78,11 @@ def _with_next_events(states):
     for state in states:
         requirement = state.requirement
         state.next_event = None
-        if requirement.kind == Requirement.Kind.ATTENDANCE and not state.met:
+        if (
+            requirement.kind == Requirement.Kind.ATTENDANCE
+            and not state.met
+            and state.registered_event is None
+        ):
             state.next_event = next_event_of_programme(requirement.programme_id)
     return states
 
@@ -154,18 +158,33 @@ def video_detail(request, public_id):
     """The candidate's view of one version: status, player, and the review once decided."""
     submission = _own_submission(request, public_id)
     decided = submission.is_decided
+    versions = submission.enrolment.videos.filter(requirement=submission.requirement).order_by(
+        "-version"
+    )
     context = {
         "submission": submission,
-        "versions": submission.enrolment.videos.filter(requirement=submission.requirement).order_by(
-            "-version"
-        ),
+        "versions": versions,
         "decided": decided,
+        "may_upload_new": _may_upload_new_version(submission, versions),
     }
     if decided:
         context["comments"] = submission.comments.select_related("author")
         context["summary"] = services.review_summary(submission)
         context["decision"] = getattr(submission, "decision", None)
     return render(request, "certification/trainers/video_detail.html", context)
+
+
+def _may_upload_new_version(submission, versions):
+    """The dashboard's "Upload a new version", offered on the latest version's own page too:
+    after a resubmission request, a rejection, a withdrawal or a file we could not read."""
+    latest = versions.first()
+    return (
+        latest is not None
+        and latest.pk == submission.pk
+        and submission.status in {VS.RESUBMISSION_REQUESTED, VS.REJECTED, VS.WITHDRAWN, VS.FAILED}
+        and submission.enrolment.status == Enrolment.Status.ACTIVE
+        and not versions.filter(status=VS.APPROVED).exists()
+    )
 
 
 @owner()
@@ -317,9 +336,16 @@ def listing(request):
 
 @public
 def verify(request, code):
-    credential = get_object_or_404(
-        Credential.objects.select_related("enrolment__track"), verification_code=code
+    """Valid, revoked, renewed or expired; an unknown code gets a page that does not repeat
+    what was typed in the address."""
+    code = parse_uuid(code)
+    credential = (
+        Credential.objects.select_related("enrolment__track").filter(verification_code=code).first()
+        if code
+        else None
     )
+    if credential is None:
+        return render(request, "certification/trainers/verify_not_found.html", status=404)
     return render(request, "certification/trainers/verify.html", {"credential": credential})
 
 

@@ -135,6 +135,8 @@ def test_register_check_in_evaluate_download_and_verify(page, browser, workshop,
     page.goto(local_path(verify_url))
     expect(page.locator("main")).to_contain_text("Valid.")
     expect(page.locator("main")).to_contain_text(NAME)
-    expect(page.locator("main")).to_contain_text("1.00 hours APA")
+    expect(page.locator("main")).to_contain_text(
+        "1.00 hours – American Psychological Association (APA)"
+    )
     expect(page.locator("main")).not_to_contain_text("PY1234")
     assert_accessible(page)

@@ -131,7 +131,7 @@ def test_verification_page_shows_only_name_program_date_and_hours(client, event)
     assert "Valid." in page
     assert "&lt;script&gt;x&lt;/script&gt; Ana" in page and "<script>x</script>" not in page
     assert "Measuring What Matters" in page and certificate.program_dates in page
-    assert "hours APA" in page
+    assert "hours – American Psychological Association (APA)" in page
     assert "SW1234" not in page and "ana@example.org" not in page
 
 
@@ -153,7 +153,7 @@ def test_unknown_and_malformed_ids_are_a_plain_not_found_and_rate_limited(client
     for code in ("CE-0000-0000-0000-0000", "not-a-code", "CE-' OR 1=1"):
         response = client.get(reverse("certification:verify", args=[code]))
         assert response.status_code == 404
-        assert "No certificate has this id." in response.content.decode()
+        assert "We have no certificate with the ID you entered." in response.content.decode()
     statuses = [
         client.get(reverse("certification:verify", args=["CE-0000-0000-0000-0001"])).status_code
         for _ in range(70)

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cms import audit
 from cms.locking import lock_one
-from courses.models import SessionAttendance
+from courses.models import Registration, RegistrationStatus, SessionAttendance
 
 from ..models import (
     AssessmentAttempt,
@@ -40,6 +41,24 @@ def attended_programme(user, programme):
     ).exists()
 
 
+def upcoming_registration(user, programme):
+    """The candidate's confirmed seat at an event of `programme` that has not ended yet
+    (the soonest), or None: someone already booked is told to attend, not to register."""
+    if programme is None:
+        return None
+    return (
+        Registration.objects.select_related("event")
+        .filter(
+            attendee=user,
+            event__programme=programme,
+            event__ends_at__gte=timezone.now(),
+            status=RegistrationStatus.CONFIRMED,
+        )
+        .order_by("event__starts_at")
+        .first()
+    )
+
+
 @dataclass
 class RequirementState:
     requirement: Requirement
@@ -49,6 +68,12 @@ class RequirementState:
     deadline: object = None
     overdue: bool = False
     items: list = field(default_factory=list)
+    # Attendance: the event the candidate already holds a confirmed seat at.
+    registered_event: object = None
+    # Assessment: whether "Take the assessment" (or "Continue") leads anywhere now.
+    can_attempt: bool = False
+    attempt_in_progress: bool = False
+    attempts_used_up: bool = False
 
 
 def requirement_states(enrolment):
@@ -77,6 +102,17 @@ def _state_for(enrolment, requirement):
     if kind == Requirement.Kind.ATTENDANCE:
         if attended_programme(enrolment.candidate, requirement.programme):
             return RequirementState(requirement, True, _("Attended"), "")
+        registration = upcoming_registration(enrolment.candidate, requirement.programme)
+        if registration is not None:
+            event = registration.event
+            day = date_format(timezone.localtime(event.starts_at), "j F Y")
+            return RequirementState(
+                requirement,
+                False,
+                _("Registered"),
+                _("Registered for %(date)s; attend to complete.") % {"date": day},
+                registered_event=event,
+            )
         programme = requirement.programme.name if requirement.programme else _("qualifying")
         return RequirementState(
             requirement,
@@ -112,6 +148,16 @@ def _state_for(enrolment, requirement):
             return RequirementState(requirement, True, _("Passed"), "", items=attempts)
         bank = requirement.question_bank
         used = len(attempts)
+        if any(a.status == AssessmentAttempt.Status.IN_PROGRESS for a in attempts):
+            return RequirementState(
+                requirement,
+                False,
+                _("In progress"),
+                _("Finish the attempt you started."),
+                items=attempts,
+                can_attempt=True,
+                attempt_in_progress=True,
+            )
         if any(a.status == AssessmentAttempt.Status.AWAITING_GRADING for a in attempts):
             return RequirementState(
                 requirement,
@@ -125,8 +171,16 @@ def _state_for(enrolment, requirement):
                 requirement,
                 False,
                 _("No attempts left"),
-                _("Contact the certification team about another attempt."),
+                ngettext(
+                    "You have used your %(limit)s attempt. Only the certification team can "
+                    "allow another one; write to them if you want to try again.",
+                    "You have used all %(limit)s attempts. Only the certification team can "
+                    "allow another one; write to them if you want to try again.",
+                    bank.attempt_limit,
+                )
+                % {"limit": bank.attempt_limit},
                 items=attempts,
+                attempts_used_up=True,
             )
         left = bank.attempt_limit - used if bank else 0
         return RequirementState(
@@ -140,6 +194,7 @@ def _state_for(enrolment, requirement):
             )
             % {"left": left},
             items=attempts,
+            can_attempt=left > 0,
         )
     evidence = list(enrolment.evidence.filter(requirement=requirement))
     if any(e.status == EvidenceSubmission.Status.ACCEPTED for e in evidence):

@@ -169,6 +169,8 @@ def review_summary(submission):
             {
                 "criterion": criterion,
                 "cells": cells,
+                # Each level beside its review, so a stacked row can name the reviewer.
+                "scored": list(zip(reviews, cells, strict=True)),
                 "agree": same,
                 "spread": (max(points) - min(points)) if points else 0,
             }
