@@ -165,26 +165,13 @@ def video_detail(request, public_id):
         "submission": submission,
         "versions": versions,
         "decided": decided,
-        "may_upload_new": _may_upload_new_version(submission, versions),
+        "may_upload_new": services.may_upload_new_version(submission),
     }
     if decided:
         context["comments"] = submission.comments.select_related("author")
         context["summary"] = services.review_summary(submission)
         context["decision"] = getattr(submission, "decision", None)
     return render(request, "certification/trainers/video_detail.html", context)
-
-
-def _may_upload_new_version(submission, versions):
-    """The dashboard's "Upload a new version", offered on the latest version's own page too:
-    after a resubmission request, a rejection, a withdrawal or a file we could not read."""
-    latest = versions.first()
-    return (
-        latest is not None
-        and latest.pk == submission.pk
-        and submission.status in {VS.RESUBMISSION_REQUESTED, VS.REJECTED, VS.WITHDRAWN, VS.FAILED}
-        and submission.enrolment.status == Enrolment.Status.ACTIVE
-        and not versions.filter(status=VS.APPROVED).exists()
-    )
 
 
 @owner()

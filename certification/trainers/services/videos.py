@@ -44,6 +44,25 @@ log = logging.getLogger(__name__)
 
 VS = VideoSubmission.Status
 IN_FLIGHT = {VS.UPLOADING, VS.PROCESSING, VS.READY, VS.IN_REVIEW}
+
+
+def may_upload_new_version(submission):
+    """Whether the video's own page offers "Upload a new version" (as the dashboard does): it
+    is the latest version, and it needs resubmitting, was rejected or withdrawn, or its file
+    could not be read; the enrolment is open and no version is approved."""
+    versions = VideoSubmission.objects.filter(
+        enrolment_id=submission.enrolment_id, requirement_id=submission.requirement_id
+    )
+    latest = versions.order_by("-version").first()
+    return (
+        latest is not None
+        and latest.pk == submission.pk
+        and submission.status in {VS.RESUBMISSION_REQUESTED, VS.REJECTED, VS.WITHDRAWN, VS.FAILED}
+        and submission.enrolment.status == Enrolment.Status.ACTIVE
+        and not versions.filter(status=VS.APPROVED).exists()
+    )
+
+
 # Transcoding a long video is slow; acks_late with a hard limit below Redis's visibility
 # timeout (settings) means a crashed worker's job is redelivered once, not run twice.
 SOFT_LIMIT = 3300
