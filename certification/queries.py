@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from cms.money import format_money
 from courses.models import EventPage
 
-from .credits import body_hours
+from .credits import body_hours, is_recorded
 from .models import CEOffering, Certificate, CertificateStatus, CreditBasis
 from .rosters import ce_broker_roster
 
@@ -133,17 +133,26 @@ def ce_offer(event, add_ons=None):
 
     `add_ons`: the event's add-ons when the caller has them (the event page's data);
     otherwise they are read. Approvals not in effect on the program's first day are left
-    out: they would give no credit, so they must not be advertised.
+    out, and so are those needing a post-test for a recorded program: they would give no
+    credit, so they must not be advertised.
     """
     if event.pk is None:
         return CEOffer()
     offerings = CEOffering.objects.filter(event_id=event.pk).select_related("body")
     first_day = event.local(event.starts_at).date() if event.starts_at else None
-    approvals = [
-        _approval(offering)
-        for offering in offerings.order_by("body__short_name", "pk")
-        if first_day is None or offering.body.is_approved_on(first_day)
-    ]
+    recorded = None
+    approvals = []
+    for offering in offerings.order_by("body__short_name", "pk"):
+        body = offering.body
+        if first_day and not body.is_approved_on(first_day):
+            continue
+        if body.posttest_required_for_recorded:
+            # A recording needs a passed post-test under this body's rules, which the
+            # platform cannot give yet (credits.credits_for_registration refuses the credit).
+            recorded = is_recorded(event) if recorded is None else recorded
+            if recorded:
+                continue
+        approvals.append(_approval(offering))
     if add_ons is None:
         add_ons = event.add_ons.all()
     fees = [CEFee(add_on.name, _fee(add_on, event)) for add_on in add_ons if add_on.grants_ce]

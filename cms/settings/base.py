@@ -365,6 +365,7 @@ PAGE_CACHE_INVALIDATING_MODELS = [
     "courses.registrationquestion",
     "certification.accreditingbody",
     "certification.ceoffering",
+    "certification.eventcesettings",
     "payments.eventpaymentsettings",
     "wagtailcore.site",
     "wagtailcore.locale",

@@ -20,6 +20,7 @@ from wagtail.models import GroupApprovalTask, Workflow, WorkflowState, WorkflowT
 from certification import demo as ce_demo
 from certification import queries, services
 from certification.factories import (
+    ce_settings,
     make_body,
     make_offering,
     make_registration,
@@ -99,6 +100,7 @@ def _approve(event):
         credit_basis=CreditBasis.PER_HOUR,
         credit_increment=Decimal("0.25"),
         late_grace_minutes=5,
+        posttest_required_for_recorded=False,
     )
     make_offering(event, apa, hours=Decimal("18"), course_number="APA-FITS-01")
     make_offering(event, florida, hours=Decimal("21.8"), course_number="20-777777")
@@ -156,6 +158,22 @@ def test_an_event_without_offerings_keeps_its_hours_and_shows_its_objectives(cli
     assert "Provider number" not in text
 
 
+def test_approvals_that_could_give_no_credit_are_not_advertised(client):
+    event = _fit_supervision()
+    apa, nbcc = _approve(event)
+    nbcc.approved_until = timezone.localdate() - timedelta(days=1)  # lapsed before the event
+    nbcc.save()
+    ce_settings(event, is_recorded=True)  # APA needs a post-test for a recording
+    apa.posttest_required_for_recorded = True
+    apa.save()
+
+    text = _text(client.get(event.url))
+
+    assert "Florida Board 491" in text  # no post-test rule, approval in effect
+    assert APA_STATEMENT not in text
+    assert "Approved by NBCC" not in text
+
+
 def test_a_changed_approval_shows_at_once_on_the_cached_event_page(client):
     event = _fit_supervision()
     apa, _nbcc = _approve(event)
@@ -170,6 +188,9 @@ def test_a_changed_approval_shows_at_once_on_the_cached_event_page(client):
     text = _text(client.get(event.url))
     assert "Provider number SAMPLE-APA-9999" in text
     assert "Course number APA-FITS-NEW" in text
+
+    ce_settings(event, is_recorded=True)  # APA needs a post-test for a recording
+    assert "SAMPLE-APA-9999" not in _text(client.get(event.url))
 
 
 def test_the_registration_summary_shows_the_approvals(client):
