@@ -17,7 +17,13 @@ from cms.access import Perm, may_act_for_others, members, owner, secret_link
 from cms.locking import Busy
 from cms.untrusted_input import parse_id
 from courses import queries, services
-from courses.forms import AttendeeForm, RegistrationChoiceForm, TransferForm, WaitlistClaimForm
+from courses.forms import (
+    AttendeeForm,
+    RegistrationChoiceForm,
+    TransferForm,
+    WaitlistClaimForm,
+    new_idempotency_key,
+)
 from courses.models import (
     ApprovalStatus,
     BookingStatus,
@@ -69,6 +75,8 @@ def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
     (where the login redirect lands)."""
     event = _live_event(event_id)
+    if request.method == "POST" and request.POST.get("one_step"):
+        return _register_in_one_step(request, event)
     sold_out = busy = False
     if request.method == "POST":
         seat_check = None
@@ -119,15 +127,70 @@ def register(request, event_id):
             if name in form.fields and name != "idempotency_key"
         )
         status = 200
+    return _register_page(request, event, form, status=status, sold_out=sold_out)
+
+
+def _register_page(request, event, form, *, status=200, sold_out=False):
+    existing = queries.active_registration(request.user, event)
+    one_step = None
+    if not existing and request.method == "GET" and "full" not in request.GET:
+        one_step = _one_step_offer(event, request.user)
     context = {
         "event": event,
         "form": form,
         "registration_open": event.registration_is_open(),
         "seats_left": event.seats_left,
         "sold_out": sold_out or event.seats_left == 0,
-        "existing": queries.active_registration(request.user, event),
+        "existing": existing,
+        "one_step": one_step,
     }
     return render(request, "courses/register.html", context, status=status)
+
+
+def _one_step_offer(event, user):
+    """What the "Register (free)" form needs, or None when the full steps apply."""
+    ticket = services.one_step_ticket(event, purchaser=user)
+    if ticket is None:
+        return None
+    return {
+        "ticket": ticket,
+        "idempotency_key": new_idempotency_key(),
+        "ce_offered": event.total_ce_minutes > 0,
+    }
+
+
+def _register_in_one_step(request, event):
+    """ "Register (free)": a member's own free seat, held and confirmed in one POST. A double
+    click finds its first booking by the form's one-time key and lands on its confirmation."""
+    key = request.POST.get("idempotency_key", "")[:64]
+    if not key:
+        return redirect("courses:register", event_id=event.pk)
+    seat_check = None
+    if event.registration_is_open():
+        seat_check = services.check_before_choosing(
+            event, purchaser=request.user, idempotency_key=key
+        )
+        if seat_check.booking_public_id is not None:
+            return redirect("courses:booking_confirmation", public_id=seat_check.booking_public_id)
+        if seat_check.full(event):
+            return _sold_out(request, event)
+    if queries.active_registration(request.user, event):
+        # Registered already (in another tab, or before): say so, with the way to the seat.
+        return _register_page(request, event, RegistrationChoiceForm(event), status=409)
+    try:
+        booking = services.register_in_one_step(
+            event,
+            purchaser=request.user,
+            idempotency_key=key,
+            wants_ce=bool(request.POST.get("wants_ce")),
+            seat_check=seat_check,
+        )
+    except services.SoldOut:
+        return _sold_out(request, event)
+    except REFUSED as error:
+        messages.error(request, error.message)
+        return redirect("courses:register", event_id=event.pk)
+    return redirect("courses:booking_confirmation", public_id=booking.public_id)
 
 
 @members

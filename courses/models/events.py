@@ -26,8 +26,10 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
-from cms.models import OneQueryViewRestrictions
+from cms.links import absolute_url
+from cms.models import OneQueryViewRestrictions, SiteSettings
 from courses.admin_forms import EventPageForm
+from courses.postal_address import postal_address
 
 # The admin reads and shows date-times in the editor's own zone, not the event's.
 ADMIN_TIME_HELP = _(
@@ -420,16 +422,17 @@ class EventPage(OneQueryViewRestrictions, Page):
             data["startDate"] = self.local(self.starts_at).isoformat()
         if self.ends_at:
             data["endDate"] = self.local(self.ends_at).isoformat()
+        image = self.schema_org_image(request)
+        if image:
+            data["image"] = [image]
         if self.is_online:
             data["eventAttendanceMode"] = "https://schema.org/OnlineEventAttendanceMode"
             data["location"] = {"@type": "VirtualLocation", "url": url}
         else:
             data["eventAttendanceMode"] = "https://schema.org/OfflineEventAttendanceMode"
-            data["location"] = {
-                "@type": "Place",
-                "name": self.venue_name or self.venue_address,
-                "address": self.venue_address,
-            }
+            data["location"] = {"@type": "Place", "name": self.venue_name or self.venue_address}
+            if self.venue_address:
+                data["location"]["address"] = self._schema_org_address()
         presenters = page_data["presenters"] if page_data else list(self.presenters.all())
         if presenters:
             data["performer"] = [{"@type": "Person", "name": p.name} for p in presenters]
@@ -439,6 +442,10 @@ class EventPage(OneQueryViewRestrictions, Page):
             "url": settings.SITE_URL,
         }
         offers = []
+        # Availability only while one can register: a past (or closed) event claims nothing.
+        availability = None
+        if self.registration_is_open():
+            availability = "https://schema.org/" + ("InStock" if self.seats_left > 0 else "SoldOut")
         for ticket in page_data["ticket_types"] if page_data else self.ticket_types.all():
             if ticket.access_code:
                 continue
@@ -448,16 +455,43 @@ class EventPage(OneQueryViewRestrictions, Page):
                 "price": f"{ticket.current_price() / 100:.2f}",
                 "priceCurrency": self.currency,
                 "url": url,
-                "availability": "https://schema.org/InStock"
-                if self.seats_left > 0
-                else "https://schema.org/SoldOut",
             }
-            if ticket.sale_starts_at:
-                offer["validFrom"] = ticket.sale_starts_at.isoformat()
+            if availability:
+                offer["availability"] = availability
+            valid_from = ticket.sale_starts_at or self.first_published_at
+            if valid_from:
+                offer["validFrom"] = self.local(valid_from).isoformat()
             offers.append(offer)
         if offers:
             data["offers"] = offers
         return data
+
+    def _schema_org_address(self):
+        """The venue address as a PostalAddress where its parts are recognised, else as typed
+        (the venue's name, when also typed as the first line, left out)."""
+        lines = [line.strip() for line in self.venue_address.splitlines() if line.strip()]
+        if lines and self.venue_name and lines[0].casefold() == self.venue_name.casefold():
+            lines = lines[1:]
+        return postal_address("\n".join(lines)) or ", ".join(lines) or self.venue_address
+
+    def schema_org_image(self, request=None):
+        """An absolute image URL for search engines: the event's own picture when the page
+        has one, else the site's logo (SiteSettings), else "" (no image claimed)."""
+        image, spec = getattr(self, "image", None), "fill-1200x630"
+        if image is None:
+            site = self.get_site()
+            settings_row = (
+                SiteSettings.for_request(request)
+                if request is not None
+                else SiteSettings.for_site(site)
+                if site
+                else None
+            )
+            image, spec = getattr(settings_row, "logo", None), "max-1200x1200"
+        if image is None:
+            return ""
+        rendition_url = image.get_rendition(spec).url
+        return absolute_url(rendition_url) if rendition_url.startswith("/") else rendition_url
 
 
 class ParticipantBenefit(Orderable):

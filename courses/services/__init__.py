@@ -56,6 +56,7 @@ from .confirmation import (
     confirm_free_booking,
     confirm_registrations,
     expire_holds,
+    register_in_one_step,
     release_registrations,
 )
 from .errors import (
@@ -68,7 +69,7 @@ from .errors import (
     SeatsNoLongerAvailable,
     SoldOut,
 )
-from .holds import check_before_choosing, place_hold
+from .holds import check_before_choosing, one_step_ticket, place_hold
 from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
 from .membership import lapse_memberships
 from .paid import record_booking_paid, record_booking_unpaid
@@ -92,12 +93,14 @@ __all__ = [
     "is_event_staff",
     # holds
     "check_before_choosing",
+    "one_step_ticket",
     "place_hold",
     # confirmation
     "ReleaseOutcome",
     "confirm_free_booking",
     "confirm_registrations",
     "expire_holds",
+    "register_in_one_step",
     "release_registrations",
     # pricing
     "booking_line_items",

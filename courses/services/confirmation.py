@@ -25,7 +25,7 @@ from courses.models import (
 
 from .common import is_event_staff, lock_booking
 from .errors import ApprovalRequired, InvalidSelection, NotAllowed, SeatsNoLongerAvailable, SoldOut
-from .holds import check_seats
+from .holds import check_seats, one_step_ticket, place_hold
 from .membership import grant_membership, revoke_membership
 from .pricing import booking_is_free
 from .states import transition
@@ -196,3 +196,33 @@ def expire_holds(now=None):
 def expire_holds_task():
     """Every minute (beat): expire lapsed holds and offers, offer freed seats to the waitlist."""
     return expire_holds()
+
+
+def register_in_one_step(event, *, purchaser, idempotency_key, wants_ce=False, seat_check=None):
+    """A signed-in member takes one free seat for themselves: hold and confirm together.
+
+    Only for what `one_step_ticket` allows (else InvalidSelection). The same
+    `idempotency_key` gives back the first booking, confirmed (a double click books once).
+    """
+    ticket = one_step_ticket(event, purchaser=purchaser)
+    if ticket is None:
+        raise InvalidSelection(
+            _("This registration needs a few details first. Please choose your ticket below.")
+        )
+    details = {
+        "attendee_name": purchaser.legal_name,
+        "attendee_email": purchaser.email,
+        "profession": purchaser.profession,
+        "wants_ce": bool(wants_ce) and event.total_ce_minutes > 0,
+    }
+    booking = place_hold(
+        event=event,
+        purchaser=purchaser,
+        tickets={ticket.pk: 1},
+        attendees=[details],
+        idempotency_key=idempotency_key,
+        offered_tickets=[ticket],
+        offered_add_ons=[],
+        seat_check=seat_check,
+    )
+    return confirm_free_booking(booking, actor=purchaser)

@@ -409,3 +409,34 @@ def attendee_account(registration, purchaser, invite):
     if not email or email.casefold() == purchaser.email.casefold():
         return purchaser
     return None
+
+
+def one_step_ticket(event, *, purchaser, ticket_types=None, add_ons=None, now=None):
+    """The free ticket a signed-in member can take for themselves in one step, or None.
+
+    One step means nothing to choose or answer: exactly one ticket on sale, free, for one
+    seat, with no access code and no approval; no add-ons; no required question; and a legal
+    name on the account to print on the certificate. Anything else keeps the full steps.
+    `ticket_types` / `add_ons`: the event's, when the caller has read them already.
+    """
+    if not (purchaser and purchaser.is_authenticated and purchaser.legal_name.strip()):
+        return None
+    now = now or timezone.now()
+    tickets = list(event.ticket_types.all() if ticket_types is None else ticket_types)
+    on_sale = [t for t in tickets if t.on_sale(now)]
+    if len(on_sale) != 1:
+        return None
+    ticket = on_sale[0]
+    if (
+        ticket.current_price(now) != 0
+        or ticket.access_code
+        or ticket.requires_approval
+        or ticket.min_per_order != 1
+        or ticket.max_per_order < 1
+    ):
+        return None
+    if list(event.add_ons.all() if add_ons is None else add_ons):
+        return None
+    if event.questions.filter(required=True).exists():
+        return None
+    return ticket

@@ -10,10 +10,10 @@ from django.utils.safestring import mark_safe
 from cms import page_cache
 from cms.money import format_money
 from cms.templatetags.cms_tags import FRAGMENT_SECONDS, _plain_json_for_script
-from courses import queries
-from courses.forms import RegistrationChoiceForm
+from courses import queries, services
+from courses.forms import RegistrationChoiceForm, new_idempotency_key
 from courses.license_formats import jurisdiction_name
-from courses.models import EventIndexPage
+from courses.models import EventIndexPage, RegistrationStatus, WaitlistStatus
 
 register = template.Library()
 
@@ -128,16 +128,33 @@ def registration_box(context, event, data=None):
         on_waitlist = next(
             (e for e in queries.my_waitlist_entries(user) if e.event_id == event.pk), None
         )
+    existing = queries.active_registration(user, event) if authenticated else None
+    one_step = None
+    if state == "open" and authenticated and existing is None:
+        ticket = services.one_step_ticket(
+            event,
+            purchaser=user,
+            ticket_types=data["ticket_types"] if data else None,
+            add_ons=data["add_ons"] if data else None,
+            now=now,
+        )
+        if ticket is not None:
+            one_step = {
+                "ticket": ticket,
+                "idempotency_key": new_idempotency_key(),
+                "ce_offered": (data["total_ce_minutes"] if data else event.total_ce_minutes) > 0,
+            }
     return {
         "request": request,
         "event": event,
         "state": state,
+        "one_step": one_step,
         "seats_left": seats_left,
         "opens": opens,
         "closes": event.registration_closes_at or event.starts_at,
         "authenticated": authenticated,
         "anonymous": not authenticated,
-        "existing": queries.active_registration(user, event) if authenticated else None,
+        "existing": existing,
         "on_waitlist": on_waitlist,
         "form": RegistrationChoiceForm(
             event,
@@ -145,9 +162,12 @@ def registration_box(context, event, data=None):
             ticket_types=data["ticket_types"] if data else None,
             add_ons=data["add_ons"] if data else None,
         )
-        if state == "open"
+        if state == "open" and one_step is None
         else None,
         "csrf_token": context.get("csrf_token"),
+        # An inclusion tag's context has no context processors: the enums the box compares.
+        "RegistrationStatus": RegistrationStatus,
+        "WaitlistStatus": WaitlistStatus,
     }
 
 

@@ -25,7 +25,13 @@ def test_schedule_sets_the_event_dates_and_schema_org_uses_the_local_zone():
     assert data["location"] == {
         "@type": "Place",
         "name": "Conference Center",
-        "address": "100 Main Street\nChicago, IL",
+        "address": {
+            "@type": "PostalAddress",
+            "streetAddress": "100 Main Street",
+            "addressLocality": "Chicago",
+            "addressRegion": "IL",
+            "addressCountry": "US",
+        },
     }
     assert [o["price"] for o in data["offers"]] == ["895.00"], "coded tickets stay private"
     assert data["offers"][0]["availability"] == "https://schema.org/InStock"
