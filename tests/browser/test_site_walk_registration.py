@@ -1,0 +1,80 @@
+"""A free webinar as a signed-in member meets it, at desktop and phone widths: one button on
+the event page, then the confirmation with add to calendar; no ticket, attendee or summary
+step and no hold countdown."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from courses.factories import make_event
+from courses.models import EventFormat, Registration, RegistrationStatus, TicketType
+from tests.accounts_support import log_in_browser, make_member
+from tests.browser.conftest import assert_accessible
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+WIDTHS = [1280, 390]
+
+
+def free_webinar():
+    event = make_event(
+        title="Feedback-Informed Treatment with Adults",
+        format=EventFormat.WEBINAR,
+        time_zone="America/New_York",
+        capacity=500,
+        sessions=[
+            (
+                "Live webinar",
+                timezone.now().replace(microsecond=0) + timedelta(days=20),
+                90,
+                90,
+            )
+        ],
+    )
+    TicketType.objects.filter(event=event).update(name="Free registration", max_per_order=1)
+    return event
+
+
+def assert_no_sideways_scroll(page):
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_free_webinar_in_one_step(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    event = free_webinar()
+    member = make_member("maria@example.org", "María José Núñez")
+    log_in_browser(page, member)
+
+    page.goto(event.url)
+    box = page.get_by_role("region", name="Registration")
+    expect(box).to_contain_text("You'll be registered as María José Núñez")
+    expect(box.get_by_role("spinbutton")).to_have_count(0)
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+
+    box.get_by_label("I want continuing-education (CE) credit").check()
+    box.get_by_role("button", name="Register (free)").click()
+
+    expect(page.get_by_role("heading", name="Registration confirmed")).to_be_visible()
+    expect(page.get_by_text("Add to calendar").first).to_be_visible()
+    expect(page.get_by_text("Time left")).to_have_count(0)
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+    registration = Registration.objects.get(event=event)
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert registration.attendee == member and registration.wants_ce
+
+    page.goto(event.url)
+    box = page.get_by_role("region", name="Registration")
+    expect(box).to_contain_text("You're registered for this event.")
+    expect(box.get_by_role("button", name="Register (free)")).to_have_count(0)
+    assert_accessible(page)
