@@ -17,6 +17,7 @@ from django.utils.html import escape
 from wagtail.models import Page, Site
 from wagtail.rich_text import RichText
 
+from cms.demo_images import demo_image
 from cms.models import ArticlePage, HomePage, NewsIndexPage, SiteSettings, StandardPage, User
 
 ORGANISATION = "Heart and Soul of Change Project"
@@ -228,6 +229,14 @@ def ensure_news(home, stdout):
         article.tags.add("therapeutic alliance", "client feedback", "research")
         _publish(article)
         stdout.write(f"  created article “{article.title}”")
+    if article.listing_image_id is None:
+        article.listing_image = demo_image(
+            "article",
+            title=article.title,
+            description="Soft white and sky-blue circles on a teal-to-violet gradient.",
+            stdout=stdout,
+        )
+        _publish(article)
     return news, article
 
 

@@ -19,6 +19,7 @@ from wagtail.search import index
 
 from cms import page_cache
 from cms.blocks import BodyBlock
+from cms.images import require_alt_text
 
 # How long a process keeps the site settings at most (a save moves the generation at once).
 SITE_SETTINGS_SECONDS = 300
@@ -333,6 +334,7 @@ class HomePage(OneQueryViewRestrictions, Page):
             .public()
             .descendant_of(self)
             .select_related("listing_image")
+            .prefetch_related("listing_image__renditions")
             .order_by("-date", "-pk")[: self.latest_news_count]
         )
 
@@ -383,6 +385,7 @@ class NewsIndexPage(OneQueryViewRestrictions, Page):
             .public()
             .child_of(self)
             .select_related("listing_image")
+            .prefetch_related("listing_image__renditions")
             .order_by("-date", "-pk")
         )
         if tag:
@@ -426,7 +429,10 @@ class ArticlePage(OneQueryViewRestrictions, Page):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("listing image"),
-        help_text=_("Optional picture shown beside the article in listings."),
+        help_text=_(
+            "Optional picture shown in listings, at the top of the article and when the link "
+            "is shared. It needs a description (alt text) in Images."
+        ),
     )
     body = StreamField(BodyBlock(), verbose_name=_("body"))
     tags = ClusterTaggableManager(through=ArticlePageTag, blank=True, verbose_name=_("tags"))
@@ -454,6 +460,10 @@ class ArticlePage(OneQueryViewRestrictions, Page):
     @property
     def summary(self):
         return self.introduction or self.search_description
+
+    def clean(self):
+        super().clean()
+        require_alt_text(self.listing_image, "listing_image")
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from wagtail.models import Page, PageViewRestriction
 from wagtail.rich_text import RichText
 
+from cms.demo_images import demo_image
 from cms.models import HomePage, StandardPage
 from courses import services
 from courses.models import (
@@ -281,6 +282,15 @@ def _add_learning_objectives(event, objectives, stdout):
     stdout.write(f"  added learning objectives to “{event.title}”")
 
 
+def _add_picture(event, key, description, stdout):
+    """A demo event without a picture gets a drawn one, published; one staff chose is kept."""
+    if event.image_id:
+        return
+    event.image = demo_image(key, title=event.title, description=description, stdout=stdout)
+    event.save_revision().publish()
+    stdout.write(f"  added a picture to “{event.title}”")
+
+
 def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
     zone = ZoneInfo("America/New_York")
     now = timezone.now()
@@ -469,8 +479,18 @@ def load_demo_content(stdout):
         group = ensure_member_area(stdout)
         tot, _ = ensure_training_of_trainers(index, group, stdout)
         ensure_materials(tot, stdout)
-        ensure_fit_supervision(index, stdout)
-        ensure_webinar(index, stdout)
+        supervision, _ = ensure_fit_supervision(index, stdout)
+        webinar, _ = ensure_webinar(index, stdout)
+        for event, key, description in [
+            (tot, "conference", "Soft white and gold circles on a deep blue-to-teal gradient."),
+            (
+                supervision,
+                "supervision",
+                "Pale gold and white circles on a slate-to-green gradient.",
+            ),
+            (webinar, "webinar", "Warm sand and coral circles on a dusk-blue-to-sage gradient."),
+        ]:
+            _add_picture(event, key, description, stdout)
         past_year = _next_month_occurrence(2, timezone.now()) - 1
         if datetime(past_year, 2, 28, tzinfo=ZoneInfo("UTC")) > timezone.now():
             past_year -= 1

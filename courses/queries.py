@@ -120,7 +120,14 @@ def event_page_data(event):
 def upcoming_events(limit=3, now=None):
     """The next live events across the site, for the home page."""
     now = now or timezone.now()
-    return list(EventPage.objects.live().filter(ends_at__gte=now).order_by("starts_at")[:limit])
+    events = (
+        EventPage.objects.live()
+        .filter(ends_at__gte=now)
+        .select_related("image")
+        .prefetch_related("image__renditions")
+        .order_by("starts_at")
+    )
+    return list(events[:limit])
 
 
 def next_event_of_programme(programme_id, now=None):

@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
 from cms import page_cache
+from cms.images import social_image
 from cms.models import SiteSettings
 
 register = template.Library()
@@ -119,3 +120,29 @@ def article_json_ld(context, article, tags=None):
         '<script type="application/ld+json">{}</script>',
         mark_safe(_plain_json_for_script(data)),  # noqa: S308 - escaped by _JSON_SCRIPT_ESCAPES
     )
+
+
+@register.inclusion_tag("components/social_meta.html", takes_context=True)
+def social_meta(context, page=None):
+    """Open Graph and Twitter card tags, so a shared link shows the title, summary and picture."""
+    request = context.get("request")
+    page = page or context.get("page")
+    site_settings = SiteSettings.for_request(request) if request is not None else None
+    description = ""
+    if page is not None:
+        description = (
+            getattr(page, "search_description", "")
+            or getattr(page, "summary", "")
+            or getattr(page, "introduction", "")
+        )
+    if not description and site_settings is not None:
+        description = site_settings.footer_text
+    return {
+        "page": page,
+        "kind": "article" if getattr(page, "date", None) else "website",
+        "title": (getattr(page, "seo_title", "") or getattr(page, "title", "")) if page else "",
+        "description": description,
+        "url": page.full_url if page is not None and getattr(page, "url_path", "") else "",
+        "image": social_image(page, site_settings),
+        "site_name": getattr(site_settings, "organisation_name", ""),
+    }

@@ -26,6 +26,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+from cms.images import require_alt_text
 from cms.links import absolute_url
 from cms.models import OneQueryViewRestrictions, SiteSettings
 from courses.admin_forms import EventPageForm
@@ -151,7 +152,13 @@ class EventIndexPage(Page):
         return super().route(request, path_components)
 
     def live_events(self):
-        return EventPage.objects.live().descendant_of(self).select_related("programme")
+        # Cards show each event's picture: the image row and its renditions come with the list.
+        return (
+            EventPage.objects.live()
+            .descendant_of(self)
+            .select_related("programme", "image")
+            .prefetch_related("image__renditions")
+        )
 
     def upcoming_events(self):
         return self.live_events().filter(ends_at__gte=timezone.now()).order_by("starts_at")
@@ -177,6 +184,17 @@ class EventPage(OneQueryViewRestrictions, Page):
     summary = models.TextField(help_text=_("One or two sentences for listings and search."))
     description = StreamField(EventDescriptionBlock(), blank=True)
     presenters = ParentalManyToManyField(Presenter, blank=True, related_name="events")
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Shown on the event's page and cards and when the link is shared. It needs a "
+            "description (alt text) in Images."
+        ),
+    )
 
     # Kept in step with the schedule on save, so listings can sort and filter by date.
     starts_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
@@ -238,6 +256,7 @@ class EventPage(OneQueryViewRestrictions, Page):
     content_panels = Page.content_panels + [
         FieldRowPanel([FieldPanel("format"), FieldPanel("programme")]),
         FieldPanel("summary"),
+        FieldPanel("image"),
         FieldPanel("description"),
         InlinePanel("benefits", label=_("What participants receive")),
         FieldPanel("presenters"),
@@ -320,6 +339,7 @@ class EventPage(OneQueryViewRestrictions, Page):
 
     def clean(self):
         super().clean()
+        require_alt_text(self.image, "image")
         if (
             self.registration_opens_at
             and self.registration_closes_at
