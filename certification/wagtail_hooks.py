@@ -167,6 +167,58 @@ def certificates_to_issue(user):
     return items
 
 
+# How far back the admin home looks for CE Broker rosters not yet reported: boards expect
+# attendance within weeks of the program.
+REPORT_LOOKBACK = timedelta(days=120)
+
+
+@hooks.register(HOOK)
+def ce_broker_rosters_to_report(user):
+    """For the CE administrator: finished events whose CE Broker roster has licensees not yet
+    reported (or refused ones to fix first), counted as the CE dashboard counts them."""
+    if not can(user, Perm.ISSUE_CERTIFICATES):
+        return []
+    now = timezone.now()
+    events = list(
+        EventPage.objects.filter(
+            ce_offerings__body__reports_to_ce_broker=True,
+            ends_at__lt=now,
+            ends_at__gte=now - REPORT_LOOKBACK,
+        )
+        .distinct()
+        .order_by("-ends_at")[:EVENTS_CHECKED]
+    )
+    items = []
+    for event_id, counts in queries.ce_broker_counts(events).items():
+        if not counts.pending and not counts.refused:
+            continue
+        event = next(e for e in events if e.pk == event_id)
+        detail = (
+            ngettext(
+                "%(count)d licensee refused: fix before exporting",
+                "%(count)d licensees refused: fix before exporting",
+                counts.refused,
+            )
+            % {"count": counts.refused}
+            if counts.refused
+            else ""
+        )
+        items.append(
+            AttentionItem(
+                ngettext(
+                    "CE Broker roster of %(event)s: %(count)d licensee not yet reported",
+                    "CE Broker roster of %(event)s: %(count)d licensees not yet reported",
+                    counts.pending,
+                )
+                % {"count": counts.pending, "event": event.title},
+                reverse("certification_admin:event", args=[event.pk]),
+                detail=detail,
+                tone="warning" if counts.refused else "info",
+            )
+        )
+    return items
+
+
 # -- a CE offer needs a CE offering ----------------------------------------------------------
 
 

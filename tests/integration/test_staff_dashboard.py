@@ -121,3 +121,20 @@ def test_a_role_with_nothing_to_do_is_told_so(client, staff_signed_in):
 
     assert "Nothing is waiting for you" in text
     assert "FIT Supervision Training" not in text
+
+
+def test_the_ce_administrator_sees_ce_broker_rosters_not_yet_reported(client, staff_signed_in):
+    from certification.models import CreditBasis
+    from tests.integration.test_ce_broker_roster import certified, florida_body
+
+    make_sponsor()
+    event = make_ce_event("Measuring What Matters")
+    make_offering(event, florida_body(credit_basis=CreditBasis.FULL_PROGRAM), course_number="20-1")
+    certified(event, "Ann Adams", "SW11111")
+    certified(event, "Bob Brown", "SW22222")
+    staff_signed_in(CE_ADMINISTRATOR)
+
+    text, html = panel(client)
+
+    assert "CE Broker roster of Measuring What Matters: 2 licensees not yet reported" in text
+    assert f'href="/admin/ce/events/{event.pk}/"' in html
