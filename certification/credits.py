@@ -210,7 +210,7 @@ def credits_for_registration(registration, *, now=None, presence=None):
                     False,
                     [
                         _("the %(body)s approval was not valid on %(day)s")
-                        % {"body": offering.body, "day": date_format(first_day, "F j, Y")}
+                        % {"body": offering.body, "day": date_format(first_day, "j F Y")}
                     ],
                 )
             )

@@ -111,12 +111,12 @@ def asked_for_ce():
 
 
 def revocation_label(certificate):
-    """ "Revoked (did not attend days 3–5, by Sam Staff, March 3, 2026 2:15 PM)"."""
+    """ "Revoked (did not attend days 3–5, by Sam Staff, 3 Mar 2026, 2:15 PM)"."""
     who = certificate.revoked_by.legal_name if certificate.revoked_by_id else ""
     who = who or (certificate.revoked_by.email if certificate.revoked_by_id else _("staff"))
     when = certificate.revoked_at
     if when is not None:
-        when = date_format(certificate.event.local(when), r"F j, Y g:i A")
+        when = date_format(certificate.event.local(when), "j M Y, g:i A")
     return _("Revoked (%(reason)s, by %(who)s, %(when)s)") % {
         "reason": certificate.revoke_reason or _("no reason recorded"),
         "who": who,

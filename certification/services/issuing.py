@@ -9,10 +9,10 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms import audit, pdf
+from cms.dates import date_range
 from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
@@ -51,16 +51,7 @@ def program_dates(event):
         return ""
     first = event.local(min(s.start for s in sessions)).date()
     last = event.local(max(s.end for s in sessions)).date()
-    if first == last:
-        return date_format(first, "F j, Y")
-    if (first.year, first.month) == (last.year, last.month):
-        # A range within one month: "March 3–5, 2026".
-        return _("%(first)s–%(last)s") % {
-            "first": date_format(first, "F j"),
-            "last": date_format(last, "j, Y"),
-        }
-    start = date_format(first, "F j" if first.year == last.year else "F j, Y")
-    return _("%(first)s – %(last)s") % {"first": start, "last": date_format(last, "F j, Y")}
+    return date_range(first, last)  # "4–6 March 2026", the site's one long style
 
 
 def program_format(event):

@@ -4,10 +4,12 @@ from django import template
 from django.core.cache import cache
 from django.templatetags.tz import do_timezone
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from cms import page_cache
+from cms.dates import date_range
 from cms.money import format_money
 from cms.templatetags.cms_tags import FRAGMENT_SECONDS, _plain_json_for_script
 from courses import queries, services
@@ -27,6 +29,19 @@ def in_zone(value, zone_name):
     if value is None or not zone_name:
         return value
     return do_timezone(value, str(zone_name))
+
+
+@register.simple_tag
+def event_dates(event, weekday=False):
+    """The event's days in its own zone, in the site's long style: "2–6 February 2026" (or
+    "Tuesday 2 February 2026" for one day with `weekday`)."""
+    if not event.starts_at:
+        return ""
+    first = event.local(event.starts_at).date()
+    last = event.local(event.ends_at or event.starts_at).date()
+    if first == last and weekday:
+        return date_format(first, "l j F Y")
+    return date_range(first, last)
 
 
 @register.filter

@@ -163,7 +163,7 @@ def test_certificate_pdf_holds_every_required_field(event_with_ce, script):
     # The issue date is the day in the event's zone (Los Angeles), not in UTC.
     issue_day = timezone.localtime(certificate.issued_at, event_with_ce.zone).date()
     assert certificate.issue_date == issue_day == date(2026, 3, 17)
-    assert "Issued: March 17, 2026" in flat
+    assert "Issued: 17 March 2026" in flat
     # Every letter of the name is drawn with a real glyph: none as a box, "?" or U+FFFD.
     drawn, boxed = glyph_characters(page)
     letters = set(name) - {" "}

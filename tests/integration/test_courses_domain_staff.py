@@ -332,7 +332,7 @@ def test_other_roles_cannot_transfer_a_seat(client, event_with_registrants, staf
 
 
 def test_capacity_overview_shows_start_in_the_events_zone(client, staff_signed_in):
-    # 9:00 local in New York is 14:00 (EST) or 13:00 (EDT) UTC: the page must show 09:00.
+    # 9:00 local in New York is 14:00 (EST) or 13:00 (EDT) UTC: the page must show 9:00 AM.
     event = make_event(title="Zone Webinar", time_zone="America/New_York")
     staff_signed_in(EVENT_MANAGER, email="manager@example.org")
 
@@ -340,7 +340,7 @@ def test_capacity_overview_shows_start_in_the_events_zone(client, staff_signed_i
 
     local = timezone.localtime(event.sessions.get().start, event.zone)
     assert local.hour == 9
-    assert f"{local:%-d %b %Y}, 09:00 America/New_York" in overview
+    assert f"{local:%-d %b %Y}, 9:00 AM America/New_York" in overview
     assert "14:00 America/New_York" not in overview
     assert "13:00 America/New_York" not in overview
 

@@ -253,3 +253,63 @@ def test_a_past_events_offers_make_no_availability_claim(client):
     assert data["offers"], "the price stays on record"
     assert all("availability" not in offer for offer in data["offers"])
     assert "InStock" not in json.dumps(data)
+
+
+# -- item 11: one date style per context, no stray separators, the rating hint first ---------
+
+
+def test_event_dates_read_as_one_range_in_the_long_style(client):
+    from cms.dates import date_range
+
+    event = make_event(days=5, starts_in=timedelta(days=40), time_zone="America/New_York")
+    first = event.local(event.starts_at).date()
+    last = event.local(event.ends_at).date()
+    expected = date_range(first, last)
+    assert re.fullmatch(r"\d{1,2}(–| \w+ – )\d{1,2} \w+ \d{4}|\d{1,2} \w+ \d{4} – .+", expected)
+
+    page = _text(client.get(event.url))
+    listing = _text(client.get(event.get_parent().url))
+
+    assert expected in page
+    assert expected in listing
+    us_style = first.strftime("%B ") + str(first.day)
+    assert us_style not in page and us_style not in listing
+
+
+def test_no_stray_separators_on_the_event_pages(client, signed_in):
+    online = _webinar()
+    in_person = make_event(venue_name="", venue_address="Sarasota, Florida, USA")
+
+    for event in (online, in_person):
+        for response in (
+            client.get(event.url),
+            client.get(reverse("courses:register", args=[event.pk]) + "?full=1"),
+            client.get(event.get_parent().url),
+        ):
+            text = _text(response)
+            assert not re.search(r"·\s*(·|,|$)|(^|[:·])\s*,", text), text
+            assert ", ," not in text and "Where: ," not in text
+    assert "Sarasota, Florida, USA" in _text(client.get(in_person.url))
+
+
+def test_the_rating_hint_comes_before_the_options(client):
+    from certification.factories import make_event as make_ce_event
+    from certification.factories import make_registration
+    from certification.models import EvaluationQuestion
+    from certification.models import QuestionKind as EvaluationKind
+
+    event = make_ce_event("Measuring What Matters")
+    user = make_member("eval@example.org", "Eva Luation")
+    registration = make_registration(event, name="Eva Luation", user=user)
+    EvaluationQuestion.objects.create(
+        event=event, kind=EvaluationKind.RATING, prompt="Overall quality"
+    )
+    client.force_login(user)
+
+    html = client.get(reverse("certification:evaluation", args=[registration.public_id]))
+    html = html.content.decode()
+
+    legend = html.index("Overall quality")
+    hint = html.index("1 = poor, 5 = excellent")
+    first_option = html.index('type="radio"')
+    assert legend < hint < first_option
