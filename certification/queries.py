@@ -64,10 +64,10 @@ def policy_sentences(body):
     if grace:
         sentences.append(
             ngettext(
-                "Arriving up to %(minutes)s minute late or leaving up to %(minutes)s minute "
-                "early still counts as attending a session in full.",
-                "Arriving up to %(minutes)s minutes late or leaving up to %(minutes)s minutes "
-                "early still counts as attending a session in full.",
+                "Missing up to %(minutes)s minute of a session in total (arriving late and "
+                "leaving early together) still counts as attending it in full.",
+                "Missing up to %(minutes)s minutes of a session in total (arriving late and "
+                "leaving early together) still counts as attending it in full.",
                 grace,
             )
             % {"minutes": grace}

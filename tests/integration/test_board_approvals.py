@@ -129,7 +129,7 @@ def test_the_event_page_shows_each_bodys_approval_before_purchase(client):
     assert (
         "Credit for each session you attend in full; none for a session you miss part of." in text
     )
-    assert "Arriving up to 10 minutes late or leaving up to 10 minutes early still counts" in text
+    assert "Missing up to 10 minutes of a session in total (arriving late and leaving early" in text
     assert "You must complete the program evaluation to receive a certificate." in apa_part
     assert "Credit only for attending the whole program; no partial credit." in nbcc_part
     assert "even by a minute, counts as missing the session" in nbcc_part
@@ -141,7 +141,7 @@ def test_the_event_page_shows_each_bodys_approval_before_purchase(client):
         "Credit for the time you attend, counted in 50-minute hours and rounded down to "
         "0.25 hours." in florida_part
     )
-    assert "Arriving up to 5 minutes late" in florida_part
+    assert "Missing up to 5 minutes of a session in total" in florida_part
     assert "CE fee: $75.00 for each attendee who wants CE credit" in text
     assert "Learning objectives" in text
     assert "Use client feedback to pick the cases to discuss in supervision" in text
