@@ -133,7 +133,7 @@ def register(request, event_id):
 def _register_page(request, event, form, *, status=200, sold_out=False):
     existing = queries.active_registration(request.user, event)
     one_step = None
-    if not existing and request.method == "GET" and "full" not in request.GET:
+    if not existing and request.method == "GET" and _wants_one_seat(request.GET):
         one_step = _one_step_offer(event, request.user)
     context = {
         "event": event,
@@ -145,6 +145,15 @@ def _register_page(request, event, form, *, status=200, sold_out=False):
         "one_step": one_step,
     }
     return render(request, "courses/register.html", context, status=status)
+
+
+def _wants_one_seat(query):
+    """Whether a choice brought back from the event page (after logging in) is one seat, or
+    none yet; more seats, an add-on or `?full=1` asks for the full form."""
+    if "full" in query or query.get("access_code"):
+        return False
+    chosen = [v for k, v in query.items() if k.startswith(("ticket_", "addon_"))]
+    return all(v.strip() in ("", "0", "1") for v in chosen)
 
 
 def _one_step_offer(event, user):

@@ -313,3 +313,17 @@ def test_the_rating_hint_comes_before_the_options(client):
     hint = html.index("1 = poor, 5 = excellent")
     first_option = html.index('type="radio"')
     assert legend < hint < first_option
+
+
+def test_a_choice_of_several_seats_brought_back_after_login_keeps_the_full_form(client, signed_in):
+    event = _webinar()
+    standard = TicketType.objects.get(event=event)
+    TicketType.objects.filter(pk=standard.pk).update(max_per_order=5)
+    register = reverse("courses:register", args=[event.pk])
+
+    one = client.get(register, {f"ticket_{standard.pk}": "1"})
+    three = client.get(register, {f"ticket_{standard.pk}": "3"})
+
+    assert "Register (free)" in _text(one)
+    assert "Register (free)" not in _text(three)
+    assert re.search(rf'name="ticket_{standard.pk}"[^>]*value="3"', three.content.decode())
