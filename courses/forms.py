@@ -157,6 +157,74 @@ class RegistrationChoiceForm(forms.Form):
         }
 
 
+def _clean_license(form, cleaned):
+    """CE asked for: who issued the license and its number, in that board's shape."""
+    jurisdiction = cleaned.get("license_jurisdiction")
+    number = normalise_license_number(cleaned.get("license_number"))
+    cleaned["license_number"] = number
+    if not jurisdiction:
+        form.add_error(
+            "license_jurisdiction",
+            _("Choose who issued your license: CE credit is reported to that board."),
+        )
+    if not number:
+        form.add_error("license_number", _("Enter your license number to receive CE credit."))
+    elif jurisdiction:
+        error = license_number_error(jurisdiction, number)
+        if error:
+            form.add_error("license_number", error)
+
+
+class OneStepForm(forms.Form):
+    """ "Register (free)": a member's own free seat in one step. Where the event gives CE,
+    asking for it takes the license here, as the attendee step would."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    wants_ce = forms.BooleanField(
+        label=gettext_lazy("I want continuing-education (CE) credit"), required=False
+    )
+    license_jurisdiction = forms.ChoiceField(
+        label=gettext_lazy("License issued by"),
+        required=False,
+        help_text=gettext_lazy("Needed for CE credit."),
+    )
+    license_number = forms.CharField(
+        label=gettext_lazy("License number"),
+        max_length=60,
+        required=False,
+        help_text=gettext_lazy("As printed on your license; needed for CE credit."),
+    )
+
+    def __init__(self, *args, ce_offered, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ce_offered = ce_offered
+        if ce_offered:
+            self.fields["license_jurisdiction"].choices = [("", _("Choose…"))] + list(
+                jurisdiction_choices()
+            )
+        else:
+            for name in ("wants_ce", "license_jurisdiction", "license_number"):
+                del self.fields[name]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_idempotency_key())
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.ce_offered and cleaned.get("wants_ce"):
+            _clean_license(self, cleaned)
+        return cleaned
+
+    def ce_details(self):
+        """What the seat records about CE: asked for or not, and the license if asked."""
+        if not self.ce_offered or not self.cleaned_data.get("wants_ce"):
+            return {"wants_ce": False}
+        return {
+            "wants_ce": True,
+            "license_jurisdiction": self.cleaned_data["license_jurisdiction"],
+            "license_number": self.cleaned_data["license_number"],
+        }
+
+
 class AttendeeForm(forms.Form):
     """Step 2, one per seat: who sits there, as a certificate and a CE board need it."""
 
@@ -298,22 +366,7 @@ class AttendeeForm(forms.Form):
         cleaned = super().clean()
         invite = cleaned.get("invite")
         if self.ce_possible and self.chose_ce() and not invite:
-            jurisdiction = cleaned.get("license_jurisdiction")
-            number = normalise_license_number(cleaned.get("license_number"))
-            cleaned["license_number"] = number
-            if not jurisdiction:
-                self.add_error(
-                    "license_jurisdiction",
-                    _("Choose who issued your license: CE credit is reported to that board."),
-                )
-            if not number:
-                self.add_error(
-                    "license_number", _("Enter your license number to receive CE credit.")
-                )
-            elif jurisdiction:
-                error = license_number_error(jurisdiction, number)
-                if error:
-                    self.add_error("license_number", error)
+            _clean_license(self, cleaned)
         elif cleaned.get("license_number"):
             cleaned["license_number"] = normalise_license_number(cleaned["license_number"])
         if not invite:

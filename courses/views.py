@@ -19,10 +19,10 @@ from cms.untrusted_input import parse_id
 from courses import queries, services
 from courses.forms import (
     AttendeeForm,
+    OneStepForm,
     RegistrationChoiceForm,
     TransferForm,
     WaitlistClaimForm,
-    new_idempotency_key,
 )
 from courses.models import (
     ApprovalStatus,
@@ -130,10 +130,12 @@ def register(request, event_id):
     return _register_page(request, event, form, status=status, sold_out=sold_out)
 
 
-def _register_page(request, event, form, *, status=200, sold_out=False):
+def _register_page(request, event, form, *, status=200, sold_out=False, one_step_form=None):
     existing = queries.active_registration(request.user, event)
     one_step = None
-    if not existing and request.method == "GET" and _wants_one_seat(request.GET):
+    if one_step_form is not None:
+        one_step = _one_step_offer(event, request.user, one_step_form)
+    elif not existing and request.method == "GET" and _wants_one_seat(request.GET):
         one_step = _one_step_offer(event, request.user)
     context = {
         "event": event,
@@ -156,16 +158,12 @@ def _wants_one_seat(query):
     return all(v.strip() in ("", "0", "1") for v in chosen)
 
 
-def _one_step_offer(event, user):
+def _one_step_offer(event, user, form=None):
     """What the "Register (free)" form needs, or None when the full steps apply."""
     ticket = services.one_step_ticket(event, purchaser=user)
     if ticket is None:
         return None
-    return {
-        "ticket": ticket,
-        "idempotency_key": new_idempotency_key(),
-        "ce_offered": event.total_ce_minutes > 0,
-    }
+    return {"ticket": ticket, "form": form or OneStepForm(ce_offered=event.total_ce_minutes > 0)}
 
 
 def _register_in_one_step(request, event):
@@ -186,12 +184,17 @@ def _register_in_one_step(request, event):
     if queries.active_registration(request.user, event):
         # Registered already (in another tab, or before): say so, with the way to the seat.
         return _register_page(request, event, RegistrationChoiceForm(event), status=409)
+    one_step_form = OneStepForm(request.POST, ce_offered=event.total_ce_minutes > 0)
+    if not one_step_form.is_valid():
+        return _register_page(
+            request, event, RegistrationChoiceForm(event), status=400, one_step_form=one_step_form
+        )
     try:
         booking = services.register_in_one_step(
             event,
             purchaser=request.user,
             idempotency_key=key,
-            wants_ce=bool(request.POST.get("wants_ce")),
+            ce=one_step_form.ce_details(),
             seat_check=seat_check,
         )
     except services.SoldOut:

@@ -198,11 +198,12 @@ def expire_holds_task():
     return expire_holds()
 
 
-def register_in_one_step(event, *, purchaser, idempotency_key, wants_ce=False, seat_check=None):
+def register_in_one_step(event, *, purchaser, idempotency_key, ce=None, seat_check=None):
     """A signed-in member takes one free seat for themselves: hold and confirm together.
 
     Only for what `one_step_ticket` allows (else InvalidSelection). The same
     `idempotency_key` gives back the first booking, confirmed (a double click books once).
+    `ce`: {"wants_ce", "license_jurisdiction", "license_number"} when CE is asked for.
     """
     ticket = one_step_ticket(event, purchaser=purchaser)
     if ticket is None:
@@ -213,8 +214,13 @@ def register_in_one_step(event, *, purchaser, idempotency_key, wants_ce=False, s
         "attendee_name": purchaser.legal_name,
         "attendee_email": purchaser.email,
         "profession": purchaser.profession,
-        "wants_ce": bool(wants_ce) and event.total_ce_minutes > 0,
     }
+    if ce and ce.get("wants_ce") and event.total_ce_minutes > 0:
+        details.update(
+            wants_ce=True,
+            license_jurisdiction=ce.get("license_jurisdiction", ""),
+            license_number=ce.get("license_number", ""),
+        )
     booking = place_hold(
         event=event,
         purchaser=purchaser,

@@ -13,7 +13,7 @@ from cms.dates import date_range
 from cms.money import format_money
 from cms.templatetags.cms_tags import FRAGMENT_SECONDS, _plain_json_for_script
 from courses import queries, services
-from courses.forms import RegistrationChoiceForm, new_idempotency_key
+from courses.forms import OneStepForm, RegistrationChoiceForm
 from courses.license_formats import jurisdiction_name
 from courses.models import EventIndexPage, RegistrationStatus, WaitlistStatus
 
@@ -154,11 +154,8 @@ def registration_box(context, event, data=None):
             now=now,
         )
         if ticket is not None:
-            one_step = {
-                "ticket": ticket,
-                "idempotency_key": new_idempotency_key(),
-                "ce_offered": (data["total_ce_minutes"] if data else event.total_ce_minutes) > 0,
-            }
+            ce_minutes = data["total_ce_minutes"] if data else event.total_ce_minutes
+            one_step = {"ticket": ticket, "form": OneStepForm(ce_offered=ce_minutes > 0)}
     return {
         "request": request,
         "event": event,

@@ -61,7 +61,10 @@ def test_free_webinar_in_one_step(page, width):
     assert_no_sideways_scroll(page)
     assert_accessible(page)
 
+    expect(box.get_by_label("License number")).to_be_hidden()
     box.get_by_label("I want continuing-education (CE) credit").check()
+    box.get_by_label("License issued by").select_option("FL")
+    box.get_by_label("License number").fill("SW1234")
     box.get_by_role("button", name="Register (free)").click()
 
     expect(page.get_by_role("heading", name="Registration confirmed")).to_be_visible()
@@ -72,6 +75,7 @@ def test_free_webinar_in_one_step(page, width):
     registration = Registration.objects.get(event=event)
     assert registration.status == RegistrationStatus.CONFIRMED
     assert registration.attendee == member and registration.wants_ce
+    assert registration.license_number == "SW1234"
 
     page.goto(event.url)
     box = page.get_by_role("region", name="Registration")

@@ -88,7 +88,9 @@ def test_free_webinar_registers_in_one_post_and_lands_on_the_confirmation(client
     assert "You'll be registered as María José Núñez" in page
     assert 'name="ticket_' not in response.content.decode(), "no ticket step for one free seat"
 
-    response = _one_step(client, event, wants_ce="1")
+    response = _one_step(
+        client, event, wants_ce="on", license_jurisdiction="FL", license_number="sw 1234"
+    )
 
     booking = Booking.objects.get(event=event)
     assert response.status_code == 302
@@ -103,6 +105,34 @@ def test_free_webinar_registers_in_one_post_and_lands_on_the_confirmation(client
     assert registration.attendee == signed_in
     assert registration.attendee_name == "María José Núñez"
     assert registration.wants_ce is True
+    assert (registration.license_jurisdiction, registration.license_number) == ("FL", "SW1234")
+
+
+def test_asking_for_ce_in_one_step_needs_the_license_as_the_attendee_step_does(client, signed_in):
+    event = _webinar()
+
+    response = _one_step(client, event, wants_ce="on", license_jurisdiction="FL")
+
+    text = _text(response)
+    assert response.status_code == 400
+    assert "Enter your license number to receive CE credit." in text
+    assert "Register (free)" in text
+    assert not Registration.objects.filter(event=event).exists()
+    fixed = _one_step(
+        client, event, wants_ce="on", license_jurisdiction="FL", license_number="MH5678"
+    )
+    assert fixed.status_code == 302
+    assert Registration.objects.get(event=event).license_number == "MH5678"
+
+
+def test_one_step_without_ce_records_no_ce_request(client, signed_in):
+    event = _webinar()
+
+    _one_step(client, event)
+
+    registration = Registration.objects.get(event=event)
+    assert registration.status == RegistrationStatus.CONFIRMED
+    assert registration.wants_ce is False and registration.license_number == ""
 
 
 def test_a_double_click_makes_one_registration(client, signed_in):
