@@ -131,7 +131,7 @@ def test_verification_page_shows_only_name_program_date_and_hours(client, event)
     assert "Valid." in page
     assert "&lt;script&gt;x&lt;/script&gt; Ana" in page and "<script>x</script>" not in page
     assert "Measuring What Matters" in page and certificate.program_dates in page
-    assert "hours – American Psychological Association (APA)" in page
+    assert "hours (60-minute hours) – American Psychological Association (APA)" in page
     assert "SW1234" not in page and "ana@example.org" not in page
 
 
