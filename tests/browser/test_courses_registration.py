@@ -81,19 +81,10 @@ def test_new_user_registers_for_the_free_webinar(page):
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("navigation", name="Your account")).to_contain_text("Aiyana")
 
+    # One free seat for oneself is one step (issue 15, item 8): no attendee or summary page.
     page.goto(event.url)
-    page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("heading", name="Who is attending?")).to_be_visible()
-    expect(page.get_by_label("Legal name")).to_have_value("Aiyana Begay")
-    expect(page.get_by_label("Email address")).to_have_value("aiyana@example.org")
-    page.get_by_label("Profession").fill("Licensed clinical social worker")
-    assert_accessible(page)
-    page.get_by_role("button", name="Continue to summary").click()
-
-    expect(page.get_by_role("heading", name="Check your registration")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Your seats are held until")
-    assert_accessible(page)
-    page.get_by_role("button", name="Confirm registration").click()
+    expect(page.locator("main")).to_contain_text("You'll be registered as Aiyana Begay")
+    page.get_by_role("button", name="Register (free)").click()
 
     expect(page.get_by_role("heading", name="Registration confirmed")).to_be_visible()
     registration = Registration.objects.get(attendee__email="aiyana@example.org")
