@@ -8,9 +8,12 @@ The one way to lock rows before changing them:
 
 - Both refuse to run outside `transaction.atomic()` (`LockOutsideTransaction`): a lock taken in
   autocommit mode is released at once and protects nothing.
-- On PostgreSQL they first `SET LOCAL lock_timeout` (settings.DB_LOCK_TIMEOUT, "5s" by
-  default) for the rest of the transaction, then `SELECT ... FOR UPDATE` (keyword arguments go
-  to `select_for_update`: `no_key=True`, `of=("self",)`, `nowait=True`, ...). Waiting longer
+- On PostgreSQL they set `lock_timeout` (settings.DB_LOCK_TIMEOUT, "5s" by default) for the
+  rest of the transaction and `SELECT ... FOR UPDATE` in one statement: the locking query's
+  WHERE clause calls `set_config(..., is_local => true)`, which runs on each row as it is read,
+  before the row is locked, so the first wait is already bounded, and a lock costs one round
+  trip, not two (keyword arguments go to `select_for_update`: `no_key=True`, `of=("self",)`,
+  `nowait=True`, ...). Waiting longer
   than that, or a `nowait` lock already held, raises `Busy`, whose message tells the person
   someone else is changing this and to try again in a moment. `BusyMiddleware` turns a `Busy`
   that reaches it into a short 503 page (or JSON) with `Retry-After`.
@@ -28,6 +31,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -81,14 +86,36 @@ def require_transaction(using=DEFAULT_DB_ALIAS):
 
 
 def set_lock_timeout(using=DEFAULT_DB_ALIAS):
-    """On PostgreSQL, bound how long this transaction waits for any row lock."""
+    """On PostgreSQL, bound how long this transaction waits for any row lock (a statement of
+    its own; `locked` folds the same setting into its locking query instead)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    timeout = getattr(settings, "DB_LOCK_TIMEOUT", "5s")
     with connection.cursor() as cursor:
         # SET takes no parameters; the value is quoted as a literal by set_config instead.
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [str(timeout)])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_lock_timeout()])
+
+
+def _lock_timeout():
+    return str(getattr(settings, "DB_LOCK_TIMEOUT", "5s"))
+
+
+def with_lock_timeout(queryset):
+    """`queryset` that also sets this transaction's lock timeout, in its own WHERE clause.
+
+    PostgreSQL evaluates the (volatile) `set_config` on each row the scan reads, below the
+    node that locks the rows, so the timeout is in force before the first wait (the planner
+    never hoists a volatile call into a one-time filter). Elsewhere the queryset is unchanged.
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset
+    return queryset.filter(
+        RawSQL(
+            "set_config('lock_timeout', %s, true) IS NOT NULL",
+            [_lock_timeout()],
+            output_field=BooleanField(),
+        )
+    )
 
 
 def locked(queryset, **select_for_update_kwargs):
@@ -96,8 +123,7 @@ def locked(queryset, **select_for_update_kwargs):
     using = queryset.db
     require_transaction(using)
     with busy_on_lock_timeout():
-        set_lock_timeout(using)
-        return list(queryset.select_for_update(**select_for_update_kwargs))
+        return list(with_lock_timeout(queryset).select_for_update(**select_for_update_kwargs))
 
 
 def lock_one(model_or_queryset, pk, **select_for_update_kwargs):

@@ -46,8 +46,9 @@ def lock_capacity(event, ticket_types=()):
     # FOR NO KEY UPDATE: lockers still queue one at a time, but rows that merely point at the
     # event (a booking written earlier in the same transaction, or by another buyer) do not
     # conflict with it, so writing the booking before taking the lock cannot deadlock.
+    # No ordering: the page's default order (its tree path) would join the page table.
     locked(
-        EventPage.objects.filter(pk=event.pk).values_list("pk", flat=True),
+        EventPage.objects.filter(pk=event.pk).order_by().values_list("pk", flat=True),
         of=("self",),
         no_key=True,
     )

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, event, the seat count (with the key lookup), ticket types, add-ons, the
 # booking and its audit record, the count under the capacity lock, the seat; plus, where the
-# database has row locks (PostgreSQL), the lock timeout and the lock. Savepoints not counted.
+# database has row locks (PostgreSQL), the lock, which sets the lock timeout in the same
+# statement. Savepoints not counted (the test's own transaction makes them).
 HOLD_QUERIES = 10
 # Session, user, event and the seat count (with the key lookup): nothing more once it says full.
 SOLD_OUT_QUERIES = 4
@@ -115,8 +116,31 @@ def test_a_hold_costs_a_fixed_number_of_queries(client):
 
     assert response.status_code == 302
     assert Registration.objects.count() == 2
-    lock = 2 if connection.features.has_select_for_update else 0
+    lock = 1 if connection.features.has_select_for_update else 0
     assert len(_statements(captured)) == HOLD_QUERIES + lock, _statements(captured)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_capacity_lock_is_one_statement_that_bounds_its_wait(client):
+    event = make_event(capacity=50)
+    ticket = event.ticket_types.get()
+    client.force_login(UserFactory())
+    _attempt(client, event, "warm-up", ticket)
+    client.force_login(UserFactory())
+
+    with CaptureQueriesContext(connection) as captured:
+        response = _attempt(client, event, "hold-pg", ticket)
+
+    assert response.status_code == 302
+    sql = _statements(captured)
+    assert len(sql) == HOLD_QUERIES + 1, sql
+    locks = [statement for statement in sql if "FOR NO KEY UPDATE" in statement.upper()]
+    assert len(locks) == 1, sql
+    # The lock timeout rides in the locking statement, not a round trip of its own.
+    assert "set_config('lock_timeout'" in locks[0]
+    assert sum("set_config" in statement for statement in sql) == 1
+    # The event row alone: no join to the page table for its tree order.
+    assert "wagtailcore_page" not in locks[0]
 
 
 def test_sold_out_costs_no_second_count_and_no_key_lookup(client):
