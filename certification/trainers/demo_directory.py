@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from cms import links
 from cms.dates import add_months
 
 from .credential_pdf import render_credential
@@ -87,6 +88,7 @@ def ensure_certified_trainers(stdout, track_slug="certified-trainer"):
         )
         credentials.append(credential)
     stdout.write(
-        f"  Directory: {len(DEMO_TRAINERS)} certified trainers listed (/certification/directory/)"
+        f"  Directory: {len(DEMO_TRAINERS)} certified trainers listed at "
+        f"{links.absolute_reverse('trainers:directory')}"
     )
     return credentials

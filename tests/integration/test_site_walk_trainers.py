@@ -271,7 +271,8 @@ def test_demo_lists_certified_trainers_in_the_directory_and_runs_again_unchanged
     assert Credential.objects.filter(status=Credential.Status.ACTIVE).count() == len(DEMO_TRAINERS)
     assert DirectoryListing.objects.filter(listed=True).count() == len(DEMO_TRAINERS)
     assert Enrolment.objects.filter(status=Enrolment.Status.CERTIFIED).count() == len(DEMO_TRAINERS)
-    assert "Directory: 3 certified trainers listed" in out.getvalue()
+    assert "Directory: 3 certified trainers listed at http" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("/certification/directory/")
 
     page = _text(client.get(reverse("trainers:directory")))
     for legal_name, _preferred, _email, place, _number, _months in DEMO_TRAINERS:
