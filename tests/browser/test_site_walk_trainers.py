@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.utils import timezone
 from playwright.sync_api import expect
 from wagtail.models import Site
 
@@ -107,7 +106,7 @@ def test_dashboard_and_video_page_say_what_to_do_next(page, width):
         starts_in=timedelta(days=60),
     )
     register(candidate, event)
-    day = timezone.localtime(event.starts_at).strftime("%-d %B %Y")
+    day = event.local(event.starts_at).strftime("%-d %B %Y")
 
     log_in_browser(page, candidate)
     page.goto("/certification/")

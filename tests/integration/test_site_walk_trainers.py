@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone
 from wagtail.models import Site
 
 from certification import services as ce_services
@@ -119,7 +118,7 @@ def test_a_candidate_registered_for_the_next_training_is_told_to_attend(client):
 
     _register(candidate, event)
     page = _text(client.get("/certification/"))
-    day = timezone.localtime(event.starts_at).strftime("%-d %B %Y")
+    day = event.local(event.starts_at).strftime("%-d %B %Y")
     assert f"Registered for {day}; attend to complete." in page
     assert "Register for and attend" not in page
     assert "See Training of Trainers 2027" in page

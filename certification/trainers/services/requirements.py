@@ -105,7 +105,8 @@ def _state_for(enrolment, requirement):
         registration = upcoming_registration(enrolment.candidate, requirement.programme)
         if registration is not None:
             event = registration.event
-            day = date_format(timezone.localtime(event.starts_at), "j F Y")
+            # The day in the event's own time zone, as its page and the confirmation show it.
+            day = date_format(event.local(event.starts_at), "j F Y")
             return RequirementState(
                 requirement,
                 False,
