@@ -51,7 +51,7 @@ def upcoming_events_and_approvals(user):
         items.append(
             AttentionItem(
                 _("%(title)s, %(date)s")
-                % {"title": row["event"].title, "date": date_format(row["starts"], "DATE_FORMAT")},
+                % {"title": row["event"].title, "date": date_format(row["starts"], "j M Y")},
                 overview,
                 detail=_seats_detail(row),
                 tone="warning" if row["left"] == 0 and row["waiting"] else "info",

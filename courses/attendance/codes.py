@@ -91,7 +91,7 @@ def self_check_in(user, code, *, now=None):
                 "Check-in for “%(session)s” is open from 30 minutes before it starts "
                 "(%(start)s) until it ends."
             )
-            % {"session": session.title, "start": date_format(local, "F j, g:i A")}
+            % {"session": session.title, "start": date_format(local, "j F, g:i A")}
         )
     registration = (
         Registration.objects.filter(

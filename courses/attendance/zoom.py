@@ -240,7 +240,7 @@ def import_zoom_report(event, uploaded_file, *, actor):
         event=event, file_sha256=digest, status=ZoomImportStatus.IMPORTED
     ).first()
     if previous is not None and report.ok:
-        when = date_format(event.local(previous.created_at), r"F j, Y \a\t g:i A")
+        when = date_format(event.local(previous.created_at), "j M Y, g:i A")
         report.errors.append(
             _("This file was already imported on %(when)s by %(who)s. Nothing was imported again.")
             % {"when": when, "who": previous.uploaded_by or _("staff")}

@@ -43,7 +43,7 @@ def waitlist_offer_for(token, user, event, now):
                 "This seat offer lapsed on %(when)s and passed to the next person on the "
                 "waitlist. You can join the waitlist again from the event page."
             )
-            % {"when": date_format(lapsed, "DATETIME_FORMAT")}
+            % {"when": date_format(lapsed, "j F Y, g:i A T")}
             if lapsed
             else _("This seat offer has lapsed and passed to the next person on the waitlist.")
         )
