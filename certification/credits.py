@@ -61,7 +61,12 @@ class CreditResult:
     offering: object
     hours: Decimal
     full: bool
+    # What the attendance record shows, e.g. "missed 40 minutes of session 3 (Feedback)":
+    # the same facts for every body, so a page can say them once.
     shortfalls: list = field(default_factory=list)
+    # The body's own rule that turned them into this figure, when it matters ("APA gives
+    # credit only for the whole program").
+    rule: str = ""
 
     @property
     def body(self):
@@ -69,8 +74,9 @@ class CreditResult:
 
     @property
     def reason(self):
-        """The shortfall in plain words, e.g. "missed 40 minutes of session 3 (Feedback)"."""
-        return "; ".join(self.shortfalls)
+        """The shortfall in plain words, with the body's rule first when it decided."""
+        facts = "; ".join(self.shortfalls)
+        return f"{self.rule}: {facts}" if self.rule and facts else self.rule or facts
 
     @property
     def minutes_per_credit(self):
@@ -150,11 +156,8 @@ def credit_for(offering, presence):
                 offering,
                 Decimal("0"),
                 False,
-                [
-                    _("%(body)s gives credit only for the whole program: %(shortfall)s")
-                    % {"body": body, "shortfall": shortfalls[0]}
-                ]
-                + shortfalls[1:],
+                shortfalls,
+                rule=_("%(body)s gives credit only for the whole program") % {"body": body},
             )
         return CreditResult(offering, cap, True, [])
     if body.credit_basis == CreditBasis.PER_HOUR:

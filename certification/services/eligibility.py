@@ -71,6 +71,16 @@ class Eligibility:
         return headline_hours(self.credits)
 
     @property
+    def shortfalls(self):
+        """The attendance facts behind any short credit, each once, in schedule order
+        (several bodies short for the same missed session say it once)."""
+        seen = []
+        for credit in self.credits:
+            if not credit.full:
+                seen += [fact for fact in credit.shortfalls if fact not in seen]
+        return seen
+
+    @property
     def is_eligible(self):
         return self.status == ES.ELIGIBLE
 

@@ -278,3 +278,19 @@ def test_a_headline_total_appears_where_every_body_agrees(client):
     text = client.get(certificate.get_absolute_url()).content.decode()
     assert "5.00 hours (60-minute hours) – APA" in text
     assert "5.00 hours from every body" in text
+
+
+def test_my_ce_says_each_bodys_hours_the_reason_once_and_what_to_do_next(client, conference):
+    """Four bodies short for the same missed hour: the page says the fact once, not four times."""
+    user = make_user("devi@example.org", "Devi Delayed")
+    registration = make_registration(conference, name="Devi Delayed", user=user)
+    miss_forty_minutes_of_day_two(registration)
+    client.force_login(user)
+
+    html = client.get(reverse("certification:my_ce")).content.decode()
+
+    assert html.count("missed 40 minutes of session 2 (Day two)") == 1
+    assert "Why:" in html and "What to do next:" in html
+    assert "<strong>0.00 hours</strong> (60-minute hours) – FL PSY: only the whole program" in html
+    assert "<strong>12.00 hours</strong> (60-minute hours) – ASWB: partial credit" in html
+    assert "<strong>20.50 hours</strong> (50-minute hours)" in html
