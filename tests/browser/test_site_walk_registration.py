@@ -2,6 +2,7 @@
 the event page, then the confirmation with add to calendar; no ticket, attendee or summary
 step and no hold countdown."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -82,3 +83,29 @@ def test_free_webinar_in_one_step(page, width):
     expect(box).to_contain_text("You're registered for this event.")
     expect(box.get_by_role("button", name="Register (free)")).to_have_count(0)
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_one_step_with_ce_asks_for_the_license_on_the_field(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    event = free_webinar()
+    member = make_member("sam@example.org", "Sam Okafor")
+    log_in_browser(page, member)
+
+    page.goto(event.url)
+    box = page.get_by_role("region", name="Registration")
+    box.get_by_label("I want continuing-education (CE) credit").check()
+    box.get_by_label("License issued by").select_option("FL")
+    box.get_by_role("button", name="Register (free)").click()
+
+    expect(page.get_by_role("heading", name=re.compile("^Register for"))).to_be_visible()
+    expect(page.get_by_label("License number")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Enter your license number to receive CE credit.")
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+    assert not Registration.objects.filter(event=event).exists()
+
+    page.get_by_label("License number").fill("MH1234")
+    page.get_by_role("button", name="Register (free)").click()
+    expect(page.get_by_role("heading", name="Registration confirmed")).to_be_visible()
+    assert Registration.objects.get(event=event).license_number == "MH1234"
