@@ -13,5 +13,6 @@ class CmsConfig(AppConfig):
         # Before any URLconf is read: every app's routes use `<id:...>` and `<text:...>`.
         register_converter(IdConverter, "id")
         register_converter(TextConverter, "text")
-        # Connects the audit receivers for allauth's signals (they import models: not before ready).
-        from cms import account_signals  # noqa: F401
+        # Connects the audit receivers for allauth's signals (they import models: not before
+        # ready), and those forgetting the header's cached "Admin" link answers on role changes.
+        from cms import account_signals, admin_link  # noqa: F401

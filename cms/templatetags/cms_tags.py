@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
-from cms import page_cache
+from cms import admin_link, page_cache
 from cms.images import social_image
 from cms.models import SiteSettings
 
@@ -28,6 +28,13 @@ def _current_site(request):
     if request is None:
         return None
     return Site.find_for_request(request)
+
+
+@register.filter
+def offers_admin_link(user):
+    """`{% if user|offers_admin_link %}`: the header's "Admin" link, without a permission
+    query on every page (`cms.admin_link`)."""
+    return admin_link.offers_admin_link(user)
 
 
 @register.simple_tag
