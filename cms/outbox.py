@@ -59,14 +59,21 @@ MAX_BACKOFF_SECONDS = 3600
 SWEEP_BATCH = 500
 
 
-def enqueue(task, *args, key=None, **kwargs):
+def enqueue(task, *args, key=None, new_key=False, **kwargs):
     """Promise to run `task(*args, **kwargs)` once the current transaction commits.
 
     `task` is a Celery task or its registered name; arguments must be JSON-safe. Returns the
     new row, or None when a row with `key` already exists (the promise was made before).
+
+    `new_key=True`: the caller knows no row can hold `key` yet (it names a row this very
+    transaction created), so the row is written in one INSERT, with no look for the key first
+    and no savepoint around it; a clash would then be a real error, and raises.
     """
     name = task if isinstance(task, str) else task.name
-    return _write(OutboxKind.TASK, name, {"args": list(args), "kwargs": kwargs}, key)
+    payload = {"args": list(args), "kwargs": kwargs}
+    if new_key:
+        return _write_new(OutboxKind.TASK, name, payload, key)
+    return _write(OutboxKind.TASK, name, payload, key)
 
 
 def enqueue_email(data, *, key=None):
@@ -89,6 +96,14 @@ def _write(kind, name, payload, key):
             # Another transaction wrote the same key at the same moment.
             return None
         raise
+    transaction.on_commit(lambda: dispatch(message.pk))
+    return message
+
+
+def _write_new(kind, name, payload, key):
+    message = OutboxMessage.objects.create(
+        kind=kind, name=name, payload=payload, key=key, next_attempt_at=timezone.now()
+    )
     transaction.on_commit(lambda: dispatch(message.pk))
     return message
 

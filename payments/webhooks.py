@@ -54,16 +54,18 @@ def store_event(event_id, event_type, payload):
     Returns (record, pending): `pending` is False only for an event already processed (a true
     duplicate). An unprocessed event is promised again unless an earlier promise still waits.
 
-    A first delivery is one transaction: the insert and the promise, no savepoint (the
-    endpoint's cost is its round trips to the database). A repeated delivery fails that insert
-    on the unique event id, rolls it back and is handled in a transaction of its own.
+    A first delivery is one transaction of two INSERTs: the event and the promise, with no
+    savepoint and no look for an earlier promise (none can name a row made in this transaction;
+    the endpoint's cost is its round trips to the database). A repeated delivery fails the
+    first insert on the unique event id, rolls it back and is handled in a transaction of its
+    own.
     """
     try:
         with transaction.atomic():
             record = WebhookEvent.objects.create(
                 stripe_event_id=event_id, type=event_type, payload=payload
             )
-            services.queue_event(record)
+            services.queue_event(record, just_stored=True)
         return record, True
     except IntegrityError:
         if not WebhookEvent.objects.filter(stripe_event_id=event_id).exists():

@@ -153,12 +153,16 @@ def _promise_key(event_pk):
     return f"payments:stripe-event:{event_pk}:"
 
 
-def queue_event(event):
+def queue_event(event, *, just_stored=False):
     """Promise, in the caller's transaction, to process the stored event (an outbox row,
-    dispatched after the commit). One promise per delivery of the event."""
+    dispatched after the commit). One promise per delivery of the event. `just_stored`: the
+    event row was created in this transaction, so no promise can hold its key yet."""
     event = event if isinstance(event, WebhookEvent) else WebhookEvent.objects.get(pk=event)
     return enqueue(
-        process_webhook_event, event.pk, key=f"{_promise_key(event.pk)}{event.deliveries}"
+        process_webhook_event,
+        event.pk,
+        key=f"{_promise_key(event.pk)}{event.deliveries}",
+        new_key=just_stored,
     )
 
 

@@ -1,0 +1,68 @@
+"""The Stripe webhook endpoint's own cost: a first delivery is verified, stored and promised
+in one transaction of two INSERTs, with no look for an earlier promise and no savepoint of
+its own; processing waits for the worker (counted, never timed)."""
+
+import json
+
+import pytest
+import stripe
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cms.models import OutboxMessage, OutboxStatus
+from payments.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_endpoint_cost"
+
+
+def _post(client, event):
+    body = json.dumps(event)
+    signature = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+    return client.post(
+        reverse("payments:stripe_webhook"),
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+
+def test_a_first_delivery_is_two_inserts_and_the_promise_waits_for_the_worker(client, settings):
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    event = {"id": "evt_cost_1", "type": "customer.created", "data": {"object": {}}}
+
+    # The test's own transaction is not committed, so nothing runs after commit here: what
+    # is counted is the endpoint alone.
+    with CaptureQueriesContext(connection) as captured:
+        response = _post(client, event)
+
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "duplicate": False}
+    sql = [query["sql"].upper() for query in captured.captured_queries]
+    # One savepoint pair: the endpoint's transaction, nested in the test's. None inside it.
+    assert sum(s.startswith("SAVEPOINT") for s in sql) == 1, sql
+    statements = [s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith('INSERT INTO "PAYMENTS_WEBHOOKEVENT"')
+    assert statements[1].startswith('INSERT INTO "CMS_OUTBOXMESSAGE"')
+
+    stored = WebhookEvent.objects.get(stripe_event_id="evt_cost_1")
+    assert stored.processed_at is None
+    promise = OutboxMessage.objects.get()
+    assert promise.status == OutboxStatus.PENDING
+    assert promise.payload["args"] == [stored.pk]
+
+
+def test_a_repeated_delivery_before_processing_is_promised_once_more(client, settings):
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    event = {"id": "evt_cost_2", "type": "customer.created", "data": {"object": {}}}
+
+    first, second = _post(client, event), _post(client, event)
+
+    assert first.json()["duplicate"] is False
+    assert second.json()["duplicate"] is False
+    assert WebhookEvent.objects.get(stripe_event_id="evt_cost_2").deliveries == 2
+    # The first promise still waits, so the second delivery adds none.
+    assert OutboxMessage.objects.count() == 1
