@@ -59,12 +59,12 @@ def _check_usable(discount, order, now):
                 "The code %(code)s can be used from %(date)s. Continue without it, or come "
                 "back then."
             )
-            % {**named, "date": date_format(discount.valid_from, "F j, Y")}
+            % {**named, "date": date_format(discount.valid_from, "j F Y")}
         )
     if discount.valid_until and now >= discount.valid_until:
         raise PaymentError(
             _("The code %(code)s expired on %(date)s.")
-            % {**named, "date": date_format(discount.valid_until, "F j, Y")}
+            % {**named, "date": date_format(discount.valid_until, "j F Y")}
         )
     if discount.event_id and discount.event_id != order.event_id:
         raise PaymentError(_("The code %(code)s is not valid for this event.") % named)
