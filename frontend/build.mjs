@@ -7,6 +7,7 @@ const entryPoints = {
   upload: "frontend/upload.js",
   review: "frontend/review.js",
   courses: "frontend/courses.js",
+  transcript: "frontend/transcript.js",
 };
 
 await build({
