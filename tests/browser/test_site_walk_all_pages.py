@@ -105,6 +105,7 @@ def public_pages():
         "/accounts/login/",
         "/accounts/signup/",
         "/accounts/password/reset/",
+        ("/no-such-page/", 404),
     ]
     if credential is not None:
         pages.append(f"/certification/verify/{credential.verification_code}/")
@@ -191,6 +192,11 @@ def prepare_member():
         "/accounts/password/change/",
         "/accounts/2fa/",
         "/accounts/delete/",
+        "/accounts/reauthenticate/",
+        f"/attendance/pass/{paid_seat.public_id}/",
+        "/attendance/check-in/",
+        f"/ce/registrations/{paid_seat.public_id}/licenses/",
+        ("/no-such-page/", 404),
     ]
     if past_booking.exists():
         pages.append(f"/registrations/bookings/{past_booking.first().public_id}/confirmation/")
@@ -208,6 +214,7 @@ def ce_administrator_pages(member):
         f"/admin/ce/events/{event.pk}/evaluation/",
         f"/admin/ce/certificates/{certificate.code}/",
         "/admin/ce/transcripts/",
+        "/admin/ce/transcripts/?q=a",
         f"/admin/ce/transcripts/{member.pk}/",
         "/accounts/2fa/",
     ]
@@ -223,6 +230,7 @@ def superuser_pages(member):
     return [
         "/admin/",
         "/admin/finance/orders/",
+        "/admin/finance/orders/revenue/",
         f"/admin/finance/orders/{order.public_id}/",
         "/attendance/",
         f"/attendance/events/{upcoming.pk}/",
