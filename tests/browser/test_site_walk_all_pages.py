@@ -25,6 +25,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from certification.models.certificates import Certificate
 from certification.trainers.models.credentials import Credential
+from certification.trainers.models.tracks import Track
+from certification.trainers.services.enrolment import enrol
 from cms.models import ArticlePage, NewsIndexPage, StandardPage, User
 from cms.roles import CE_ADMINISTRATOR
 from courses import services
@@ -200,7 +202,37 @@ def prepare_member():
     ]
     if past_booking.exists():
         pages.append(f"/registrations/bookings/{past_booking.first().public_id}/confirmation/")
-    return member, pages
+    return member, pages + candidate_pages(member)
+
+
+def candidate_pages(member):
+    """The member enrolled in every open trainer track: each step's page, once per kind."""
+    urls = {
+        "video": "videos/{id}/new",
+        "assessment": "assessment/{id}",
+        "evidence": "evidence/{id}",
+    }
+    pages = []
+    for track in Track.objects.all():
+        if not track.is_open:
+            continue
+        enrolment = enrol(track, member)
+        for requirement in track.requirements.all():
+            step = urls.get(requirement.kind)
+            if step:
+                pages.append(
+                    f"/certification/enrolments/{enrolment.public_id}/"
+                    f"{step.format(id=requirement.pk)}/"
+                )
+                urls.pop(requirement.kind)
+    assert pages, "the demo has no open trainer track with a video, assessment or evidence step"
+    return pages
+
+
+def certified_trainer_pages():
+    """A demo certified trainer listed in the directory: their dashboard and their entry."""
+    credential = Credential.objects.select_related("enrolment__candidate").first()
+    return credential.enrolment.candidate, ["/certification/", "/certification/directory/my-entry/"]
 
 
 def ce_administrator_pages(member):
@@ -314,6 +346,11 @@ def test_every_page_fits_phone_and_desktop_passes_axe_and_links_to_the_served_ad
     member, member_pages = prepare_member()
     log_in_browser(page, member)
     problems += walk(page, member_pages, demo_site, f"member {member.email}")
+
+    page.context.clear_cookies()
+    trainer, trainer_pages = certified_trainer_pages()
+    log_in_browser(page, trainer)
+    problems += walk(page, trainer_pages, demo_site, f"certified trainer {trainer.email}")
 
     page.context.clear_cookies()
     staff = make_staff_in_role(CE_ADMINISTRATOR, email="ce.admin@example.org")
