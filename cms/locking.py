@@ -123,7 +123,12 @@ def locked(queryset, **select_for_update_kwargs):
     using = queryset.db
     require_transaction(using)
     with busy_on_lock_timeout():
-        return list(with_lock_timeout(queryset).select_for_update(**select_for_update_kwargs))
+        if queryset.query.is_sliced:
+            # A sliced queryset takes no more filters: the timeout is a statement of its own.
+            set_lock_timeout(using)
+        else:
+            queryset = with_lock_timeout(queryset)
+        return list(queryset.select_for_update(**select_for_update_kwargs))
 
 
 def lock_one(model_or_queryset, pk, **select_for_update_kwargs):

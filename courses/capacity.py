@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from cms.locking import locked, require_transaction
+from cms.locking import busy_on_lock_timeout, locked, require_transaction, with_lock_timeout
 from courses.models import (
     Booking,
     EventPage,
@@ -33,16 +33,26 @@ locking_enabled = True
 after_availability_check = None
 
 
-def lock_capacity(event, ticket_types=()):
+def lock_capacity(event, ticket_types=(), *, count_at=None, exclude_entry=None):
     """Lock the capacity rows of `event` and `ticket_types` inside the caller's transaction.
 
     Refuses to run outside `transaction.atomic()` (`cms.locking.LockOutsideTransaction`): a
     lock taken in autocommit is released at once. On PostgreSQL a wait past the lock timeout
     raises `cms.locking.Busy` ("try again in a moment") instead of queueing without end.
+
+    `count_at`: also count the event's seats taken at that moment, after the lock is held, and
+    return the count (None when it was not made here: the caller counts). On PostgreSQL, when
+    no ticket has its own quota, the lock and the count go in one round trip as two statements:
+    each statement of a multi-statement query takes its own snapshot (READ COMMITTED), so the
+    count, run once the lock is granted, sees every seat committed by whoever held it before.
     """
     require_transaction()
     if not locking_enabled or not connection.features.has_select_for_update:
-        return
+        return None
+    # A ticket row is a capacity row only when the ticket has its own quota.
+    ids = sorted({t.pk for t in ticket_types if t.capacity is not None})
+    if count_at is not None and not ids and connection.vendor == "postgresql":
+        return _lock_event_and_count(event, count_at, exclude_entry)
     # FOR NO KEY UPDATE: lockers still queue one at a time, but rows that merely point at the
     # event (a booking written earlier in the same transaction, or by another buyer) do not
     # conflict with it, so writing the booking before taking the lock cannot deadlock.
@@ -52,13 +62,36 @@ def lock_capacity(event, ticket_types=()):
         of=("self",),
         no_key=True,
     )
-    # A ticket row is a capacity row only when the ticket has its own quota.
-    ids = sorted({t.pk for t in ticket_types if t.capacity is not None})
     if ids:
         locked(
             TicketType.objects.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True),
             no_key=True,
         )
+    return None
+
+
+def _lock_event_and_count(event, now, exclude_entry):
+    """PostgreSQL: lock the event row (with the lock timeout) and count its seats, one trip."""
+    lock = with_lock_timeout(
+        EventPage.objects.filter(pk=event.pk).order_by().values_list("pk", flat=True)
+    ).select_for_update(of=("self",), no_key=True)
+    lock_sql, lock_params = lock.query.sql_with_params()
+    ops = connection.ops
+    # Without parameters psycopg sends the text as one simple query, which may hold several
+    # statements; the values are quoted by the driver (compose_sql), never by hand.
+    sql = ";\n".join(
+        [
+            ops.compose_sql(lock_sql, lock_params),
+            ops.compose_sql(
+                _seats_taken_sql(exclude_entry),
+                _seats_taken_params(event.pk, now, exclude_entry),
+            ),
+        ]
+    )
+    with busy_on_lock_timeout(), connection.cursor() as cursor:
+        cursor.execute(sql)
+        cursor.nextset()
+        return cursor.fetchone()[0]
 
 
 def _seat_taking_registrations(now):

@@ -265,8 +265,17 @@ def _place_hold(
                     "approval": booking.approval_status,
                 },
             )
-            capacity.lock_capacity(event, ticket_types.values())
-            check_seats(event, ticket_types, quantities, now, exclude_entry=entry)
+            taken = capacity.lock_capacity(
+                event, ticket_types.values(), count_at=now, exclude_entry=entry
+            )
+            check_seats(
+                event,
+                ticket_types,
+                quantities,
+                now,
+                exclude_entry=entry,
+                left=None if taken is None else max(0, event.capacity - taken),
+            )
             capacity.reached_check_point()
             _add_seats(
                 booking,
