@@ -285,6 +285,39 @@ def links_off_this_site(page, served):
     return sorted(wrong)
 
 
+# Content cut off at the right edge without the page scrolling: an element reaching past the
+# viewport inside a container that hides its overflow (Wagtail's admin <main> does), unless a
+# container on the way scrolls sideways (a labelled table region) or it is visually hidden.
+# Checked on the site's pages only: Wagtail's admin (/admin/) hides sideways overflow in its
+# <main> at phone width, and its screens are checked for page overflow and axe.
+CLIPPED = """() => {
+    const limit = document.documentElement.clientWidth;
+    const clipped = [];
+    for (const el of document.body.querySelectorAll("*")) {
+        const box = el.getBoundingClientRect();
+        if (box.width < 2 || box.height < 2) continue;
+        if (box.right <= limit + 1 || box.left >= limit) continue;
+        const style = getComputedStyle(el);
+        if (style.visibility === "hidden" || style.position === "fixed") continue;
+        let ancestor = el.parentElement, scrolls = false, hides = false;
+        while (ancestor && ancestor !== document.body) {
+            const overflow = getComputedStyle(ancestor).overflowX;
+            if (overflow === "auto" || overflow === "scroll") { scrolls = true; break; }
+            if (overflow === "hidden" || overflow === "clip") hides = true;
+            ancestor = ancestor.parentElement;
+        }
+        if (scrolls || !hides) continue;
+        if (el.parentElement.getBoundingClientRect().right > limit + 1) continue;
+        const classes = typeof el.className === "string" && el.className
+            ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+        clipped.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${classes}`
+            + ` (right edge ${Math.round(box.right)} px)`);
+        if (clipped.length >= 4) break;
+    }
+    return clipped;
+}"""
+
+
 def check_page(page, path, width_name, served, who, must_say=()):
     """Every problem on one page at one width, as lines naming the page and width.
 
@@ -310,6 +343,9 @@ def check_page(page, path, width_name, served, who, must_say=()):
             f"{where}: scrolls sideways (scrollWidth {overflow['scrollWidth']} > "
             f"{overflow['clientWidth']}); too wide: {', '.join(overflow['culprits'])}"
         )
+    clipped = [] if wanted.path.startswith("/admin/") else page.evaluate(CLIPPED)
+    if clipped:
+        problems.append(f"{where}: cut off at the right edge: {', '.join(clipped)}")
     for violation in axe_violations(page, impacts=AXE_IMPACTS):
         if (path, violation["id"]) in UPSTREAM:
             continue
