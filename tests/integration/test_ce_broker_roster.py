@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from pypdf import PdfReader
 
 from certification import services
@@ -187,7 +188,7 @@ def test_each_export_is_recorded_and_the_next_holds_only_new_licensees(client, e
     assert record.after["certificates"] == [first.code] and record.actor_id == admin.pk
 
     page = client.get(roster_url(event)).content.decode()
-    reported_on = timezone.localtime(batch.exported_at).strftime("%m/%d/%Y")
+    reported_on = date_format(timezone.localtime(batch.exported_at), "j M Y")
     assert f"1 already reported on {reported_on}." in page and "Rows to upload (0)" in page
     response = download(client, event, follow=True)
     assert "every valid licensee was reported already" in response.content.decode()

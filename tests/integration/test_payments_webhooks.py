@@ -47,7 +47,15 @@ def card_order(fake_stripe, **hold):
 
 
 def confirmation_emails(order):
-    return [m for m in mail.outbox if order.event.title in m.subject and "Receipt" not in m.subject]
+    return [
+        m
+        for m in mail.outbox
+        if order.event.title in m.subject and not m.subject.startswith(("Receipt", "Refund of"))
+    ]
+
+
+def refund_notices():
+    return [m for m in mail.outbox if m.subject.startswith("Refund of")]
 
 
 def receipts():
@@ -326,6 +334,9 @@ def test_a_wrong_amount_then_the_right_one_confirms_once_and_refunds_the_wrong_o
     assert not any("Paid twice" in line for line in order.attention_reason.splitlines())
     assert len(receipts()) == 1
     assert len(confirmation_emails(order)) == 1
+    # The buyer is told about the $1.00 given back, with its credit note.
+    (notice,) = refund_notices()
+    assert notice.subject.startswith("Refund of $1.00") and notice.attachments
     assert (
         fake_stripe.charges[
             fake_stripe.payment_intents[order.stripe_payment_intent_id]["latest_charge"]
