@@ -57,15 +57,16 @@ class RefundPolicy:
         return lines
 
 
-def sells_paid_seats(event):
+def sells_paid_seats(event, ticket_types=None, add_ons=None):
     """True when anything on the event costs money (a paid ticket or a priced add-on)."""
-    tickets = event.ticket_types.all()
-    return any(not t.is_free for t in tickets) or any(a.price for a in event.add_ons.all())
+    tickets = event.ticket_types.all() if ticket_types is None else ticket_types
+    extras = event.add_ons.all() if add_ons is None else add_ons
+    return any(not t.is_free for t in tickets) or any(a.price for a in extras)
 
 
-def refund_policy(event):
+def refund_policy(event, *, ticket_types=None, add_ons=None):
     """The event's refund policy, or None for a free event or one without a start."""
-    if not event.starts_at or not sells_paid_seats(event):
+    if not event.starts_at or not sells_paid_seats(event, ticket_types, add_ons):
         return None
     settings = EventPaymentSettings.for_event(event)
     return RefundPolicy(

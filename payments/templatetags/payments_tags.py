@@ -27,9 +27,14 @@ def booking_documents(context, booking):
 
 
 @register.inclusion_tag("payments/includes/refund_policy.html")
-def refund_policy(event, heading_level=2, as_card=False):
-    """The event's cancellation and refund policy in plain words (nothing for a free event)."""
-    policy = services.refund_policy(event) if event is not None else None
+def refund_policy(event, heading_level=2, as_card=False, ticket_types=None, add_ons=None):
+    """The event's cancellation and refund policy in plain words (nothing for a free event).
+    `ticket_types`/`add_ons`: the event's, when the page has them already (no second query)."""
+    policy = (
+        services.refund_policy(event, ticket_types=ticket_types, add_ons=add_ons)
+        if event is not None
+        else None
+    )
     return {
         "sentences": policy.sentences() if policy else [],
         "heading_tag": f"h{heading_level}",

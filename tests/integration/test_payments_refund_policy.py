@@ -132,3 +132,15 @@ def test_someone_else_cannot_see_or_use_the_cancel_page(client, fake_stripe):
     assert client.post(url).status_code == 404
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.CONFIRMED
+
+
+def test_a_changed_policy_shows_at_once_on_the_event_page(client):
+    booking = hold_seats(price=PRICE, starts_in=timedelta(days=60))
+    settings_row = with_policy(booking.event)
+    assert "minus a $50.00 fee" in client.get(booking.event.url).text  # now cached
+
+    settings_row.cancellation_fee = 7500
+    settings_row.save()
+
+    text = client.get(booking.event.url).text
+    assert "minus a $75.00 fee" in text and "$50.00 fee" not in text
