@@ -12,7 +12,7 @@ from cms.dates import long_date
 from cms.money import format_money
 from payments.models import EventPaymentSettings, Order
 
-from .refunds import cancellation_refund_amount
+from .refunds import cancellation_refund_amount, paid_share_of, seat_amount
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,11 @@ def cancellation_quote(registration, *, now=None):
     order = Order.objects.filter(booking_id=registration.booking_id).first()
     if order is None or not order.total:
         return None
-    seat_amount = registration.unit_price + registration.add_on_total()
-    paid_share = seat_amount * order.total // order.subtotal if order.subtotal else 0
+    seat = seat_amount(registration)
+    paid_share = paid_share_of(order, seat)
     if not order.is_settled or not order.amount_paid:
         return CancellationQuote(paid_share, 0, order.currency, settled=False)
-    amount = cancellation_refund_amount(order, seat_amount, now=now)
+    amount = cancellation_refund_amount(order, seat, now=now)
     amount = max(0, min(amount, order.refundable_amount))
     return CancellationQuote(paid_share, amount, order.currency, settled=True)
 
@@ -114,9 +114,10 @@ def cancellation_quote(registration, *, now=None):
 def policy_refund_for_order(order, *, now=None):
     """What the event's policy gives back now if every seat still held is cancelled: the
     amount Finance's refund form starts from (never more than can be refunded)."""
-    registrations = [r for r in order.booking.registrations.all() if r.is_confirmed]
+    # Each seat's add-ons come with the seats: one query, not one per seat.
+    seats = order.booking.registrations.prefetch_related("add_on_lines")
+    registrations = [r for r in seats if r.is_confirmed]
     total = 0
     for registration in registrations:
-        seat_amount = registration.unit_price + registration.add_on_total()
-        total += cancellation_refund_amount(order, seat_amount, now=now)
+        total += cancellation_refund_amount(order, seat_amount(registration), now=now)
     return max(0, min(total, order.refundable_amount))

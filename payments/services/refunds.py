@@ -215,6 +215,16 @@ def sync_refunds_from_charge(charge_id):
     return order
 
 
+def seat_amount(registration):
+    """What one seat cost before discounts: its ticket and its add-ons."""
+    return registration.unit_price + registration.add_on_total()
+
+
+def paid_share_of(order, amount):
+    """`amount`'s share of what was actually paid for the order, discounts included."""
+    return amount * order.total // order.subtotal if order.subtotal else 0
+
+
 def cancellation_refund_amount(order, registration_amount, *, now=None):
     """An attendee's refund for cancelling, by the event's policy (full, minus a fee, none)."""
     now = now or timezone.now()
@@ -222,8 +232,7 @@ def cancellation_refund_amount(order, registration_amount, *, now=None):
     starts = order.event.starts_at
     if not starts or not order.subtotal:
         return 0
-    # The seat's share of what was actually paid, discounts included.
-    paid_share = registration_amount * order.total // order.subtotal
+    paid_share = paid_share_of(order, registration_amount)
     days_left = (starts - now).total_seconds() / 86400
     if days_left >= policy.full_refund_days_before:
         return paid_share
@@ -237,8 +246,9 @@ def refund_cancelled_registration(registration, *, actor=None):
     order = Order.objects.filter(booking_id=registration.booking_id).first()
     if order is None or not order.is_settled or not order.amount_paid:
         return None
-    seat_amount = registration.unit_price + registration.add_on_total()
-    amount = min(cancellation_refund_amount(order, seat_amount), order.refundable_amount)
+    amount = min(
+        cancellation_refund_amount(order, seat_amount(registration)), order.refundable_amount
+    )
     if amount <= 0:
         record(
             "refund.not_due",

@@ -14,14 +14,20 @@ def money(amount, currency="USD"):
     return format_money(amount, currency)
 
 
-@register.simple_tag(takes_context=True)
-def booking_documents(context, booking):
-    """The booking's receipts and invoices, for its purchaser (and Finance) only."""
+def _may_see_payments(context, booking):
+    """Whether the signed-in person may see what was paid and refunded for `booking`: its
+    purchaser, and Finance."""
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     if booking is None or user is None or not user.is_authenticated:
-        return []
-    if booking.purchaser_id != user.pk and not can(user, Perm.VIEW_FINANCE):
+        return False
+    return booking.purchaser_id == user.pk or can(user, Perm.VIEW_FINANCE)
+
+
+@register.simple_tag(takes_context=True)
+def booking_documents(context, booking):
+    """The booking's receipts, invoices and credit notes, for its purchaser (and Finance) only."""
+    if not _may_see_payments(context, booking):
         return []
     return list(FinanceDocument.objects.filter(order__booking=booking).order_by("issued_at"))
 
@@ -58,10 +64,6 @@ def cancellation_quote(registration):
 @register.simple_tag(takes_context=True)
 def booking_refunds(context, booking):
     """The booking's refunds, for its purchaser (and Finance) only."""
-    request = context.get("request")
-    user = getattr(request, "user", None) or context.get("user")
-    if booking is None or user is None or not user.is_authenticated:
-        return []
-    if booking.purchaser_id != user.pk and not can(user, Perm.VIEW_FINANCE):
+    if not _may_see_payments(context, booking):
         return []
     return list(Refund.objects.filter(order__booking=booking).order_by("created_at"))
