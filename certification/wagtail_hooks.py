@@ -19,7 +19,9 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from cms.access import Perm, can
 from cms.admin_access import CapabilityMenuItem, CapabilityViewSetMixin
 from cms.attention import HOOK, AttentionItem
+from cms.publishing import WORKFLOW_APPROVAL_HOOK, approval_publishes
 from courses.models import EventPage
+from courses.publishing import EVENT_GO_LIVE_HOOK
 
 from . import admin_urls, queries, services
 from .models import (
@@ -255,17 +257,29 @@ def refuse_workflow_approval_of_ce_without_offering(request, page):
         return None
     if request.POST.get("workflow-action-name") != "approve":
         return None
-    state, task_state = page.current_workflow_state, page.current_workflow_task_state
-    if state is None or task_state is None:
-        return None
-    last = state.workflow.workflow_tasks.order_by("-sort_order").first()
-    if last is None or last.task_id != task_state.task_id:
+    task_state = page.current_workflow_task_state
+    if task_state is None or not approval_publishes(task_state):
         return None  # an earlier task: approving it publishes nothing yet
     refusal = _publish_refusal(page, draft_kept=False)  # the latest revision, as edited
     if refusal is None:
         return None
     messages.error(request, refusal)
     return redirect("wagtailadmin_pages:edit", page.pk)
+
+
+@hooks.register(WORKFLOW_APPROVAL_HOOK)
+def refuse_approval_screen_publishing_ce_without_offering(request, page, revision):
+    """The same approval from Wagtail's workflow action screen (the dashboard's "Approve"),
+    judged on the revision it would publish."""
+    if not isinstance(page, EventPage):
+        return None
+    return _publish_refusal(revision.as_object(), draft_kept=False)
+
+
+@hooks.register(EVENT_GO_LIVE_HOOK)
+def refuse_go_live_of_ce_without_offering(event):
+    """A scheduled publication, when its time comes: the offering may have gone since."""
+    return _publish_refusal(event, draft_kept=False)
 
 
 @hooks.register("before_bulk_action")

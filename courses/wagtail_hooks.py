@@ -1,6 +1,6 @@
 """Registers the event staff screens (courses.viewsets) with the Wagtail admin, and tells
-event staff on the admin home which upcoming events still have seats and which bookings
-wait for their approval."""
+event staff on the admin home which upcoming events still have seats, which bookings wait
+for their approval, and which scheduled publications were refused."""
 
 from django.urls import reverse
 from django.utils import timezone
@@ -8,9 +8,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail import hooks
+from wagtail.log_actions import LogFormatter
 
 from cms.access import Perm, can
 from cms.attention import HOOK, AttentionItem
+from courses import publishing
 from courses.models import ApprovalStatus, Booking, BookingStatus, EventPage
 from courses.viewsets import EventAdminGroup, capacity_rows
 
@@ -72,3 +74,32 @@ def _seats_detail(row):
         "%(count)d person on the waitlist", "%(count)d people on the waitlist", row["waiting"]
     ) % {"count": row["waiting"]}
     return f"{seats} · {waiting}"
+
+
+@hooks.register("register_log_actions")
+def register_go_live_refused(actions):
+    @actions.register_action(publishing.GO_LIVE_REFUSED)
+    class GoLiveRefused(LogFormatter):
+        label = _("Scheduled publication refused")
+
+        def format_message(self, log_entry):
+            return _("Scheduled publication refused: %(reason)s") % {
+                "reason": log_entry.data.get("reason", "")
+            }
+
+
+@hooks.register(HOOK)
+def refused_scheduled_publications(user):
+    """A scheduled publication that did not happen, so someone publishes the event by hand."""
+    if not (can(user, Perm.MANAGE_REGISTRATIONS) or can(user, Perm.MANAGE_CE_SETUP)):
+        return []
+    return [
+        AttentionItem(
+            _("%(title)s was not published at its scheduled time")
+            % {"title": entry.page.get_admin_display_title()},
+            reverse("wagtailadmin_pages:edit", args=[entry.page_id]),
+            detail=entry.data.get("reason", ""),
+            tone="warning",
+        )
+        for entry in publishing.refused_go_lives()
+    ]

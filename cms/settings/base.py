@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cms.middleware.StaffAccessMiddleware",
+    # Runs apps' `before_workflow_approval` hooks on Wagtail's workflow action screen.
+    "cms.publishing.WorkflowApprovalMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 

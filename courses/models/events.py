@@ -29,6 +29,7 @@ from wagtail.snippets.models import register_snippet
 from cms.images import require_alt_text
 from cms.links import absolute_url
 from cms.models import OneQueryViewRestrictions, SiteSettings
+from courses import publishing
 from courses.admin_forms import EventPageForm
 from courses.postal_address import postal_address
 
@@ -336,6 +337,16 @@ class EventPage(OneQueryViewRestrictions, Page):
             self.starts_at = min(s.start for s in sessions)
             self.ends_at = max(s.end for s in sessions)
         super().save(*args, **kwargs)
+
+    def publish(self, revision, *args, log_action=True, **kwargs):
+        # A scheduled go-live is judged when it comes, by the rules apps register (the edit
+        # view's hooks judged it when it was scheduled): see courses.publishing.
+        if log_action == publishing.SCHEDULED_GO_LIVE:
+            reason = publishing.go_live_refusal(revision)
+            if reason:
+                publishing.refuse_go_live(self, revision, reason)
+                return None
+        return super().publish(revision, *args, log_action=log_action, **kwargs)
 
     def clean(self):
         super().clean()

@@ -31,6 +31,7 @@ from certification.factories import make_event as make_ce_event
 from certification.models import (
     CEBrokerBatch,
     CEBrokerReportedRow,
+    CEOffering,
     CreditBasis,
     EvaluationResponse,
 )
@@ -358,6 +359,106 @@ def test_a_moderator_cannot_approve_it_into_publication_either(client, staff_sig
     event.refresh_from_db()
     assert not event.live
     assert event.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
+
+
+def _in_moderation(event, manager):
+    """`event` as a draft submitted to a one-task workflow that event managers approve."""
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    event.refresh_from_db()
+    task = GroupApprovalTask.objects.create(name="Event manager approval")
+    task.groups.set([Group.objects.get(name=EVENT_MANAGER)])
+    workflow = Workflow.objects.create(name="Events")
+    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    event.save_revision(user=manager)
+    workflow.start(event, manager)
+    return event.current_workflow_task_state
+
+
+@pytest.mark.parametrize("from_the_modal", [False, True])
+def test_the_workflow_action_screen_cannot_approve_it_into_publication(
+    client, staff_signed_in, from_the_modal
+):
+    """The dashboard's "Approve" posts to Wagtail's workflow action screen, not the edit view;
+    as a plain form or from its modal (XHR)."""
+    manager = staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    event = _fit_supervision()
+    task_state = _in_moderation(event, manager)
+    url = f"/admin/pages/workflow/action/{event.pk}/approve/{task_state.pk}/"
+    headers = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"} if from_the_modal else {}
+
+    response = client.post(url, {"comment": ""}, **headers)
+
+    edit_url = f"/admin/pages/{event.pk}/edit/"
+    if from_the_modal:
+        assert response.json()["step"] == "success"
+        assert response.json()["redirect"] == edit_url
+    else:
+        assert response.status_code == 302 and response.url == edit_url
+    text = _text(client.get(edit_url))
+    assert "“FIT Supervision Training” was not published: it sells the CE add-on" in text
+    event.refresh_from_db()
+    assert not event.live
+    task_state.refresh_from_db()
+    assert task_state.status == task_state.STATUS_IN_PROGRESS  # nothing was approved
+
+
+def test_with_an_offering_the_workflow_action_screen_approves_and_publishes(
+    client, staff_signed_in
+):
+    manager = staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    event = _fit_supervision()
+    _approve(event)
+    task_state = _in_moderation(event, manager)
+
+    client.post(f"/admin/pages/workflow/action/{event.pk}/approve/{task_state.pk}/", {})
+
+    event.refresh_from_db()
+    assert event.live
+
+
+def test_a_scheduled_publication_is_judged_when_it_goes_live(client, staff_signed_in):
+    """Scheduled with its offerings in place; an offering deleted before the time comes."""
+    event = _fit_supervision()
+    _approve(event)
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    event.refresh_from_db()
+    revision = event.save_revision()
+    revision.approved_go_live_at = timezone.now() - timedelta(minutes=1)  # due now
+    revision.save(update_fields=["approved_go_live_at"])
+    offerings = list(CEOffering.objects.filter(event=event))
+    CEOffering.objects.filter(event=event).delete()
+
+    call_command("publish_scheduled", stdout=io.StringIO())
+
+    event.refresh_from_db()
+    assert not event.live
+    revision.refresh_from_db()
+    assert revision.approved_go_live_at is None  # not retried on every run
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    home = _text(client.get("/admin/"))
+    assert "FIT Supervision Training was not published at its scheduled time" in home
+    assert "it sells the CE add-on “Continuing education units” for $75.00" in home
+    history = _text(client.get(f"/admin/pages/{event.pk}/history/"))
+    assert "Scheduled publication refused: “FIT Supervision Training” was not published" in history
+
+    for offering in offerings:  # the offerings back, staff publish by hand: the warning goes
+        offering.pk = None
+        offering.save()
+    event.save_revision().publish()
+    assert "was not published at its scheduled time" not in _text(client.get("/admin/"))
+
+
+def test_a_scheduled_publication_with_its_offering_goes_live():
+    event = _fit_supervision()
+    _approve(event)
+    EventPage.objects.filter(pk=event.pk).update(live=False)
+    revision = EventPage.objects.get(pk=event.pk).save_revision()
+    revision.approved_go_live_at = timezone.now() - timedelta(minutes=1)
+    revision.save(update_fields=["approved_go_live_at"])
+
+    call_command("publish_scheduled", stdout=io.StringIO())
+
+    assert EventPage.objects.get(pk=event.pk).live
 
 
 def test_bulk_publish_from_the_page_listing_is_refused_too(client, staff_signed_in):
