@@ -273,6 +273,11 @@ CELERY_BEAT_SCHEDULE = {}
 CELERY_BEAT_SCHEDULE["cms-heartbeat"] = {"task": "cms.celery.heartbeat", "schedule": 30.0}
 # cms: the outbox sweep re-dispatches emails and tasks that are due or whose worker died.
 CELERY_BEAT_SCHEDULE["cms-outbox-sweep"] = {"task": "cms.outbox.sweep", "schedule": 60.0}
+# cms: pages scheduled in the editor go live (or expire) within a minute of their time.
+CELERY_BEAT_SCHEDULE["cms-publish-scheduled"] = {
+    "task": "cms.tasks.publish_scheduled_pages",
+    "schedule": 60.0,
+}
 # A failed delivery is retried 1, 2, 4 ... minutes later (at most an hour apart), this many
 # times in all; then it is marked failed for staff to see.
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "10"))

@@ -36,6 +36,7 @@ from certification.models import (
     EvaluationResponse,
 )
 from cms.roles import CE_ADMINISTRATOR, EVENT_MANAGER
+from cms.tasks import publish_scheduled_pages
 from courses import attendance
 from courses import demo as courses_demo
 from courses.factories import UserFactory, make_event
@@ -448,7 +449,7 @@ def test_a_scheduled_publication_is_judged_when_it_goes_live(client, staff_signe
     assert "was not published at its scheduled time" not in _text(client.get("/admin/"))
 
 
-def test_a_scheduled_publication_with_its_offering_goes_live():
+def test_a_scheduled_publication_with_its_offering_goes_live(settings):
     event = _fit_supervision()
     _approve(event)
     EventPage.objects.filter(pk=event.pk).update(live=False)
@@ -456,9 +457,11 @@ def test_a_scheduled_publication_with_its_offering_goes_live():
     revision.approved_go_live_at = timezone.now() - timedelta(minutes=1)
     revision.save(update_fields=["approved_go_live_at"])
 
-    call_command("publish_scheduled", stdout=io.StringIO())
+    publish_scheduled_pages()  # what beat runs every minute
 
     assert EventPage.objects.get(pk=event.pk).live
+    beat = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert beat["cms.tasks.publish_scheduled_pages"] <= 60
 
 
 def test_bulk_publish_from_the_page_listing_is_refused_too(client, staff_signed_in):
