@@ -3,8 +3,10 @@ for that event's CE, so My CE lists it and the CE licenses page has it ticked.""
 
 import html as html_lib
 import re
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
 from certification.factories import make_registration
@@ -224,3 +226,29 @@ def test_an_agency_seat_keeps_the_license_until_the_attendee_claims_it(client, m
     assert (kept.profession, kept.jurisdiction, kept.number) == ("LCSW", "FL", "SW4321")
     page = client.get(reverse("certification:registration_licenses", args=[seat.public_id]))
     assert _ticked_license_ids(page.content.decode()) == {kept.pk}
+
+
+def test_registrations_confirmed_before_licenses_were_kept_get_theirs_from_the_migration(maria):
+    """Registrations saved before the receiver existed: the data migration keeps their typed
+    license on the profile and chooses it, once, and leaves an attendee's own choice alone."""
+    keep = import_module(
+        "certification.migrations.0009_keep_licenses_typed_before"
+    ).keep_typed_licenses
+    first, second = _ce_event("Webinar one"), _ce_event("Webinar two")
+    older = [make_registration(event, user=maria) for event in (first, second)]
+    chosen_by_her = make_registration(_ce_event("Webinar three"), user=maria)
+    own = License.objects.create(user=maria, jurisdiction="CA", number="LMFT 1")
+    RegistrationLicense.objects.create(registration=chosen_by_her, license=own)
+    # Typed before the receiver existed: an update() saves no signal.
+    Registration.objects.filter(pk__in=[r.pk for r in older + [chosen_by_her]]).update(
+        license_jurisdiction="FL", license_number="mh 12345", profession="Mental health counselor"
+    )
+
+    keep(apps, None)
+    keep(apps, None)  # a second run adds nothing
+
+    kept = License.objects.get(user=maria, jurisdiction="FL")
+    assert (kept.number, kept.profession) == ("MH12345", "Mental health counselor")
+    for registration in older:
+        assert list(registration.ce_licenses.values_list("license", flat=True)) == [kept.pk]
+    assert list(chosen_by_her.ce_licenses.values_list("license", flat=True)) == [own.pk]
