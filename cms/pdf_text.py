@@ -90,10 +90,13 @@ def install():
 
 def _alias_shared_glyphs(stream, textbox):
     """Give each glyph occurrence a code that stands for exactly its part of the text."""
+    text = textbox.text
+    if text.isascii() or not text.strip() or textbox.style["font_size"] < 1e-6:
+        # ASCII is drawn one glyph per cluster (a ligature is one glyph for its letters), so
+        # WeasyPrint's own codes are right: most lines of a certificate cost nothing here.
+        return
     from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 
-    if not textbox.text.strip() or textbox.style["font_size"] < 1e-6:
-        return
     layout = textbox.pango_layout
     # What draw_first_line sets first; setting it here keeps the same line objects.
     pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
