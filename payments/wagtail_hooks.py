@@ -12,6 +12,7 @@ from cms.access import Perm, can
 from cms.admin_access import CapabilitySubmenuItem, CapabilityViewSetMixin, menu_item_class_for
 from cms.attention import HOOK, AttentionItem
 from cms.money import MoneyModelForm
+from courses.models import MembershipPlan
 from payments import admin_urls
 from payments.models import DiscountCode, EventPaymentSettings, Order
 from payments.reports import overdue_invoice_filter
@@ -81,13 +82,33 @@ class EventPaymentSettingsViewSet(FinanceModelViewSet):
     ]
 
 
+class MembershipPlanViewSet(FinanceModelViewSet):
+    """What the member site sells: Finance sets each plan's price and length."""
+
+    model = MembershipPlan
+    icon = "group"
+    menu_label = _("Membership plans")
+    list_display = ["name", "price_text", "months", "agency_seats", "available"]
+    form_fields = [
+        "name",
+        "description",
+        "price",
+        "currency",
+        "months",
+        "agency_seats",
+        "group",
+        "available",
+    ]
+
+
 discount_codes = DiscountCodeViewSet("payments_discount_codes")
 event_payment_settings = EventPaymentSettingsViewSet("payments_event_settings")
+membership_plans = MembershipPlanViewSet("payments_membership_plans")
 
 
 @hooks.register("register_admin_viewset")
 def register_finance_viewsets():
-    return [discount_codes, event_payment_settings]
+    return [discount_codes, event_payment_settings, membership_plans]
 
 
 @hooks.register("register_admin_urls")
@@ -108,6 +129,11 @@ def register_finance_menu():
                 _("Event payment settings"),
                 reverse(event_payment_settings.get_url_name("index")),
                 icon_name="cog",
+            ),
+            FinanceMenuItem(
+                _("Membership plans"),
+                reverse(membership_plans.get_url_name("index")),
+                icon_name="group",
             ),
         ]
     )

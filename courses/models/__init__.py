@@ -12,6 +12,7 @@ from .events import (
     Programme,
     validate_time_zone,
 )
+from .membership import Membership, MembershipPeriod, MembershipPlan, PeriodSource
 from .registrations import (
     BOOKING_TRANSITIONS,
     REGISTRATION_TRANSITIONS,
@@ -21,7 +22,6 @@ from .registrations import (
     BookingStatus,
     Material,
     MaterialKind,
-    MembershipGrant,
     Registration,
     RegistrationAddOn,
     RegistrationStatus,
@@ -46,8 +46,11 @@ __all__ = [
     "EventSession",
     "Material",
     "MaterialKind",
-    "MembershipGrant",
+    "Membership",
+    "MembershipPeriod",
+    "MembershipPlan",
     "ParticipantBenefit",
+    "PeriodSource",
     "Presenter",
     "Programme",
     "QuestionKind",

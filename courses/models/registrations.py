@@ -347,35 +347,3 @@ class Material(models.Model):
     @property
     def filename(self):
         return self.file.name.rsplit("/", 1)[-1]
-
-
-class MembershipGrant(models.Model):
-    """Member-area access (a Wagtail page-privacy group) given by a registration, for a period."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership_grants"
-    )
-    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="+")
-    registration = models.OneToOneField(
-        Registration,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="membership_grant",
-    )
-    starts_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(db_index=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    lapsed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the user was taken out of the group.")
-    )
-
-    class Meta:
-        ordering = ["-expires_at"]
-
-    def __str__(self):
-        return f"{self.user} in {self.group} until {self.expires_at:%Y-%m-%d}"
-
-    def is_active(self, now=None):
-        now = now or timezone.now()
-        return self.revoked_at is None and self.starts_at <= now < self.expires_at

@@ -71,7 +71,7 @@ from .errors import (
 )
 from .holds import check_before_choosing, one_step_ticket, place_hold
 from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
-from .membership import lapse_memberships
+from .membership import add_period, is_member, lapse_memberships, revoke_period
 from .paid import record_booking_paid, record_booking_unpaid
 from .pricing import booking_line_items, booking_total
 from .staff import message_registrants, register_manually, registrants_to_message
@@ -130,6 +130,9 @@ __all__ = [
     "join_link_for",
     # membership
     "lapse_memberships",
+    "add_period",
+    "is_member",
+    "revoke_period",
     # states
     "can_transition",
     "transition",

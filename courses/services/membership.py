@@ -1,83 +1,175 @@
-"""Member-area access that comes with a seat: granted on confirmation, revoked on cancel or
-transfer, lapsed when its period ends (Celery beat runs `lapse_memberships_task`)."""
+"""Membership of the member site: periods added to a person's one record, and access (the
+plan's group) kept in step with them.
+
+- `add_period` is the one way in: a year included with an event (`grant_membership`, on
+  confirmation or a claimed seat), and later a year bought, renewed or paid by invoice. The
+  same `reference` twice adds one period.
+- `revoke_period` takes a period back (a cancelled or transferred seat); the periods granted
+  after it move up, so nobody keeps a year they were not given, nor loses one they were.
+- `lapse_memberships` (Celery beat, hourly) takes people out of the group when their last
+  period has ended.
+
+See courses.models.membership for how periods are chained.
+"""
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cms.audit import record
 from cms.dates import add_months
-from cms.locking import locked
-from courses.models import MembershipGrant
+from cms.locking import lock_one, locked
+from courses.models import Membership, MembershipPeriod, PeriodSource
+
+
+def _reference(registration):
+    return f"registration:{registration.pk}"
 
 
 def grant_membership(registration, now, actor):
+    """The member-site year an event includes, for a confirmed seat's attendee."""
     event = registration.event
     if not event.member_group_id or not event.membership_months or not registration.attendee_id:
         return None
-    grant, created = MembershipGrant.objects.get_or_create(
+    return add_period(
+        registration.attendee,
+        group_id=event.member_group_id,
+        months=event.membership_months,
+        source=PeriodSource.EVENT,
+        reference=_reference(registration),
         registration=registration,
-        defaults={
-            "user_id": registration.attendee_id,
-            "group_id": event.member_group_id,
-            "starts_at": now,
-            "expires_at": add_months(now, event.membership_months),
-        },
+        now=now,
+        actor=actor,
     )
-    if created:
-        registration.attendee.groups.add(event.member_group_id)
-        record(
-            "courses.membership.granted",
-            grant,
-            actor=actor,
-            after={"expires_at": grant.expires_at.isoformat()},
-        )
-    return grant
-
-
-def _remove_from_group_unless_covered(user_id, group_id, now):
-    still_covered = MembershipGrant.objects.filter(
-        user_id=user_id, group_id=group_id, revoked_at__isnull=True, expires_at__gt=now
-    ).exists()
-    if not still_covered:
-        get_user_model().groups.through.objects.filter(user_id=user_id, group_id=group_id).delete()
 
 
 def revoke_membership(registration, now, actor):
-    grant = MembershipGrant.objects.filter(
-        registration=registration, revoked_at__isnull=True
+    """The year a cancelled or transferred seat included is taken back."""
+    period = MembershipPeriod.objects.filter(
+        reference=_reference(registration), revoked_at__isnull=True
     ).first()
-    if grant is None:
-        return
-    grant.revoked_at = now
-    grant.save(update_fields=["revoked_at"])
-    _remove_from_group_unless_covered(grant.user_id, grant.group_id, now)
-    record("courses.membership.revoked", grant, actor=actor, after={"revoked_at": now.isoformat()})
+    if period is not None:
+        revoke_period(period, now=now, actor=actor)
+
+
+def _membership_for(user, group_id):
+    """The person's membership, locked for this transaction (created the first time)."""
+    membership, _ = Membership.objects.get_or_create(user=user, defaults={"group_id": group_id})
+    return lock_one(Membership, membership.pk)
+
+
+def add_period(user, *, group_id, months, source, reference, now, actor, **fields):
+    """Add `months` of membership granted now by `reference` (once) and return the period."""
+    with transaction.atomic():
+        membership = _membership_for(user, group_id)
+        existing = MembershipPeriod.objects.filter(reference=reference).first()
+        if existing is not None:
+            return existing  # the same grant again: a retried confirmation or webhook
+        period = MembershipPeriod.objects.create(
+            membership=membership,
+            source=source,
+            reference=reference,
+            granted_at=now,
+            months=months,
+            starts_at=now,
+            ends_at=add_months(now, months),
+            **fields,
+        )
+        _chain(membership)
+        period.refresh_from_db()
+        record(
+            "courses.membership.period_added",
+            membership,
+            actor=actor,
+            after={
+                "source": source,
+                "reference": reference,
+                "starts_at": period.starts_at.isoformat(),
+                "ends_at": period.ends_at.isoformat(),
+            },
+        )
+        _follow_periods(membership, now)
+    return period
+
+
+def revoke_period(period, *, now, actor):
+    with transaction.atomic():
+        membership = lock_one(Membership, period.membership_id)
+        period = MembershipPeriod.objects.get(pk=period.pk)
+        if period.revoked_at is not None:
+            return period
+        period.revoked_at = now
+        period.save(update_fields=["revoked_at"])
+        _chain(membership)
+        record(
+            "courses.membership.period_revoked",
+            membership,
+            actor=actor,
+            after={"reference": period.reference, "revoked_at": now.isoformat()},
+        )
+        _follow_periods(membership, now)
+    return period
+
+
+def _chain(membership):
+    """Place each current period after the ones granted before it: it starts when it was
+    granted or when the one before it ends, whichever is later."""
+    previous_end = None
+    for period in membership.current_periods().order_by("granted_at", "pk"):
+        starts = max(period.granted_at, previous_end) if previous_end else period.granted_at
+        ends = add_months(starts, period.months)
+        if (starts, ends) != (period.starts_at, period.ends_at):
+            period.starts_at, period.ends_at = starts, ends
+            period.save(update_fields=["starts_at", "ends_at"])
+        previous_end = ends
+
+
+def is_member(membership, now):
+    return membership.current_periods().filter(starts_at__lte=now, ends_at__gt=now).exists()
+
+
+def _follow_periods(membership, now):
+    """Put the person in the group while a period covers `now`, out of it otherwise."""
+    last = membership.current_periods().order_by("-ends_at").first()
+    membership.access_until = last.ends_at if last else None
+    membership.save(update_fields=["access_until"])
+    groups = get_user_model().groups.through.objects
+    if is_member(membership, now):
+        groups.get_or_create(user_id=membership.user_id, group_id=membership.group_id)
+    else:
+        groups.filter(user_id=membership.user_id, group_id=membership.group_id).delete()
 
 
 def lapse_memberships(now=None):
-    """Take people out of member groups when their last grant has run out (Celery beat).
-    Each grant lapses once, in its own transaction, even when two runs overlap."""
+    """Take people out of the member group when their last period has ended (Celery beat).
+    Each membership lapses once, in its own transaction, even when two runs overlap."""
     now = now or timezone.now()
-    due = MembershipGrant.objects.filter(expires_at__lte=now, lapsed_at__isnull=True)
+    in_group = get_user_model().groups.through.objects.filter(
+        user_id=OuterRef("user_id"), group_id=OuterRef("group_id")
+    )
+    due = Membership.objects.filter(access_until__lte=now).filter(Exists(in_group))
     lapsed = 0
     for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
-            # SKIP LOCKED: a grant another run (a second beat) is lapsing is left to it.
-            rows = locked(due.filter(pk=pk), skip_locked=True)
-            if not rows:
+            # SKIP LOCKED: a membership another run (a second beat) is lapsing is left to it.
+            rows = locked(Membership.objects.filter(pk=pk), skip_locked=True)
+            if not rows or is_member(rows[0], now):
                 continue
-            grant = rows[0]
-            _remove_from_group_unless_covered(grant.user_id, grant.group_id, now)
-            grant.lapsed_at = now
-            grant.save(update_fields=["lapsed_at"])
-            record("courses.membership.lapsed", grant, after={"lapsed_at": now.isoformat()})
+            membership = rows[0]
+            _follow_periods(membership, now)
+            ended = membership.access_until
+            record(
+                "courses.membership.lapsed",
+                membership,
+                after={"ended_at": ended.isoformat() if ended else ""},
+            )
         lapsed += 1
     return lapsed
 
 
 @shared_task(name="courses.tasks.lapse_memberships")
 def lapse_memberships_task():
-    """Hourly (beat): remove member-area access whose period has ended."""
+    """Hourly (beat): remove member-site access whose last period has ended."""
     return lapse_memberships()

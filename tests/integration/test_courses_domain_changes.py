@@ -17,7 +17,7 @@ from courses.models import (
     BookingKind,
     BookingStatus,
     Material,
-    MembershipGrant,
+    MembershipPeriod,
     Registration,
     RegistrationStatus,
 )
@@ -182,8 +182,8 @@ def test_membership_lapses_by_itself():
     event = make_event(member_group=group, membership_months=12)
     member = UserFactory()
     registration = _confirmed(event, member)
-    grant = MembershipGrant.objects.get(registration=registration)
-    assert grant.expires_at.year == timezone.now().year + 1
+    period = MembershipPeriod.objects.get(registration=registration)
+    assert period.ends_at.year == timezone.now().year + 1
 
     assert services.lapse_memberships(now=timezone.now() + timedelta(days=200)) == 0
     assert member.groups.filter(pk=group.pk).exists()

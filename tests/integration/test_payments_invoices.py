@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 import cms.pdf
 from courses.factories import UserFactory
-from courses.models import BookingStatus, MembershipGrant, RegistrationStatus
+from courses.models import BookingStatus, MembershipPeriod, RegistrationStatus
 from payments import services
 from payments.models import DocumentCounter, EventPaymentSettings, FinanceDocument, Order
 from tests.accounts_support import log_in_with_second_factor
@@ -246,8 +246,8 @@ def test_seats_released_for_an_unpaid_invoice_take_the_membership_with_them(
         assert services.process_overdue_invoices()["released"] == 1
 
     assert not buyer.groups.filter(pk=group.pk).exists()
-    grant = MembershipGrant.objects.get(registration__booking=booking)
-    assert grant.revoked_at is not None
+    period = MembershipPeriod.objects.get(registration__booking=booking)
+    assert period.revoked_at is not None
     booking.refresh_from_db()
     assert booking.paid_at is None
 
