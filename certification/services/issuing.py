@@ -2,12 +2,12 @@
 facts the certificate prints. The bulk job's Celery task is defined here, beside what it runs.
 """
 
-import io
 import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,10 +17,11 @@ from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
 from cms.storage import discard_private_file
-from courses.models import Registration, RegistrationStatus
+from courses.models import EventSession, Registration, RegistrationStatus
 
 from ..credits import headline_hours, is_recorded, last_day_attended, session_presence
 from ..models import (
+    CEOffering,
     Certificate,
     CertificateStatus,
     CESponsor,
@@ -100,51 +101,24 @@ def signature_data_uri(sponsor):
         with sponsor.signature.open("rb") as handle:
             data = handle.read()
         _signatures.clear()  # one sponsor signs at a time; keep no stale copies
-        _signatures[name] = pdf.image_data_uri(*_printed_size(data, name))
+        _signatures[name] = pdf.image_data_uri(*pdf.png_at_height(data, name, SIGNATURE_HEIGHT_PX))
     return _signatures[name]
 
 
-def _printed_size(data, name):
-    """The image scaled down to the pixels it is printed with, as PNG (or as given)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError):
-        return data, "image/png" if name.lower().endswith(".png") else "image/jpeg"
-    if image.height > SIGNATURE_HEIGHT_PX:
-        width = max(1, round(image.width * SIGNATURE_HEIGHT_PX / image.height))
-        image = image.resize((width, SIGNATURE_HEIGHT_PX), Image.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
-    return buffer.getvalue(), "image/png"
-
-
 def qr_code_data_uri(url):
-    """The verification link's QR code: one pixel per module, black and white.
-
-    The template scales it up without smoothing (`image-rendering: pixelated`), so it prints
-    as sharp as a large image while WeasyPrint decodes and embeds a few hundred bytes. The
-    mask is fixed rather than chosen by scoring all eight (every mask scans; scoring them
-    costs more than the rest of the code).
-    """
-    import qrcode
-
-    # border=4: the white quiet zone of four modules the QR specification asks for.
-    code = qrcode.QRCode(border=4, box_size=1, mask_pattern=0)
-    code.add_data(url)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image().save(buffer, format="PNG")
-    return pdf.image_data_uri(buffer.getvalue(), "image/png")
+    """The verification link's QR code, one pixel per module (see cms.pdf)."""
+    return pdf.qr_code_pixels_data_uri(url)
 
 
 def program_presenters(event):
     """The presenters' names as the certificate prints them: the schedule's presenters in
     session order, then the event's other presenters in page order, each once."""
     names = []
-    sessions = event.sessions.select_related("presenter").order_by("start", "sort_order", "pk")
+    if "sessions" in getattr(event, "_prefetched_objects_cache", {}):
+        # Read with the event (`_with_issue_facts`), presenters included.
+        sessions = sorted(event.sessions.all(), key=lambda s: (s.start, s.sort_order, s.pk))
+    else:
+        sessions = event.sessions.select_related("presenter").order_by("start", "sort_order", "pk")
     people = [s.presenter for s in sessions if s.presenter_id]
     people += list(event.presenters.all())
     for person in people:
@@ -242,6 +216,7 @@ def issue_certificate(
     its transaction has rolled back. The database's one-current-certificate constraint is the
     last guard.
     """
+    registration = _with_issue_facts(registration)
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
@@ -287,6 +262,58 @@ def issue_certificate(
     return saved
 
 
+def _with_issue_facts(registration):
+    """A fresh copy of `registration` with all that issuing reads, in nine queries whatever the
+    number of sessions: the schedule is read once (with its presenters) for the attendance,
+    the program dates and the presenters, and the CE settings once for the credit and the
+    format. A copy, so the caller's object keeps no facts that could go stale."""
+    if registration.pk is None:
+        return registration
+    fresh = (
+        Registration.objects.select_related(
+            "event", "event__ce_settings", "booking", "attendee", "evaluation"
+        )
+        .prefetch_related(
+            "attendances",
+            "event__add_ons",  # the seat's own add-on lines are read only where CE is sold
+            "event__presenters",
+            Prefetch("event__sessions", queryset=EventSession.objects.select_related("presenter")),
+            Prefetch(
+                "event__ce_offerings",
+                queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
+            ),
+        )
+        .filter(pk=registration.pk)
+        .first()
+    )
+    if fresh is None:
+        return registration
+    _read_certificates(fresh)
+    return fresh
+
+
+def _read_certificates(registration):
+    """The registration's current certificate and blocking revocation, in one query, where
+    `current_certificate` and `blocking_revocation` look for them first."""
+    rows = list(
+        Certificate.objects.filter(registration=registration)
+        .filter(
+            Q(status=CertificateStatus.ISSUED)
+            | Q(status=CertificateStatus.REVOKED, reinstated_at__isnull=True)
+        )
+        .select_related("revoked_by", "event")
+    )
+    issued = [c for c in rows if c.status == CertificateStatus.ISSUED]
+    revoked = [c for c in rows if c.status == CertificateStatus.REVOKED]
+    # The orders those two functions read in.
+    issued.sort(key=lambda c: c.issued_at, reverse=True)
+    revoked.sort(
+        key=lambda c: (c.revoked_at is None, c.revoked_at or c.issued_at, c.pk), reverse=True
+    )
+    registration.issued_certificates = issued
+    registration.blocking_revocations = revoked
+
+
 def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
     """The certificate's printed facts, copied from the registration and event (unsaved)."""
     event = registration.event
@@ -324,6 +351,7 @@ def _save_issued(certificate, *, actor, notify):
     with transaction.atomic():
         registration = lock_one(Registration, certificate.registration_id)
         if superseded is None:
+            _read_certificates(registration)
             existing = current_certificate(registration)
             if existing is not None:
                 return existing
@@ -354,6 +382,8 @@ def _save_issued(certificate, *, actor, notify):
             with transaction.atomic():
                 certificate.save()
         except IntegrityError:
+            if superseded is None:
+                del registration.issued_certificates  # read again: the winner is there now
             existing = current_certificate(registration) if superseded is None else None
             if existing is None:
                 raise
