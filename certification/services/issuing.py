@@ -295,13 +295,13 @@ def _with_issue_facts(registration):
 def _read_certificates(registration):
     """The registration's current certificate and blocking revocation, in one query, where
     `current_certificate` and `blocking_revocation` look for them first."""
+    # The event page and the staff member are not joined: only a revocation's label reads
+    # them, which is rare, and the page's columns cost more than the rest of the query.
     rows = list(
-        Certificate.objects.filter(registration=registration)
-        .filter(
+        Certificate.objects.filter(registration=registration).filter(
             Q(status=CertificateStatus.ISSUED)
             | Q(status=CertificateStatus.REVOKED, reinstated_at__isnull=True)
         )
-        .select_related("revoked_by", "event")
     )
     issued = [c for c in rows if c.status == CertificateStatus.ISSUED]
     revoked = [c for c in rows if c.status == CertificateStatus.REVOKED]
