@@ -12,12 +12,15 @@ from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.html import escape
-from wagtail.models import Page, Site
+from wagtail.documents import get_document_model
+from wagtail.models import Collection, CollectionViewRestriction, Page, PageViewRestriction, Site
 from wagtail.rich_text import RichText
 
 from cms.demo_images import demo_image
+from cms.library import LibraryIndexPage, LibraryItemKind, LibraryItemPage
 from cms.models import ArticlePage, HomePage, NewsIndexPage, SiteSettings, StandardPage, User
 
 ORGANISATION = "Heart and Soul of Change Project"
@@ -305,3 +308,130 @@ def load_demo_content(stdout, *, reset_staff_password=False):
         "  in place: the home page, About the project, and News with the newsletter article"
     )
     return staff
+
+
+# -- the members' library --------------------------------------------------------------------
+
+LIBRARY_SLUG = "member-site"
+LIBRARY_COLLECTION = "Members' library"
+LIBRARY_INCLUDES = (
+    "<p>A year of the members' library:</p><ul>"
+    "<li>Barry Duncan's PowerPoint presentations, including the annotated slides of the "
+    "Training of Trainers week</li>"
+    "<li>The administration and scoring manual of the ORS/SRS</li>"
+    "<li>The PCOMS Manual, second edition: Heroic Clients, Heroic Agencies</li>"
+    "<li>Recorded webinars</li></ul>"
+)
+# (slug, title, kind, description, file name)
+LIBRARY_ITEMS = [
+    (
+        "powerpoint-presentations",
+        "PowerPoint presentations: the Training of Trainers week",
+        LibraryItemKind.PRESENTATION,
+        "Barry Duncan's slides for the five days of the Training of Trainers Conference, with "
+        "the annotated presentations trainers use to teach PCOMS.",
+        "tot-presentations-placeholder.txt",
+    ),
+    (
+        "ors-srs-administration-manual",
+        "ORS/SRS administration and scoring manual",
+        LibraryItemKind.MANUAL,
+        "How to give, score and interpret the Outcome Rating Scale and the Session Rating "
+        "Scale, session by session.",
+        "ors-srs-manual-placeholder.txt",
+    ),
+    (
+        "pcoms-manual",
+        "The PCOMS Manual, second edition",
+        LibraryItemKind.MANUAL,
+        "Heroic Clients, Heroic Agencies: from clinical implementation to supervision and "
+        "agency implementation of the Partners for Change Outcome Management System.",
+        "pcoms-manual-placeholder.txt",
+    ),
+    (
+        "webinar-feedback-in-supervision",
+        "Recorded webinar: Feedback in supervision",
+        LibraryItemKind.RECORDING,
+        "A one-hour webinar on using ORS and SRS scores in clinical supervision, with the "
+        "questions participants asked.",
+        "webinar-recording-placeholder.txt",
+    ),
+]
+
+
+def _placeholder(title):
+    return (
+        f"{title}\n\nPLACEHOLDER: this file stands in for the real one in the demo site. "
+        "Staff replace it in the admin (Documents) with the real file.\n"
+    ).encode()
+
+
+def _members_collection(group):
+    """A collection whose files only the member group may download."""
+    root = Collection.get_first_root_node()
+    collection = root.get_children().filter(name=LIBRARY_COLLECTION).first()
+    if collection is None:
+        collection = root.add_child(name=LIBRARY_COLLECTION)
+    if not CollectionViewRestriction.objects.filter(collection=collection).exists():
+        restriction = CollectionViewRestriction.objects.create(
+            collection=collection, restriction_type=CollectionViewRestriction.GROUPS
+        )
+        restriction.groups.add(group)
+    return collection
+
+
+def _replace_empty_member_page(home, stdout):
+    """Earlier demos made /member-site/ an empty standard page: the library takes its place."""
+    old = StandardPage.objects.child_of(home).filter(slug=LIBRARY_SLUG).first()
+    if old is not None and old.is_leaf():
+        old.delete()
+        stdout.write("  replaced the empty member site page with the members' library")
+
+
+def ensure_members_library(group, how_to_join, stdout):
+    """The members' library at /member-site/, private to `group`, with placeholder items.
+
+    `how_to_join` is the join page's rich text (courses links it to the conference that
+    includes membership). Looks first, so a second run changes nothing.
+    """
+    home = HomePage.objects.first()
+    if home is None:
+        return None
+    library = LibraryIndexPage.objects.first()
+    if library is None:
+        _replace_empty_member_page(home, stdout)
+        library = _add_child(
+            home,
+            LibraryIndexPage(
+                title="Members' library",
+                slug=LIBRARY_SLUG,
+                introduction="Slides, manuals and recorded webinars for members.",
+                membership_includes=LIBRARY_INCLUDES,
+                how_to_join=how_to_join,
+            ),
+            stdout,
+        )
+    if not PageViewRestriction.objects.filter(page=library).exists():
+        restriction = PageViewRestriction.objects.create(
+            page=library, restriction_type=PageViewRestriction.GROUPS
+        )
+        restriction.groups.add(group)
+    collection = _members_collection(group)
+    Document = get_document_model()
+    for slug, title, kind, description, filename in LIBRARY_ITEMS:
+        if LibraryItemPage.objects.filter(slug=slug).exists():
+            continue
+        document = Document.objects.filter(collection=collection, title=title).first()
+        if document is None:
+            document = Document(title=title, collection=collection)
+            document.file.save(filename, ContentFile(_placeholder(title)), save=False)
+            document._set_document_file_metadata()
+            document.save()
+        _add_child(
+            library,
+            LibraryItemPage(
+                title=title, slug=slug, kind=kind, description=description, document=document
+            ),
+            stdout,
+        )
+    return library

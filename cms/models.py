@@ -471,3 +471,8 @@ class ArticlePage(OneQueryViewRestrictions, Page):
         context["article_tags"] = list(self.tags.all())
         context["news_index"] = self.get_parent()
         return context
+
+
+# The members' library's page types live beside their access rules; imported here so that
+# Django and Wagtail register them with the app's models.
+from cms.library import LibraryIndexPage, LibraryItemPage  # noqa: E402, F401

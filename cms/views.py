@@ -1,6 +1,7 @@
 """Site-wide views that are not Wagtail pages: search, robots.txt and the error pages."""
 
 from django.core.exceptions import SuspiciousOperation
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from wagtail.models import Page, Site
+from wagtail.models import Page, PageViewRestriction, Site
 
 from cms.access import public
 from cms.models import paginate
@@ -19,17 +20,29 @@ SEARCH_RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
 
 
+def viewable_pages(pages, request):
+    """`pages` without the private sections this request may not open: a member sees the
+    members' library in results, nobody else sees even its titles."""
+    refused = Q()
+    for restriction in PageViewRestriction.objects.select_related("page").prefetch_related(
+        "groups"
+    ):
+        if not restriction.accept_request(request):
+            refused |= pages.descendant_of_q(restriction.page, inclusive=True)
+    return pages.exclude(refused) if refused else pages
+
+
 @public
 @require_GET
 def search(request):
-    """Full-text search over the live, public pages of the current site."""
+    """Full-text search over the live pages of the current site this request may open."""
     # `q` is what people and other sites' search boxes usually send; the form sends `query`.
     query = (query_text(request, "query") or query_text(request, "q")).strip()[:MAX_QUERY_LENGTH]
     results = None
     pagination_query = ""
     if query:
         pagination_query = f"{urlencode({'query': query})}&"
-        pages = Page.objects.live().public().specific()
+        pages = viewable_pages(Page.objects.live(), request).specific()
         site = Site.find_for_request(request)
         if site is not None:
             pages = pages.descendant_of(site.root_page, inclusive=True)

@@ -11,11 +11,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import Page
 from wagtail.rich_text import RichText
 
+from cms.demo import ensure_members_library
 from cms.demo_images import demo_image
-from cms.models import HomePage, StandardPage
+from cms.models import HomePage
 from courses import services
 from courses.models import (
     AddOn,
@@ -192,24 +193,21 @@ def ensure_events_index(stdout):
 
 
 def ensure_member_area(stdout):
-    """The member site: a page only the member group may view (Wagtail page privacy)."""
+    """The member group: confirmed registrants of an event that includes membership join it,
+    and the members' library (`ensure_member_library`) is private to it."""
     group, _ = Group.objects.get_or_create(name=MEMBER_GROUP)
-    home = HomePage.objects.first()
-    if home is None or StandardPage.objects.filter(slug="member-site").exists():
-        return group
-    page = StandardPage(
-        title="Member site",
-        slug="member-site",
-        introduction="Resources for subscribers: slide decks, manuals and recorded talks.",
-    )
-    home.add_child(instance=page)
-    page.save_revision().publish()
-    restriction = PageViewRestriction.objects.create(
-        page=page, restriction_type=PageViewRestriction.GROUPS
-    )
-    restriction.groups.add(group)
-    stdout.write("  created the member site (private to its group)")
     return group
+
+
+def ensure_member_library(group, tot, stdout):
+    """The members' library at /member-site/ (cms.demo), whose join page points to the
+    Training of Trainers Conference: the way to membership until it is sold on its own."""
+    how_to_join = (
+        f'<p>A year of membership comes with the <a linktype="page" id="{tot.pk}">Training of '
+        "Trainers Conference</a>: it starts when your seat is confirmed. Buying or renewing "
+        "membership on its own, online, is coming soon.</p>"
+    )
+    return ensure_members_library(group, how_to_join, stdout)
 
 
 # Written from what the newsletter says of each presenter, and no more: no degrees or titles
@@ -478,6 +476,7 @@ def load_demo_content(stdout):
         index = ensure_events_index(stdout)
         group = ensure_member_area(stdout)
         tot, _ = ensure_training_of_trainers(index, group, stdout)
+        ensure_member_library(group, tot, stdout)
         ensure_materials(tot, stdout)
         supervision, _ = ensure_fit_supervision(index, stdout)
         webinar, _ = ensure_webinar(index, stdout)

@@ -11,6 +11,8 @@ from wagtail.models import Site
 
 from cms import admin_link, page_cache
 from cms.images import social_image
+from cms.library import LibraryIndexPage, library_for_site
+from cms.library import library_link as library_link_for
 from cms.models import SiteSettings
 
 register = template.Library()
@@ -63,10 +65,27 @@ def _menu_pages(request, site):
             for page in site.root_page.get_children()
             .live()
             .in_menu()
+            # The same for every visitor: the members' library is offered to members only.
+            .not_type(LibraryIndexPage)
             .only("id", "path", "depth", "url_path", "title", "slug")
         ]
         cache.set(key, pages, FRAGMENT_SECONDS)
     return pages
+
+
+@register.simple_tag(takes_context=True)
+def library_link(context):
+    """`{% library_link as library %}`: {"title", "url"} of the members' library when the
+    signed-in person may open it (a member), else None; no query once answered (cms.library)."""
+    request = context.get("request")
+    return library_link_for(request) if request is not None else None
+
+
+@register.simple_tag
+def members_library_url():
+    """The members' library's full address on the default site, for emails ("" if none)."""
+    library = library_for_site(Site.objects.filter(is_default_site=True).first())
+    return library.get_full_url() if library is not None else ""
 
 
 @register.inclusion_tag("components/main_nav.html", takes_context=True)
