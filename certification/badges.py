@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from cms.links import absolute_url
+from cms.links import absolute_page_url, absolute_url
 
 from . import signing, status_list
 from .models import Certificate, CertificateStatus
@@ -145,7 +145,7 @@ def open_badge(certificate, *, for_holder=False):
     or superseded certificate also says so itself (`validUntil` and `description`).
     """
     verify_url = absolute_url(certificate.get_verification_url())
-    event_url = certificate.event.get_full_url() or verify_url
+    event_url = absolute_page_url(certificate.event) or verify_url
     hours = ", ".join(
         _("%(hours)s hours %(body)s (%(unit)s)")
         % {"hours": line["hours"], "body": line["short_name"], "unit": _unit(line)}

@@ -11,7 +11,7 @@ Links point at the courses-web views by URL name: `courses:my_registrations`,
 from django.conf import settings
 
 from cms.email import send_templated_email
-from cms.links import absolute_reverse
+from cms.links import absolute_page_url, absolute_reverse
 from courses.ics import calendar_links, event_calendar, ics_filename
 from courses.models import ApprovalStatus
 
@@ -19,7 +19,7 @@ from courses.models import ApprovalStatus
 def _event_context(event):
     return {
         "event": event,
-        "event_url": event.get_full_url() if event.url_path else settings.SITE_URL,
+        "event_url": absolute_page_url(event) or settings.SITE_URL,
         "sessions": calendar_links(event),
         "starts": event.local(event.starts_at),
         "ends": event.local(event.ends_at),

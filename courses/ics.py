@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vText
 
+from cms.links import absolute_page_url
+
 
 def _location(event):
     if event.is_online:
@@ -28,7 +30,7 @@ def event_calendar(event, *, registration=None):
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", event.title)
     stamp = timezone.now().astimezone(UTC)
-    url = event.get_full_url() if event.url_path else ""
+    url = absolute_page_url(event)
     for session in event.sessions.all():
         entry = Event()
         entry.add("uid", f"session-{session.pk}-{event.pk}@{settings.SITE_URL.split('://')[-1]}")

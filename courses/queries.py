@@ -4,7 +4,7 @@ from collections import OrderedDict
 from datetime import date
 
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
@@ -209,6 +209,9 @@ def my_bookings(user, now=None):
         )
         entry["registrations"].append(registration)
 
+    # Each upcoming booking offers per-session calendar links: one query for every event's
+    # sessions, not one per booking.
+    prefetch_related_objects([entry["event"] for entry in grouped.values()], "sessions")
     events = {entry["event"].pk for entry in grouped.values()}
     materials = {}
     for material in Material.objects.filter(event_id__in=events).order_by("title"):

@@ -27,7 +27,7 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from cms.images import require_alt_text
-from cms.links import absolute_url
+from cms.links import absolute_page_url, absolute_url
 from cms.models import OneQueryViewRestrictions, SiteSettings
 from courses import publishing
 from courses.admin_forms import EventPageForm
@@ -440,7 +440,7 @@ class EventPage(OneQueryViewRestrictions, Page):
 
         `page_data` is the page's `courses.queries.event_page_data`, when it has it already.
         """
-        url = self.get_full_url(request) if self.url_path else ""
+        url = absolute_page_url(self, request)
         data = {
             "@context": "https://schema.org",
             "@type": "Event",

@@ -5,6 +5,7 @@ it by card), with the organisation's name printed once."""
 
 import re
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -136,3 +137,8 @@ def test_with_card_payments_on_the_invoice_links_to_paying_it_by_card(
     pay = page.get_by_role("button", name="Pay this invoice by card now ($985.50)")
     expect(pay).to_be_visible()
     assert_fits_and_accessible(page)
+
+    # The button leads to Stripe's hosted page (the site's CSP lets this form go there).
+    page.problems.allowed_host.add(urlsplit(fake_stripe.base_url).hostname)
+    pay.click()
+    expect(page.get_by_role("heading", name="Fake Stripe Checkout")).to_be_visible()

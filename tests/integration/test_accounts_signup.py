@@ -62,7 +62,7 @@ def test_sign_up_sends_a_verification_email_and_the_link_verifies_and_logs_in(cl
         profession="Psychologist",
     )
 
-    assert "Verify Your Email Address" in response.content.decode()
+    assert "Confirm your email address" in response.content.decode()
     user = User.objects.get(email__iexact="ada@example.org")
     assert user.legal_name == "Ada King, Countess of Lovelace"
     assert user.preferred_name == "Ada"
@@ -107,8 +107,8 @@ def test_logging_in_before_verifying_points_to_the_email_instead_of_logging_in(c
         "/accounts/login/", {"login": "new.person@example.org", "password": PASSWORD}, follow=True
     )
 
-    assert "Verify Your Email Address" in response.content.decode()
-    assert "We have sent an email to you for verification" in response.content.decode()
+    assert "Confirm your email address" in response.content.decode()
+    assert "We have sent you an email with a link" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -131,7 +131,7 @@ def test_sign_up_with_a_taken_address_looks_like_a_new_sign_up_and_emails_the_ow
     assert response.status_code == fresh.status_code == 200
     assert response.redirect_chain == fresh.redirect_chain
     assert _page_text(response, typed.lower()) == _page_text(fresh, new_address.lower())
-    assert "Verify Your Email Address" in response.content.decode()
+    assert "Confirm your email address" in response.content.decode()
     assert "already" not in response.content.decode().lower()
     # No second account, and the existing one is untouched.
     assert User.objects.filter(email__iexact="ann@example.org").count() == 1

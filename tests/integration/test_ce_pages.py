@@ -462,3 +462,24 @@ def test_ce_admin_screens_have_a_browser_tab_title(client, staff_signed_in):
     assert _title(client.get("/admin/ce/transcripts/").content.decode()).startswith(
         "CE transcripts"
     )
+
+
+def test_my_ce_never_points_at_an_evaluation_that_is_not_there(client, event):
+    """APA asks for an evaluation, but staff have not written its questions yet."""
+    user = make_user("waiting@example.org", "Wanda Waiting")
+    registration = make_registration(event, name="Wanda Waiting", user=user)
+    for session in event.sessions.all():
+        attendance.check_in(registration, session, at=session.start)
+    client.force_login(user)
+
+    page = re.sub(r"\s+", " ", client.get("/ce/").content.decode())
+
+    assert "Missing evaluation" in page
+    assert "the evaluation is not open yet. It will appear here for you to complete" in page
+    assert "complete the evaluation below" not in page
+    assert "Complete the evaluation</a>" not in page
+
+    EvaluationQuestion.objects.create(event=event, kind=QuestionKind.RATING, prompt="Overall")
+    page = re.sub(r"\s+", " ", client.get("/ce/").content.decode())
+    assert "complete the evaluation below; your certificate follows." in page
+    assert "Complete the evaluation</a>" in page
