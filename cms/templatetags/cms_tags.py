@@ -13,6 +13,7 @@ from cms import admin_link, page_cache
 from cms.images import social_image
 from cms.library import LibraryIndexPage, library_for_site
 from cms.library import library_link as library_link_for
+from cms.links import absolute_page_url
 from cms.models import SiteSettings
 
 register = template.Library()
@@ -83,9 +84,9 @@ def library_link(context):
 
 @register.simple_tag
 def members_library_url():
-    """The members' library's full address on the default site, for emails ("" if none)."""
+    """The members' library's address on SITE_URL, for emails ("" if there is none)."""
     library = library_for_site(Site.objects.filter(is_default_site=True).first())
-    return library.get_full_url() if library is not None else ""
+    return absolute_page_url(library) if library is not None else ""
 
 
 @register.inclusion_tag("components/main_nav.html", takes_context=True)
