@@ -23,10 +23,11 @@ from wagtail.documents import get_document_model
 from wagtail.models import Collection, Page
 
 from cms.demo import LIBRARY_COLLECTION, ensure_members_library
-from cms.factories import StandardPageFactory
+from cms.factories import StandardPageFactory, home_page
 from cms.library import LibraryIndexPage, LibraryItemKind, LibraryItemPage
-from courses.demo import MEMBER_GROUP
+from courses.demo import MEMBER_GROUP, load_demo_content
 from courses.factories import UserFactory, events_index, make_event, register_with_ce
+from courses.models import EventPage
 from tests.accounts_support import make_member
 
 pytestmark = pytest.mark.django_db
@@ -286,3 +287,20 @@ def test_the_demo_library_is_loaded_once(library, group):
     assert list(documents.first().collection.get_view_restrictions().get().groups.all()) == [group]
     assert library.url == "/member-site/"
     assert Page.objects.filter(slug="member-site").count() == 1
+
+
+def test_load_demo_twice_gives_one_library_whose_join_page_leads_to_the_conference(client):
+    home_page()
+    load_demo_content(io.StringIO())
+    load_demo_content(io.StringIO())
+
+    assert LibraryIndexPage.objects.count() == 1 and LibraryItemPage.objects.count() == 4
+    assert get_document_model().objects.filter(collection__name=LIBRARY_COLLECTION).count() == 4
+    tot = EventPage.objects.get(
+        slug__startswith="training-of-trainers-conference",
+        title="Training of Trainers Conference",
+    )
+    client.force_login(make_member("nora@example.org", "Nora Nonmember"))
+    refused = client.get("/member-site/")
+    assert refused.status_code == 403
+    assert f'<a href="{tot.url}">Training of Trainers Conference</a>' in refused.content.decode()
