@@ -183,14 +183,14 @@ def ce_promises(event):
     if minutes:
         reasons.append(
             ngettext(
-                "its schedule counts %(minutes)s CE minute",
-                "its schedule counts %(minutes)s CE minutes",
+                "counts %(minutes)s CE minute in its schedule",
+                "counts %(minutes)s CE minutes in its schedule",
                 minutes,
             )
             % {"minutes": minutes}
         )
     if _has_text(event.ce_summary):
-        reasons.append(_("its CE summary describes CE"))
+        reasons.append(_("describes CE in its CE summary"))
     return reasons
 
 

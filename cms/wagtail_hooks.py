@@ -1,7 +1,10 @@
 """Admin hooks of the site shell: the admin's "Account" page points to the site's account
-pages, and the admin home opens with what needs the staff member's attention."""
+pages, the admin home opens with what needs the staff member's attention, and every admin
+screen gets the site's few admin style fixes."""
 
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from wagtail import hooks
 
@@ -23,3 +26,8 @@ def site_account_pages(request):
 @hooks.register("construct_homepage_panels")
 def needs_attention_first(request, panels):
     panels.insert(0, AttentionPanel())
+
+
+@hooks.register("insert_global_admin_css")
+def site_admin_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))

@@ -25,6 +25,7 @@ from courses.models import (
     EventPage,
     EventSession,
     Material,
+    MembershipPlan,
     ParticipantBenefit,
     Presenter,
     Programme,
@@ -196,6 +197,20 @@ def ensure_member_area(stdout):
     """The member group: confirmed registrants of an event that includes membership join it,
     and the members' library (`ensure_member_library`) is private to it."""
     group, _ = Group.objects.get_or_create(name=MEMBER_GROUP)
+    _plan, created = MembershipPlan.objects.get_or_create(
+        name="Member site, 1 year",
+        defaults={
+            "description": (
+                "A year of the members' library: the PowerPoint presentations, the ORS/SRS "
+                "administration manual, the PCOMS manual and recorded webinars."
+            ),
+            "price": 12000,
+            "months": 12,
+            "group": group,
+        },
+    )
+    if created:
+        stdout.write("  created the membership plan “Member site, 1 year” ($120.00)")
     return group
 
 

@@ -156,7 +156,7 @@ class DiscountCode(models.Model):
             if self.percent_off is None or not 1 <= self.percent_off <= 100:
                 errors["percent_off"] = _("Enter a percentage between 1 and 100.")
         elif self.amount_off is None or self.amount_off <= 0:
-            errors["amount_off"] = _("Enter an amount above zero, in cents (e.g. 2500 for 25.00).")
+            errors["amount_off"] = _("Enter an amount above zero, e.g. 25.00.")
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             errors["valid_until"] = _("The code must end after it starts.")
         if self.ticket_type_id and self.event_id and self.ticket_type.event_id != self.event_id:

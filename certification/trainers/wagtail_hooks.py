@@ -127,7 +127,9 @@ class QuestionViewSet(LeadViewSet):
 
 
 class CertificationSetupGroup(ViewSetGroup):
-    menu_label = _("Certification setup")
+    # "Certification setup" was cut with "…" in the sidebar; the group holds the tracks
+    # and what they are assessed with.
+    menu_label = _("Trainer tracks")
     menu_icon = "cogs"
     menu_order = 330
     items = (

@@ -135,11 +135,13 @@ def _follow_periods(membership, now):
     last = membership.current_periods().order_by("-ends_at").first()
     membership.access_until = last.ends_at if last else None
     membership.save(update_fields=["access_until"])
-    groups = get_user_model().groups.through.objects
+    # Through the relation (not its table) so m2m_changed tells the caches that follow
+    # group membership (the menu's library link, the admin link).
+    user = membership.user
     if is_member(membership, now):
-        groups.get_or_create(user_id=membership.user_id, group_id=membership.group_id)
+        user.groups.add(membership.group_id)
     else:
-        groups.filter(user_id=membership.user_id, group_id=membership.group_id).delete()
+        user.groups.remove(membership.group_id)
 
 
 def lapse_memberships(now=None):

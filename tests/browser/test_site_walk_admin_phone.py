@@ -1,6 +1,6 @@
 """The staff screens made to fit a phone (commit 43557be) still fit at 390 px: the CE event's
-attendee table and the orders table scroll inside a labelled region, and a certificate's
-SHA-256 breaks instead of running off.
+attendee table and the orders table scroll inside a labelled region, the orders and transcript
+search fields fit, and a certificate's SHA-256 breaks instead of running off.
 
 Wagtail's admin hides what runs past the right edge of its <main> at phone width, so the page
 never scrolls sideways there and the site walk's page-overflow check cannot see it
@@ -144,3 +144,20 @@ def test_wide_tables_scroll_in_labelled_regions_and_the_hash_breaks(page, width)
         assert fits, f"{path}: the region {name!r} runs past the screen"
         assert scrolls == (width < 800), f"{path}: the region {name!r} scrolls: {scrolls}"
         assert_accessible(page)
+
+
+@pytest.mark.parametrize("width", [390])
+def test_the_search_fields_fit_a_phone(page, width):
+    page.set_viewport_size({"width": width, "height": 844})
+    ce_event_with_certificates()
+    order = orders()[0]
+    staff_for_finance_and_ce(page)
+
+    problems = problems_on(
+        page,
+        {
+            "/admin/finance/orders/": order.reference,
+            "/admin/ce/transcripts/?q=brown": "Bartholomew Brown-Okonkwo",
+        },
+    )
+    assert problems == [], "\n".join(problems)

@@ -3,7 +3,7 @@
 Finance reads an order's history as sentences with money and local times and refunds what the
 cancellation policy gives, only after ticking a confirmation; staff type prices, add-ons,
 discounts and cancellation fees in dollars; the admin home lists what needs attention, each
-item a link to its screen, and there is one editors group.
+item a link to its screen, under sidebar labels that fit, and there is one editors group.
 """
 
 import re
@@ -275,4 +275,28 @@ def test_the_admin_home_lists_what_needs_attention_each_a_link_to_its_screen(pag
     groups = page.locator("main")
     expect(groups.get_by_role("link", name=EDITOR, exact=True)).to_have_count(1)
     expect(groups.get_by_role("link", name="Editors", exact=True)).to_have_count(0)
+    assert_accessible(page)
+
+
+# Sidebar menu labels whose text is wider than the space they get (Wagtail cuts them with
+# an ellipsis).
+CUT_LABELS = """() => [...document.querySelectorAll("#wagtail-sidebar .menuitem-label")]
+    .filter(label => label.getClientRects().length && label.scrollWidth > label.clientWidth)
+    .map(label => `${label.textContent.trim()}`
+        + ` (${label.scrollWidth} px of text in ${label.clientWidth} px)`)"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_admin_sidebar_labels_fit(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    staff, _secret = make_staff_with_totp(is_superuser=True)  # sees every menu item
+    log_in_browser(page, staff, second_factor=True)
+
+    page.goto("/admin/")
+    if width < 800:  # on a phone the menu opens from a button
+        page.get_by_role("button", name="Toggle sidebar").click()
+    labels = page.locator("#wagtail-sidebar .menuitem-label")
+    expect(labels.filter(has_text="Finance")).to_be_visible()
+    assert labels.count() >= 8
+    assert page.evaluate(CUT_LABELS) == []
     assert_accessible(page)

@@ -9,7 +9,7 @@ from wagtail.models import PageViewRestriction
 
 from cms.factories import home_page
 from courses.demo import WEBINAR_TITLE, load_demo_content
-from courses.models import EventPage, Registration, RegistrationStatus
+from courses.models import EventPage, MembershipPlan, Registration, RegistrationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,9 @@ def test_demo_events_are_loaded_once_and_upcoming():
     assert "Subscription to Member Site (a $120 value)" in [b.text for b in tot.benefits.all()]
     assert tot.member_group.name == "Member site subscribers" and tot.membership_months == 12
     assert PageViewRestriction.objects.filter(page__slug="member-site", groups=tot.member_group)
+    plan = MembershipPlan.objects.get()  # loaded twice, one plan
+    assert (plan.name, plan.price_text(), plan.months) == ("Member site, 1 year", "$120.00", 12)
+    assert plan.group == tot.member_group
 
     fit = events["FIT Supervision Training"]
     assert fit.starts_at > now and fit.sessions.count() == 3 and fit.time_zone == "America/Chicago"
