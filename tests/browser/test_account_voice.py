@@ -140,7 +140,9 @@ def test_a_member_changes_their_password_and_sees_two_factor_explained(page, wid
     page.locator("input[name=password1]").fill(NEW_PASSWORD)
     page.locator("input[name=password2]").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    expect(page.locator(".messages")).to_contain_text("Your password is changed. Use the new one next time you log in.")
+    expect(page.locator(".messages")).to_contain_text(
+        "Your password is changed. Use the new one next time you log in."
+    )
 
     # Logged out, the old password no longer works and the new one does.
     page.context.clear_cookies()

@@ -172,7 +172,10 @@ def test_password_change_needs_the_current_password(client):
         follow=True,
     )
 
-    assert "Your password is changed. Use the new one next time you log in." in response.content.decode()
+    assert (
+        "Your password is changed. Use the new one next time you log in."
+        in response.content.decode()
+    )
     member.refresh_from_db()
     assert member.check_password(NEW_PASSWORD)
     assert AuditRecord.objects.filter(
@@ -201,7 +204,10 @@ def test_email_change_is_verified_before_it_becomes_the_login(client):
     assert response.redirect_chain[-1][0] == "/accounts/email/"
     member.refresh_from_db()
     assert member.email == "new@example.org"
-    assert "Your address new@example.org is confirmed: you log in with it, and our emails go to it." in response.content.decode()
+    assert (
+        "Your address new@example.org is confirmed: you log in with it, and our emails go to it."
+        in response.content.decode()
+    )
     # The old address is replaced, not kept beside the new one.
     assert list(member.emailaddress_set.values_list("email", flat=True)) == ["new@example.org"]
     assert AuditRecord.objects.filter(
