@@ -13,7 +13,6 @@ staff on the library index page. A signed-out visitor is sent to the site's own 
 streamed with HTTP Range support, so browsers can seek in them.
 """
 
-import re
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -38,6 +37,7 @@ from wagtail.models import BaseViewRestriction, Page, PageViewRestriction, Site
 from wagtail.search import index
 
 from cms import page_cache
+from cms.byte_ranges import file_chunks, parse_range
 from cms.models import OneQueryViewRestrictions
 
 MEDIA_TYPES = ("video/", "audio/")
@@ -323,43 +323,6 @@ def join_page_for_members_only_documents(document, request):
 
 # -- recordings: private playback with Range ------------------------------------------------
 
-READ_SIZE = 512 * 1024
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def requested_range(header, size):
-    """(start, end) inclusive for one `bytes=` range, None for the whole file, or 'invalid'."""
-    if not header:
-        return None
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        return None if "," in header else "invalid"
-    first, last = match.groups()
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            return "invalid"
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        return "invalid"
-    return start, min(end, size - 1)
-
-
-def _chunks(handle, start, length):
-    try:
-        handle.seek(start)
-        left = length
-        while left > 0:
-            data = handle.read(min(READ_SIZE, left))
-            if not data:
-                break
-            left -= len(data)
-            yield data
-    finally:
-        handle.close()
-
 
 class RecordingResponse(StreamingHttpResponse, HttpResponse):
     """A streamed response that Wagtail's serve view accepts from a hook: it takes only an
@@ -380,12 +343,12 @@ def stream_recording(document, request):
         return None
     try:
         document.file.path  # noqa: B018 - only local storages have a path
-    except NotImplementedError:
+    except NotImplementedError:  # Django's Storage.path: a storage without local files (S3)
         response = HttpResponseRedirect(document.file.url)
         response["Cache-Control"] = "private, no-store"
         return response
     size = document.file.size
-    wanted = requested_range(request.headers.get("Range"), size)
+    wanted = parse_range(request.headers.get("Range"), size)
     if wanted == "invalid":
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
@@ -394,7 +357,7 @@ def stream_recording(document, request):
     start, end = wanted or (0, size - 1)
     length = max(0, end - start + 1)
     response = RecordingResponse(
-        _chunks(handle, start, length),
+        file_chunks(handle, start, length),
         status=206 if wanted else 200,
         content_type=document.content_type,
     )

@@ -7,7 +7,6 @@ presigned GET URL. No public or guessable URL exists for any video or poster.
 """
 
 import mimetypes
-import re
 
 from django.conf import settings
 from django.core.files.storage import storages
@@ -16,12 +15,10 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from cms.access import Perm, owner
+from cms.byte_ranges import file_chunks, parse_range
 
 from . import bucket, s3, services
 from .models import VideoSubmission
-
-READ_SIZE = 512 * 1024
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _content_type(name, submission):
@@ -32,40 +29,6 @@ def _content_type(name, submission):
     if "matroska" in submission.container and name == submission.source_name:
         return "video/x-matroska"
     return mimetypes.guess_type(name)[0] or "video/mp4"
-
-
-def _file_chunks(handle, start, length):
-    try:
-        handle.seek(start)
-        left = length
-        while left > 0:
-            data = handle.read(min(READ_SIZE, left))
-            if not data:
-                break
-            left -= len(data)
-            yield data
-    finally:
-        handle.close()
-
-
-def parse_range(header, size):
-    """(start, end) inclusive for one `bytes=` range, None for no range, or 'invalid'."""
-    if not header:
-        return None
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match.group(1) and not match.group(2)):
-        return None if "," in header else "invalid"
-    first, last = match.groups()
-    if first == "":
-        suffix = int(last)
-        if suffix == 0:
-            return "invalid"
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        return "invalid"
-    return start, min(end, size - 1)
 
 
 def stream_private_file(request, name, content_type, *, duration_seconds=None):
@@ -100,13 +63,13 @@ def stream_private_file(request, name, content_type, *, duration_seconds=None):
         return response
     handle = storage.open(name, "rb")
     if requested is None:
-        response = StreamingHttpResponse(_file_chunks(handle, 0, size), content_type=content_type)
+        response = StreamingHttpResponse(file_chunks(handle, 0, size), content_type=content_type)
         response["Content-Length"] = str(size)
     else:
         start, end = requested
         length = end - start + 1
         response = StreamingHttpResponse(
-            _file_chunks(handle, start, length), status=206, content_type=content_type
+            file_chunks(handle, start, length), status=206, content_type=content_type
         )
         response["Content-Length"] = str(length)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
