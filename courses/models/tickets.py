@@ -36,6 +36,21 @@ class TicketType(Orderable):
     access_code = models.CharField(
         max_length=60, blank=True, help_text=_("If set, buyers must enter it (e.g. student rate).")
     )
+    member_price = MoneyField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "In the event's currency, e.g. 395.00; members pay this instead. Below the price. "
+            "Members see it at once, with no access code; others see it with a link to join."
+        ),
+    )
+    members_only = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Only members of the member site can book it (at its price); others see it, "
+            "not selectable, with a link to join."
+        ),
+    )
     min_per_order = models.PositiveIntegerField(default=1)
     max_per_order = models.PositiveIntegerField(default=10)
 
@@ -43,6 +58,7 @@ class TicketType(Orderable):
         FieldRowPanel([FieldPanel("name"), FieldPanel("price")]),
         FieldPanel("description"),
         FieldRowPanel([FieldPanel("early_bird_price"), FieldPanel("early_bird_until")]),
+        FieldRowPanel([FieldPanel("member_price"), FieldPanel("members_only")]),
         FieldRowPanel([FieldPanel("sale_starts_at"), FieldPanel("sale_ends_at")]),
         FieldRowPanel([FieldPanel("capacity"), FieldPanel("requires_approval")]),
         FieldPanel("access_code"),
@@ -60,6 +76,19 @@ class TicketType(Orderable):
             )
         if self.early_bird_price is not None and not self.early_bird_until:
             raise ValidationError({"early_bird_until": _("Set when the early-bird price ends.")})
+        if self.member_price is not None and self.members_only:
+            raise ValidationError(
+                {
+                    "member_price": _(
+                        "A members-only ticket has one price, the members' price: put it in "
+                        "Price and leave this empty."
+                    )
+                }
+            )
+        if self.member_price is not None and self.member_price >= (self.price or 0):
+            raise ValidationError(
+                {"member_price": _("The member price must be below the price, or left empty.")}
+            )
 
     def current_price(self, now=None):
         """The price that applies now: the early-bird price until its deadline."""
@@ -71,6 +100,20 @@ class TicketType(Orderable):
         ):
             return self.early_bird_price
         return self.price
+
+    def price_for(self, *, member, now=None):
+        """What one seat costs a member (or not) now. A member pays the member price, or the
+        early-bird price while it applies if that is lower: the two are not added up, and a
+        member never pays more than anyone else would."""
+        price = self.current_price(now)
+        if member and self.member_price is not None:
+            return min(price, self.member_price)
+        return price
+
+    @property
+    def for_members(self):
+        """Whether membership changes who may book this ticket or what it costs."""
+        return self.members_only or self.member_price is not None
 
     def on_sale(self, now=None):
         now = now or timezone.now()

@@ -29,6 +29,7 @@ from courses.models import (
 
 from .common import ATTENDEE_FIELDS
 from .errors import InvalidSelection, RegistrationClosed, RegistrationError, SoldOut
+from .membership import join_url, member_at
 from .waitlist import waitlist_offer_for
 
 
@@ -90,6 +91,36 @@ def _validate_tickets(event, quantities, *, access_code, now, staff, offered=Non
                 field="access_code",
             )
     return ticket_types
+
+
+def members_only_refusal(ticket, *, field=None, lapsed=False):
+    """The refusal of a members-only ticket to someone who is not (or no longer) a member,
+    saying how to join."""
+    if lapsed:
+        message = _(
+            "“%(name)s” is for members of the member site only, and your membership has "
+            "ended, so this booking cannot be paid."
+        ) % {"name": ticket.name}
+    else:
+        message = _("“%(name)s” is for members of the member site only.") % {"name": ticket.name}
+    where = join_url()
+    if where:
+        message += " " + _("To book it, join first: see %(url)s") % {"url": where}
+    return InvalidSelection(message, field=field)
+
+
+def purchaser_is_member(purchaser, ticket_types, now):
+    """Whether the purchaser is a member now, asked (one query) only when a chosen ticket
+    has a member price or is for members only; refuses a members-only ticket otherwise."""
+    chosen = [t for t in ticket_types.values() if t.for_members]
+    if not chosen:
+        return False
+    member = member_at(purchaser, now)
+    if not member:
+        for ticket in chosen:
+            if ticket.members_only:
+                raise members_only_refusal(ticket, field=f"ticket_{ticket.pk}")
+    return member
 
 
 def validate_add_ons(event, add_on_ids, *, offered=None):
@@ -199,6 +230,9 @@ def _place_hold(
     ticket_types = _validate_tickets(
         event, quantities, access_code=access_code, now=now, staff=staff, offered=offered_tickets
     )
+    # Asked at hold time and frozen in the seat's price; asked again before payment
+    # (courses.services.pricing), so a membership that ends in between is not paid for.
+    member = False if staff else purchaser_is_member(purchaser, ticket_types, now)
 
     attendees = list(attendees or [])
     if len(attendees) > seats:
@@ -287,6 +321,7 @@ def _place_hold(
                 add_on_rows=add_on_rows,
                 now=now,
                 staff=staff,
+                member=member,
             )
             if entry is not None:
                 entry.status = WaitlistStatus.CLAIMED
@@ -363,8 +398,10 @@ def _add_seats(
     add_on_rows,
     now,
     staff,
+    member=False,
 ):
-    """One held registration per seat, with its add-ons and prices frozen now."""
+    """One held registration per seat, with its add-ons and prices frozen now (a member's
+    price when the purchaser is a member: they buy every seat of the booking)."""
     event = booking.event
     seat_index = 0
     remaining_add_ons = Counter(add_on_counts)
@@ -387,7 +424,7 @@ def _add_seats(
                 booking=booking,
                 event=event,
                 ticket_type=ticket,
-                unit_price=0 if staff else ticket.current_price(now),
+                unit_price=0 if staff else ticket.price_for(member=member, now=now),
                 status=RegistrationStatus.HELD,
                 **{k: v for k, v in details.items() if k in ATTENDEE_FIELDS},
             )
@@ -439,6 +476,7 @@ def one_step_ticket(event, *, purchaser, ticket_types=None, add_ons=None, now=No
     if (
         ticket.current_price(now) != 0
         or ticket.access_code
+        or ticket.members_only
         or ticket.requires_approval
         or ticket.min_per_order != 1
         or ticket.max_per_order < 1

@@ -17,9 +17,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from wagtail.models import Site
 
 from cms.audit import record
 from cms.dates import add_months
+from cms.library import library_for_site
 from cms.locking import lock_one, locked
 from courses.models import Membership, MembershipPeriod, PeriodSource
 
@@ -128,6 +130,29 @@ def _chain(membership):
 
 def is_member(membership, now):
     return membership.current_periods().filter(starts_at__lte=now, ends_at__gt=now).exists()
+
+
+def member_at(user, now=None):
+    """Whether `user` is a member at `now`: one of their periods covers it. One query, by the
+    periods themselves (not the group, which follows them only after the hourly lapse), so
+    a price is never given on access that has ended but not yet been taken away."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    now = now or timezone.now()
+    return MembershipPeriod.objects.filter(
+        membership__user_id=user.pk, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    ).exists()
+
+
+def join_url(request=None):
+    """Where a person becomes a member: the members' library, whose page tells a non-member
+    what membership includes and how to join ("" when the site has no library)."""
+    site = Site.find_for_request(request) if request is not None else None
+    site = site or Site.objects.filter(is_default_site=True).first()
+    library = library_for_site(site)
+    if library is None:
+        return ""
+    return library.get_url(request=request) or ""
 
 
 def _follow_periods(membership, now):
