@@ -287,7 +287,17 @@ def join_page(request, library=None):
     """The styled refusal for a signed-in person outside the member group (403)."""
     if library is None:
         library = library_for_site(Site.find_for_request(request))
-    response = render(request, "cms/library/join.html", {"library": library}, status=403)
+    # Ways to join that other apps sell (payments: plans by card or invoice), through the
+    # `library_join_actions` hook: each returns [(label, url)] for this request.
+    actions = [
+        action for hook in hooks.get_hooks("library_join_actions") for action in hook(request)
+    ]
+    response = render(
+        request,
+        "cms/library/join.html",
+        {"library": library, "join_actions": actions},
+        status=403,
+    )
     add_never_cache_headers(response)
     return response
 

@@ -55,3 +55,27 @@ class MarkPaidForm(forms.Form):
         max_length=200,
         help_text=_("The bank transfer or cheque reference."),
     )
+
+
+class MembershipInvoiceForm(forms.Form):
+    billing_name = forms.CharField(
+        label=_("Name or organisation to invoice"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "The agency or employer paying for your membership. Leave it empty to have the "
+            "invoice made out to you."
+        ),
+    )
+    billing_address = forms.CharField(
+        label=_("Billing address"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The postal address printed on the invoice."),
+    )
+    po_number = forms.CharField(
+        label=_("Purchase-order number"),
+        max_length=100,
+        required=False,
+        help_text=_("If your organisation issued one; it is printed on the invoice."),
+    )

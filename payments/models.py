@@ -522,3 +522,7 @@ class FinanceDocument(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.number}"
+
+
+# The membership billing models live beside these, in the payments app.
+from payments.membership_models import MembershipPayment, MemberSubscription  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import views, webhooks
+from payments import membership_views, views, webhooks
 
 app_name = "payments"
 
@@ -20,4 +20,14 @@ urlpatterns = [
     ),
     path("documents/<uuid:document_id>/", views.document_download, name="document"),
     path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
+    path("membership/", membership_views.membership, name="membership"),
+    path("membership/join/", membership_views.join, name="membership_join"),
+    path("membership/welcome/", membership_views.checkout_return, name="membership_return"),
+    path("membership/invoice/", membership_views.request_invoice, name="membership_invoice"),
+    path("membership/manage/", membership_views.manage, name="membership_manage"),
+    path(
+        "membership/documents/<uuid:payment_id>/<str:kind>/",
+        membership_views.document,
+        name="membership_document",
+    ),
 ]

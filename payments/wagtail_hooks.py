@@ -14,7 +14,7 @@ from cms.attention import HOOK, AttentionItem
 from cms.money import MoneyModelForm
 from courses.models import MembershipPlan
 from payments import admin_urls
-from payments.models import DiscountCode, EventPaymentSettings, Order
+from payments.models import DiscountCode, EventPaymentSettings, MembershipPayment, Order
 from payments.reports import overdue_invoice_filter
 
 FinanceMenuItem = menu_item_class_for(Perm.VIEW_FINANCE)
@@ -130,6 +130,7 @@ def register_finance_menu():
                 reverse(event_payment_settings.get_url_name("index")),
                 icon_name="cog",
             ),
+            FinanceMenuItem(_("Members"), reverse("payments_admin:members"), icon_name="user"),
             FinanceMenuItem(
                 _("Membership plans"),
                 reverse(membership_plans.get_url_name("index")),
@@ -174,4 +175,25 @@ def overdue_invoices_and_flagged_orders(user):
                 tone="warning",
             )
         )
+    waiting = MembershipPayment.objects.filter(status=MembershipPayment.Status.INVOICED).count()
+    if waiting:
+        items.append(
+            AttentionItem(
+                ngettext(
+                    "%(count)d membership invoice awaits payment",
+                    "%(count)d membership invoices await payment",
+                    waiting,
+                )
+                % {"count": waiting},
+                reverse("payments_admin:members"),
+            )
+        )
     return items
+
+
+@hooks.register("library_join_actions")
+def membership_plans_on_sale(request):
+    """The members' library's join page links to buying a plan, when one is on sale."""
+    if not MembershipPlan.objects.filter(available=True).exists():
+        return []
+    return [(_("Become a member"), reverse("payments:membership"))]

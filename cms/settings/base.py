@@ -304,6 +304,11 @@ CELERY_BEAT_SCHEDULE["payments-overdue-invoices"] = {
     "task": "payments.tasks.process_overdue_invoices",
     "schedule": 3600.0,
 }
+# payments: membership renewal reminders 30 and 7 days ahead (once each, whenever it runs).
+CELERY_BEAT_SCHEDULE["payments-membership-reminders"] = {
+    "task": "payments.tasks.send_membership_reminders",
+    "schedule": 6 * 3600.0,
+}
 # trainers: delete demonstration videos a track's retention period after the final decision.
 CELERY_BEAT_SCHEDULE["trainers-purge-expired-videos"] = {
     "task": "certification.trainers.tasks.purge_expired_videos",

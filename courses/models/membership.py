@@ -69,10 +69,10 @@ class Membership(models.Model):
     plan = models.ForeignKey(
         MembershipPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # When access last followed the periods (joined or left the group); see services.
+    # When access ends as things stand: the last period's end, or the grace period's.
     access_until = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
-    stripe_customer_id = models.CharField(max_length=255, blank=True)
-    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Access kept past the periods while a failed renewal is retried (payments decides it).
+    grace_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self):

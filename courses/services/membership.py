@@ -21,7 +21,9 @@ from wagtail.models import Site
 
 from cms.audit import record
 from cms.dates import add_months
+from cms.email import send_templated_email
 from cms.library import library_for_site
+from cms.links import absolute_url
 from cms.locking import lock_one, locked
 from courses.models import Membership, MembershipPeriod, PeriodSource
 
@@ -129,7 +131,50 @@ def _chain(membership):
 
 
 def is_member(membership, now):
+    """A period covers `now`, or a failed renewal's grace period does."""
+    if in_grace(membership, now):
+        return True
     return membership.current_periods().filter(starts_at__lte=now, ends_at__gt=now).exists()
+
+
+def in_grace(membership, now):
+    return membership.grace_until is not None and membership.grace_until > now
+
+
+def start_grace(user, length, *, now, actor=None):
+    """A renewal failed: keep access for `length` after the last period ends (or after now,
+    if that is later) while the payment is retried. Returns when the grace ends; starting it
+    again (Stripe's next failed try) never moves it later."""
+    with transaction.atomic():
+        membership = lock_one(Membership, Membership.objects.get(user=user).pk)
+        if membership.grace_until is None:
+            last = membership.current_periods().order_by("-ends_at").first()
+            base = max(last.ends_at, now) if last else now
+            membership.grace_until = base + length
+            membership.save(update_fields=["grace_until"])
+            record(
+                "courses.membership.grace_started",
+                membership,
+                actor=actor,
+                after={"grace_until": membership.grace_until.isoformat()},
+            )
+        _follow_periods(membership, now)
+    return membership.grace_until
+
+
+def end_grace(user, *, now, actor=None):
+    """The renewal was paid (a period follows) or given up: the grace period ends now."""
+    with transaction.atomic():
+        found = Membership.objects.filter(user=user).values_list("pk", flat=True).first()
+        if found is None:
+            return
+        membership = lock_one(Membership, found)
+        if membership.grace_until is None:
+            return
+        membership.grace_until = None
+        membership.save(update_fields=["grace_until"])
+        record("courses.membership.grace_ended", membership, actor=actor)
+        _follow_periods(membership, now)
 
 
 def member_at(user, now=None):
@@ -158,7 +203,8 @@ def join_url(request=None):
 def _follow_periods(membership, now):
     """Put the person in the group while a period covers `now`, out of it otherwise."""
     last = membership.current_periods().order_by("-ends_at").first()
-    membership.access_until = last.ends_at if last else None
+    ends = [moment for moment in (last.ends_at if last else None, membership.grace_until) if moment]
+    membership.access_until = max(ends) if ends else None
     membership.save(update_fields=["access_until"])
     # Through the relation (not its table) so m2m_changed tells the caches that follow
     # group membership (the menu's library link, the admin link).
@@ -192,8 +238,22 @@ def lapse_memberships(now=None):
                 membership,
                 after={"ended_at": ended.isoformat() if ended else ""},
             )
+            _tell_lapsed(membership, ended)
         lapsed += 1
     return lapsed
+
+
+def _tell_lapsed(membership, ended):
+    """The membership ended (its last period, or a failed renewal's grace): say so, and how
+    to join again. Once per end date."""
+    user = membership.user
+    url = join_url()
+    send_templated_email(
+        "courses/email/membership_ended",
+        [user.email],
+        {"person": user, "ended": ended, "join_url": url if "://" in url else absolute_url(url)},
+        key=f"courses:membership-ended:{membership.pk}:{ended.isoformat() if ended else ''}",
+    )
 
 
 @shared_task(name="courses.tasks.lapse_memberships")

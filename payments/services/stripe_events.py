@@ -22,6 +22,7 @@ from cms.models import OutboxMessage, OutboxStatus
 from cms.outbox import enqueue
 from payments.models import WebhookEvent
 
+from . import membership
 from .checkout import fail_async_payment, record_dispute, settle_checkout_session
 from .common import finance_emails, record, send_payments_email
 from .refunds import sync_refunds_from_charge
@@ -39,6 +40,12 @@ HANDLED_TYPES = {
     "checkout.session.expired",
     "charge.refunded",
     "charge.dispute.created",
+    # Membership by subscription (payments.services.membership).
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
 }
 
 
@@ -57,6 +64,8 @@ def process_event(event_pk):
         unmatched = _("Stripe sent a %(type)s event without the id of its object") % {
             "type": stored.type
         }
+    elif _is_membership_event(stored.type, obj):
+        outcome, unmatched = _process_membership_event(stored.type, object_id)
     elif stored.type.startswith("checkout.session."):
         if stored.type == "checkout.session.async_payment_failed":
             order = fail_async_payment(object_id)
@@ -88,6 +97,30 @@ def process_event(event_pk):
         # Answered 200 all the same: a 5xx would make Stripe retry it for days.
         report_unmatched_stripe_event(stored, outcome[:255])
     return outcome
+
+
+def _is_membership_event(event_type, obj):
+    if event_type.startswith("checkout.session."):
+        return obj.get("mode") == "subscription"
+    return event_type.startswith(("invoice.", "customer.subscription."))
+
+
+def _process_membership_event(event_type, object_id):
+    """(outcome, unmatched reason) of a membership subscription's event."""
+    if event_type == "checkout.session.completed":
+        found = membership.settle_membership_checkout(object_id)
+    elif event_type.startswith("checkout.session."):
+        found = membership.abandon_membership_checkout(object_id)
+    elif event_type.startswith("invoice."):
+        found = membership.settle_membership_invoice(object_id)
+    else:
+        found = membership.sync_member_subscription(object_id)
+    if found is None:
+        return "", _("Stripe sent a %(type)s event for a subscription we do not know: %(id)s") % {
+            "type": event_type,
+            "id": object_id,
+        }
+    return f"membership: {found}"[:255], ""
 
 
 def _event_object(payload):
