@@ -1,10 +1,11 @@
 """A small Stripe look-alike bound to 127.0.0.1, spoken to by the real `stripe` SDK.
 
 It answers the endpoints the project calls (Checkout Session create / retrieve / expire,
-PaymentIntent retrieve, Charge retrieve, Refund create) with Stripe's JSON shapes, parses the
-SDK's form-encoded bracket notation, honours `Idempotency-Key`, serves a minimal hosted
-checkout page whose "Pay" button completes the session, and sends webhooks signed with
-Stripe's scheme (`t=...,v1=HMAC-SHA256(secret, "t.payload")`).
+PaymentIntent retrieve, Charge retrieve, Refund create, and Stripe Billing: see billing.py)
+with Stripe's JSON shapes, parses the SDK's form-encoded bracket notation, honours
+`Idempotency-Key`, serves a minimal hosted checkout page whose "Pay" button completes the
+session (and the customer portal), and sends webhooks signed with Stripe's scheme
+(`t=...,v1=HMAC-SHA256(secret, "t.payload")`).
 
 Webhooks go to `webhook_url` when one is set (browser tests, with a live server). Without one
 they are kept in `sent_events` so a test can deliver them through Django's test client in its
@@ -14,7 +15,6 @@ own thread and database transaction.
 import html
 import json
 import re
-import secrets
 import threading
 import time
 import urllib.error
@@ -24,11 +24,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-API_VERSION = "2025-09-30.clover"
+from tests.fakestripe.billing import BillingMixin, StripeError
+from tests.fakestripe.billing import new_id as _new_id
 
+__all__ = ["FakeStripe", "StripeError", "parse_form"]
 
-def _new_id(prefix):
-    return f"{prefix}_test_{secrets.token_hex(12)}"
+API_VERSION = "2026-10-28.endive"
 
 
 def parse_form(body):
@@ -55,16 +56,7 @@ def _lists_from_numeric_keys(node):
     return converted
 
 
-class StripeError(Exception):
-    def __init__(self, status, message, *, code=None, error_type="invalid_request_error"):
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": {"type": error_type, "message": message}}
-        if code:
-            self.body["error"]["code"] = code
-
-
-class FakeStripe:
+class FakeStripe(BillingMixin):
     """The fake's state and behaviour; `start()` serves it over HTTP on a free port."""
 
     def __init__(self, *, webhook_secret="whsec_test_fake", webhook_url=None):  # noqa: S107
@@ -86,6 +78,7 @@ class FakeStripe:
         self._lock = threading.RLock()
         self._server = None
         self._thread = None
+        self._init_billing()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -126,30 +119,30 @@ class FakeStripe:
     # -- API operations ----------------------------------------------------------------------
 
     def create_checkout_session(self, params):
+        """Payment mode, or subscription mode with recurring prices (see billing.py)."""
+        mode = params.get("mode", "payment")
         line_items = params.get("line_items") or []
         if not line_items:
-            raise StripeError(400, "line_items is required in payment mode.")
+            raise StripeError(400, f"line_items is required in {mode} mode.")
         if not params.get("success_url"):
             raise StripeError(400, "success_url is required.")
+        prices = [self._line_item_price(item, n) for n, item in enumerate(line_items)]
+        self._check_checkout_billing(params, mode, prices)
         currencies = set()
         amount_total = 0
         stored_items = []
-        for item in line_items:
-            price = item.get("price_data") or {}
-            currency = (price.get("currency") or "").lower()
-            unit_amount = int(price.get("unit_amount", "0"))
+        for item, price in zip(line_items, prices, strict=True):
             quantity = int(item.get("quantity", "1"))
-            if unit_amount < 0:
-                raise StripeError(400, "Invalid non-negative integer: unit_amount.")
-            currencies.add(currency)
-            amount_total += unit_amount * quantity
+            currencies.add(price["currency"])
+            amount_total += price["unit_amount"] * quantity
             stored_items.append(
                 {
                     "id": _new_id("li"),
                     "object": "item",
-                    "amount_total": unit_amount * quantity,
-                    "currency": currency,
-                    "description": (price.get("product_data") or {}).get("name", ""),
+                    "amount_total": price["unit_amount"] * quantity,
+                    "currency": price["currency"],
+                    "description": self.products[price["product"]]["name"],
+                    "price": price,
                     "quantity": quantity,
                 }
             )
@@ -171,19 +164,22 @@ class FakeStripe:
             "client_reference_id": params.get("client_reference_id"),
             "created": now,
             "currency": currencies.pop(),
-            "customer": None,
+            "customer": params.get("customer"),
             "customer_details": None,
             "customer_email": params.get("customer_email"),
+            "invoice": None,
             "expires_at": expires_at,
             "livemode": False,
             "metadata": params.get("metadata") or {},
-            "mode": params.get("mode", "payment"),
+            "mode": mode,
             "payment_intent": None,
             "payment_status": "unpaid",
             "status": "open",
+            "subscription": None,
             "success_url": params["success_url"],
             "url": f"{self.base_url}/checkout/pay/{session_id}",
             "_line_items": stored_items,
+            "_subscription_data": params.get("subscription_data"),
         }
         with self._lock:
             self.sessions[session_id] = session
@@ -199,6 +195,7 @@ class FakeStripe:
             shown = {key: value for key, value in session.items() if not key.startswith("_")}
             if "payment_intent" in expand and session["payment_intent"]:
                 shown["payment_intent"] = self.payment_intents[session["payment_intent"]]
+            self._expand(shown, [path for path in expand if path != "line_items"])
             if "line_items" in expand:
                 shown["line_items"] = {
                     "object": "list",
@@ -229,8 +226,13 @@ class FakeStripe:
 
         `amount` / `currency` let a test simulate a charge that differs from the session;
         `async_payment` leaves the payment processing (bank debits) until
-        `settle_async_payment` is called.
+        `settle_async_payment` is called. A subscription-mode session starts its
+        subscription instead (billing.py).
         """
+        with self._lock:
+            mode = self._session(session_id)["mode"]
+        if mode == "subscription":
+            return self._complete_subscription_session(session_id, send_webhook=send_webhook)
         with self._lock:
             session = self._session(session_id)
             if session["status"] != "open":
@@ -391,13 +393,16 @@ class FakeStripe:
 
     # -- webhooks ----------------------------------------------------------------------------
 
-    def build_event(self, event_type, obj):
+    def build_event(self, event_type, obj, previous_attributes=None):
+        data = {"object": obj}
+        if previous_attributes is not None:
+            data["previous_attributes"] = previous_attributes
         return {
             "id": _new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
             "created": int(time.time()),
-            "data": {"object": obj},
+            "data": data,
             "livemode": False,
             "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None},
@@ -409,9 +414,9 @@ class FakeStripe:
             payload, self.webhook_secret, timestamp=timestamp
         )
 
-    def send_event(self, event_type, obj):
+    def send_event(self, event_type, obj, previous_attributes=None):
         """Record the event and, when a webhook URL is set, post it signed (as Stripe does)."""
-        event = self.build_event(event_type, obj)
+        event = self.build_event(event_type, obj, previous_attributes)
         payload = json.dumps(event)
         with self._lock:
             self.sent_events.append(event)
@@ -450,6 +455,10 @@ class FakeStripe:
 
     def _route(self, method, path, params):
         expand = params.get("expand") or []
+        for route_method, pattern, answer in self.billing_routes(params):
+            match = re.fullmatch(pattern, path)
+            if match and route_method == method:
+                return answer(match)
         routes = [
             ("POST", r"/v1/checkout/sessions", lambda: self.create_checkout_session(params)),
             ("GET", r"/v1/checkout/sessions/(?P<id>[\w]+)", None),
@@ -500,7 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, method):
         fake = self.stripe_fake
         url = urlsplit(self.path)
-        params = parse_form(url.query) if method == "GET" else parse_form(self._body())
+        params = parse_form(url.query) if method in ("GET", "DELETE") else parse_form(self._body())
         if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
             self._send(
                 401,
@@ -530,12 +539,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, json.dumps(result))
 
+    def _billing_page(self, method, path):
+        """Serve the customer portal or a hosted invoice (billing.py); False if not theirs."""
+        try:
+            answer = self.stripe_fake.billing_page(method, path)
+        except StripeError as error:
+            answer = (error.status, f"<h1>{html.escape(str(error))}</h1>", "text/html", {})
+        if answer:
+            self._send(*answer[:3], headers=answer[3])
+        return bool(answer)
+
     def do_GET(self):  # noqa: N802 - http.server's naming
         path = urlsplit(self.path).path
         if path.startswith("/checkout/pay/"):
             self._hosted_page(path.rsplit("/", 1)[-1])
             return
-        self._api("GET")
+        if not self._billing_page("GET", path):
+            self._api("GET")
 
     def do_POST(self):  # noqa: N802
         path = urlsplit(self.path).path
@@ -543,7 +563,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._body()
             self._pay(path.rsplit("/", 1)[-1])
             return
-        self._api("POST")
+        if path.startswith(("/billing/", "/invoice/")):
+            self._body()
+        if not self._billing_page("POST", path):
+            self._api("POST")
+
+    def do_DELETE(self):  # noqa: N802
+        self._api("DELETE")
 
     def _hosted_page(self, session_id):
         fake = self.stripe_fake
@@ -563,6 +589,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = (
                 f"<h1>Fake Stripe Checkout</h1><ul>{rows}</ul>"
                 f"<p>Total: {session['amount_total'] / 100:.2f} {session['currency'].upper()}</p>"
+                f"{fake.recurring_summary(session)}"
                 f"<p>Email: {html.escape(session['customer_email'] or '')}</p>"
                 f'<form method="post"><button type="submit">Pay</button></form>'
             )
