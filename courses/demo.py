@@ -346,6 +346,7 @@ def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
                 price=129500,
                 early_bird_price=109500,
                 early_bird_until=start - timedelta(days=45),
+                member_price=TOT_MEMBER_PRICE,
                 max_per_order=10,
             ),
             TicketType(
@@ -361,6 +362,25 @@ def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
         receives=TOT_RECEIVES,
         questions=[RegistrationQuestion(label="Which agency do you work for?", required=False)],
     )
+
+
+# Members of the member site pay about 19% less than the standard price, and less than the
+# early-bird price too, so the demo shows the member price whenever it is visited.
+TOT_MEMBER_PRICE = 105000
+
+
+def ensure_member_price(event, stdout):
+    """A demo loaded before member prices gets the conference's, published; a ticket whose
+    member price staff have set is left alone."""
+    ticket = event.ticket_types.filter(name="Conference registration").first()
+    if ticket is None or ticket.member_price is not None or ticket.price <= TOT_MEMBER_PRICE:
+        return
+    ticket.member_price = TOT_MEMBER_PRICE
+    ticket.save(update_fields=["member_price"])
+    # Publish a revision with it, so the next edit in Wagtail starts from the member price.
+    event.refresh_from_db()
+    event.save_revision().publish()
+    stdout.write(f"  added a member price to “{event.title}”")
 
 
 def ensure_fit_supervision(index, stdout):
@@ -491,6 +511,7 @@ def load_demo_content(stdout):
         index = ensure_events_index(stdout)
         group = ensure_member_area(stdout)
         tot, _ = ensure_training_of_trainers(index, group, stdout)
+        ensure_member_price(tot, stdout)
         ensure_member_library(group, tot, stdout)
         ensure_materials(tot, stdout)
         supervision, _ = ensure_fit_supervision(index, stdout)
