@@ -163,6 +163,14 @@ class BillingMixin:
             self.customers[customer["id"]] = customer
         return public(customer)
 
+    def email_of(self, session):
+        """The address a Checkout Session bills: its own, or its customer's."""
+        with self._lock:
+            return (
+                self.customers.get(session["customer"] or "", {}).get("email")
+                or session["customer_email"]
+            )
+
     def _customer(self, customer_id, param="id"):
         if customer_id not in self.customers:
             raise missing("customer", customer_id, param)
@@ -693,44 +701,47 @@ class BillingMixin:
             ("POST", r"/v1/billing_portal/sessions", lambda m: self.create_portal_session(params)),
         ]
 
-    def billing_page(self, method, path):
+    def billing_page(self, method, path, form):
         """The hosted portal and invoice pages: (status, html, content type, headers), or None
-        for a path that is not theirs."""
+        for a path that is not theirs. The portal's buttons post `action` (cancel, renew or
+        card) and `subscription` (needed only when the customer has more than one)."""
         invoice = re.fullmatch(r"/invoice/(\w+)", path)
         if invoice and method == "GET":
             return self._invoice_page(invoice[1])
-        portal = re.fullmatch(r"/billing/portal/(\w+)(?:/(cancel|renew|card)(?:/(\w+))?)?", path)
+        portal = re.fullmatch(r"/billing/portal/(\w+)", path)
         if not portal:
             return None
-        portal_id, action, subscription_id = portal.groups()
         with self._lock:
-            session = self.portal_sessions.get(portal_id)
-            mine = self.subscriptions.get(subscription_id, {}).get("customer")
-        if session is None or (subscription_id and mine != session["customer"]):
+            session = self.portal_sessions.get(portal[1])
+        if session is None:
             return page("Not found", "<h1>This portal link is not valid.</h1>", 404)
-        if method == "GET" and not action:
+        if method == "GET":
             return self._portal_page(session)
-        if method != "POST" or not action:
-            return page("Not allowed", "<h1>Use the buttons on the portal page.</h1>", 405)
-        if action == "card":
+        current = [sub["id"] for sub in self._current_subscriptions(session["customer"])]
+        chosen = form.get("subscription") or (current[0] if len(current) == 1 else None)
+        if form.get("action") == "card":
             with self._lock:
                 self.card_updated[session["customer"]] = True
+        elif form.get("action") in ("cancel", "renew") and chosen in current:
+            cancel = "true" if form["action"] == "cancel" else "false"
+            self.update_subscription(chosen, {"cancel_at_period_end": cancel})
         else:
-            cancel = "true" if action == "cancel" else "false"
-            self.update_subscription(subscription_id, {"cancel_at_period_end": cancel})
+            return page("Not understood", "<h1>Use the buttons on the portal page.</h1>", 400)
         return 303, "", "text/html", {"Location": session["url"]}
 
-    def _portal_page(self, session):
-        base = f"/billing/portal/{session['id']}"
+    def _current_subscriptions(self, customer_id):
         with self._lock:
-            customer = self.customers[session["customer"]]
-            current = [
+            return [
                 public(subscription)
                 for subscription in self.subscriptions.values()
-                if subscription["customer"] == customer["id"]
-                and subscription["status"] != "canceled"
+                if subscription["customer"] == customer_id and subscription["status"] != "canceled"
             ]
-        sections = "".join(self._portal_section(base, sub) for sub in current)
+
+    def _portal_page(self, session):
+        with self._lock:
+            customer = public(self.customers[session["customer"]])
+        current = self._current_subscriptions(customer["id"])
+        sections = "".join(self._portal_section(session["url"], sub) for sub in current)
         card = "Card updated" if self.card_updated.get(customer["id"]) else "Card ending 4242"
         back = ""
         if session["return_url"]:
@@ -740,13 +751,13 @@ class BillingMixin:
             f"<h1>Manage your subscription</h1><p>{html.escape(customer['email'] or '')}</p>"
             f"{sections or '<p>You have no current subscriptions.</p>'}"
             f"<h2>Payment method</h2><p>{card}</p>"
-            f'<form method="post" action="{base}/card">'
-            '<button type="submit">Update payment method</button></form>'
-            f"{back}"
+            f'<form method="post" action="{session["url"]}">'
+            '<button type="submit" name="action" value="card">Update payment method</button>'
+            f"</form>{back}"
         )
         return page("Manage your subscription", body)
 
-    def _portal_section(self, base, subscription):
+    def _portal_section(self, url, subscription):
         item = subscription["items"]["data"][0]
         price = item["price"]
         with self._lock:
@@ -764,8 +775,10 @@ class BillingMixin:
         return (
             f'<section aria-labelledby="{heading}"><h2 id="{heading}">{name}</h2>'
             f"<p>{amount} per {every(price['recurring'])}</p><p>{when}</p>"
-            f'<form method="post" action="{base}/{action}/{subscription["id"]}">'
-            f'<button type="submit">{label}</button></form></section>'
+            f'<form method="post" action="{url}">'
+            f'<input type="hidden" name="subscription" value="{subscription["id"]}">'
+            f'<button type="submit" name="action" value="{action}">{label}</button></form>'
+            "</section>"
         )
 
     def _invoice_page(self, invoice_id):

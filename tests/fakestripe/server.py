@@ -27,8 +27,6 @@ import stripe
 from tests.fakestripe.billing import BillingMixin, StripeError
 from tests.fakestripe.billing import new_id as _new_id
 
-__all__ = ["FakeStripe", "StripeError", "parse_form"]
-
 API_VERSION = "2026-10-28.endive"
 
 
@@ -511,17 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         params = parse_form(url.query) if method in ("GET", "DELETE") else parse_form(self._body())
         if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
-            self._send(
-                401,
-                json.dumps(
-                    {
-                        "error": {
-                            "type": "invalid_request_error",
-                            "message": "Invalid API Key provided.",
-                        }
-                    }
-                ),
-            )
+            self._send(401, json.dumps(StripeError(401, "Invalid API Key provided.").body))
             return
         fake.requests.append(
             {
@@ -541,8 +529,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _billing_page(self, method, path):
         """Serve the customer portal or a hosted invoice (billing.py); False if not theirs."""
+        form = dict(parse_qsl(self._body())) if method == "POST" else {}
         try:
-            answer = self.stripe_fake.billing_page(method, path)
+            answer = self.stripe_fake.billing_page(method, path, form)
         except StripeError as error:
             answer = (error.status, f"<h1>{html.escape(str(error))}</h1>", "text/html", {})
         if answer:
@@ -564,9 +553,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._pay(path.rsplit("/", 1)[-1])
             return
         if path.startswith(("/billing/", "/invoice/")):
-            self._body()
-        if not self._billing_page("POST", path):
-            self._api("POST")
+            if not self._billing_page("POST", path):
+                self._send(404, "<h1>Not found.</h1>", "text/html")
+            return
+        self._api("POST")
 
     def do_DELETE(self):  # noqa: N802
         self._api("DELETE")
@@ -590,7 +580,7 @@ class _Handler(BaseHTTPRequestHandler):
                 f"<h1>Fake Stripe Checkout</h1><ul>{rows}</ul>"
                 f"<p>Total: {session['amount_total'] / 100:.2f} {session['currency'].upper()}</p>"
                 f"{fake.recurring_summary(session)}"
-                f"<p>Email: {html.escape(session['customer_email'] or '')}</p>"
+                f"<p>Email: {html.escape(fake.email_of(session) or '')}</p>"
                 f'<form method="post"><button type="submit">Pay</button></form>'
             )
         page = (
