@@ -51,6 +51,8 @@ AUDIT_NAMES = {
     "PaymentAttempt": "attempt",
     "Payment": "payment",
     "Refund": "refund",
+    "MemberSubscription": "membership.subscription",
+    "MembershipPayment": "membership.payment",
 }
 
 

@@ -31,7 +31,7 @@ from payments.stripe_client import card_payments_enabled, get_client
 
 from .common import PaymentError, change_status, record
 from .membership_documents import queue_membership_receipt, send_membership_email
-from .stripe_objects import stripe_object_or_none
+from .stripe_objects import plain, stripe_object_or_none
 
 log = logging.getLogger(__name__)
 
@@ -400,13 +400,13 @@ def sync_member_subscription(subscription_id, *, now=None):
     if subscription is None:
         return None
     subscription = _bind(subscription, subscription_id, remote.customer)
-    items = remote["items"].data if remote.get("items") else []
+    items = (plain(remote).get("items") or {}).get("data") or []
     with transaction.atomic():
         subscription = lock_one(MemberSubscription, subscription.pk)
         was_cancelling = subscription.cancel_at_period_end
         subscription.cancel_at_period_end = bool(remote.cancel_at_period_end)
         if items:
-            subscription.current_period_end = _stamp(items[0].current_period_end)
+            subscription.current_period_end = _stamp(items[0].get("current_period_end"))
         subscription.save(update_fields=["cancel_at_period_end", "current_period_end"])
         status = STRIPE_STATUS.get(remote.status, subscription.status)
         was_past_due = subscription.status == MemberSubscription.Status.PAST_DUE
