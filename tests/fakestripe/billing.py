@@ -356,10 +356,10 @@ class BillingMixin:
         total = sum(line["amount"] for line in lines)
         self._invoice_count += 1
         first = subscription["items"]["data"][0]
-        # Stripe's invoice period is the one *before* the period its lines bill for.
-        previous = self._period_end(
-            subscription["billing_cycle_anchor"], first["price"], subscription["_cycle"] - 1
-        )
+        # Stripe's invoice period is the one *before* the period its lines bill for (on the
+        # first invoice, an instant: the subscription's start).
+        cycle = max(subscription["_cycle"] - 1, 0)
+        previous = self._period_end(subscription["billing_cycle_anchor"], first["price"], cycle)
         self.invoices[invoice_id] = {
             "id": invoice_id,
             "object": "invoice",
@@ -379,9 +379,7 @@ class BillingMixin:
             "next_payment_attempt": None,
             "number": f"FAKE-{self._invoice_count:04d}",
             "created": now,
-            "period_start": previous
-            if billing_reason == "subscription_cycle"
-            else first["current_period_start"],
+            "period_start": previous,
             "period_end": first["current_period_start"],
             "status_transitions": blanks("marked_uncollectible_at paid_at voided_at")
             | {"finalized_at": now},
@@ -518,7 +516,9 @@ class BillingMixin:
                 if subscription["status"] == "canceled":
                     message = "A canceled subscription can only update its cancellation_details"
                     raise StripeError(400, message + " and metadata.")
-                self._schedule_cancel(subscription, params["cancel_at_period_end"] == "true")
+                self._schedule_cancel(
+                    subscription, str(params["cancel_at_period_end"]).lower() == "true"
+                )
             subscription["metadata"].update(params.get("metadata") or {})
         after = self.get_subscription(subscription_id)
         if send_webhook and after != before:

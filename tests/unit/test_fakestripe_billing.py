@@ -147,6 +147,7 @@ def test_paying_starts_an_active_subscription_with_a_paid_first_invoice(client, 
     assert invoice.number == "FAKE-0001"
     assert invoice.customer_email == "pat@example.org"
     assert invoice.status_transitions.paid_at is not None
+    assert invoice.period_start == invoice.period_end == item.current_period_start
     assert invoice.parent.type == "subscription_details"
     assert invoice.parent.subscription_details.subscription == subscription.id
     assert invoice.parent.subscription_details.metadata.to_dict() == {
@@ -365,6 +366,8 @@ def test_a_paid_renewal_bills_the_next_period_and_moves_the_subscription_on(clie
     assert invoice["status"] == "paid" and invoice["number"] == "FAKE-0002"
     assert invoice["payment_intent"] != session.invoice.payment_intent
     assert invoice["lines"]["data"][0]["period"]["start"] == first_item.current_period_end
+    assert invoice["period_start"] == first_item.current_period_start  # the period before
+    assert invoice["period_end"] == first_item.current_period_end
     item = client.v1.subscriptions.retrieve(subscription["id"])["items"].data[0]
     assert item.current_period_start == first_item.current_period_end
     assert item.current_period_end == add_interval(first_item.current_period_start, "year", 2)
