@@ -15,7 +15,7 @@ See courses.models.membership for how periods are chained.
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from wagtail.models import Site
 
@@ -178,15 +178,21 @@ def end_grace(user, *, now, actor=None):
 
 
 def member_at(user, now=None):
-    """Whether `user` is a member at `now`: one of their periods covers it. One query, by the
-    periods themselves (not the group, which follows them only after the hourly lapse), so
-    a price is never given on access that has ended but not yet been taken away."""
+    """Whether `user` is a member at `now`: one of their periods covers it, or a failed
+    renewal's grace period does (as `is_member`). One query, by the periods themselves (not
+    the group, which follows them only after the hourly lapse), so a price is never given on
+    access that has ended but not yet been taken away."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     now = now or timezone.now()
-    return MembershipPeriod.objects.filter(
-        membership__user_id=user.pk, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-    ).exists()
+    covering = MembershipPeriod.objects.filter(
+        membership=OuterRef("pk"), revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    )
+    return (
+        Membership.objects.filter(user_id=user.pk)
+        .filter(Q(grace_until__gt=now) | Exists(covering))
+        .exists()
+    )
 
 
 def join_url(request=None):

@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from cms import roles
 from courses.models import Membership, MembershipPeriod, MembershipPlan
 from courses.services import membership as periods
 from payments.models import MembershipPayment, MemberSubscription
 from payments.services import membership_documents as paperwork
-from tests.accounts_support import make_member
+from tests.accounts_support import log_in_with_second_factor, make_member, make_staff_in_role
 from tests.fakestripe.helpers import deliver_sent_events, running_fake_stripe
 
 pytestmark = pytest.mark.django_db
@@ -192,6 +193,7 @@ def test_a_failed_renewal_keeps_access_for_the_grace_period_then_lapses(
     membership = Membership.objects.get(user=person)
     assert membership.grace_until > timezone.now() + timedelta(days=13)
     assert _member(person)
+    assert periods.member_at(person)  # member prices too, while the card is retried
     subscription.refresh_from_db()
     assert subscription.status == "past_due"
     failed = next(m for m in mail.outbox if "renewal payment failed" in m.subject)
@@ -203,6 +205,7 @@ def test_a_failed_renewal_keeps_access_for_the_grace_period_then_lapses(
     deliver_sent_events(client, fake_stripe)
 
     assert not _member(person)
+    assert not periods.member_at(person)
     assert not person.groups.filter(pk=plan.group_id).exists()
     ended = next(m for m in mail.outbox if "membership has ended" in m.subject)
     assert "could not collect the renewal" in ended.body
@@ -353,3 +356,56 @@ def test_receipts_are_for_their_owner_and_finance_only(client, person, plan, fak
     assert stranger.get(url).status_code == 404
     assert Client().get(url).status_code == 302  # to the login page
     assert client.get(url).status_code == 200
+
+
+def test_leaving_checkout_unpaid_lets_the_person_start_again(client, person, plan, fake_stripe):
+    response = client.post(reverse("payments:membership_join"), {"plan": plan.pk})
+    first_session = urlsplit(response["Location"]).path.rsplit("/", 1)[-1]
+    again = client.post(reverse("payments:membership_join"), {"plan": plan.pk})
+    assert again["Location"] == response["Location"]  # the open Checkout page is reused
+
+    fake_stripe.expire_session(first_session)
+    deliver_sent_events(client, fake_stripe)
+
+    assert MemberSubscription.objects.get(user=person).status == "abandoned"
+    fresh = client.post(reverse("payments:membership_join"), {"plan": plan.pk})
+    assert fresh.status_code == 302
+    assert first_session not in fresh["Location"]
+    assert MemberSubscription.objects.filter(user=person, status="checkout").count() == 1
+
+
+def _staff(role, email):
+    user = make_staff_in_role(role, email=email, legal_name="Sam Staff")
+    staff_client = Client()
+    log_in_with_second_factor(staff_client, user)
+    return staff_client
+
+
+def test_finance_lists_members_and_exports_them(client, person, plan, fake_stripe):
+    join_by_card(client, fake_stripe, plan)
+    deliver_sent_events(client, fake_stripe)
+    lapsed = make_member("lee@example.org", "Lee Lapsed")
+    periods.add_period(
+        lapsed,
+        group_id=plan.group_id,
+        months=12,
+        source="staff",
+        reference="staff:lapsed",
+        now=timezone.now() - timedelta(days=400),
+        actor=None,
+    )
+    finance = _staff(roles.FINANCE, "finance@example.org")
+
+    current = _text(finance.get(reverse("payments_admin:members")))
+    assert "Pat Member" in current
+    assert "Member, renews" in current
+    assert "Lee Lapsed" not in current
+    gone = _text(finance.get(reverse("payments_admin:members") + "?show=lapsed"))
+    assert "Lee Lapsed" in gone
+    assert "Pat Member" not in gone
+    export = finance.get(reverse("payments_admin:members_csv") + "?show=all")
+    rows = b"".join(export.streaming_content if export.streaming else [export.content])
+    assert b"pat@example.org" in rows
+    assert b"lee@example.org" in rows
+    editor = _staff(roles.EDITOR, "editor@example.org")
+    assert editor.get(reverse("payments_admin:members")).status_code in (302, 403)

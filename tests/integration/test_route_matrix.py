@@ -37,8 +37,8 @@ from certification.trainers.models import Credential, ReviewerAssignment
 from cms.access import Perm, rule_for_callback
 from cms.roles import STAFF_ROLES
 from courses.attendance import check_in_token
-from courses.models import Material, SessionAttendance, WaitlistEntry, ZoomImport
-from payments.models import FinanceDocument, Order
+from courses.models import Material, MembershipPlan, SessionAttendance, WaitlistEntry, ZoomImport
+from payments.models import FinanceDocument, MembershipPayment, Order
 from tests.accounts_support import log_in_with_second_factor, make_member
 from tests.trainers_support.builders import build_track, start_submission
 
@@ -164,6 +164,18 @@ def build_world(owner, visitor):
         title="Trainer",
         pdf_name=storages["private"].save("credentials/matrix.pdf", ContentFile(b"%PDF-1.4")),
     )
+    member_group = Group.objects.get_or_create(name="Members")[0]
+    plan = MembershipPlan.objects.create(name="Member site", price=12000, group=member_group)
+    membership_payment = MembershipPayment.objects.create(
+        user=owner,
+        plan=plan,
+        method="invoice",
+        status="invoiced",
+        amount=12000,
+        currency="USD",
+        invoice_number="INV-2026-99999",
+    )
+    membership_payment.invoice_file.save("matrix.pdf", ContentFile(b"%PDF-1.4"), save=True)
     if visitor.holds([Perm.REVIEW_SUBMISSION]):
         ReviewerAssignment.objects.create(
             submission=submission, reviewer=visitor.user, due_at=timezone.now() + timedelta(7)
@@ -180,6 +192,7 @@ def build_world(owner, visitor):
         "reviews": submission.public_id,
         "orders": order.public_id,
         "documents": document.public_id,
+        "invoices": membership_payment.public_id,
     }
     values = {
         "event_id": event.pk,
@@ -199,6 +212,8 @@ def build_world(owner, visitor):
         "extension": "csv",
         "action": "check-in",
         "upload_id": uuid.uuid4(),
+        "payment_id": membership_payment.public_id,
+        "kind": "invoice",
         # The public key that signs Open Badges (the JWT's kid names this address).
         "thumbprint": signing_key().thumbprint,
     }
