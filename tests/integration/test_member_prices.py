@@ -21,6 +21,7 @@ from django.utils import timezone
 from cms.audit import history
 from cms.factories import home_page
 from cms.library import LibraryIndexPage
+from cms.roles import EVENT_MANAGER
 from courses import services
 from courses.factories import make_event, ticket
 from courses.models import Booking, MembershipPeriod, PeriodSource, Registration, TicketType
@@ -279,3 +280,32 @@ def test_editors_are_told_what_a_member_price_must_be(event):
     with pytest.raises(ValidationError) as two_prices:
         members_rate.clean()
     assert "put it in Price" in two_prices.value.message_dict["member_price"][0]
+
+
+def test_the_event_page_tells_everyone_the_member_price_and_where_members_book(client, event):
+    ticket(event, name="Members' rate", price=30000, members_only=True)
+
+    response = client.get(event.url)
+
+    page = _text(response)
+    assert "Standard $450.00 Members pay $405.00." in page
+    assert "Members' rate $300.00 Members only" in page
+    assert "Members book it on the registration page" in page
+    register = reverse("courses:register", args=[event.pk])
+    assert f'href="{register}?full=1"' in response.content.decode()
+
+
+def test_the_event_editor_offers_the_member_price_in_the_events_units(
+    client, event, staff_signed_in
+):
+    staff_signed_in(EVENT_MANAGER)
+
+    editor = client.get(f"/admin/pages/{event.pk}/edit/")
+
+    assert editor.status_code == 200
+    html = html_lib.unescape(editor.content.decode())
+    assert 'name="ticket_types-0-member_price"' in html
+    assert 'value="405.00"' in html
+    assert "In the event's currency, e.g. 395.00; members pay this instead." in html
+    assert 'name="ticket_types-0-members_only"' in html
+    assert "Only members of the member site can book it" in html
