@@ -39,7 +39,7 @@ def new_id(prefix):
 
 def blanks(null_names, **values):
     """Fields a fake object carries only so that it has Stripe's shape: nulls and constants."""
-    return dict.fromkeys(null_names.split()) | {"livemode": False} | values
+    return dict.fromkeys(null_names.split()) | values
 
 
 class StripeError(Exception):
@@ -155,7 +155,9 @@ class BillingMixin:
             "email": params.get("email"),
             "name": params.get("name"),
             "metadata": params.get("metadata") or {},
-            **blanks("address currency default_source description phone", balance=0),
+            **blanks(
+                "address currency default_source description phone", balance=0, livemode=False
+            ),
             "delinquent": False,
             "invoice_settings": {"default_payment_method": None},
         }
@@ -215,7 +217,7 @@ class BillingMixin:
             "type": "recurring" if recurring else "one_time",
             "unit_amount": unit_amount,
             "unit_amount_decimal": str(unit_amount),
-            **blanks("lookup_key nickname", billing_scheme="per_unit"),
+            **blanks("lookup_key nickname", billing_scheme="per_unit", livemode=False),
         }
         with self._lock:
             self.prices[price["id"]] = price
@@ -224,7 +226,7 @@ class BillingMixin:
     def _create_product(self, name):
         product_id = new_id("prod")
         product = {"id": product_id, "object": "product", "active": True, "name": name}
-        product |= {"created": self._now(), "metadata": {}, **blanks("description")}
+        product |= {"created": self._now(), "metadata": {}, **blanks("description", livemode=False)}
         with self._lock:
             self.products[product_id] = product
         return product_id
@@ -327,7 +329,7 @@ class BillingMixin:
             "cancel_at_period_end": False,
             "cancellation_details": {"comment": None, "feedback": None, "reason": None},
             **blanks("cancel_at canceled_at ended_at application default_payment_method"),
-            **blanks("description pending_update schedule trial_end trial_start"),
+            **blanks("description pending_update schedule trial_end trial_start", livemode=False),
             "billing_cycle_anchor": now,
             "collection_method": "charge_automatically",
             "created": now,
@@ -396,6 +398,7 @@ class BillingMixin:
             "payments": listing([], "/v1/invoice_payments"),
             "hosted_invoice_url": f"{self.base_url}/invoice/{invoice_id}",
             **blanks("description due_date invoice_pdf", metadata={}, account_country="US"),
+            "livemode": False,
             "collection_method": "charge_automatically",
         }
         return self.invoices[invoice_id]
@@ -435,7 +438,9 @@ class BillingMixin:
                 "unit_amount_decimal": price["unit_amount_decimal"],
             },
             "quantity": quantity,
-            **blanks("", metadata={}, discountable=True),
+            "metadata": {},
+            "discountable": True,
+            "livemode": False,
         }
 
     def _pay_invoice(self, invoice, *, succeed):
@@ -452,7 +457,7 @@ class BillingMixin:
                 "customer": invoice["customer"],
                 "status": "requires_payment_method",
                 "created": now,
-                **blanks("last_payment_error latest_charge", metadata={}),
+                **blanks("last_payment_error latest_charge", metadata={}, livemode=False),
             }
             invoice["payment_intent"] = intent_id
             payment = {"type": "payment_intent", "payment_intent": intent_id}
@@ -466,7 +471,7 @@ class BillingMixin:
                     "payment": payment,
                     "status": "open",
                     "status_transitions": blanks("canceled_at paid_at"),
-                    **blanks("amount_paid", created=now, is_default=True),
+                    **blanks("amount_paid", created=now, is_default=True, livemode=False),
                 }
             )
         intent = self.payment_intents[invoice["payment_intent"]]
@@ -679,7 +684,7 @@ class BillingMixin:
                 "return_url": params.get("return_url"),
                 "url": f"{self.base_url}/billing/portal/{portal_id}",
                 "created": self._now(),
-                **blanks("flow locale on_behalf_of", configuration="bpc_test_fake"),
+                **blanks("flow locale on_behalf_of", configuration="bpc_test_fake", livemode=False),
             }
             return public(self.portal_sessions[portal_id])
 

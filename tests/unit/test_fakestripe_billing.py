@@ -129,7 +129,7 @@ def test_paying_starts_an_active_subscription_with_a_paid_first_invoice(client, 
     assert subscription.metadata.to_dict() == {"membership_subscription": "m-1"}
     assert subscription.cancel_at_period_end is False
     assert subscription.cancel_at is None and subscription.canceled_at is None
-    assert subscription.ended_at is None
+    assert subscription.ended_at is None and subscription.livemode is False
     item = subscription["items"].data[0]
     assert item.id.startswith("si_") and item.quantity == 1
     start = day(item.current_period_start)
