@@ -70,7 +70,12 @@ def booking_line_items(booking, now=None):
 
 
 def _at_member_price(registration):
-    """Whether the seat was held at its ticket's member price (below the price)."""
+    """Whether the seat was held at its ticket's member price (below the price).
+
+    Told from the frozen price, as a registration keeps no mark of its own: only a member is
+    given exactly the member price (a lower early-bird price is everyone's, and is kept). A
+    member price staff change while a seat is held makes that seat look like anyone's.
+    """
     ticket = registration.ticket_type
     return (
         ticket.member_price is not None
