@@ -194,10 +194,11 @@ def ensure_events_index(stdout):
 
 
 def ensure_member_area(stdout):
-    """The member group: confirmed registrants of an event that includes membership join it,
-    and the members' library (`ensure_member_library`) is private to it."""
+    """The member group and the plan that sells it: members join the group, the members'
+    library (`ensure_member_library`) is private to it, and the Training of Trainers includes
+    a period of the plan. Returns the plan."""
     group, _ = Group.objects.get_or_create(name=MEMBER_GROUP)
-    _plan, created = MembershipPlan.objects.get_or_create(
+    plan, created = MembershipPlan.objects.get_or_create(
         name="Member site, 1 year",
         defaults={
             "description": (
@@ -211,16 +212,18 @@ def ensure_member_area(stdout):
     )
     if created:
         stdout.write("  created the membership plan “Member site, 1 year” ($120.00)")
-    return group
+    return plan
 
 
 def ensure_member_library(group, tot, stdout):
-    """The members' library at /member-site/ (cms.demo), whose join page points to the
-    Training of Trainers Conference: the way to membership until it is sold on its own."""
+    """The members' library at /member-site/ (cms.demo), whose join page sells the plan (its
+    "Become a member" button) and points to the Training of Trainers Conference, which
+    includes a year."""
     how_to_join = (
-        f'<p>A year of membership comes with the <a linktype="page" id="{tot.pk}">Training of '
-        "Trainers Conference</a>: it starts when your seat is confirmed. Buying or renewing "
-        "membership on its own, online, is coming soon.</p>"
+        "<p>Join on its own for $120 a year, by card (it renews each year until you cancel) "
+        "or by invoice for agencies. A year of membership also comes with the "
+        f'<a linktype="page" id="{tot.pk}">Training of Trainers Conference</a>: it starts when '
+        "your seat is confirmed, after any year you already have.</p>"
     )
     return ensure_members_library(group, how_to_join, stdout)
 
@@ -304,7 +307,7 @@ def _add_picture(event, key, description, stdout):
     stdout.write(f"  added a picture to “{event.title}”")
 
 
-def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
+def ensure_training_of_trainers(index, membership_plan, stdout, *, year=None, past=False):
     zone = ZoneInfo("America/New_York")
     now = timezone.now()
     if year is None:
@@ -334,8 +337,7 @@ def ensure_training_of_trainers(index, group, stdout, *, year=None, past=False):
         venue_name="",
         venue_address="Sarasota, Florida, USA",
         capacity=40,
-        member_group=group,
-        membership_months=12,
+        included_membership=membership_plan,
         ce_summary="<p>27 hours of Florida CEUs for counselors, social workers, and MFTs and "
         "27 CEs for psychologists provided by the training institute.</p>",
         learning_objectives=TOT_OBJECTIVES,
@@ -509,10 +511,10 @@ def ensure_materials(event, stdout):
 def load_demo_content(stdout):
     with transaction.atomic():
         index = ensure_events_index(stdout)
-        group = ensure_member_area(stdout)
-        tot, _ = ensure_training_of_trainers(index, group, stdout)
+        plan = ensure_member_area(stdout)
+        tot, _ = ensure_training_of_trainers(index, plan, stdout)
         ensure_member_price(tot, stdout)
-        ensure_member_library(group, tot, stdout)
+        ensure_member_library(plan.group, tot, stdout)
         ensure_materials(tot, stdout)
         supervision, _ = ensure_fit_supervision(index, stdout)
         webinar, _ = ensure_webinar(index, stdout)
@@ -529,6 +531,6 @@ def load_demo_content(stdout):
         past_year = _next_month_occurrence(2, timezone.now()) - 1
         if datetime(past_year, 2, 28, tzinfo=ZoneInfo("UTC")) > timezone.now():
             past_year -= 1
-        past, _ = ensure_training_of_trainers(index, group, stdout, year=past_year, past=True)
+        past, _ = ensure_training_of_trainers(index, plan, stdout, year=past_year, past=True)
         ensure_past_registrations(past, stdout)
     stdout.write("  events are ready")

@@ -5,6 +5,7 @@ from datetime import timedelta
 import factory
 import wagtail_factories
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from cms.factories import home_page
@@ -15,6 +16,7 @@ from courses.models import (
     EventIndexPage,
     EventPage,
     EventSession,
+    MembershipPlan,
     Presenter,
     TicketType,
 )
@@ -114,6 +116,15 @@ def make_event(
     event.save_revision().publish()
     event.refresh_from_db()
     return event
+
+
+def make_plan(group=None, *, months=12, price=12000, name="Member site, 1 year", **fields):
+    """A membership plan (an event's included year, or one for sale), of a new member group
+    unless `group` is given."""
+    group = group or Group.objects.get_or_create(name="Member site")[0]
+    return MembershipPlan.objects.create(
+        name=name, price=price, months=months, group=group, **fields
+    )
 
 
 def ticket(event, **fields):

@@ -242,16 +242,17 @@ class EventPage(OneQueryViewRestrictions, Page):
         ),
     )
     currency = models.CharField(max_length=3, default="USD")
-    member_group = models.ForeignKey(
-        "auth.Group",
+    included_membership = models.ForeignKey(
+        "courses.MembershipPlan",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text=_("Confirmed registrants join this group (member-area access)."),
-    )
-    membership_months = models.PositiveIntegerField(
-        default=12, help_text=_("How long the member-area access lasts.")
+        on_delete=models.PROTECT,
+        related_name="including_events",
+        verbose_name=_("membership included"),
+        help_text=_(
+            "Each confirmed attendee gets one period of this plan, added to their membership "
+            "(the Training of Trainers includes a year of the member site)."
+        ),
     )
 
     content_panels = Page.content_panels + [
@@ -294,10 +295,7 @@ class EventPage(OneQueryViewRestrictions, Page):
         InlinePanel("ticket_types", label=_("Ticket type"), min_num=1),
         InlinePanel("add_ons", label=_("Add-on")),
         InlinePanel("questions", label=_("Registration question")),
-        MultiFieldPanel(
-            [FieldPanel("member_group"), FieldPanel("membership_months")],
-            heading=_("Member-area access"),
-        ),
+        FieldPanel("included_membership"),
     ]
     search_fields = Page.search_fields + [
         index.SearchField("summary"),

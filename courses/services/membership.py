@@ -34,13 +34,13 @@ def _reference(registration):
 
 def grant_membership(registration, now, actor):
     """The member-site year an event includes, for a confirmed seat's attendee."""
-    event = registration.event
-    if not event.member_group_id or not event.membership_months or not registration.attendee_id:
+    plan = registration.event.included_membership
+    if plan is None or not registration.attendee_id:
         return None
     return add_period(
         registration.attendee,
-        group_id=event.member_group_id,
-        months=event.membership_months,
+        group_id=plan.group_id,
+        months=plan.months,
         source=PeriodSource.EVENT,
         reference=_reference(registration),
         registration=registration,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from cms.models import AuditRecord
 from cms.roles import EVENT_MANAGER
 from courses import services
-from courses.factories import UserFactory, make_event
+from courses.factories import UserFactory, make_event, make_plan
 from courses.models import (
     ApprovalStatus,
     BookingKind,
@@ -85,7 +85,7 @@ def test_after_the_cutoff_only_staff_can_cancel():
 
 def test_transfer_moves_the_seat_and_access_to_the_colleague(django_capture_on_commit_callbacks):
     group = Group.objects.create(name="Member site")
-    event = make_event(starts_in=timedelta(days=10), member_group=group)
+    event = make_event(starts_in=timedelta(days=10), included_membership=make_plan(group))
     material = Material.objects.create(
         event=event, title="Slides", file=ContentFile(b"%PDF-1.4 slides", name="slides.pdf")
     )
@@ -179,7 +179,7 @@ def test_materials_only_for_confirmed_registrants_and_staff():
 
 def test_membership_lapses_by_itself():
     group = Group.objects.create(name="Member site")
-    event = make_event(member_group=group, membership_months=12)
+    event = make_event(included_membership=make_plan(group))
     member = UserFactory()
     registration = _confirmed(event, member)
     period = MembershipPeriod.objects.get(registration=registration)

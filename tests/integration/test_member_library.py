@@ -26,7 +26,7 @@ from cms.demo import LIBRARY_COLLECTION, ensure_members_library
 from cms.factories import StandardPageFactory, home_page
 from cms.library import LibraryIndexPage, LibraryItemKind, LibraryItemPage
 from courses.demo import MEMBER_GROUP, load_demo_content
-from courses.factories import UserFactory, events_index, make_event, register_with_ce
+from courses.factories import UserFactory, events_index, make_event, make_plan, register_with_ce
 from courses.models import EventPage
 from tests.accounts_support import make_member
 
@@ -245,7 +245,7 @@ def test_an_item_refuses_a_file_anyone_could_download(library):
 def test_the_confirmation_of_an_event_with_membership_links_the_library(
     client, library, group, django_capture_on_commit_callbacks
 ):
-    event = make_event(title="Training of Trainers", member_group=group, membership_months=12)
+    event = make_event(title="Training of Trainers", included_membership=make_plan(group))
     person = UserFactory(email="tess@example.org", legal_name="Tess Trainer")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from cms.audit import history
 from cms.dates import add_months
 from courses import services
-from courses.factories import UserFactory, make_event
+from courses.factories import UserFactory, make_event, make_plan
 from courses.models import Membership, MembershipPeriod, PeriodSource
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def _buy_year(user, group, reference, now):
 
 def test_a_year_bought_during_the_conference_year_starts_when_that_year_ends(group):
     member = UserFactory(email="ilse@example.org")
-    conference = make_event(member_group=group, membership_months=12)
+    conference = make_event(included_membership=make_plan(group))
     registration = _confirmed(conference, member)
     included = MembershipPeriod.objects.get(registration=registration)
     bought_at = included.starts_at + timedelta(days=40)
@@ -72,7 +72,7 @@ def test_the_same_grant_twice_adds_one_period(group):
 
 def test_a_cancelled_conference_seat_takes_its_year_back_and_the_bought_year_moves_up(group):
     member = UserFactory()
-    conference = make_event(member_group=group, membership_months=12, starts_in=timedelta(days=60))
+    conference = make_event(included_membership=make_plan(group), starts_in=timedelta(days=60))
     registration = _confirmed(conference, member)
     bought_at = timezone.now()  # bought after the conference's year was granted
     bought = _buy_year(member, group, "order:ORD-1", bought_at)

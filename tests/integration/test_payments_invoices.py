@@ -13,7 +13,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 import cms.pdf
-from courses.factories import UserFactory
+from courses.factories import UserFactory, make_plan
 from courses.models import BookingStatus, MembershipPeriod, RegistrationStatus
 from payments import services
 from payments.models import DocumentCounter, EventPaymentSettings, FinanceDocument, Order
@@ -228,7 +228,7 @@ def test_seats_released_for_an_unpaid_invoice_take_the_membership_with_them(
     """Grants follow the order: member-site access that came with the invoiced seat is
     withdrawn when the unpaid invoice releases it."""
     group = Group.objects.create(name="Member site")
-    booking = invoice_booking(member_group=group, membership_months=12)
+    booking = invoice_booking(included_membership=make_plan(group))
     EventPaymentSettings.objects.filter(event=booking.event).update(
         invoice_due_days=10, invoice_reminder_days_before_due=3, invoice_release_grace_days=2
     )
