@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from courses import calendar_views, views
+from courses import calendar_views, views, waitlist_views
 
 app_name = "courses"
 
 urlpatterns = [
     path("", views.my_registrations, name="my_registrations"),
     path("events/<id:event_id>/register/", views.register, name="register"),
-    path("events/<id:event_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path("events/<id:event_id>/waitlist/", waitlist_views.join_waitlist, name="join_waitlist"),
     path(
         "events/<id:event_id>/calendar.ics",
         calendar_views.event_calendar_file,
@@ -34,8 +34,8 @@ urlpatterns = [
         name="transfer_registration",
     ),
     path("seats/<uuid:public_id>/invite/", views.resend_invitation, name="resend_invitation"),
-    path("waitlist/leave/<id:entry_id>/", views.leave_waitlist, name="leave_waitlist"),
+    path("waitlist/leave/<id:entry_id>/", waitlist_views.leave_waitlist, name="leave_waitlist"),
     path("claim/<text:token>/", views.claim_seat, name="claim_seat"),
-    path("waitlist/<text:token>/", views.waitlist_claim, name="waitlist_claim"),
+    path("waitlist/<text:token>/", waitlist_views.waitlist_claim, name="waitlist_claim"),
     path("materials/<id:material_id>/", views.download_material, name="download_material"),
 ]

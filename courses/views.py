@@ -3,7 +3,6 @@ payment, and manage registrations afterwards. Views only read and call `courses.
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import FileResponse, Http404
@@ -16,14 +15,12 @@ from django.views.decorators.http import require_POST
 from cms.access import Perm, may_act_for_others, members, owner, secret_link
 from cms.locking import Busy
 from cms.money import format_money
-from cms.untrusted_input import parse_id
 from courses import queries, services
 from courses.forms import (
     AttendeeForm,
     OneStepForm,
     RegistrationChoiceForm,
     TransferForm,
-    WaitlistClaimForm,
 )
 from courses.models import (
     ApprovalStatus,
@@ -31,10 +28,7 @@ from courses.models import (
     EventPage,
     Material,
     RegistrationStatus,
-    TicketType,
-    WaitlistEntry,
 )
-from courses.services.membership import join_url, member_at
 
 # What a change can meet instead of success: a refusal by the rules, or its rows busy with
 # someone else's change (cms.locking.Busy, after the lock timeout). Either way nothing was
@@ -42,7 +36,7 @@ from courses.services.membership import join_url, member_at
 REFUSED = (services.RegistrationError, Busy)
 
 
-def _live_event(event_id):
+def live_event(event_id):
     return get_object_or_404(EventPage.objects.live(), pk=event_id)
 
 
@@ -54,7 +48,7 @@ def checkout_url(booking):
         return ""
 
 
-def _apply_service_error(form, error):
+def apply_service_error(form, error):
     """Show a refused request on the field it concerns, or above the form."""
     field = getattr(error, "field", None)
     if field and field in form.fields:
@@ -76,7 +70,7 @@ def _sold_out(request, event):
 def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
     (where the login redirect lands)."""
-    event = _live_event(event_id)
+    event = live_event(event_id)
     if request.method == "POST" and request.POST.get("one_step"):
         return _register_in_one_step(request, event)
     sold_out = busy = False
@@ -110,12 +104,12 @@ def register(request, event_id):
                 if error.seats_left == 0:
                     return _sold_out(request, event)
                 sold_out = True
-                _apply_service_error(form, error)
+                apply_service_error(form, error)
             except Busy as error:
                 busy = True
-                _apply_service_error(form, error)
+                apply_service_error(form, error)
             except services.RegistrationError as error:
-                _apply_service_error(form, error)
+                apply_service_error(form, error)
             else:
                 return redirect("courses:booking_attendees", public_id=booking.public_id)
         status = 409 if sold_out else 503 if busy else 400
@@ -161,13 +155,13 @@ def _member_prices(request, event, form):
     if not rows:
         return {}
     now = timezone.now()
-    member = member_at(request.user, now)
+    member = services.member_at(request.user, now)
     for row in rows:
         price = row["ticket"].price_for(member=True, now=now)
         if price < row["price"]:
             row["member_price_text"] = format_money(price, event.currency) if price else _("Free")
             row["member_price_applies"] = member
-    return {"member_prices": True, "is_member": member, "join_url": join_url(request)}
+    return {"member_prices": True, "is_member": member, "join_url": services.join_url(request)}
 
 
 def _wants_one_seat(query):
@@ -224,30 +218,6 @@ def _register_in_one_step(request, event):
         messages.error(request, error.message)
         return redirect("courses:register", event_id=event.pk)
     return redirect("courses:booking_confirmation", public_id=booking.public_id)
-
-
-@members
-@require_POST
-def join_waitlist(request, event_id):
-    event = _live_event(event_id)
-    ticket = None
-    if request.POST.get("ticket_type"):
-        ticket_id = parse_id(request.POST["ticket_type"])
-        ticket = TicketType.objects.filter(pk=ticket_id).first() if ticket_id else None
-        if ticket is None or ticket.event_id != event.pk:
-            messages.error(request, _("That ticket is not offered for this event."))
-            return redirect(event.url)
-    try:
-        services.join_waitlist(event, user=request.user, ticket_type=ticket)
-    except services.RegistrationError as error:
-        messages.error(request, error.message)
-        return redirect(event.url)
-    messages.success(
-        request,
-        _("You're on the waitlist for %(event)s. We'll email you if a seat frees up.")
-        % {"event": event.title},
-    )
-    return redirect("courses:my_registrations")
 
 
 # -- step 2: attendee details ----------------------------------------------------------------
@@ -484,19 +454,6 @@ def resend_invitation(request, public_id):
     return redirect("courses:my_registrations")
 
 
-@owner()
-@require_POST
-def leave_waitlist(request, entry_id):
-    entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
-    if entry.user_id != request.user.pk:
-        raise Http404("No such waitlist entry.")
-    services.leave_waitlist(entry, actor=request.user)
-    messages.success(
-        request, _("You've left the waitlist for %(event)s.") % {"event": entry.event.title}
-    )
-    return redirect("courses:my_registrations")
-
-
 @owner(Perm.MANAGE_REGISTRATIONS)
 def transfer_registration(request, public_id):
     registration = queries.registration_for(request.user, public_id)
@@ -520,7 +477,7 @@ def transfer_registration(request, public_id):
                     actor=request.user,
                 )
             except REFUSED as error:
-                _apply_service_error(form, error)
+                apply_service_error(form, error)
             else:
                 messages.success(
                     request,
@@ -564,44 +521,6 @@ def claim_seat(request, token):
         request,
         "courses/claim_seat.html",
         {"registration": registration, "event": registration.event},
-    )
-
-
-@secret_link
-@login_required
-def waitlist_claim(request, token):
-    """Someone offered a seat from the waitlist takes it: a hold, then the usual steps."""
-    try:
-        entry = services.get_waitlist_offer(token, request.user)
-    except services.RegistrationError as error:
-        return render(request, "courses/claim_invalid.html", {"message": error.message}, status=404)
-    event = entry.event
-    ticket_types = [t for t in event.ticket_types.all() if t.on_sale() and not t.access_code]
-    if entry.ticket_type and entry.ticket_type not in ticket_types:
-        ticket_types.insert(0, entry.ticket_type)
-    if request.method == "POST":
-        form = WaitlistClaimForm(
-            request.POST, ticket_types=ticket_types, preferred=entry.ticket_type
-        )
-        if form.is_valid():
-            try:
-                booking = services.place_hold(
-                    event=event,
-                    purchaser=request.user,
-                    tickets={form.cleaned_data["ticket_type"]: 1},
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                    waitlist_token=token,
-                )
-            except REFUSED as error:
-                _apply_service_error(form, error)
-            else:
-                return redirect("courses:booking_attendees", public_id=booking.public_id)
-    else:
-        form = WaitlistClaimForm(ticket_types=ticket_types, preferred=entry.ticket_type)
-    return render(
-        request,
-        "courses/waitlist_claim.html",
-        {"entry": entry, "event": event, "form": form},
     )
 
 

@@ -71,9 +71,16 @@ from .errors import (
 )
 from .holds import check_before_choosing, one_step_ticket, place_hold
 from .invites import claim_invited_seat, invite_attendee, registration_for_invitation
-from .membership import add_period, is_member, lapse_memberships, revoke_period
+from .membership import (
+    add_period,
+    is_member,
+    join_url,
+    lapse_memberships,
+    member_at,
+    revoke_period,
+)
 from .paid import record_booking_paid, record_booking_unpaid
-from .pricing import booking_line_items, booking_total
+from .pricing import booking_line_items, booking_total, check_member_tickets
 from .staff import message_registrants, register_manually, registrants_to_message
 from .states import can_transition, transition
 from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
@@ -104,6 +111,7 @@ __all__ = [
     "release_registrations",
     # pricing
     "booking_line_items",
+    "check_member_tickets",
     "booking_total",
     # approval
     "decide_approval",
@@ -129,7 +137,9 @@ __all__ = [
     "can_download_material",
     "join_link_for",
     # membership
+    "join_url",
     "lapse_memberships",
+    "member_at",
     "add_period",
     "is_member",
     "revoke_period",

@@ -72,6 +72,11 @@ def ensure_payable(order):
         raise PaymentError(
             _("This booking is waiting for staff approval; we will email you when you can pay.")
         )
+    try:
+        # A members-only seat is paid only while its purchaser is a member.
+        courses.check_member_tickets(booking)
+    except courses.RegistrationError as error:
+        raise PaymentError(error.message) from error
 
 
 def confirm_free_order(order, *, actor=None):

@@ -39,7 +39,7 @@ MANUAL_PAGE = "/member-site/pcoms-manual/"
 MANUAL = "The PCOMS Manual, second edition"
 REFUSED = "Members' library is for members"
 # The button's name ends with the plan, in text only screen readers get.
-JOIN_BY_CARD = re.compile(r"^Join by card\W+Member site, 1 year$")
+JOIN_BY_CARD = re.compile(r"^Join by card for Member site, 1 year$")
 DAY = "%-d %B %Y"  # the membership page's dates: "2 December 2027"
 
 

@@ -27,6 +27,7 @@ from courses.factories import make_event, ticket
 from courses.models import Booking, MembershipPeriod, PeriodSource, Registration, TicketType
 from courses.services.pricing import check_member_tickets
 from payments import services as payments
+from payments.models import Order
 from tests.accounts_support import make_member
 
 pytestmark = pytest.mark.django_db
@@ -309,3 +310,24 @@ def test_the_event_editor_offers_the_member_price_in_the_events_units(
     assert "In the event's currency, e.g. 395.00; members pay this instead." in html
     assert 'name="ticket_types-0-members_only"' in html
     assert "Only members of the member site can book it" in html
+
+
+def test_the_checkout_page_refuses_a_members_only_seat_once_the_membership_ends(
+    client, group, event, settings
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_unreachable"  # refused before Stripe is called
+    members_rate = ticket(event, name="Members' rate", price=30000, members_only=True)
+    member = _make_member("martha@example.org", group)
+    client.force_login(member)
+    _choose(client, event, {members_rate: 1})
+    booking = Booking.objects.get()
+    services.revoke_period(
+        MembershipPeriod.objects.get(membership__user=member), now=timezone.now(), actor=None
+    )
+
+    response = client.post(
+        reverse("payments:checkout", args=[booking.public_id]), {"action": "card"}, follow=True
+    )
+
+    assert "your membership has ended, so this booking cannot be paid" in _text(response)
+    assert not Order.objects.filter(booking=booking, stripe_checkout_session_id__gt="").exists()
