@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -166,3 +167,48 @@ class MembershipPayment(models.Model):
     @property
     def reference(self):
         return f"membership-payment:{self.pk}"
+
+
+class MembershipSeat(models.Model):
+    """One place in an agency's purchase of a plan with agency seats, given to a colleague by
+    email: each period the purchase pays for is added to that colleague's own membership.
+    The colleague's account is linked when one with the address exists, or when they sign up
+    and confirm it."""
+
+    subscription = models.ForeignKey(
+        MemberSubscription, null=True, blank=True, on_delete=models.CASCADE, related_name="seats"
+    )
+    payment = models.ForeignKey(
+        MembershipPayment, null=True, blank=True, on_delete=models.CASCADE, related_name="seats"
+    )
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="membership_seats",
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subscription__isnull=False, payment__isnull=True)
+                | Q(subscription__isnull=True, payment__isnull=False),
+                name="payments_seat_of_one_purchase",
+            ),
+            models.UniqueConstraint(
+                Lower("email"), "subscription", name="payments_seat_once_per_subscription"
+            ),
+            models.UniqueConstraint(
+                Lower("email"), "payment", name="payments_seat_once_per_payment"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Seat for {self.email}"

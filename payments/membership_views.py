@@ -6,6 +6,7 @@ import contextlib
 
 import stripe
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from payments.forms import MembershipInvoiceForm
 from payments.models import MembershipPayment, MemberSubscription
 from payments.services import membership as billing
 from payments.services import membership_documents as paperwork
+from payments.services import membership_seats as seat_service
 from payments.services.common import PaymentError
 from payments.stripe_client import card_payments_enabled, checkout_origin
 
@@ -55,6 +57,17 @@ def membership(request, invoice_form=None):
             "can_manage_card": bool(card_payments_enabled() and billing.known_customer(user)),
             "payments": payments,
             "plans": list(billing.plans_on_sale()),
+            "seat_purchases": [
+                {
+                    "purchase": purchase,
+                    "kind": "subscription"
+                    if isinstance(purchase, MemberSubscription)
+                    else "payment",
+                    "seats": seats,
+                    "free": purchase.plan.agency_seats - len(seats),
+                }
+                for purchase, seats in seat_service.purchases_with_seats(user)
+            ],
             "card_payments": card_payments_enabled(),
             "invoice_form": invoice_form or MembershipInvoiceForm(),
             "Status": MemberSubscription.Status,
@@ -163,6 +176,31 @@ def request_invoice(request):
             "email": request.user.email,
         },
     )
+    return redirect("payments:membership")
+
+
+@members
+@require_POST
+def give_seat(request):
+    """An agency gives one of its purchase's seats to a colleague, by email."""
+    kind, public_id = request.POST.get("purchase", ":").partition(":")[::2]
+    model = {"subscription": MemberSubscription, "payment": MembershipPayment}.get(kind)
+    purchase = None
+    if model is not None:
+        with contextlib.suppress(ValueError, ValidationError):
+            purchase = model.objects.filter(public_id=public_id, user=request.user).first()
+    if purchase is None:
+        messages.error(request, _("Choose one of your memberships with agency seats."))
+        return redirect("payments:membership")
+    try:
+        seat = seat_service.give_seat(purchase, request.POST.get("email", ""), actor=request.user)
+    except PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("A seat is now %(email)s's; we emailed them how to use it.") % {"email": seat.email},
+        )
     return redirect("payments:membership")
 
 

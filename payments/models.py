@@ -525,4 +525,8 @@ class FinanceDocument(models.Model):
 
 
 # The membership billing models live beside these, in the payments app.
-from payments.membership_models import MembershipPayment, MemberSubscription  # noqa: E402, F401
+from payments.membership_models import (  # noqa: E402, F401
+    MembershipPayment,
+    MembershipSeat,
+    MemberSubscription,
+)

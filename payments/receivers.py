@@ -2,11 +2,13 @@
 
 import logging
 
+from allauth.account.signals import email_confirmed
 from django.dispatch import receiver
 
 from courses.signals import booking_changed, registration_cancelled
 from payments import services
 from payments.models import Order
+from payments.services import membership_seats
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +33,10 @@ def sync_order_with_booking(sender, booking, **kwargs):
     order = Order.objects.filter(booking=booking).first()
     if order is not None:
         services.sync_order_with_booking(order, nowait=True)
+
+
+@receiver(email_confirmed, dispatch_uid="payments_claim_membership_seats")
+def claim_membership_seats(sender, request, email_address, **kwargs):
+    """A colleague given an agency seat before they had an account confirms that address:
+    the seat, and the membership it pays for, become theirs."""
+    membership_seats.claim_seats(email_address.user, email_address.email)

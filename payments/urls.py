@@ -25,6 +25,7 @@ urlpatterns = [
     path("membership/welcome/", membership_views.checkout_return, name="membership_return"),
     path("membership/invoice/", membership_views.request_invoice, name="membership_invoice"),
     path("membership/manage/", membership_views.manage, name="membership_manage"),
+    path("membership/seats/", membership_views.give_seat, name="membership_seat"),
     path(
         "membership/documents/<uuid:payment_id>/<str:kind>/",
         membership_views.document,

@@ -135,3 +135,15 @@ def send_payments_email(template, to, context, *, order=None, attachments=(), ke
         attachments=attachments,
         key=key,
     )
+
+
+def send_membership_email(template, user, context, *, key, attachments=()):
+    """Email a member (or a colleague given a seat) about their membership, with the
+    organisation's details; once per `key`."""
+    send_templated_email(
+        template,
+        [user.email],
+        {"organisation": organisation_details(), "person": user, **context},
+        attachments=attachments,
+        key=key,
+    )

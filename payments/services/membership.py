@@ -29,8 +29,9 @@ from courses.services import membership as periods
 from payments.models import MembershipPayment, MemberSubscription
 from payments.stripe_client import card_payments_enabled, get_client
 
-from .common import PaymentError, change_status, record
-from .membership_documents import queue_membership_receipt, send_membership_email
+from .common import PaymentError, change_status, record, send_membership_email
+from .membership_documents import queue_membership_receipt
+from .membership_seats import grant_paid_period, holders
 from .stripe_objects import plain, stripe_object_or_none
 
 log = logging.getLogger(__name__)
@@ -338,16 +339,11 @@ def _record_paid_invoice(subscription, invoice, now):
             if payment.reason == MembershipPayment.Reason.FIRST
             else PeriodSource.RENEWAL
         )
-        periods.add_period(
-            subscription.user,
-            group_id=subscription.plan.group_id,
-            months=subscription.plan.months,
-            source=source,
-            reference=f"stripe-invoice:{invoice.id}",
-            now=paid_at,
-            actor=None,
+        grant_paid_period(
+            payment, source=source, reference=f"stripe-invoice:{invoice.id}", now=paid_at
         )
-        periods.end_grace(subscription.user, now=now)
+        for holder in holders(payment):
+            periods.end_grace(holder, now=now)
         if subscription.status == MemberSubscription.Status.PAST_DUE:
             change_status(subscription, MemberSubscription.Status.ACTIVE, note="renewal paid")
         elif subscription.status == MemberSubscription.Status.CHECKOUT:
@@ -370,7 +366,9 @@ def _record_failed_invoice(subscription, invoice, now):
             MemberSubscription.Status.CHECKOUT,
         ):
             change_status(subscription, MemberSubscription.Status.PAST_DUE, note="renewal failed")
-        grace_until = periods.start_grace(subscription.user, GRACE, now=now)
+        grace_until = None
+        for holder in holders(payment):
+            grace_until = periods.start_grace(holder, GRACE, now=now)
         send_membership_email(
             "payments/email/membership_renewal_failed",
             subscription.user,
@@ -426,7 +424,9 @@ def _end(subscription, remote, now, *, unpaid):
     change_status(subscription, MemberSubscription.Status.CANCELED, extra_fields=["ended_at"])
     if unpaid:
         # Stripe gave up on the card: the grace period ends now, and with it access.
-        periods.end_grace(subscription.user, now=now)
+        last = subscription.payments.order_by("-created_at", "-pk").first()
+        for holder in holders(last) if last else [subscription.user]:
+            periods.end_grace(holder, now=now)
         send_membership_email(
             "payments/email/membership_lapsed_unpaid",
             subscription.user,

@@ -32,21 +32,13 @@ from .common import (
     invoice_payment_instructions,
     organisation_details,
     record,
+    send_membership_email,
 )
 from .documents import DOCUMENT_PREFIX, _next_number
+from .membership_seats import grant_paid_period
 
 # Reminders go out this many days before a membership ends (or renews).
 REMINDER_DAYS = (30, 7)
-
-
-def send_membership_email(template, user, context, *, key, attachments=()):
-    send_templated_email(
-        template,
-        [user.email],
-        {"organisation": organisation_details(), "person": user, **context},
-        attachments=attachments,
-        key=key,
-    )
 
 
 # -- numbered documents ------------------------------------------------------------------------
@@ -220,14 +212,8 @@ def mark_membership_invoice_paid(payment, *, actor, reference="", now=None):
             actor=actor,
             extra_fields=["paid_at", "marked_paid_by", "payment_reference"],
         )
-        periods.add_period(
-            payment.user,
-            group_id=payment.plan.group_id,
-            months=payment.plan.months,
-            source=PeriodSource.INVOICE,
-            reference=payment.reference,
-            now=now,
-            actor=actor,
+        grant_paid_period(
+            payment, source=PeriodSource.INVOICE, reference=payment.reference, now=now, actor=actor
         )
         queue_membership_receipt(payment)
     return payment
