@@ -16,6 +16,7 @@ from courses import queries, services
 from courses.forms import OneStepForm, RegistrationChoiceForm
 from courses.license_formats import jurisdiction_name
 from courses.models import EventIndexPage, RegistrationStatus, WaitlistStatus
+from courses.views import _member_prices as register_page_member_prices
 
 register = template.Library()
 
@@ -118,6 +119,19 @@ def event_json_ld(context, event):
     )
 
 
+def _member_prices(request, event, form, authenticated):
+    """What membership changes on the ticket rows, as on the register page: a signed-in
+    member sees their own price and may choose a members-only ticket; a signed-in non-member
+    sees the member price with the way to join. An anonymous visitor gets the rows everyone
+    gets (the member price told, members-only rates booked on the register page): their copy
+    is shared by the page cache, and they may be a member not yet signed in. Personal rows
+    are never shared: a signed-in request carries a session cookie and its form a CSRF token,
+    either of which keeps the page out of the anonymous cache (cms/page_cache.py)."""
+    if form is None or not authenticated:
+        return {}
+    return register_page_member_prices(request, event, form)
+
+
 @register.inclusion_tag("courses/includes/registration_box.html", takes_context=True)
 def registration_box(context, event, data=None):
     """What the event page offers right now: the ticket form, the waitlist or a closed note."""
@@ -156,7 +170,18 @@ def registration_box(context, event, data=None):
         if ticket is not None:
             ce_minutes = data["total_ce_minutes"] if data else event.total_ce_minutes
             one_step = {"ticket": ticket, "form": OneStepForm(ce_offered=ce_minutes > 0)}
+    form = (
+        RegistrationChoiceForm(
+            event,
+            now=now,
+            ticket_types=data["ticket_types"] if data else None,
+            add_ons=data["add_ons"] if data else None,
+        )
+        if state == "open" and one_step is None
+        else None
+    )
     return {
+        **_member_prices(request, event, form, authenticated),
         "request": request,
         "event": event,
         "state": state,
@@ -168,14 +193,7 @@ def registration_box(context, event, data=None):
         "anonymous": not authenticated,
         "existing": existing,
         "on_waitlist": on_waitlist,
-        "form": RegistrationChoiceForm(
-            event,
-            now=now,
-            ticket_types=data["ticket_types"] if data else None,
-            add_ons=data["add_ons"] if data else None,
-        )
-        if state == "open" and one_step is None
-        else None,
+        "form": form,
         "csrf_token": context.get("csrf_token"),
         # An inclusion tag's context has no context processors: the enums the box compares.
         "RegistrationStatus": RegistrationStatus,

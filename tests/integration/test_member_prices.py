@@ -15,6 +15,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -331,3 +334,89 @@ def test_the_checkout_page_refuses_a_members_only_seat_once_the_membership_ends(
 
     assert "your membership has ended, so this booking cannot be paid" in _text(response)
     assert not Order.objects.filter(booking=booking, stripe_checkout_session_id__gt="").exists()
+
+
+def _membership_queries(captured):
+    return [q["sql"] for q in captured.captured_queries if "courses_membership" in q["sql"]]
+
+
+def test_the_event_page_shows_a_signed_in_member_their_own_price(client, group, event):
+    members_rate = ticket(event, name="Members' rate", price=30000, members_only=True)
+    client.force_login(_make_member("martha@example.org", group))
+    client.get(event.url)  # per-process caches warm, as for any later visitor
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(event.url)
+
+    page = _text(response)
+    html = response.content.decode()
+    assert "Standard was $450.00 $405.00 member price" in page
+    assert "Members pay" not in page
+    assert "Join to get this price" not in page
+    # The members-only rate is theirs to choose, here on the event page.
+    assert f'name="ticket_{members_rate.pk}"' in html
+    assert "Members book it on the registration page" not in page
+    assert len(_membership_queries(captured)) == 1
+
+    _choose(client, event, {event.ticket_types.get(name="Standard"): 1})
+    assert Registration.objects.get().unit_price == MEMBER_PRICE
+
+
+@pytest.fixture
+def library_on_the_events_site(event):
+    """The members' library on the site the event is on (`join_page` makes a new home page,
+    which leaves the event off the site: fine for the register page, not for the event's)."""
+    library = LibraryIndexPage(title="Member site", slug="member-site")
+    event.get_site().root_page.add_child(instance=library)
+    return library.url
+
+
+def test_the_event_page_shows_a_signed_in_non_member_the_member_price_and_how_to_join(
+    client, event, library_on_the_events_site
+):
+    join_page = library_on_the_events_site
+    members_rate = ticket(event, name="Members' rate", price=30000, members_only=True)
+    client.force_login(make_member("nora@example.org", "Nora Nonmember"))
+
+    response = client.get(event.url)
+
+    page = _text(response)
+    html = response.content.decode()
+    assert "Standard $450.00 Members pay $405.00." in page
+    assert f'<a href="{join_page}">Join to get this price</a>' in html
+    assert "member price" not in page
+    assert "Only members of the member site can book this ticket. Join to book it" in page
+    assert f'name="ticket_{members_rate.pk}"' not in html
+
+
+def test_the_event_page_asks_about_membership_only_when_a_ticket_depends_on_it(client, group):
+    event = make_event(price=PRICE)  # no member price, no members-only rate
+    client.force_login(_make_member("martha@example.org", group))
+    client.get(event.url)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = _text(client.get(event.url))
+
+    assert "Standard $450.00" in page
+    assert _membership_queries(captured) == []
+
+
+def test_a_members_price_is_never_in_the_anonymous_visitors_shared_copy(group, event, settings):
+    """The event page is kept for anonymous visitors (cms/page_cache.py): a member's visit,
+    before or after the copy is made, neither lands in it nor is served from it."""
+    settings.PAGE_CACHE_SECONDS = 300
+    member, anonymous = Client(), Client()
+    member.force_login(_make_member("martha@example.org", group))
+
+    assert "Standard was $450.00 $405.00 member price" in _text(member.get(event.url))
+    first = _text(anonymous.get(event.url))
+    shared_response = anonymous.get(event.url)
+    shared = _text(shared_response)
+    again = member.get(event.url)
+
+    assert shared_response.wsgi_request.metrics_view == "page_cache"
+    assert getattr(again.wsgi_request, "metrics_view", "") != "page_cache"
+    for copy in (first, shared):
+        assert "Standard $450.00 Members pay $405.00." in copy
+        assert "member price" not in copy
+    assert "Standard was $450.00 $405.00 member price" in _text(again)
