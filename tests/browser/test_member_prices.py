@@ -1,9 +1,11 @@
 """Member prices in a browser, at desktop and phone widths: a member sees the member price at
-once on the register page, with no access code, and the summary after the hold charges it; a
-non-member sees it with a link to join, and a members-only ticket they cannot choose."""
+once on the event and register pages, with no access code, and the summary after the hold, the
+fake Stripe Checkout and the confirmation charge it; a non-member sees it with a link to join,
+and a members-only ticket they cannot choose."""
 
 import io
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
@@ -16,8 +18,10 @@ from courses import services
 from courses.demo import MEMBER_GROUP
 from courses.factories import make_event, ticket
 from courses.models import Booking, PeriodSource
+from payments.models import Order
 from tests.accounts_support import log_in_browser, make_member
 from tests.browser.conftest import assert_accessible
+from tests.fakestripe.helpers import running_fake_stripe
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,6 +47,30 @@ def library(event):
     return ensure_members_library(group, HOW_TO_JOIN, io.StringIO())
 
 
+@pytest.fixture
+def member(library):
+    """Martha, a member for the year (a period bought, as by card)."""
+    person = make_member("martha@example.org", "Martha Member", profession="Counselor")
+    services.add_period(
+        person,
+        group_id=Group.objects.get(name=MEMBER_GROUP).pk,
+        months=12,
+        source=PeriodSource.PURCHASE,
+        reference="order:browser",
+        now=timezone.now(),
+        actor=person,
+    )
+    return person
+
+
+@pytest.fixture
+def fake_stripe(settings, live_server):
+    """The fake Stripe, whose webhooks reach the live server the browser uses."""
+    yield from running_fake_stripe(
+        settings, webhook_url=live_server.url + "/payments/stripe/webhook/"
+    )
+
+
 def assert_no_sideways_scroll(page):
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -51,18 +79,8 @@ def assert_no_sideways_scroll(page):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_member_sees_and_holds_at_the_member_price(page, event, library, width):
+def test_a_member_sees_and_holds_at_the_member_price(page, event, member, width):
     page.set_viewport_size({"width": width, "height": 900})
-    member = make_member("martha@example.org", "Martha Member", profession="Counselor")
-    services.add_period(
-        member,
-        group_id=Group.objects.get(name=MEMBER_GROUP).pk,
-        months=12,
-        source=PeriodSource.PURCHASE,
-        reference="order:browser",
-        now=timezone.now(),
-        actor=member,
-    )
     log_in_browser(page, member)
 
     page.goto(reverse("courses:register", args=[event.pk]))
@@ -113,3 +131,51 @@ def test_a_non_member_sees_the_member_price_and_the_way_to_join(page, event, lib
     expect(page.get_by_role("region", name="How to join")).to_contain_text(
         "A year of membership comes with the Training of Trainers Conference."
     )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_member_price_is_seen_on_the_event_page_and_paid_by_card(
+    page, event, member, fake_stripe, width
+):
+    # The fake Stripe stands in for checkout.stripe.com; it is the one other host allowed.
+    page.problems.allowed_host.add(urlsplit(fake_stripe.base_url).hostname)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in_browser(page, member)
+
+    page.goto(event.url)
+    box = page.get_by_role("region", name="Registration")
+    expect(box).to_contain_text("Standard was $450.00 $405.00 member price")
+    expect(box.locator("del")).to_have_text("was $450.00")
+    expect(box).not_to_contain_text("Members pay")
+    expect(box.get_by_label(re.compile("^Members' rate"))).to_be_visible()
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+
+    box.get_by_label(re.compile("^Standard")).fill("1")
+    box.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name="Who is attending?")).to_be_visible()
+    page.get_by_role("button", name="Continue to summary").click()
+    expect(page.get_by_role("heading", name="Check your registration")).to_be_visible()
+    expect(page.get_by_role("region", name="Price")).to_contain_text("Standard (member price)")
+    page.get_by_role("link", name="Continue to payment").click()
+    expect(page.get_by_role("heading", name="Pay for your registration")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+    page.get_by_role("button", name="Pay $405.00 by card").click()
+
+    expect(page.get_by_role("heading", name="Fake Stripe Checkout")).to_be_visible()
+    page.get_by_role("button", name="Pay").click()
+
+    expect(page.get_by_role("heading", name="You're registered")).to_be_visible()
+    main = page.locator("main")
+    expect(main).to_contain_text("We received your payment of $405.00")
+    assert "$450.00" not in main.inner_text()
+    assert_no_sideways_scroll(page)
+    assert_accessible(page)
+    order = Order.objects.get(purchaser=member)
+    assert (order.status, order.total) == (Order.Status.PAID, 40500)
+    session = fake_stripe.sessions[order.stripe_checkout_session_id]
+    [line] = session["_line_items"]
+    assert (line["description"], line["quantity"]) == (f"{event.title}: Standard (member price)", 1)
+    assert line["price"]["unit_amount"] == 40500
+    assert session["amount_total"] == 40500
