@@ -105,6 +105,9 @@ def test_joining_by_card_makes_a_member_with_a_numbered_receipt(client, person, 
     assert f"Member · until {until:%-d %B %Y}" in page
     assert "renews automatically. Next charge: $120.00 on" in page
     assert f"Receipt {payment.receipt_number}" in page
+    account = client.get(reverse("account_profile")).content.decode()
+    assert f'href="{reverse("payments:membership")}">Membership</a>' in account
+    assert "your membership page" in _text(client.get(reverse("courses:my_registrations")))
     download = client.get(
         reverse("payments:membership_document", args=[payment.public_id, "receipt"])
     )
