@@ -12,6 +12,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms.access import Perm, may_act_for_others
+from cms.money import format_money
+from courses import services
 from courses.models import (
     Booking,
     BookingStatus,
@@ -273,3 +275,23 @@ def active_registration(user, event, now=None):
         .order_by("status")
         .first()
     )
+
+
+def member_prices(request, event, form):
+    """What membership changes on the ticket rows: a member sees their price at once (the
+    normal one struck through); anyone else sees the member price and a members-only ticket
+    they cannot choose, each with the way to join. Membership is asked (one query) only when
+    a ticket on sale depends on it; the hold asks again, and decides."""
+    rows = [row for row in form.ticket_rows if row["ticket"].for_members]
+    if not rows:
+        return {}
+    now = timezone.now()
+    member = services.member_at(request.user, now)
+    for row in rows:
+        price = row["ticket"].price_for(member=True, now=now)
+        if price < row["price"]:
+            row["member_price_text"] = format_money(price, event.currency) if price else _("Free")
+            row["member_price_applies"] = member
+    # Members never see a join link: no need to look the join page up for them.
+    join = "" if member else services.join_url(request)
+    return {"member_prices": True, "is_member": member, "join_url": join}

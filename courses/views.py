@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from cms.access import Perm, may_act_for_others, members, owner, secret_link
 from cms.locking import Busy
-from cms.money import format_money
 from courses import queries, services
 from courses.forms import (
     AttendeeForm,
@@ -141,27 +140,9 @@ def _register_page(request, event, form, *, status=200, sold_out=False, one_step
         "sold_out": sold_out or event.seats_left == 0,
         "existing": existing,
         "one_step": one_step,
-        **_member_prices(request, event, form),
+        **queries.member_prices(request, event, form),
     }
     return render(request, "courses/register.html", context, status=status)
-
-
-def _member_prices(request, event, form):
-    """What membership changes on the ticket rows: a member sees their price at once (the
-    normal one struck through); anyone else sees the member price and a members-only ticket
-    they cannot choose, each with the way to join. Membership is asked (one query) only when
-    a ticket on sale depends on it; the hold asks again, and decides."""
-    rows = [row for row in form.ticket_rows if row["ticket"].for_members]
-    if not rows:
-        return {}
-    now = timezone.now()
-    member = services.member_at(request.user, now)
-    for row in rows:
-        price = row["ticket"].price_for(member=True, now=now)
-        if price < row["price"]:
-            row["member_price_text"] = format_money(price, event.currency) if price else _("Free")
-            row["member_price_applies"] = member
-    return {"member_prices": True, "is_member": member, "join_url": services.join_url(request)}
 
 
 def _wants_one_seat(query):

@@ -16,7 +16,6 @@ from courses import queries, services
 from courses.forms import OneStepForm, RegistrationChoiceForm
 from courses.license_formats import jurisdiction_name
 from courses.models import EventIndexPage, RegistrationStatus, WaitlistStatus
-from courses.views import _member_prices as register_page_member_prices
 
 register = template.Library()
 
@@ -129,7 +128,7 @@ def _member_prices(request, event, form, authenticated):
     either of which keeps the page out of the anonymous cache (cms/page_cache.py)."""
     if form is None or not authenticated:
         return {}
-    return register_page_member_prices(request, event, form)
+    return queries.member_prices(request, event, form)
 
 
 @register.inclusion_tag("courses/includes/registration_box.html", takes_context=True)
