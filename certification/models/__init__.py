@@ -9,6 +9,7 @@ from .evaluations import (
     QuestionKind,
 )
 from .licenses import License, RegistrationLicense
+from .posttests import PostTestAttempt
 from .reporting import CEBrokerBatch, CEBrokerReportedRow
 from .transcripts import TranscriptJob, TranscriptStatus
 
@@ -28,6 +29,7 @@ __all__ = [
     "IssueJob",
     "IssueJobStatus",
     "License",
+    "PostTestAttempt",
     "QuestionKind",
     "RegistrationLicense",
     "TranscriptJob",

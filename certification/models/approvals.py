@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -105,6 +105,14 @@ class AccreditingBody(models.Model):
     evaluation_required = models.BooleanField(default=True)
     posttest_required_for_recorded = models.BooleanField(default=True)
     posttest_pass_percent = models.PositiveIntegerField(default=75)
+    home_study_watched_percent = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "Home study: the share of the recordings an attendee must have watched for credit "
+            "(0 when the body asks only for the post-test)."
+        ),
+    )
     reports_to_ce_broker = models.BooleanField(
         default=False, help_text=_("Florida boards: attendance is reported through CE Broker.")
     )
@@ -137,7 +145,9 @@ class AccreditingBody(models.Model):
                         FieldPanel("posttest_required_for_recorded"),
                     ]
                 ),
-                FieldPanel("posttest_pass_percent"),
+                FieldRowPanel(
+                    [FieldPanel("posttest_pass_percent"), FieldPanel("home_study_watched_percent")]
+                ),
             ],
             heading=_("Credit rules"),
         ),
@@ -239,12 +249,20 @@ class CEOffering(models.Model):
     ce_broker_subject_code = models.CharField(
         max_length=30, blank=True, help_text=_("For partial-credit courses reported to CE Broker.")
     )
+    home_study_statement = models.TextField(
+        blank=True,
+        help_text=_(
+            "Home study: the body's approval statement for self-paced programs, printed on the "
+            "certificate instead of the live one (e.g. “… approved for home study …”)."
+        ),
+    )
 
     panels = [
         FieldPanel("event"),
         FieldRowPanel([FieldPanel("body"), FieldPanel("hours")]),
         FieldPanel("professions"),
         FieldRowPanel([FieldPanel("course_number"), FieldPanel("ce_broker_subject_code")]),
+        FieldPanel("home_study_statement"),
     ]
 
     class Meta:
@@ -309,12 +327,27 @@ class EventCESettings(models.Model):
     is_recorded = models.BooleanField(
         default=False, help_text=_("Home study from a recording rather than a live program.")
     )
+    post_test = models.ForeignKey(
+        "trainers.QuestionBank",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "Home study: the question bank of the post-test (its pass mark and number of "
+            "attempts apply)."
+        ),
+    )
+    post_test_wait_hours = models.PositiveIntegerField(
+        default=24, help_text=_("Home study: hours an attendee waits after a failed attempt.")
+    )
 
     panels = [
         FieldPanel("event"),
         FieldPanel("auto_issue_on_evaluation"),
         FieldPanel("evaluation_opens_at"),
         FieldPanel("is_recorded"),
+        FieldRowPanel([FieldPanel("post_test"), FieldPanel("post_test_wait_hours")]),
     ]
 
     class Meta:

@@ -13,6 +13,7 @@ from .events import (
     validate_time_zone,
 )
 from .membership import Membership, MembershipPeriod, MembershipPlan, PeriodSource
+from .recordings import EventRecording, WatchProgress
 from .registrations import (
     BOOKING_TRANSITIONS,
     REGISTRATION_TRANSITIONS,
@@ -43,6 +44,7 @@ __all__ = [
     "EventFormat",
     "EventIndexPage",
     "EventPage",
+    "EventRecording",
     "EventSession",
     "Material",
     "MaterialKind",
@@ -61,6 +63,7 @@ __all__ = [
     "TicketType",
     "WaitlistEntry",
     "WaitlistStatus",
+    "WatchProgress",
     "new_token",
     "validate_time_zone",
 ]

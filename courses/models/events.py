@@ -54,6 +54,7 @@ class EventFormat(models.TextChoices):
     WORKSHOP = "workshop", _("In-person workshop")
     TRAINING = "training", _("Training")
     WEBINAR = "webinar", _("Live webinar")
+    ON_DEMAND = "on_demand", _("On-demand course (home study)")
 
 
 @register_snippet
@@ -265,6 +266,12 @@ class EventPage(OneQueryViewRestrictions, Page):
         MultiFieldPanel(
             [FieldPanel("time_zone"), InlinePanel("sessions", label=_("Session"), min_num=1)],
             heading=_("Schedule"),
+        ),
+        InlinePanel(
+            "recordings",
+            label=_("Recording"),
+            heading=_("Recordings (on-demand courses)"),
+            help_text=_("Attendees watch these in order; their progress is recorded."),
         ),
         MultiFieldPanel(
             [
