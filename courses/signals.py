@@ -16,9 +16,14 @@ order's lines from `courses.services.booking_line_items`) commit or roll back wi
 receiver must make no remote call (Stripe) there: it queues that for after commit
 (`cms.outbox`). Sent only when the priced content really changed; not for confirmed
 bookings (their add-ons cannot change price: see `update_attendee_details`).
+
+`on_demand_course_created` is sent inside the transaction that made a draft on-demand course
+from a past live webinar (`courses.services.on_demand_course_from`). Arguments: `webinar`,
+`course` (both EventPages) and `actor`. Certification sets the course's CE up as home study.
 """
 
 from django.dispatch import Signal
 
 registration_cancelled = Signal()
 booking_changed = Signal()
+on_demand_course_created = Signal()

@@ -12,7 +12,7 @@ from wagtail.log_actions import LogFormatter
 
 from cms.access import Perm, can
 from cms.attention import HOOK, AttentionItem
-from courses import publishing
+from courses import on_demand_admin, publishing
 from courses.models import ApprovalStatus, Booking, BookingStatus, EventPage
 from courses.viewsets import EventAdminGroup, capacity_rows
 
@@ -103,3 +103,14 @@ def refused_scheduled_publications(user):
         )
         for entry in publishing.refused_go_lives()
     ]
+
+
+@hooks.register("register_admin_urls")
+def register_on_demand_copy():
+    return on_demand_admin.urlpatterns
+
+
+@hooks.register("register_page_header_buttons")
+def on_demand_copy_button(page, user, view_name, next_url=None):
+    """On a past live webinar's page: make an on-demand course from it."""
+    yield on_demand_admin.OnDemandCopyButton(page=page)

@@ -264,7 +264,7 @@ class EventPage(OneQueryViewRestrictions, Page):
         InlinePanel("benefits", label=_("What participants receive")),
         FieldPanel("presenters"),
         MultiFieldPanel(
-            [FieldPanel("time_zone"), InlinePanel("sessions", label=_("Session"), min_num=1)],
+            [FieldPanel("time_zone"), InlinePanel("sessions", label=_("Session"))],
             heading=_("Schedule"),
         ),
         InlinePanel(

@@ -79,6 +79,7 @@ from .membership import (
     member_at,
     revoke_period,
 )
+from .on_demand import can_copy_to_on_demand, on_demand_course_from
 from .paid import record_booking_paid, record_booking_unpaid
 from .pricing import booking_line_items, booking_total, check_member_tickets
 from .staff import message_registrants, register_manually, registrants_to_message
@@ -136,6 +137,9 @@ __all__ = [
     # access
     "can_download_material",
     "join_link_for",
+    # on-demand courses
+    "can_copy_to_on_demand",
+    "on_demand_course_from",
     # membership
     "join_url",
     "lapse_memberships",
