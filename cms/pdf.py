@@ -129,6 +129,123 @@ def render_pdf(template_name, context):
         return document.write_pdf(stylesheets=stylesheets, font_config=_font_config())
 
 
+# -- a page drawn as a static layer, laid out once, and one document's own lines -------------
+#
+# Most of a certificate is the same for every attendee of a program (sponsor, title, program,
+# approval statements, signature); laying it out is most of a render. The template renders
+# that static layer when its context has `static`: each of the document's own lines keeps its
+# element with an id `slot-…` but holds a no-break space (one line of the same font), so the
+# layer's layout is the same whoever the document is for. It is laid out once per distinct
+# layer (its HTML is the key) and kept for the process. Each document then lays out only its
+# own lines (a second template with the same `slot-…` ids), each placed absolutely at the
+# place its slot has in the layer, and both are drawn on one page: the static layer first.
+# When a line does not fit its slot (a long name that wraps, a taller script), or either
+# layout is not one page, the caller renders the whole template instead.
+
+STATIC_LAYERS_KEPT = 4
+_static_layers = {}
+_SLOT_ID = re.compile(r'id="(slot-[\w-]+)"')
+
+
+def _line_extent(box):
+    """(top, height) of the line boxes inside `box`, in CSS px; None if it has none."""
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    lines = [child for child in box.descendants() if isinstance(child, LineBox)]
+    if not lines:
+        return None
+    top = min(line.position_y for line in lines)
+    return top, max(line.position_y + line.height for line in lines) - top
+
+
+def _slot_boxes(page_box):
+    """{slot id: its outermost box} on a laid-out page."""
+    boxes = {}
+    for box in page_box.descendants():
+        element = getattr(box, "element", None)
+        slot = element.get("id", "") if element is not None else ""
+        if slot.startswith("slot-") and slot not in boxes:
+            boxes[slot] = box
+    return boxes
+
+
+def _static_layer(template_name, context):
+    """(page box, {slot: (left, top, width, height)}) of the static layer, or None."""
+    html = render_to_string(template_name, {"font_stack": FONT_STACK, **context, "static": True})
+    key = (template_name, sha256_hex(html.encode("utf-8")))
+    if key in _static_layers:
+        _static_layers[key] = _static_layers.pop(key)  # most recently used last
+        return _static_layers[key]
+    stylesheet = _stylesheet(template_name)
+    document = _lean_html_class()(string=html, base_url="data:,", url_fetcher=_url_fetcher())
+    rendered = document.render(stylesheets=[stylesheet], font_config=_font_config())
+    layer = None
+    if len(rendered.pages) == 1:
+        page_box = rendered.pages[0]._page_box
+        origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
+        slots = {}
+        for slot, box in _slot_boxes(page_box).items():
+            extent = _line_extent(box)
+            if extent is None:
+                break
+            top, height = extent
+            slots[slot] = (box.content_box_x() - origin_x, top - origin_y, box.width, height)
+        else:
+            layer = (page_box, slots)
+    while len(_static_layers) >= STATIC_LAYERS_KEPT:
+        del _static_layers[next(iter(_static_layers))]
+    _static_layers[key] = layer
+    return layer
+
+
+def _placed(html, slots):
+    """The document's own lines with each slot's measured place written on its element."""
+
+    def place(match):
+        left, top, width, _height = slots[match.group(1)]
+        return f'{match.group(0)} style="left:{left:.3f}px;top:{top:.3f}px;width:{width:.3f}px"'
+
+    return _SLOT_ID.sub(place, html)
+
+
+def render_pdf_on_static_layer(template_name, lines_template_name, context):
+    """PDF bytes of `template_name` drawn as its cached static layer plus the document's own
+    lines from `lines_template_name`; None when they do not fit (render the whole instead)."""
+    from weasyprint.draw import draw_page
+
+    with _render_lock:
+        layer = _static_layer(template_name, context)
+        if layer is None:
+            return None
+        static_page_box, slots = layer
+        html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
+        if set(_SLOT_ID.findall(html)) != set(slots):
+            return None
+        document = _lean_html_class()(
+            string=_placed(html, slots), base_url="data:,", url_fetcher=_url_fetcher()
+        )
+        rendered = document.render(
+            stylesheets=[_stylesheet(template_name)], font_config=_font_config()
+        )
+        if len(rendered.pages) != 1:
+            return None
+        page = rendered.pages[0]
+        for slot, box in _slot_boxes(page._page_box).items():
+            extent = _line_extent(box)
+            if extent is None or extent[1] > slots[slot][3] + 0.5:
+                return None  # taller than the space the layer left for it
+        draw_lines = page.paint
+
+        def paint(stream, scale=1):
+            with stream.stacked():
+                stream.transform(a=scale, d=scale)
+                draw_page(static_page_box, stream)
+            draw_lines(stream, scale)
+
+        page.paint = paint
+        return rendered.write_pdf()
+
+
 def render_combined_pdf(template_name, contexts):
     """Render many contexts as one multi-page PDF (bulk printing)."""
     with _render_lock:

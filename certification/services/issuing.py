@@ -39,6 +39,7 @@ from .eligibility import (
 from .licenses import registration_licenses
 
 CERTIFICATE_TEMPLATE = "certification/pdf/certificate.html"
+CERTIFICATE_LINES_TEMPLATE = "certification/pdf/certificate_variable.html"
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,11 @@ def certificate_context(certificate, *, sponsor=None):
 
 
 def render_certificate(certificate, *, sponsor=None):
-    return pdf.render_pdf(CERTIFICATE_TEMPLATE, certificate_context(certificate, sponsor=sponsor))
+    """The certificate's PDF: its own lines drawn on the program's static layer, laid out once
+    (cms.pdf); the whole template when a line does not fit the space the layer leaves."""
+    context = certificate_context(certificate, sponsor=sponsor)
+    data = pdf.render_pdf_on_static_layer(CERTIFICATE_TEMPLATE, CERTIFICATE_LINES_TEMPLATE, context)
+    return data if data is not None else pdf.render_pdf(CERTIFICATE_TEMPLATE, context)
 
 
 def certificate_filename(certificate):
