@@ -16,6 +16,7 @@ per concern:
 - `access`: materials and the webinar join link
 - `membership`: member-area access granted with a seat
 - `paid`: whether a booking's price was paid (`Booking.paid_at`)
+- `watching`: on-demand recordings: heartbeats become merged played intervals, the watched share
 - `states`: `transition(obj, to)`, the one way a booking or seat changes status, along
   its model's TRANSITIONS table (`BOOKING_TRANSITIONS`, `REGISTRATION_TRANSITIONS` in
   courses.models); any other move raises `cms.states.InvalidTransition`
@@ -85,6 +86,13 @@ from .pricing import booking_line_items, booking_total, check_member_tickets
 from .staff import message_registrants, register_manually, registrants_to_message
 from .states import can_transition, transition
 from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
+from .watching import (
+    WatchingRefused,
+    record_heartbeat,
+    recordings_with_progress,
+    watched_percent,
+    watched_share,
+)
 
 __all__ = [
     # errors
@@ -153,4 +161,10 @@ __all__ = [
     # paid
     "record_booking_paid",
     "record_booking_unpaid",
+    # watching on-demand recordings
+    "WatchingRefused",
+    "record_heartbeat",
+    "recordings_with_progress",
+    "watched_percent",
+    "watched_share",
 ]
