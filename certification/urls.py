@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import badge_views, transcript_views, views
+from . import badge_views, post_test_views, transcript_views, views
 
 app_name = "certification"
 
@@ -28,6 +28,14 @@ urlpatterns = [
         name="registration_licenses",
     ),
     path("ce/evaluation/<uuid:public_id>/", views.evaluation, name="evaluation"),
+    path("ce/post-test/<uuid:public_id>/", post_test_views.overview, name="post_test"),
+    path("ce/post-test/<uuid:public_id>/start/", post_test_views.start, name="post_test_start"),
+    path("ce/post-test/<uuid:public_id>/take/", post_test_views.take, name="post_test_take"),
+    path(
+        "ce/post-test/<uuid:public_id>/attempts/<int:attempt_number>/",
+        post_test_views.result,
+        name="post_test_result",
+    ),
     path("ce/certificates/<text:code>/", views.certificate_detail, name="certificate_detail"),
     path("ce/certificates/<text:code>/pdf/", views.certificate_pdf, name="certificate_pdf"),
     path("verify/", views.verify_lookup, name="verify_lookup"),

@@ -5,6 +5,7 @@ these names, never the modules behind them.
 - issuing: issue, reissue, revoke, reinstate (one at a time or as a bulk job) and the
   certificate's PDF
 - evaluations: the post-event evaluation
+- post_tests: the post-test of a home-study course (attempts, marking, feedback)
 - licenses: the attendee's licenses and which ones a registration's CE is for
 - reporting: CE Broker roster exports, recorded as batches of what was reported
 - transcript_jobs: long transcripts, built by the worker and e-mailed when ready
@@ -34,6 +35,16 @@ from .issuing import (
     start_issue_job,
 )
 from .licenses import delete_license, save_license, set_registration_licenses
+from .post_tests import (
+    PostTestStanding,
+    attempt_questions,
+    pass_percent_for,
+    passed_post_test_on,
+    post_test_standing,
+    start_post_test,
+    submit_post_test,
+    when_in_event_zone,
+)
 from .reporting import export_ce_broker_roster
 from .transcript_jobs import (
     INLINE_LIMIT,
@@ -46,6 +57,14 @@ from .transcript_jobs import (
 )
 
 __all__ = [
+    "PostTestStanding",
+    "attempt_questions",
+    "pass_percent_for",
+    "passed_post_test_on",
+    "post_test_standing",
+    "start_post_test",
+    "submit_post_test",
+    "when_in_event_zone",
     "INLINE_LIMIT",
     "build_transcript",
     "built_by_worker",
