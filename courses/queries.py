@@ -33,17 +33,28 @@ def _month_value(moment):
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+ON_DEMAND = EventFormat.ON_DEMAND.value
+
+
 def event_listing(index_page, params, now=None):
-    """The events index: upcoming (soonest first) or past (latest first), filtered by format
-    and month from the query string, one page at a time. Unknown filter values are ignored."""
+    """The events index: upcoming (soonest first), past (latest first) or on-demand courses,
+    filtered by format and month from the query string, one page at a time. Unknown filter
+    values are ignored."""
     now = now or timezone.now()
-    when = "past" if params.get("when") == "past" else "upcoming"
-    events = index_page.live_events().exclude(starts_at__isnull=True)
+    when = params.get("when") if params.get("when") in ("past", ON_DEMAND) else "upcoming"
+    if when == ON_DEMAND:
+        # Home-study courses have no dates: watched at any time, newest first.
+        events = index_page.live_events().filter(format=EventFormat.ON_DEMAND)
+        events = events.order_by("-first_published_at")
+    else:
+        events = index_page.live_events().exclude(starts_at__isnull=True)
     if when == "past":
         events = events.filter(ends_at__lt=now).order_by("-starts_at")
-    else:
+    elif when == "upcoming":
         events = events.filter(ends_at__gte=now).order_by("starts_at")
-    months = [_month_value(m) for m in events.dates("starts_at", "month")]
+    months = (
+        [_month_value(m) for m in events.dates("starts_at", "month")] if when != ON_DEMAND else []
+    )
     if when == "past":
         months.reverse()
 
@@ -66,7 +77,7 @@ def event_listing(index_page, params, now=None):
     return {
         "when": when,
         "events": page_obj,
-        "formats": EventFormat.choices,
+        "formats": [choice for choice in EventFormat.choices if choice[0] != ON_DEMAND],
         "months": [
             (value, date_format(date(int(value[:4]), int(value[5:]), 1), "F Y")) for value in months
         ],

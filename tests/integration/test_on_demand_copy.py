@@ -105,3 +105,21 @@ def test_staff_without_event_rights_cannot_copy(client, staff_signed_in, role):
 
     assert response.status_code in (302, 403)
     assert not EventPage.objects.filter(format=EventFormat.ON_DEMAND).exists()
+
+
+def test_published_courses_are_listed_on_demand_and_not_as_upcoming(client, staff_signed_in):
+    webinar = _past_webinar()
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    client.post(f"/admin/events/{webinar.pk}/on-demand/")
+    course = EventPage.objects.get(format=EventFormat.ON_DEMAND)
+    course.save_revision().publish()
+    index = course.get_parent()
+    visitor = client.__class__()
+
+    on_demand = _text(visitor.get(f"{index.url}?when=on_demand"))
+    upcoming = _text(visitor.get(index.url))
+    page = _text(visitor.get(course.url))
+
+    assert "December webinar with David Prescott (on demand)" in on_demand
+    assert "December webinar with David Prescott (on demand)" not in upcoming
+    assert "On demand: watch the recording at any time, at your own pace." in page
