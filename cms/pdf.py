@@ -158,15 +158,40 @@ def _line_extent(box):
     return top, max(line.position_y + line.height for line in lines) - top
 
 
-def _slot_boxes(page_box):
-    """{slot id: its outermost box} on a laid-out page."""
-    boxes = {}
-    for box in page_box.descendants():
+def _slot_places(page_box):
+    """{slot id: (left, top, width, height)} in CSS px on a laid-out page. A block slot spans
+    its lines; an inline slot (a span in a cell) its one line, across its block's width."""
+    from weasyprint.formatting_structure.boxes import (
+        BlockContainerBox,
+        InlineBox,
+        LineBox,
+        ParentBox,
+    )
+
+    places = {}
+
+    def visit(box, block, line):
         element = getattr(box, "element", None)
         slot = element.get("id", "") if element is not None else ""
-        if slot.startswith("slot-") and slot not in boxes:
-            boxes[slot] = box
-    return boxes
+        if slot.startswith("slot-") and slot not in places:
+            if isinstance(box, InlineBox):
+                if line is not None:
+                    places[slot] = (
+                        block.content_box_x(),
+                        line.position_y,
+                        block.width,
+                        line.height,
+                    )
+            elif (extent := _line_extent(box)) is not None:
+                places[slot] = (box.content_box_x(), extent[0], box.width, extent[1])
+        if isinstance(box, ParentBox):
+            block = box if isinstance(box, BlockContainerBox) else block
+            line = box if isinstance(box, LineBox) else line
+            for child in box.children:
+                visit(child, block, line)
+
+    visit(page_box, None, None)
+    return places
 
 
 def _static_layer(template_name, context):
@@ -183,15 +208,11 @@ def _static_layer(template_name, context):
     if len(rendered.pages) == 1:
         page_box = rendered.pages[0]._page_box
         origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
-        slots = {}
-        for slot, box in _slot_boxes(page_box).items():
-            extent = _line_extent(box)
-            if extent is None:
-                break
-            top, height = extent
-            slots[slot] = (box.content_box_x() - origin_x, top - origin_y, box.width, height)
-        else:
-            layer = (page_box, slots)
+        slots = {
+            slot: (left - origin_x, top - origin_y, width, height)
+            for slot, (left, top, width, height) in _slot_places(page_box).items()
+        }
+        layer = (page_box, slots)
     while len(_static_layers) >= STATIC_LAYERS_KEPT:
         del _static_layers[next(iter(_static_layers))]
     _static_layers[key] = layer
@@ -220,7 +241,7 @@ def render_pdf_on_static_layer(template_name, lines_template_name, context):
         static_page_box, slots = layer
         html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
         if set(_SLOT_ID.findall(html)) != set(slots):
-            return None
+            return None  # a slot the layer has no place for, or a place left empty
         document = _lean_html_class()(
             string=_placed(html, slots), base_url="data:,", url_fetcher=_url_fetcher()
         )
@@ -230,10 +251,11 @@ def render_pdf_on_static_layer(template_name, lines_template_name, context):
         if len(rendered.pages) != 1:
             return None
         page = rendered.pages[0]
-        for slot, box in _slot_boxes(page._page_box).items():
-            extent = _line_extent(box)
-            if extent is None or extent[1] > slots[slot][3] + 0.5:
-                return None  # taller than the space the layer left for it
+        places = _slot_places(page._page_box)
+        if set(places) != set(slots) or any(
+            places[slot][3] > slots[slot][3] + 0.5 for slot in slots
+        ):
+            return None  # a line is missing or taller than the space the layer left for it
         draw_lines = page.paint
 
         def paint(stream, scale=1):
