@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from courses import calendar_views, views, waitlist_views
+from courses import calendar_views, views, waitlist_views, watch_views
 
 app_name = "courses"
 
@@ -34,6 +34,17 @@ urlpatterns = [
         name="transfer_registration",
     ),
     path("seats/<uuid:public_id>/invite/", views.resend_invitation, name="resend_invitation"),
+    path("seats/<uuid:public_id>/watch/", watch_views.watch, name="watch"),
+    path(
+        "seats/<uuid:public_id>/recordings/<id:recording_id>/",
+        watch_views.recording_file,
+        name="watch_recording",
+    ),
+    path(
+        "seats/<uuid:public_id>/recordings/<id:recording_id>/heartbeat/",
+        watch_views.heartbeat,
+        name="watch_heartbeat",
+    ),
     path("waitlist/leave/<id:entry_id>/", waitlist_views.leave_waitlist, name="leave_waitlist"),
     path("claim/<text:token>/", views.claim_seat, name="claim_seat"),
     path("waitlist/<text:token>/", waitlist_views.waitlist_claim, name="waitlist_claim"),

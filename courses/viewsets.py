@@ -65,7 +65,12 @@ class RegistrationIndexView(IndexView):
         # Wagtail 7.4 builds the listing (and its export) from the index view's
         # get_base_queryset, never from the viewset: the columns' related rows are joined
         # here, so a page of 200 seats costs the same queries as a page of 10.
-        return super().get_base_queryset().select_related("event", "ticket_type")
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("event", "ticket_type")
+            .prefetch_related("watch_progress", "event__recordings")
+        )
 
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
@@ -98,6 +103,11 @@ class RegistrationFilterSet(WagtailFilterSet):
         self.filters["wants_ce"].label = _("CE requested")
 
 
+def _watched(registration):
+    percent = services.watched_percent(registration)
+    return "" if percent is None else f"{percent}%"
+
+
 class RegistrationViewSet(CapabilityViewSetMixin, ModelViewSet):
     model = Registration
     name = "course_registrations"
@@ -117,6 +127,8 @@ class RegistrationViewSet(CapabilityViewSetMixin, ModelViewSet):
         "status",
         # Staff read "CE: Yes/No" at a glance; the model's field name reads "Wants ce: True".
         Column("wants_ce", label=_("CE"), accessor=lambda r: _("Yes") if r.wants_ce else _("No")),
+        # On-demand courses: the share of the recordings played (blank without recordings).
+        Column("watched", label=_("Watched"), accessor=_watched),
     ]
     filterset_class = RegistrationFilterSet
     ordering = ["event", "attendee_name"]

@@ -8,6 +8,7 @@ const entryPoints = {
   review: "frontend/review.js",
   courses: "frontend/courses.js",
   transcript: "frontend/transcript.js",
+  watch: "frontend/watch.js",
 };
 
 await build({
