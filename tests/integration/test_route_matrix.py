@@ -41,6 +41,7 @@ from courses.models import Material, MembershipPlan, SessionAttendance, Waitlist
 from payments.models import FinanceDocument, MembershipPayment, Order
 from tests.accounts_support import log_in_with_second_factor, make_member
 from tests.trainers_support.builders import build_track, start_submission
+from tests.watching_support import make_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +155,7 @@ def build_world(owner, visitor):
     )
     material = Material.objects.create(event=event, title="Slides")
     material.file.save("slides.pdf", ContentFile(b"%PDF-1.4 slides"), save=True)
+    recording = make_recording(event)
     track = build_track()
     submission = start_submission(track, owner)
     enrolment = submission.enrolment
@@ -186,6 +188,7 @@ def build_world(owner, visitor):
         "seats": registration.public_id,
         "registrations": registration.public_id,
         "evaluation": registration.public_id,
+        "post-test": registration.public_id,
         "pass": registration.public_id,
         "enrolments": enrolment.public_id,
         "videos": submission.public_id,
@@ -202,6 +205,7 @@ def build_world(owner, visitor):
         "registration_id": registration.pk,
         "requirement_id": submission.requirement_id,
         "material_id": material.pk,
+        "recording_id": recording.pk,
         "entry_id": entry.pk,
         "user_id": owner.pk,
         "enrolment_id": enrolment.pk,
