@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(days=14)
 # How long a membership Checkout Session stays open (Stripe allows 30 minutes to 24 hours).
 CHECKOUT_LIFETIME = timedelta(hours=1)
+# A press still waiting for Stripe to open its Checkout Session longer than this has died.
+# (The SDK's own timeout is 80 s, with two retries.)
+OPENING_TIMEOUT = timedelta(minutes=5)
 
 STRIPE_STATUS = {
     "active": MemberSubscription.Status.ACTIVE,
@@ -139,10 +142,22 @@ def start_membership_checkout(user, plan, *, success_url, cancel_url, now=None):
                 "again in a minute."
             )
         ) from error
-    MemberSubscription.objects.filter(pk=subscription.pk).update(
-        stripe_checkout_session_id=session.id
-    )
+    stored = MemberSubscription.objects.filter(
+        pk=subscription.pk, status=MemberSubscription.Status.CHECKOUT
+    ).update(stripe_checkout_session_id=session.id)
+    if not stored:
+        # Given up meanwhile (an expiry, a crash-recovery press): this session must not be
+        # paid for a row that is no longer live.
+        _expire_quietly(session.id)
+        raise PaymentError(_("Your membership checkout was interrupted. Please try again."))
     return session.url
+
+
+def _expire_quietly(session_id):
+    try:
+        get_client().v1.checkout.sessions.expire(session_id)
+    except stripe.StripeError as error:
+        log.warning("Could not expire membership Checkout Session %s: %s", session_id, error)
 
 
 def known_customer(user):
@@ -173,12 +188,24 @@ def _new_checkout(user, plan, now):
 
 def _open_session_url(subscription):
     """The Checkout page still open for a started subscription, or None after marking it
-    abandoned (expired, or never created)."""
-    session = None
-    if subscription.stripe_checkout_session_id:
-        session = stripe_object_or_none(
-            get_client().v1.checkout.sessions.retrieve, subscription.stripe_checkout_session_id
-        )
+    abandoned (expired, or never created).
+
+    A row with no session yet is another press still waiting for Stripe (a second tab, a
+    double click on a slow connection): it is left alone, so one Checkout opens, unless it is
+    older than OPENING_TIMEOUT (its request died before storing the session)."""
+    if not subscription.stripe_checkout_session_id:
+        if subscription.created_at > timezone.now() - OPENING_TIMEOUT:
+            raise PaymentError(
+                _(
+                    "Your membership checkout is already opening in another window. Please "
+                    "finish it there, or try again in a minute."
+                )
+            )
+        _abandon(subscription)
+        return None
+    session = stripe_object_or_none(
+        get_client().v1.checkout.sessions.retrieve, subscription.stripe_checkout_session_id
+    )
     if session is not None and session.status == "open":
         return session.url
     if session is not None and session.status == "complete":

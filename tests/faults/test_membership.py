@@ -474,30 +474,23 @@ def session_of(answer):
     return urlsplit(answer["Location"]).path.rsplit("/", 1)[-1]
 
 
-TWO_SESSIONS_BUG = (
-    "payments/services/membership.py start_membership_checkout -> _open_session_url/_abandon: "
-    "a second press while the first waits on Stripe finds the first row (status checkout, no "
-    "session id yet), marks it abandoned and opens a second Checkout Session"
-)
-
-
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=TWO_SESSIONS_BUG)
 # Real transactions: two requests on two connections.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_join_presses_while_stripe_is_slow_open_one_checkout(fake_stripe, plan):
     """One Checkout Session and one live subscription row, whichever tab the person pays in."""
     person = make_member("pat@example.org", "Pat Member")
 
-    press_while_the_first_waits_on_stripe(fake_stripe, plan, person)
+    tabs, answers = press_while_the_first_waits_on_stripe(fake_stripe, plan, person)
 
+    told = page_text(tabs["second"].get(reverse("payments:membership")))
+    assert "already opening in another window" in told
     assert len(fake_stripe.sessions) == 1
     (live,) = MemberSubscription.objects.filter(user=person, status="checkout")
     assert live.stripe_checkout_session_id in fake_stripe.sessions
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=TWO_SESSIONS_BUG + " (so a person can pay twice)")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_after_paying_in_the_first_tab_a_new_press_cannot_pay_a_second_year(fake_stripe, plan):
     """The person pays in the first tab, then presses "Join by card" again: the paid
