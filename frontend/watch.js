@@ -67,8 +67,11 @@ function watch(video) {
     if (resumeAt > 0 && resumeAt < video.duration - 1) video.currentTime = resumeAt;
   });
   video.addEventListener("playing", () => {
-    from = video.currentTime;
-    last = from;
+    const now = video.currentTime;
+    // Going on after buffering: the stretch before the stall is still unbroken.
+    if (from !== null && now >= last && now - last <= LARGEST_STEP) return;
+    from = now;
+    last = now;
   });
   video.addEventListener("timeupdate", () => {
     if (video.paused || video.seeking || from === null) return;
