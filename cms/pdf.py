@@ -11,6 +11,7 @@ layer of shaped scripts (Devanagari, Bengali, …) exact for search, copy and sc
 import base64
 import hashlib
 import io
+import logging
 import re
 import struct
 import threading
@@ -25,6 +26,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import pdf_text
+
+log = logging.getLogger(__name__)
 
 # Names are printed exactly as typed; this stack lists a font with the glyphs for each script
 # the organisation's attendees write their names in. Templates use it through the context.
@@ -231,41 +234,52 @@ def _placed(html, slots):
 
 def render_pdf_on_static_layer(template_name, lines_template_name, context):
     """PDF bytes of `template_name` drawn as its cached static layer plus the document's own
-    lines from `lines_template_name`; None when they do not fit (render the whole instead)."""
+    lines from `lines_template_name`; None when they do not fit (render the whole instead).
+
+    Drawing two layouts on one page uses WeasyPrint's `Page.paint`, `Page._page_box` and
+    `draw.draw_page` (checked with 70.x); if a later version changes them, this logs the
+    error and returns None, so documents are still rendered whole, only slower.
+    """
+    if _stylesheet(template_name) is None:
+        return None  # the layers' rules (`.slot`) live in the template's own stylesheet
+    try:
+        with _render_lock:
+            return _render_on_static_layer(template_name, lines_template_name, context)
+    except Exception:
+        log.exception("Could not draw %s on its static layer; rendering it whole", template_name)
+        return None
+
+
+def _render_on_static_layer(template_name, lines_template_name, context):
     from weasyprint.draw import draw_page
 
-    with _render_lock:
-        layer = _static_layer(template_name, context)
-        if layer is None:
-            return None
-        static_page_box, slots = layer
-        html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
-        if set(_SLOT_ID.findall(html)) != set(slots):
-            return None  # a slot the layer has no place for, or a place left empty
-        document = _lean_html_class()(
-            string=_placed(html, slots), base_url="data:,", url_fetcher=_url_fetcher()
-        )
-        rendered = document.render(
-            stylesheets=[_stylesheet(template_name)], font_config=_font_config()
-        )
-        if len(rendered.pages) != 1:
-            return None
-        page = rendered.pages[0]
-        places = _slot_places(page._page_box)
-        if set(places) != set(slots) or any(
-            places[slot][3] > slots[slot][3] + 0.5 for slot in slots
-        ):
-            return None  # a line is missing or taller than the space the layer left for it
-        draw_lines = page.paint
+    layer = _static_layer(template_name, context)
+    if layer is None:
+        return None
+    static_page_box, slots = layer
+    html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
+    if set(_SLOT_ID.findall(html)) != set(slots):
+        return None  # a slot the layer has no place for, or a place left empty
+    document = _lean_html_class()(
+        string=_placed(html, slots), base_url="data:,", url_fetcher=_url_fetcher()
+    )
+    rendered = document.render(stylesheets=[_stylesheet(template_name)], font_config=_font_config())
+    if len(rendered.pages) != 1:
+        return None
+    page = rendered.pages[0]
+    places = _slot_places(page._page_box)
+    if set(places) != set(slots) or any(places[slot][3] > slots[slot][3] + 0.5 for slot in slots):
+        return None  # a line is missing or taller than the space the layer left for it
+    draw_lines = page.paint
 
-        def paint(stream, scale=1):
-            with stream.stacked():
-                stream.transform(a=scale, d=scale)
-                draw_page(static_page_box, stream)
-            draw_lines(stream, scale)
+    def paint(stream, scale=1):
+        with stream.stacked():
+            stream.transform(a=scale, d=scale)
+            draw_page(static_page_box, stream)
+        draw_lines(stream, scale)
 
-        page.paint = paint
-        return rendered.write_pdf()
+    page.paint = paint
+    return rendered.write_pdf()
 
 
 def render_combined_pdf(template_name, contexts):
