@@ -11,6 +11,11 @@ def card_payments_enabled():
     return bool(settings.STRIPE_SECRET_KEY)
 
 
+# Seconds to connect to Stripe and to wait for its answer. The SDK's default is 80 s per try:
+# a buyer would stare at a spinner for minutes while Stripe is unreachable.
+STRIPE_TIMEOUT = (5, 30)
+
+
 def get_client():
     """A `stripe.StripeClient` for the configured key (and API base, for the fake server)."""
     base_addresses = {}
@@ -22,6 +27,7 @@ def get_client():
         # The SDK retries network errors with the same idempotency key, so a retry never
         # creates a second session or refund.
         max_network_retries=2,
+        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT),
     )
 
 
