@@ -64,13 +64,10 @@ class PostTestStanding:
         return self.has_post_test and not self.refusal and self.open_attempt is None
 
 
-def _settings(event):
-    return EventCESettings.objects.select_related("post_test").filter(event=event).first()
-
-
 def _bank_of(event):
-    """The event's post-test bank, when the event is home study and the bank has questions."""
-    settings = _settings(event)
+    """The event's post-test bank and CE settings; no bank unless the event is home study
+    (a live event's post-test bank, left over from a copy, is not asked of anyone)."""
+    settings = EventCESettings.objects.select_related("post_test").filter(event=event).first()
     if settings is None or not settings.is_recorded or settings.post_test is None:
         return None, settings
     return settings.post_test, settings
