@@ -12,10 +12,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from courses import services as courses_services
 from courses.attendance import minutes_within, presence_intervals
 
 from .hours import headline_hours
-from .models import CreditBasis, EventCESettings
+from .models import CreditBasis, EventCESettings, PostTestAttempt
 
 __all__ = [
     "CreditResult",
@@ -198,6 +199,7 @@ def credits_for_registration(registration, *, now=None, presence=None):
         presence = session_presence(registration, now=now)
     event = registration.event
     recorded = is_recorded(event)
+    home_study = None
     first_day = event.local(event.starts_at).date() if event.starts_at else None
     if "ce_offerings" in getattr(event, "_prefetched_objects_cache", {}):
         offerings = event.ce_offerings.all()  # prefetched in body order
@@ -218,23 +220,56 @@ def credits_for_registration(registration, *, now=None, presence=None):
                 )
             )
             continue
-        if recorded and offering.body.posttest_required_for_recorded:
-            # Home study needs a passed post-test under this body's rules; the platform has
-            # no post-tests yet, so it refuses the credit rather than issue it without one.
-            results.append(
-                CreditResult(
-                    offering,
-                    Decimal("0"),
-                    False,
-                    [
-                        _("%(body)s requires a passed post-test for a recorded program")
-                        % {"body": offering.body}
-                    ],
-                )
-            )
+        if recorded:
+            if home_study is None:
+                home_study = home_study_progress(registration)
+            results.append(home_study_credit(offering, home_study))
             continue
         results.append(credit_for(offering, presence))
     return results
+
+
+@dataclass
+class HomeStudyProgress:
+    """What a home-study attendee has done: the date the post-test was passed (or None)
+    and the whole percent of the recordings watched (None when there are none)."""
+
+    passed_on: object
+    watched_percent: object
+
+
+def home_study_progress(registration):
+    passed = (
+        PostTestAttempt.objects.filter(
+            registration=registration, status=PostTestAttempt.Status.PASSED
+        )
+        .order_by("submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    passed_on = registration.event.local(passed).date() if passed else None
+    return HomeStudyProgress(passed_on, courses_services.watched_percent(registration))
+
+
+def home_study_credit(offering, progress):
+    """A recorded program's credit under one body: the offering's hours once the body's
+    conditions are met (a passed post-test, the share of the recordings watched), else none,
+    with what is missing in words."""
+    body = offering.body
+    shortfalls = []
+    if body.posttest_required_for_recorded and progress.passed_on is None:
+        shortfalls.append(
+            _("%(body)s requires a passed post-test for a recorded program") % {"body": body}
+        )
+    required = body.home_study_watched_percent
+    if required and (progress.watched_percent or 0) < required:
+        shortfalls.append(
+            _("watched %(watched)s%% of the recordings, and %(body)s requires %(required)s%%")
+            % {"watched": progress.watched_percent or 0, "body": body, "required": required}
+        )
+    if shortfalls:
+        return CreditResult(offering, Decimal("0"), False, shortfalls)
+    return CreditResult(offering, offering.hours, True, [])
 
 
 def last_day_attended(registration, presence=None):

@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from cms.money import format_money
 from courses.models import EventPage
 
-from .credits import body_hours, is_recorded
+from .credits import body_hours, ce_settings_of
 from .models import CEOffering, Certificate, CertificateStatus, CreditBasis
 from .rosters import ce_broker_roster
 
@@ -133,8 +133,8 @@ def ce_offer(event, add_ons=None):
 
     `add_ons`: the event's add-ons when the caller has them (the event page's data);
     otherwise they are read. Approvals not in effect on the program's first day are left
-    out, and so are those needing a post-test for a recorded program: they would give no
-    credit, so they must not be advertised.
+    out, and so are those needing a post-test for a recorded program that has none: they
+    would give no credit, so they must not be advertised.
     """
     if event.pk is None:
         return CEOffer()
@@ -147,9 +147,11 @@ def ce_offer(event, add_ons=None):
         if first_day and not body.is_approved_on(first_day):
             continue
         if body.posttest_required_for_recorded:
-            # A recording needs a passed post-test under this body's rules, which the
-            # platform cannot give yet (credits.credits_for_registration refuses the credit).
-            recorded = is_recorded(event) if recorded is None else recorded
+            # A recording needs a passed post-test under this body's rules: a recorded
+            # program without one could never give its credit.
+            if recorded is None:
+                settings = ce_settings_of(event)
+                recorded = bool(settings and settings.is_recorded and not settings.post_test_id)
             if recorded:
                 continue
         approvals.append(_approval(offering))

@@ -17,9 +17,16 @@ from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
 from cms.storage import discard_private_file
+from courses import services as courses_services
 from courses.models import EventSession, Registration, RegistrationStatus
 
-from ..credits import headline_hours, is_recorded, last_day_attended, session_presence
+from ..credits import (
+    headline_hours,
+    home_study_progress,
+    is_recorded,
+    last_day_attended,
+    session_presence,
+)
 from ..models import (
     CEOffering,
     Certificate,
@@ -56,6 +63,22 @@ def program_dates(event):
     return date_range(first, last)  # "4–6 March 2026", the site's one long style
 
 
+def home_study_completed_on(registration):
+    """A home-study program is completed on the day its last condition was met: the
+    post-test passed, the evaluation submitted, the last of the recordings watched (the last
+    day progress was recorded), in the program's zone."""
+    event = registration.event
+    days = [home_study_progress(registration).passed_on]
+    evaluation = getattr(registration, "evaluation", None)
+    if evaluation is not None:
+        days.append(event.local(evaluation.submitted_at).date())
+    watched = courses_services.last_watched_at(registration)
+    if watched is not None:
+        days.append(event.local(watched).date())
+    days = [day for day in days if day]
+    return max(days) if days else timezone.localtime(timezone.now(), event.zone).date()
+
+
 def program_format(event):
     if is_recorded(event):
         return _("Home study (recorded program)")
@@ -67,7 +90,7 @@ def program_format(event):
     return _("In person: %(place)s") % {"place": place} if place else _("In person")
 
 
-def _credit_lines(results):
+def _credit_lines(results, *, home_study=False):
     return [
         {
             "body": r.body.name,
@@ -78,7 +101,9 @@ def _credit_lines(results):
             # Why this body gave less than the program's full credit, in words ("" if full).
             "reason": "" if r.full else r.reason,
             "provider_number": r.body.provider_number,
-            "statement": r.body.approval_statement,
+            # A home-study program prints the body's statement for self-paced programs.
+            "statement": (home_study and r.offering.home_study_statement)
+            or r.body.approval_statement,
             "course_number": r.offering.course_number,
             "body_id": r.body.pk,
             "offering_id": r.offering.pk,
@@ -324,7 +349,11 @@ def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
     event = registration.event
     if presence is None:
         presence = session_presence(registration)
-    completed = last_day_attended(registration, presence) or event.local(event.ends_at).date()
+    home_study = is_recorded(event)
+    if home_study:
+        completed = home_study_completed_on(registration)
+    else:
+        completed = last_day_attended(registration, presence) or event.local(event.ends_at).date()
     return Certificate(
         registration=registration,
         event=event,
@@ -335,7 +364,7 @@ def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
         program_dates=program_dates(event),
         program_format=program_format(event),
         completed_on=completed,
-        credits=_credit_lines(earned),
+        credits=_credit_lines(earned, home_study=home_study),
         presenters=program_presenters(event),
         # The column must hold a figure, but bodies count the same program in different units:
         # nothing presents it. Pages, the PDF and the badge use `Certificate.headline_hours`,

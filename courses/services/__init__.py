@@ -88,6 +88,7 @@ from .states import can_transition, transition
 from .waitlist import get_waitlist_offer, join_waitlist, leave_waitlist
 from .watching import (
     WatchingRefused,
+    last_watched_at,
     record_heartbeat,
     recordings_with_progress,
     watched_percent,
@@ -165,6 +166,7 @@ __all__ = [
     "WatchingRefused",
     "record_heartbeat",
     "recordings_with_progress",
+    "last_watched_at",
     "watched_percent",
     "watched_share",
 ]

@@ -175,3 +175,14 @@ def watched_percent(registration):
     None when the event has no recordings: what staff, the attendee and CE rules read."""
     share = watched_share(registration)
     return None if share is None else math.floor(share * 100 + 1e-9)
+
+
+def last_watched_at(registration):
+    """When the attendee last played something new or again (their last accepted
+    heartbeat), or None: a home-study program's watching is done by then."""
+    return (
+        WatchProgress.objects.filter(registration=registration, watched_seconds__gt=0)
+        .order_by("-last_heartbeat_at")
+        .values_list("last_heartbeat_at", flat=True)
+        .first()
+    )
