@@ -262,8 +262,10 @@ def test_a_year_by_invoice_starts_when_finance_marks_it_paid(
     client, person, plan, settings, django_capture_on_commit_callbacks
 ):
     settings.STRIPE_SECRET_KEY = ""
-    page = _text(client.get(reverse("payments:membership")))
+    page = client.get(reverse("payments:membership")).content.decode()
     assert "Join by card" not in page
+    assert "<details open>" in page  # the only way to pay: not folded away
+    assert "Pay by invoice (agencies, purchase orders)" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
