@@ -52,7 +52,8 @@ lint: python-deps
 install: system-deps python-deps node-deps static
 
 # Installs missing Debian packages with apt-get when run as root; otherwise prints the exact
-# command and stops (set SKIP_SYSTEM_DEPS=1 to carry on without them).
+# command and stops (set SKIP_SYSTEM_DEPS=1 to carry on without them). apt-get waits up to ten
+# minutes for dpkg's lock when another apt-get (a second make, unattended upgrades) holds it.
 system-deps:
 	@missing=""; \
 	for p in $(SYSTEM_PACKAGES); do \
@@ -65,8 +66,8 @@ system-deps:
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 		echo "Installing Debian packages:$$missing"; \
-		apt-get update -qq; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
 	elif [ -n "$${SKIP_SYSTEM_DEPS:-}" ]; then \
 		echo "Warning: missing Debian packages:$$missing (SKIP_SYSTEM_DEPS set, carrying on)"; \
 	else \
