@@ -25,6 +25,7 @@ __all__ = [
     "ce_settings_of",
     "credit_for",
     "credits_for_registration",
+    "event_offerings",
     "headline_hours",
     "is_recorded",
     "last_day_attended",
@@ -189,6 +190,14 @@ def is_recorded(event):
     return bool(settings and settings.is_recorded)
 
 
+def event_offerings(event):
+    """The event's CE offerings with their bodies, in body order: the prefetched ones when a
+    page or job read them with the event, else one query."""
+    if "ce_offerings" in getattr(event, "_prefetched_objects_cache", {}):
+        return event.ce_offerings.all()  # prefetched in body order
+    return event.ce_offerings.select_related("body").order_by("body__short_name")
+
+
 def credits_for_registration(registration, *, now=None, presence=None):
     """A CreditResult for each of the event's offerings.
 
@@ -201,12 +210,8 @@ def credits_for_registration(registration, *, now=None, presence=None):
     recorded = is_recorded(event)
     home_study = None
     first_day = event.local(event.starts_at).date() if event.starts_at else None
-    if "ce_offerings" in getattr(event, "_prefetched_objects_cache", {}):
-        offerings = event.ce_offerings.all()  # prefetched in body order
-    else:
-        offerings = event.ce_offerings.select_related("body").order_by("body__short_name")
     results = []
-    for offering in offerings:
+    for offering in event_offerings(event):
         if first_day and not offering.body.is_approved_on(first_day):
             results.append(
                 CreditResult(

@@ -110,7 +110,7 @@ def heartbeat(request, public_id, recording_id):
             "recording_percent": min(
                 100, progress.watched_seconds * 100 // recording.duration_seconds
             ),
-            "watched_percent": services.watched_percent(registration),
+            "watched_percent": progress.course_percent,
             "position": progress.position_seconds,
         }
     )

@@ -10,7 +10,7 @@ from cms import pdf
 from cms.dates import date_range
 from courses import services as courses_services
 
-from ..credits import home_study_progress, is_recorded
+from ..credits import event_offerings, home_study_progress, is_recorded
 
 
 def program_dates(event):
@@ -23,19 +23,38 @@ def program_dates(event):
 
 
 def home_study_completed_on(registration):
-    """A home-study program is completed on the day its last condition was met: the
-    post-test passed, the evaluation submitted, the last of the recordings watched (the last
-    day progress was recorded), in the program's zone."""
+    """A home-study program is completed on the day its last condition was met, in the
+    program's zone: the post-test passed, the evaluation submitted, and the share of the
+    recordings its bodies ask for first reached (watching more afterwards moves nothing)."""
     event = registration.event
     days = [home_study_progress(registration).passed_on]
     evaluation = getattr(registration, "evaluation", None)
     if evaluation is not None:
         days.append(event.local(evaluation.submitted_at).date())
-    watched = courses_services.last_watched_at(registration)
+    watched = _watching_done_at(registration)
     if watched is not None:
         days.append(event.local(watched).date())
     days = [day for day in days if day]
     return max(days) if days else timezone.localtime(timezone.now(), event.zone).date()
+
+
+def _watching_done_at(registration):
+    """When the largest share of the recordings that a body of the program asks for was first
+    reached, of the shares reached (a body asking for more than was watched gives no credit,
+    so its share is not a condition of this certificate); None when no body asks for one."""
+    required = sorted(
+        {
+            offering.body.home_study_watched_percent
+            for offering in event_offerings(registration.event)
+            if offering.body.home_study_watched_percent
+        },
+        reverse=True,
+    )
+    for percent in required:
+        reached = courses_services.share_first_reached_at(registration, percent)
+        if reached is not None:
+            return reached
+    return None
 
 
 def program_format(event):

@@ -67,3 +67,27 @@ class WatchProgress(models.Model):
 
     def __str__(self):
         return f"{self.registration} watched {self.watched_seconds}s of {self.recording}"
+
+
+class WatchMilestone(models.Model):
+    """When a seat's watched share of the whole course rose to `percent` (a whole percent).
+
+    A row is written each time the share passes a new whole percent, so the day a body's
+    required share was first reached stays fixed however much is watched afterwards: a
+    home-study program is completed on the day its last condition was met."""
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="watch_milestones"
+    )
+    percent = models.PositiveSmallIntegerField()
+    reached_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "percent"], name="courses_one_milestone_per_percent"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.registration} reached {self.percent}% at {self.reached_at:%Y-%m-%d %H:%M}"

@@ -91,6 +91,7 @@ from .watching import (
     last_watched_at,
     record_heartbeat,
     recordings_with_progress,
+    share_first_reached_at,
     watched_percent,
     watched_share,
 )
@@ -166,6 +167,7 @@ __all__ = [
     "WatchingRefused",
     "record_heartbeat",
     "recordings_with_progress",
+    "share_first_reached_at",
     "last_watched_at",
     "watched_percent",
     "watched_share",

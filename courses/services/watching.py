@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from cms.locking import lock_one
 from courses.attendance.recording import merge_intervals
-from courses.models import Registration, RegistrationStatus, WatchProgress
+from courses.models import EventRecording, Registration, RegistrationStatus, WatchProgress
+from courses.models.recordings import WatchMilestone
 
 from .errors import RegistrationError
 
@@ -143,7 +144,48 @@ def record_heartbeat(registration, recording, *, played_from, played_to, positio
         reached = clock + timedelta(seconds=span) if clock else now
         progress.last_heartbeat_at = max(now, reached)
         progress.save()
+        progress.course_percent = _seat_percent(seat)
+        if span > 0:
+            _keep_milestone(seat, progress.course_percent, now)
     return progress
+
+
+def _seat_percent(seat):
+    """The seat's watched percent, read afresh under its lock (None without recordings)."""
+    lengths = dict(
+        EventRecording.objects.filter(event_id=seat.event_id).values_list("pk", "duration_seconds")
+    )
+    watched = WatchProgress.objects.filter(registration=seat).values_list(
+        "recording_id", "watched_seconds"
+    )
+    return _percent(lengths, dict(watched))
+
+
+def _keep_milestone(seat, percent, now):
+    """Note when the seat's share first rose to `percent`: only a rise is kept, so the day
+    a share was first reached never moves (a recording made longer later lowers the share;
+    reaching the old figure again is not a new first)."""
+    if not percent:
+        return
+    highest = (
+        WatchMilestone.objects.filter(registration=seat)
+        .order_by("-percent")
+        .values_list("percent", flat=True)
+        .first()
+    )
+    if highest is None or percent > highest:
+        WatchMilestone.objects.create(registration=seat, percent=percent, reached_at=now)
+
+
+def share_first_reached_at(registration, percent):
+    """When the seat's watched share first reached `percent` (a whole percent), or None if it
+    has not: the moment a body's watching condition was met, however much was watched after."""
+    return (
+        WatchMilestone.objects.filter(registration=registration, percent__gte=percent)
+        .order_by("reached_at")
+        .values_list("reached_at", flat=True)
+        .first()
+    )
 
 
 def recordings_with_progress(registration):
@@ -163,18 +205,31 @@ def watched_share(registration):
     None when the event has no recordings. Reads prefetched rows if present, so a staff list
     of many seats costs no query per seat."""
     watched = {p.recording_id: p.watched_seconds for p in registration.watch_progress.all()}
-    recordings = registration.event.recordings.all()
-    total = sum(r.duration_seconds for r in recordings)
+    lengths = {r.pk: r.duration_seconds for r in registration.event.recordings.all()}
+    return _share(lengths, watched)
+
+
+def _share(lengths, watched):
+    """The played share of recordings {id: length}, given {id: seconds played}."""
+    total = sum(lengths.values())
     if not total:
         return None
-    return sum(min(watched.get(r.pk, 0), r.duration_seconds) for r in recordings) / total
+    return sum(min(watched.get(pk, 0), length) for pk, length in lengths.items()) / total
+
+
+def _percent(lengths, watched):
+    return _whole_percent(_share(lengths, watched))
+
+
+def _whole_percent(share):
+    # Rounded down, so 100% is never shown before it is; the epsilon undoes float error.
+    return None if share is None else math.floor(share * 100 + 1e-9)
 
 
 def watched_percent(registration):
     """The watched share as a whole percent, rounded down (never shows 100 before it is), or
     None when the event has no recordings: what staff, the attendee and CE rules read."""
-    share = watched_share(registration)
-    return None if share is None else math.floor(share * 100 + 1e-9)
+    return _whole_percent(watched_share(registration))
 
 
 def last_watched_at(registration):
