@@ -10,9 +10,12 @@ IMMEDIATE, which already serialises writers, and `select_for_update` is a no-op.
 """
 
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, UUIDField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cms.locking import busy_on_lock_timeout, locked, require_transaction, with_lock_timeout
@@ -118,27 +121,30 @@ def event_seats_taken(event, now=None, *, exclude_entry=None):
     return _seats_taken(event.pk, now or timezone.now(), exclude_entry=exclude_entry)
 
 
-def _seats_taken_sql(exclude_entry):
+def _seats_taken_sql(exclude_entry, event="%s"):
     # The same rows as `_seat_taking_registrations` and `open_offers`, written out once: this
     # count runs on every event page view and twice per seat hold, and building it with the
-    # ORM cost several times what the database needs to answer it.
+    # ORM cost several times what the database needs to answer it. `event`: a parameter, or
+    # the outer query's event column when the count rides in the event's own query.
     registration, booking = Registration._meta.db_table, Booking._meta.db_table
     waitlist = WaitlistEntry._meta.db_table
     return (
         f"SELECT (SELECT COUNT(*) FROM {registration} r"  # noqa: S608 - names from _meta, values as params
         f" INNER JOIN {booking} b ON b.id = r.booking_id"
-        " WHERE r.event_id = %s AND (r.status = %s"
+        f" WHERE r.event_id = {event} AND (r.status = %s"
         " OR (r.status = %s AND (b.expires_at > %s OR b.expires_at IS NULL))))"
         f" + (SELECT COUNT(*) FROM {waitlist} w"
-        " WHERE w.event_id = %s AND w.status = %s AND w.offer_expires_at > %s"
+        f" WHERE w.event_id = {event} AND w.status = %s AND w.offer_expires_at > %s"
         + (" AND w.id <> %s)" if exclude_entry is not None else ")")
     )
 
 
 def _seats_taken_params(event_id, now, exclude_entry):
+    """The count's parameters; `event_id` None when the count names the outer event column."""
     moment = connection.ops.adapt_datetimefield_value(now)
-    params = [event_id, RegistrationStatus.CONFIRMED.value, RegistrationStatus.HELD.value, moment]
-    params += [event_id, WaitlistStatus.OFFERED.value, moment]
+    event = [] if event_id is None else [event_id]
+    params = [*event, RegistrationStatus.CONFIRMED.value, RegistrationStatus.HELD.value, moment]
+    params += [*event, WaitlistStatus.OFFERED.value, moment]
     if exclude_entry is not None:
         params.append(exclude_entry.pk)
     return params
@@ -170,6 +176,49 @@ def seats_taken_and_booking(event, now, *, purchaser, idempotency_key, exclude_e
     booking = row[1] if idempotency_key else None
     # SQLite hands a UUID back as 32 hex digits, PostgreSQL as a UUID: give both as a UUID.
     return row[0], (None if booking is None else uuid.UUID(str(booking)))
+
+
+class SeatsCounted(NamedTuple):
+    """A count made in the query that loaded the event (`event_with_seats_counted`): the seats
+    taken at `at`, and the public id of the booking `idempotency_key` already made (or None)."""
+
+    at: datetime
+    taken: int
+    idempotency_key: str
+    booking_public_id: uuid.UUID | None
+
+
+def event_with_seats_counted(
+    events, event_id, now, *, purchaser, idempotency_key="", **annotations
+):
+    """The event `event_id` from `events` (a queryset of event pages; `DoesNotExist` when it
+    is not there) with `event.seats_counted` (a SeatsCounted) made in the same query.
+
+    A hold attempt loads its event, learns whether seats remain and whether it was already
+    placed (a double click) in one round trip. `annotations`: more columns for that query.
+    """
+    quote = connection.ops.quote_name
+    event_column = f"{quote(EventPage._meta.db_table)}.{quote(EventPage._meta.pk.column)}"
+    annotations["seats_taken_on_load"] = RawSQL(  # noqa: S611 - names from _meta, values as params
+        _seats_taken_sql(None, event=event_column), _seats_taken_params(None, now, None)
+    )
+    if idempotency_key:
+        annotations["booking_with_key_on_load"] = RawSQL(  # noqa: S611 - as above
+            f"SELECT public_id FROM {Booking._meta.db_table}"  # noqa: S608 - name from _meta
+            " WHERE purchaser_id = %s AND idempotency_key = %s",
+            [purchaser.pk, idempotency_key],
+            output_field=UUIDField(),
+        )
+    event = events.annotate(**annotations).get(pk=event_id)
+    booking = getattr(event, "booking_with_key_on_load", None)
+    event.seats_counted = SeatsCounted(
+        now,
+        event.seats_taken_on_load,
+        idempotency_key,
+        # SQLite hands a UUID back as 32 hex digits, PostgreSQL as a UUID: give both as a UUID.
+        None if booking is None else uuid.UUID(str(booking)),
+    )
+    return event
 
 
 def event_seats_left(event, now=None, *, exclude_entry=None):

@@ -1,20 +1,25 @@
 """Read-only questions the registration pages ask; nothing here changes state."""
 
+import json
 from collections import OrderedDict
-from datetime import date
+from datetime import UTC, date
 
 from django.core.paginator import Paginator
-from django.db.models import Q, prefetch_related_objects
+from django.db import connection
+from django.db.models import DateTimeField, Q, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cms.access import Perm, may_act_for_others
 from cms.money import format_money
-from courses import services
+from courses import capacity, services
 from courses.models import (
+    AddOn,
     Booking,
     BookingStatus,
     EventFormat,
@@ -22,6 +27,7 @@ from courses.models import (
     Material,
     Registration,
     RegistrationStatus,
+    TicketType,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -306,3 +312,81 @@ def member_prices(request, event, form):
     # Members never see a join link: no need to look the join page up for them.
     join = "" if member else services.join_url(request)
     return {"member_prices": True, "is_member": member, "join_url": join}
+
+
+# -- a hold attempt's first read --------------------------------------------------------------
+
+# How each database builds a JSON array of rows, each row a JSON array of its columns.
+ROWS_AS_JSON = {
+    "postgresql": "json_agg(json_build_array({columns}))",
+    "sqlite": "json_group_array(json_array({columns}))",
+}
+OFFER = {"offered_tickets_on_load": TicketType, "offered_add_ons_on_load": AddOn}
+
+
+def event_for_hold(event_id, *, purchaser, idempotency_key="", now=None):
+    """The live event a hold attempt is for (404 otherwise), read in one query with all the
+    attempt needs before its choice: the seats taken now and the booking its key already made
+    (`event.seats_counted`), and the ticket types and add-ons on offer (`offered_on_load`).
+
+    In a rush each round trip is paid by every buyer, and the event, its count and its offer
+    would otherwise be four. The offer is read from its rows at this moment, like the count:
+    nothing is cached, so a price, access code or quota changed a moment ago already applies.
+    """
+    annotations = {}
+    rows_as_json = ROWS_AS_JSON.get(connection.vendor)
+    if rows_as_json:
+        event_column = f"{EventPage._meta.db_table}.{EventPage._meta.pk.column}"
+        for name, model in OFFER.items():
+            columns = ", ".join(f"o.{field.column}" for field in model._meta.concrete_fields)
+            annotations[name] = RawSQL(  # noqa: S611 - names from _meta, no values
+                f"SELECT {rows_as_json.format(columns=columns)}"  # noqa: S608 - as above
+                f" FROM {model._meta.db_table} o WHERE o.event_id = {event_column}",
+                [],
+            )
+    try:
+        return capacity.event_with_seats_counted(
+            EventPage.objects.live(),
+            event_id,
+            now or timezone.now(),
+            purchaser=purchaser,
+            idempotency_key=idempotency_key,
+            **annotations,
+        )
+    except EventPage.DoesNotExist:
+        raise Http404("No such event.") from None
+
+
+def offered_on_load(event):
+    """(ticket types, add-ons) of an event read by `event_for_hold`, each in its sort order;
+    (None, None) when they were not read with it (the form then reads them itself)."""
+    if not hasattr(event, "offered_tickets_on_load"):
+        return None, None
+    return tuple(_rows_from_json(model, getattr(event, name)) for name, model in OFFER.items())
+
+
+def _rows_from_json(model, rows):
+    if rows is None:  # PostgreSQL's json_agg of no rows
+        return []
+    if isinstance(rows, str):
+        rows = json.loads(rows)
+    fields = model._meta.concrete_fields
+    names = [field.attname for field in fields]
+    objects = [
+        model.from_db(
+            connection.alias, names, [_python_value(f, v) for f, v in zip(fields, row, strict=True)]
+        )
+        for row in rows
+    ]
+    # The models' own order (sort_order, unset last as PostgreSQL puts it), then the id.
+    return sorted(objects, key=lambda o: (o.sort_order is None, o.sort_order or 0, o.pk))
+
+
+def _python_value(field, value):
+    """A column's JSON value as the field holds it (a JSON moment is text, maybe naive UTC)."""
+    if value is None:
+        return None
+    if isinstance(field, DateTimeField):
+        moment = parse_datetime(value)
+        return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    return field.to_python(value)

@@ -69,60 +69,66 @@ def _sold_out(request, event):
 def register(request, event_id):
     """Choose tickets and add-ons and place the hold; GET shows the choice on its own page
     (where the login redirect lands)."""
-    event = live_event(event_id)
-    if request.method == "POST" and request.POST.get("one_step"):
+    if request.method != "POST":
+        event = live_event(event_id)
+        return _register_page(request, event, _brought_back(request, event))
+    # One query loads the event with its seat count, the key's booking and its offer.
+    key = request.POST.get("idempotency_key", "")[:64]
+    event = queries.event_for_hold(event_id, purchaser=request.user, idempotency_key=key)
+    if request.POST.get("one_step"):
         return _register_in_one_step(request, event)
-    sold_out = busy = False
-    if request.method == "POST":
-        seat_check = None
-        if event.registration_is_open():
-            seat_check = services.check_before_choosing(
-                event,
-                purchaser=request.user,
-                idempotency_key=request.POST.get("idempotency_key", "")[:64],
-            )
-            if seat_check.booking_public_id is not None:  # a double click: its first booking
-                return redirect("courses:booking_attendees", public_id=seat_check.booking_public_id)
-            if seat_check.full(event):
-                return _sold_out(request, event)
-        form = RegistrationChoiceForm(event, request.POST)
-        if form.is_valid():
-            try:
-                booking = services.place_hold(
-                    event=event,
-                    purchaser=request.user,
-                    tickets=form.quantities(),
-                    add_ons=form.add_on_counts(),
-                    access_code=form.cleaned_data.get("access_code", ""),
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                    offered_tickets=form.ticket_types,
-                    offered_add_ons=form.add_ons,
-                    seat_check=seat_check,
-                )
-            except services.SoldOut as error:
-                if error.seats_left == 0:
-                    return _sold_out(request, event)
-                sold_out = True
-                apply_service_error(form, error)
-            except Busy as error:
-                busy = True
-                apply_service_error(form, error)
-            except services.RegistrationError as error:
-                apply_service_error(form, error)
-            else:
-                return redirect("courses:booking_attendees", public_id=booking.public_id)
-        status = 409 if sold_out else 503 if busy else 400
-    else:
-        # An anonymous visitor's choice on the event page arrives here (after logging in) in
-        # the query string: show it filled in, to be confirmed with the Register button.
-        form = RegistrationChoiceForm(event)
-        form.initial.update(
-            (name, value)
-            for name, value in request.GET.items()
-            if name in form.fields and name != "idempotency_key"
+    seat_check = None
+    if event.registration_is_open():
+        seat_check = services.check_before_choosing(
+            event, purchaser=request.user, idempotency_key=key
         )
-        status = 200
+        if seat_check.booking_public_id is not None:  # a double click: its first booking
+            return redirect("courses:booking_attendees", public_id=seat_check.booking_public_id)
+        if seat_check.full(event):
+            return _sold_out(request, event)
+    ticket_types, add_ons = queries.offered_on_load(event)
+    form = RegistrationChoiceForm(event, request.POST, ticket_types=ticket_types, add_ons=add_ons)
+    sold_out = busy = False
+    if form.is_valid():
+        try:
+            booking = services.place_hold(
+                event=event,
+                purchaser=request.user,
+                tickets=form.quantities(),
+                add_ons=form.add_on_counts(),
+                access_code=form.cleaned_data.get("access_code", ""),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                offered_tickets=form.ticket_types,
+                offered_add_ons=form.add_ons,
+                seat_check=seat_check,
+            )
+        except services.SoldOut as error:
+            if error.seats_left == 0:
+                return _sold_out(request, event)
+            sold_out = True
+            apply_service_error(form, error)
+        except Busy as error:
+            busy = True
+            apply_service_error(form, error)
+        except services.RegistrationError as error:
+            apply_service_error(form, error)
+        else:
+            return redirect("courses:booking_attendees", public_id=booking.public_id)
+    status = 409 if sold_out else 503 if busy else 400
     return _register_page(request, event, form, status=status, sold_out=sold_out)
+
+
+def _brought_back(request, event):
+    """The empty choice, or an anonymous visitor's choice on the event page, which arrives
+    here (after logging in) in the query string: shown filled in, to be confirmed with the
+    Register button."""
+    form = RegistrationChoiceForm(event)
+    form.initial.update(
+        (name, value)
+        for name, value in request.GET.items()
+        if name in form.fields and name != "idempotency_key"
+    )
+    return form
 
 
 def _register_page(request, event, form, *, status=200, sold_out=False, one_step_form=None):

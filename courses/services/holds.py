@@ -151,9 +151,14 @@ def check_before_choosing(event, *, purchaser, idempotency_key="", now=None):
     """The first, unlocked look of an online hold attempt, made before the choice is read.
 
     In a rush most attempts find the event full; one query tells them (and finds a double
-    click's booking) without loading ticket types or add-ons. Pass the result to `place_hold`
-    as `seat_check` so the count is not made again.
+    click's booking) without loading ticket types or add-ons, and none when the event was
+    loaded with `capacity.event_with_seats_counted` for the same key (the register view's
+    event comes with its count). Pass the result to `place_hold` as `seat_check` so the count
+    is not made again.
     """
+    counted = getattr(event, "seats_counted", None)
+    if counted is not None and counted.idempotency_key == idempotency_key:
+        return SeatCheck(counted.taken, counted.booking_public_id)
     return SeatCheck(
         *capacity.seats_taken_and_booking(
             event, now or timezone.now(), purchaser=purchaser, idempotency_key=idempotency_key

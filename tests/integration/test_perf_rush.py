@@ -19,14 +19,14 @@ from courses.models import Booking, Registration
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, event, the seat count (with the key lookup), ticket types, add-ons, the
-# booking and its audit record, the count under the capacity lock, the seat. Where the database
-# has row locks (PostgreSQL) the lock is taken in the same round trip as that count, and sets
-# the lock timeout in its own statement. Savepoints not counted (the test's transaction makes
-# them).
-HOLD_QUERIES = 10
-# Session, user, event and the seat count (with the key lookup): nothing more once it says full.
-SOLD_OUT_QUERIES = 4
+# Session, user, the event read with its seat count, the key lookup, its ticket types and
+# add-ons (one query), the booking and its audit record, the count under the capacity lock, the
+# seat. Where the database has row locks (PostgreSQL) the lock is taken in the same round trip
+# as that count, and sets the lock timeout in the locking statement. Savepoints not counted
+# (the test's transaction makes them).
+HOLD_QUERIES = 7
+# Session, user, and the event read with its seat count: nothing more once it says full.
+SOLD_OUT_QUERIES = 3
 
 
 def _statements(captured):
