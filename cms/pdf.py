@@ -144,8 +144,15 @@ def render_pdf(template_name, context):
 # place its slot has in the layer, and both are drawn on one page: the static layer first.
 # When a line does not fit its slot (a long name that wraps, a taller script), or either
 # layout is not one page, the caller renders the whole template instead.
+#
+# The layer is kept as a finished PDF page, not as boxes to draw again: its content stream
+# (compressed once) and its resources (fonts already subset to the layer's glyphs, images)
+# are copied into each document as one form XObject that the page draws before its own
+# lines. Drawing the layer's boxes and subsetting its fonts for every document cost as much
+# as laying out the document's own lines.
 
 STATIC_LAYERS_KEPT = 4
+_LAYER_NAME = "StaticLayer"
 _static_layers = {}
 _SLOT_ID = re.compile(r'id="(slot-[\w-]+)"')
 
@@ -197,8 +204,78 @@ def _slot_places(page_box):
     return places
 
 
+class _StaticLayer:
+    """A laid-out static layer: where each slot is, and the layer as a finished PDF page (its
+    content stream compressed, its resources as pypdf read them) to copy into documents."""
+
+    def __init__(self, slots, pdf_bytes):
+        import pypdf
+
+        self.slots = slots
+        page = pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages[0]
+        self.content = zlib.compress(page.get_contents().get_data(), 6)
+        self.bbox = [float(number) for number in page.mediabox]
+        self.resources = page["/Resources"].get_object()
+
+    def form(self):
+        """A new form XObject of the layer; its resources are copied in by `copy_resources`."""
+        import pydyf
+
+        extra = {
+            "Type": "/XObject",
+            "Subtype": "/Form",
+            "BBox": pydyf.Array(self.bbox),
+            "Filter": "/FlateDecode",
+        }
+        return pydyf.Stream([self.content], extra=extra)
+
+    def copy_resources(self, form, pdf):
+        form.extra["Resources"] = _copied_pdf_object(self.resources, pdf, {})
+
+
+def _copied_pdf_object(value, pdf, copied):
+    """`value` (read by pypdf) as a pydyf object of `pdf`; indirect objects are added to `pdf`
+    once each (`copied`: their numbers in the layer -> references in `pdf`). Streams keep
+    their encoded bytes and filters, so fonts and images are not decoded or compressed again."""
+    import pydyf
+    from pypdf import generic
+
+    if isinstance(value, generic.IndirectObject):
+        if value.idnum not in copied:
+            target = _copied_pdf_object(value.get_object(), pdf, copied)
+            pdf.add_object(target)
+            copied[value.idnum] = target.reference
+        return copied[value.idnum]
+    if isinstance(value, generic.StreamObject):
+        extra = {
+            key[1:]: _copied_pdf_object(item, pdf, copied)
+            for key, item in value.items()
+            if key != "/Length"
+        }
+        return pydyf.Stream([value._data], extra=extra)  # _data: the stream's encoded bytes
+    if isinstance(value, generic.DictionaryObject):
+        return pydyf.Dictionary(
+            {key[1:]: _copied_pdf_object(item, pdf, copied) for key, item in value.items()}
+        )
+    if isinstance(value, generic.ArrayObject):
+        return pydyf.Array([_copied_pdf_object(item, pdf, copied) for item in value])
+    if isinstance(value, generic.NameObject):
+        return str(value)
+    if isinstance(value, generic.BooleanObject):
+        return "true" if value else "false"
+    if isinstance(value, generic.NullObject):
+        return "null"
+    if isinstance(value, generic.FloatObject):
+        return float(value)
+    if isinstance(value, generic.NumberObject):
+        return int(value)
+    if isinstance(value, (generic.TextStringObject, generic.ByteStringObject)):
+        return b"<" + bytes(value.original_bytes).hex().encode() + b">"  # written as is
+    raise TypeError(f"cannot copy a {type(value).__name__} into a PDF")
+
+
 def _static_layer(template_name, context):
-    """(page box, {slot: (left, top, width, height)}) of the static layer, or None."""
+    """The `_StaticLayer` of the template for this context, or None if it is not one page."""
     html = render_to_string(template_name, {"font_stack": FONT_STACK, **context, "static": True})
     key = (template_name, sha256_hex(html.encode("utf-8")))
     if key in _static_layers:
@@ -215,7 +292,7 @@ def _static_layer(template_name, context):
             slot: (left - origin_x, top - origin_y, width, height)
             for slot, (left, top, width, height) in _slot_places(page_box).items()
         }
-        layer = (page_box, slots)
+        layer = _StaticLayer(slots, rendered.write_pdf())
     while len(_static_layers) >= STATIC_LAYERS_KEPT:
         del _static_layers[next(iter(_static_layers))]
     _static_layers[key] = layer
@@ -236,9 +313,10 @@ def render_pdf_on_static_layer(template_name, lines_template_name, context):
     """PDF bytes of `template_name` drawn as its cached static layer plus the document's own
     lines from `lines_template_name`; None when they do not fit (render the whole instead).
 
-    Drawing two layouts on one page uses WeasyPrint's `Page.paint`, `Page._page_box` and
-    `draw.draw_page` (checked with 70.x); if a later version changes them, this logs the
-    error and returns None, so documents are still rendered whole, only slower.
+    Drawing the layer under the lines uses WeasyPrint's `Page.paint`, `Page._page_box`, its
+    page stream's resources and `write_pdf(finisher=…)` (checked with 70.x); if a later
+    version changes them, this logs the error and returns None, so documents are still
+    rendered whole, only slower.
     """
     if _stylesheet(template_name) is None:
         return None  # the layers' rules (`.slot`) live in the template's own stylesheet
@@ -251,12 +329,10 @@ def render_pdf_on_static_layer(template_name, lines_template_name, context):
 
 
 def _render_on_static_layer(template_name, lines_template_name, context):
-    from weasyprint.draw import draw_page
-
     layer = _static_layer(template_name, context)
     if layer is None:
         return None
-    static_page_box, slots = layer
+    slots = layer.slots
     html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
     if set(_SLOT_ID.findall(html)) != set(slots):
         return None  # a slot the layer has no place for, or a place left empty
@@ -270,16 +346,21 @@ def _render_on_static_layer(template_name, lines_template_name, context):
     places = _slot_places(page._page_box)
     if set(places) != set(slots) or any(places[slot][3] > slots[slot][3] + 0.5 for slot in slots):
         return None  # a line is missing or taller than the space the layer left for it
+    form = layer.form()
     draw_lines = page.paint
 
     def paint(stream, scale=1):
-        with stream.stacked():
-            stream.transform(a=scale, d=scale)
-            draw_page(static_page_box, stream)
+        # The page stream starts flipped to CSS's downward y axis; the layer's own content
+        # stream makes the same flip, so it is drawn from PDF's default space (flip back).
+        stream._resources["XObject"][_LAYER_NAME] = form
+        stream.push_state()
+        stream.transform(d=-1, f=page.height * scale)
+        stream.draw_x_object(_LAYER_NAME)
+        stream.pop_state()
         draw_lines(stream, scale)
 
     page.paint = paint
-    return rendered.write_pdf()
+    return rendered.write_pdf(finisher=lambda _document, pdf: layer.copy_resources(form, pdf))
 
 
 def render_combined_pdf(template_name, contexts):
