@@ -244,7 +244,23 @@ class HomeStudyProgress:
 
 
 def home_study_progress(registration):
-    passed = (
+    """Reads the seat's prefetched `post_test_attempts` and watch progress when a page of
+    many seats (My CE) read them with it, else asks the database."""
+    passed = _first_pass(registration)
+    passed_on = registration.event.local(passed).date() if passed else None
+    return HomeStudyProgress(passed_on, courses_services.watched_percent(registration))
+
+
+def _first_pass(registration):
+    """When the seat first passed its post-test, or None."""
+    if "post_test_attempts" in getattr(registration, "_prefetched_objects_cache", {}):
+        passes = [
+            a.submitted_at
+            for a in registration.post_test_attempts.all()
+            if a.status == PostTestAttempt.Status.PASSED and a.submitted_at
+        ]
+        return min(passes, default=None)
+    return (
         PostTestAttempt.objects.filter(
             registration=registration, status=PostTestAttempt.Status.PASSED
         )
@@ -252,8 +268,6 @@ def home_study_progress(registration):
         .values_list("submitted_at", flat=True)
         .first()
     )
-    passed_on = registration.event.local(passed).date() if passed else None
-    return HomeStudyProgress(passed_on, courses_services.watched_percent(registration))
 
 
 def home_study_credit(offering, progress):

@@ -14,6 +14,7 @@ from cms.access import Perm, may_act_for_others, members, owner, public
 from courses.models import Registration, RegistrationStatus
 
 from . import badges, services, transcripts
+from .credits import home_study_progress, is_recorded
 from .forms import EvaluationForm, LicenseForm, RegistrationLicensesForm
 from .models import AccreditingBody, Certificate, CertificateStatus, EvaluationResponse, License
 
@@ -61,6 +62,11 @@ def _own_registrations(user):
         .filter(services.asked_for_ce())
         .distinct()
         .order_by("-event__starts_at")
+    ).prefetch_related(
+        # What a home-study course's credit and its post-test line read, read once for all.
+        "post_test_attempts",
+        "watch_progress",
+        "event__recordings",
     )
 
 
@@ -82,6 +88,7 @@ def my_ce(request):
             {
                 "registration": registration,
                 "state": state,
+                "post_test_passed_on": _post_test_passed_on(registration),
                 "evaluation_open": registration.pk not in evaluated
                 and bool(registration.event.evaluation_questions.all())
                 and services.evaluation_is_open(registration.event),
@@ -101,6 +108,13 @@ def my_ce(request):
             "pending_transcript": services.pending_transcript(request.user),
         },
     )
+
+
+def _post_test_passed_on(registration):
+    """The day (in the course's zone) a home-study seat passed its post-test, or None."""
+    if not is_recorded(registration.event):
+        return None
+    return home_study_progress(registration).passed_on
 
 
 def _with_units(by_body, certificates):

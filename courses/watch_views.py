@@ -10,6 +10,7 @@ import json
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -35,16 +36,39 @@ def _seat(request, public_id):
     raise Http404("No such registration.")
 
 
+def _clock(seconds):
+    """A position in a recording as a player shows it: 1:05:09, or 4:07 under an hour."""
+    minutes, second = divmod(int(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02}:{second:02}" if hours else f"{minute}:{second:02}"
+
+
+def _add_watching_record(recording, event):
+    """For staff answering "did they really watch it?": which stretches of `recording` were
+    played (`played_parts`, "0:00–1:40, 9:50–10:00") and when last (`last_played`, in the
+    course's zone)."""
+    progress = recording.progress
+    intervals = progress.intervals if progress else []
+    recording.played_parts = ", ".join(f"{_clock(a)}–{_clock(b)}" for a, b in intervals)
+    played = event.local(progress.last_heartbeat_at) if intervals else None
+    # Formatted here: the template's date filter would show it in the viewer's zone.
+    recording.last_played = date_format(played, "j M Y, H:i") if played else ""
+
+
 @owner(Perm.MANAGE_REGISTRATIONS)
 @require_safe
 def watch(request, public_id):
     """The course's recordings, each player resuming where the attendee stopped."""
     registration, as_attendee = _seat(request, public_id)
+    recordings = services.recordings_with_progress(registration)
+    if not as_attendee:
+        for recording in recordings:
+            _add_watching_record(recording, registration.event)
     context = {
         "registration": registration,
         "event": registration.event,
         "as_attendee": as_attendee,
-        "recordings": services.recordings_with_progress(registration),
+        "recordings": recordings,
         "watched_percent": services.watched_percent(registration),
     }
     if not registration.is_confirmed:
