@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from cms.links import absolute_page_url, absolute_url
 
 from . import signing, status_list
+from .credits import is_recorded
 from .models import Certificate, CertificateStatus
 
 OB3_CONTEXT = [
@@ -97,6 +98,21 @@ def _body_results(certificate, achievement_id):
     return descriptions, results
 
 
+def _criteria(certificate):
+    """What the earner did: a home-study attendee attended no session, so their badge must
+    not say they did (a verifier reads it as the claim the credit rests on)."""
+    if is_recorded(certificate.event):
+        return _(
+            "Studied the recorded program at home: watched the share of the recordings the "
+            "approving body requires, passed the post-test and, where the body requires it, "
+            "submitted the program evaluation."
+        )
+    return _(
+        "Attended the program's sessions as recorded by the sponsor and, where "
+        "the approving body requires it, submitted the program evaluation."
+    )
+
+
 def subject_id(certificate):
     """A stable pseudonymous id for the earner (the JWT `sub`): it names no one.
 
@@ -165,12 +181,7 @@ def open_badge(certificate, *, for_holder=False):
             "format": certificate.program_format,
             "hours": hours,
         },
-        "criteria": {
-            "narrative": _(
-                "Attended the program's sessions as recorded by the sponsor and, where "
-                "the approving body requires it, submitted the program evaluation."
-            )
-        },
+        "criteria": {"narrative": _criteria(certificate)},
         "resultDescription": descriptions,
     }
     subject = {"id": subject_id(certificate), "type": ["AchievementSubject"]}
