@@ -11,8 +11,10 @@ IMMEDIATE, which already serialises writers, and `select_for_update` is a no-op.
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, UUIDField
 from django.db.models.expressions import RawSQL
@@ -75,17 +77,12 @@ def lock_capacity(event, ticket_types=(), *, count_at=None, exclude_entry=None):
 
 def _lock_event_and_count(event, now, exclude_entry):
     """PostgreSQL: lock the event row (with the lock timeout) and count its seats, one trip."""
-    lock = with_lock_timeout(
-        EventPage.objects.filter(pk=event.pk).order_by().values_list("pk", flat=True)
-    ).select_for_update(of=("self",), no_key=True)
-    lock_sql, lock_params = lock.query.sql_with_params()
-    ops = connection.ops
     # Without parameters psycopg sends the text as one simple query, which may hold several
     # statements; the values are quoted by the driver (compose_sql), never by hand.
     sql = ";\n".join(
         [
-            ops.compose_sql(lock_sql, lock_params),
-            ops.compose_sql(
+            _event_lock_sql(event.pk, getattr(settings, "DB_LOCK_TIMEOUT", None)),
+            connection.ops.compose_sql(
                 _seats_taken_sql(exclude_entry),
                 _seats_taken_params(event.pk, now, exclude_entry),
             ),
@@ -95,6 +92,17 @@ def _lock_event_and_count(event, now, exclude_entry):
         cursor.execute(sql)
         cursor.nextset()
         return cursor.fetchone()[0]
+
+
+@lru_cache(maxsize=1024)
+def _event_lock_sql(event_id, lock_timeout_setting):
+    """The statement that locks one event's row, built once per process for each event (and
+    lock timeout setting, which `with_lock_timeout` reads): the ORM takes longer to build it
+    than PostgreSQL takes to run it, and every buyer in a rush waits for it."""
+    lock = with_lock_timeout(
+        EventPage.objects.filter(pk=event_id).order_by().values_list("pk", flat=True)
+    ).select_for_update(of=("self",), no_key=True)
+    return connection.ops.compose_sql(*lock.query.sql_with_params())
 
 
 def _seat_taking_registrations(now):
