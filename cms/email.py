@@ -53,7 +53,16 @@ CeleryEmailBackend = OutboxEmailBackend
 
 
 def send_templated_email(
-    template, to, context, *, subject=None, zone=None, language=None, attachments=(), key=None
+    template,
+    to,
+    context,
+    *,
+    subject=None,
+    zone=None,
+    language=None,
+    attachments=(),
+    key=None,
+    new_key=False,
 ):
     """The one way the site writes to people: render now, send once the transaction commits.
 
@@ -62,7 +71,8 @@ def send_templated_email(
     told about a change that was rolled back, and a mail queue or mail server that is down
     delays the message without failing the change (cms.outbox retries it). Outside a
     transaction it is handed over at once. With `key`, a second call with the same key writes
-    nothing (a job run twice sends one email); the message is still returned.
+    nothing (a job run twice sends one email); the message is still returned. `new_key=True`
+    when the key names a row this transaction created (cms.outbox.enqueue says why it is cheaper).
 
     `template` names `<template>.txt` (the plain text, required), `<template>.html` (used when
     it exists) and, unless `subject` is given, `<template>_subject.txt`. Everything renders
@@ -86,7 +96,7 @@ def send_templated_email(
         message.attach_alternative(html, "text/html")
     for filename, content, mimetype in attachments:
         message.attach(filename, content, mimetype)
-    enqueue_email(serialize_message(message), key=key)
+    enqueue_email(serialize_message(message), key=key, new_key=new_key)
     return message
 
 

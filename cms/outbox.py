@@ -76,9 +76,13 @@ def enqueue(task, *args, key=None, new_key=False, **kwargs):
     return _write(OutboxKind.TASK, name, payload, key)
 
 
-def enqueue_email(data, *, key=None):
-    """Promise to send one serialized email (cms.mail_messages.serialize_message)."""
-    return _write(OutboxKind.EMAIL, str(data.get("subject", ""))[:255], data, key)
+def enqueue_email(data, *, key=None, new_key=False):
+    """Promise to send one serialized email (cms.mail_messages.serialize_message); `new_key`
+    as for `enqueue`."""
+    subject = str(data.get("subject", ""))[:255]
+    if new_key:
+        return _write_new(OutboxKind.EMAIL, subject, data, key)
+    return _write(OutboxKind.EMAIL, subject, data, key)
 
 
 def _write(kind, name, payload, key):

@@ -127,6 +127,7 @@ def _notify(certificate):
             "verify_url": absolute_url(certificate.get_verification_url()),
         },
         key=f"certification.certificate-issued:{certificate.code}",
+        new_key=True,  # the certificate's row, and so its code, is new in this transaction
     )
 
 
