@@ -1,11 +1,13 @@
 """Stripe webhooks: verify, store once, answer 200; processing is promised durably.
 
-Storing the event and promising to process it (`services.queue_event`, a `cms.outbox` row) are
-one transaction: a broker outage delays processing, it never answers 500 or loses the event.
-The outbox hands the promise to Celery after the commit and its sweep retries; the periodic
-`process_stale_events` is the last safety net. The stored event id is unique, so a repeated
-delivery stores nothing new. A redelivered event that was stored but never processed is
-promised again (unless a promise is still waiting) and answered as new, never "duplicate".
+The event is stored (committed) before the endpoint promises to process it
+(`services.queue_event`, a `cms.outbox` row): a broker outage delays processing, it never
+answers 500 or loses the event. The outbox hands the promise to Celery once written and its
+sweep retries; the periodic `process_stale_events` is the last safety net, also for an event
+stored by a process that died before writing the promise. The stored event id is unique, so
+a repeated delivery stores nothing new. A redelivered event that was stored but never
+processed is promised again (unless a promise is still waiting) and answered as new, never
+"duplicate".
 
 The task (`payments.services.process_event`) never trusts the event's copy of an object: each
 handler re-reads the session, charge or payment intent from Stripe before acting, which also
@@ -16,7 +18,7 @@ import json
 import logging
 
 import stripe
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -49,27 +51,23 @@ def stripe_webhook(request):
 
 
 def store_event(event_id, event_type, payload):
-    """Store the event once and, in the same transaction, promise to process it.
+    """Store the event once and promise to process it.
 
     Returns (record, pending): `pending` is False only for an event already processed (a true
     duplicate). An unprocessed event is promised again unless an earlier promise still waits.
 
-    A first delivery is one transaction of two INSERTs: the event and the promise, with no
-    savepoint and no look for an earlier promise (none can name a row made in this transaction;
-    the endpoint's cost is its round trips to the database). A repeated delivery fails the
-    first insert on the unique event id, rolls it back and is handled in a transaction of its
-    own.
+    A first delivery costs two statements and no transaction of its own: one INSERT that
+    skips a known event id (`ON CONFLICT DO NOTHING`, committed by itself), then the promise
+    (a `cms.outbox` row, handed to the worker once written). The endpoint's cost is its round
+    trips to the database; a BEGIN, a COMMIT and a savepoint would be three more. Should the
+    process die between the two, the stored event is still unprocessed, and reconciliation
+    (`process_stale_events`) processes it: storing it is what must not be lost. A repeated
+    delivery stores nothing and is handled in a transaction of its own.
     """
-    try:
-        with transaction.atomic():
-            record = WebhookEvent.objects.create(
-                stripe_event_id=event_id, type=event_type, payload=payload
-            )
-            services.queue_event(record, just_stored=True)
+    record = _insert_new_event(event_id, event_type, payload)
+    if record is not None:
+        services.queue_event(record, just_stored=True)
         return record, True
-    except IntegrityError:
-        if not WebhookEvent.objects.filter(stripe_event_id=event_id).exists():
-            raise  # not a repeated delivery: a real error
     with transaction.atomic():
         WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
         record = WebhookEvent.objects.get(stripe_event_id=event_id)
@@ -79,3 +77,33 @@ def store_event(event_id, event_type, payload):
             return record, True
         services.queue_event(record)
     return record, True
+
+
+def _insert_new_event(event_id, event_type, payload):
+    """The stored event, or None when one with this id is stored already: one INSERT.
+
+    The row is the model's own (its defaults, each value prepared by its field), written
+    without an IntegrityError to recover from (nothing listens for its `post_save`).
+    """
+    record = WebhookEvent(stripe_event_id=event_id, type=event_type, payload=payload)
+    meta, quote = WebhookEvent._meta, connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # Built from the model's own table and column names only; the values are parameters.
+    statement = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING RETURNING {}".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+        quote(meta.get_field("stripe_event_id").column),
+        quote(meta.pk.column),
+    )
+    values = [
+        field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding, record._state.db = False, connection.alias
+    return record
