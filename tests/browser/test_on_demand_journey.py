@@ -46,7 +46,7 @@ def fake_stripe(settings, live_server):
 
 def pdf_text(path):
     text = subprocess.run(  # noqa: S603 - fixed arguments
-        ["pdftotext", str(path), "-"],  # noqa: S607 - poppler-utils on PATH
+        ["pdftotext", "-raw", str(path), "-"],  # noqa: S607 - poppler-utils on PATH
         capture_output=True,
         check=True,
     ).stdout.decode("utf-8")

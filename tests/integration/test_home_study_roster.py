@@ -245,7 +245,7 @@ def test_the_webinars_roster_keeps_the_live_course_number(course, finished, ce_a
 def pdf_text(data):
     return " ".join(
         subprocess.run(  # noqa: S603 - fixed arguments
-            ["pdftotext", "-", "-"],  # noqa: S607 - poppler-utils on PATH
+            ["pdftotext", "-raw", "-", "-"],  # noqa: S607 - poppler-utils on PATH
             input=data,
             capture_output=True,
             check=True,
