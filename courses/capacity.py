@@ -187,7 +187,7 @@ def seats_taken_and_booking(event, now, *, purchaser, idempotency_key, exclude_e
 
 
 class SeatsCounted(NamedTuple):
-    """A count made in the query that loaded the event (`event_with_seats_counted`): the seats
+    """A count made in the query that loaded the event (`seats_counted_annotations`): the seats
     taken at `at`, and the public id of the booking `idempotency_key` already made (or None)."""
 
     at: datetime
@@ -196,20 +196,18 @@ class SeatsCounted(NamedTuple):
     booking_public_id: uuid.UUID | None
 
 
-def event_with_seats_counted(
-    events, event_id, now, *, purchaser, idempotency_key="", **annotations
-):
-    """The event `event_id` from `events` (a queryset of event pages; `DoesNotExist` when it
-    is not there) with `event.seats_counted` (a SeatsCounted) made in the same query.
-
-    A hold attempt loads its event, learns whether seats remain and whether it was already
-    placed (a double click) in one round trip. `annotations`: more columns for that query.
-    """
+def seats_counted_annotations(now, *, purchaser, idempotency_key=""):
+    """Columns for a query of event pages that count each event's seats taken at `now` and
+    find `purchaser`'s booking made with `idempotency_key`: a hold attempt loads its event,
+    learns whether seats remain and whether it was already placed (a double click) in one
+    round trip. Read them with `attach_seats_counted`."""
     quote = connection.ops.quote_name
     event_column = f"{quote(EventPage._meta.db_table)}.{quote(EventPage._meta.pk.column)}"
-    annotations["seats_taken_on_load"] = RawSQL(  # noqa: S611 - names from _meta, values as params
-        _seats_taken_sql(None, event=event_column), _seats_taken_params(None, now, None)
-    )
+    annotations = {
+        "seats_taken_on_load": RawSQL(  # noqa: S611 - names from _meta, values as params
+            _seats_taken_sql(None, event=event_column), _seats_taken_params(None, now, None)
+        )
+    }
     if idempotency_key:
         annotations["booking_with_key_on_load"] = RawSQL(  # noqa: S611 - as above
             f"SELECT public_id FROM {Booking._meta.db_table}"  # noqa: S608 - name from _meta
@@ -217,8 +215,12 @@ def event_with_seats_counted(
             [purchaser.pk, idempotency_key],
             output_field=UUIDField(),
         )
-    event = events.annotate(**annotations).get(pk=event_id)
-    booking = getattr(event, "booking_with_key_on_load", None)
+    return annotations
+
+
+def attach_seats_counted(event, now, idempotency_key=""):
+    """Keep what `seats_counted_annotations` read with `event` as `event.seats_counted`."""
+    booking = getattr(event, "booking_with_key_on_load", None) if idempotency_key else None
     event.seats_counted = SeatsCounted(
         now,
         event.seats_taken_on_load,

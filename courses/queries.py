@@ -333,28 +333,55 @@ def event_for_hold(event_id, *, purchaser, idempotency_key="", now=None):
     would otherwise be four. The offer is read from its rows at this moment, like the count:
     nothing is cached, so a price, access code or quota changed a moment ago already applies.
     """
-    annotations = {}
-    rows_as_json = ROWS_AS_JSON.get(connection.vendor)
-    if rows_as_json:
-        event_column = f"{EventPage._meta.db_table}.{EventPage._meta.pk.column}"
-        for name, model in OFFER.items():
-            columns = ", ".join(f"o.{field.column}" for field in model._meta.concrete_fields)
-            annotations[name] = RawSQL(  # noqa: S611 - names from _meta, no values
-                f"SELECT {rows_as_json.format(columns=columns)}"  # noqa: S608 - as above
-                f" FROM {model._meta.db_table} o WHERE o.event_id = {event_column}",
-                [],
-            )
-    try:
-        return capacity.event_with_seats_counted(
-            EventPage.objects.live(),
-            event_id,
-            now or timezone.now(),
-            purchaser=purchaser,
-            idempotency_key=idempotency_key,
-            **annotations,
+    now = now or timezone.now()
+    annotations = _offer_annotations()
+    annotations.update(
+        capacity.seats_counted_annotations(
+            now, purchaser=purchaser, idempotency_key=idempotency_key
         )
-    except EventPage.DoesNotExist:
-        raise Http404("No such event.") from None
+    )
+    found = list(EventPage.objects.raw(*_event_query(annotations, event_id)))
+    if not found:
+        raise Http404("No such event.")
+    return capacity.attach_seats_counted(found[0], now, idempotency_key)
+
+
+def _offer_annotations():
+    rows_as_json = ROWS_AS_JSON.get(connection.vendor)
+    if not rows_as_json:
+        return {}
+    event_column = f"{EventPage._meta.db_table}.{EventPage._meta.pk.column}"
+    annotations = {}
+    for name, model in OFFER.items():
+        columns = ", ".join(f"o.{field.column}" for field in model._meta.concrete_fields)
+        annotations[name] = RawSQL(  # noqa: S611 - names from _meta, no values
+            f"SELECT {rows_as_json.format(columns=columns)}"  # noqa: S608 - as above
+            f" FROM {model._meta.db_table} o WHERE o.event_id = {event_column}",
+            [],
+        )
+    return annotations
+
+
+# The text of the hold attempt's event query for each shape (database, columns), built by the
+# ORM once per process: building it took longer than the database takes to answer it.
+_event_query_texts = {}
+
+
+def _event_query(annotations, event_id):
+    """(sql, params) of the live event `event_id` with `annotations`. The parameters are the
+    annotations' in order, then the id, as the ORM placed them when it built the text (checked
+    then: if it placed them otherwise, its own text and parameters are used every time)."""
+    shape = (connection.vendor, *annotations)
+    params = [value for annotation in annotations.values() for value in annotation.params]
+    params.append(event_id)
+    sql = _event_query_texts.get(shape)
+    if sql is None:
+        events = EventPage.objects.live().annotate(**annotations).filter(pk=event_id).order_by()
+        sql, built = events.query.sql_with_params()
+        if list(built) != params:
+            return sql, built
+        _event_query_texts[shape] = sql
+    return sql, params
 
 
 def offered_on_load(event):

@@ -152,7 +152,7 @@ def check_before_choosing(event, *, purchaser, idempotency_key="", now=None):
 
     In a rush most attempts find the event full; one query tells them (and finds a double
     click's booking) without loading ticket types or add-ons, and none when the event was
-    loaded with `capacity.event_with_seats_counted` for the same key (the register view's
+    loaded with `capacity.seats_counted_annotations` for the same key (the register view's
     event comes with its count). Pass the result to `place_hold` as `seat_check` so the count
     is not made again.
     """
