@@ -1,12 +1,16 @@
-"""What certification does when courses' rows change (courses never imports certification)."""
+"""What certification does when courses' rows change (courses never imports certification),
+and what it tells payments about a seat being refunded (payments never imports it either)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from wagtail import hooks
 
 from courses.models import Registration
 from courses.signals import on_demand_course_created
 
-from .models import CEOffering, EvaluationQuestion, EventCESettings
+from .models import CEOffering, Certificate, CertificateStatus, EvaluationQuestion, EventCESettings
 from .services.licenses import keep_registration_license
 
 # A save touching any of these may bind a typed license to an account: confirmation
@@ -48,3 +52,27 @@ def set_up_home_study(sender, webinar, course, actor=None, **kwargs):
             )
             for question in webinar.evaluation_questions.all()
         )
+
+
+# payments.services.refunds.REFUNDED_SEATS_HOOK, by name: certification does not import payments.
+@hooks.register("refunded_seats_keep")
+def issued_certificates_kept(registrations):
+    """A refund takes a seat's access away but not a certificate already issued (the
+    attendee may have sent it to their board): Finance is told who keeps which one."""
+    certificates = Certificate.objects.filter(
+        registration__in=registrations, status=CertificateStatus.ISSUED
+    ).order_by("attendee_name", "code")
+    return [
+        _(
+            "%(name)s keeps CE certificate %(code)s for %(program)s (issued %(day)s) although "
+            "the seat is refunded: an issued certificate stays valid. A CE administrator can "
+            "revoke it if the credit should not stand."
+        )
+        % {
+            "name": certificate.attendee_name,
+            "code": certificate.code,
+            "program": certificate.program_title,
+            "day": date_format(certificate.issue_date, "j F Y"),
+        }
+        for certificate in certificates
+    ]

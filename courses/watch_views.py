@@ -71,11 +71,9 @@ def watch(request, public_id):
         "recordings": recordings,
         "watched_percent": services.watched_percent(registration),
     }
-    if not registration.is_confirmed:
-        context["refusal"] = _(
-            "This registration is %(status)s, not confirmed: the recordings open once the "
-            "registration is complete (for a paid course, once it is paid)."
-        ) % {"status": registration.get_status_display()}
+    refusal = services.watch_refusal(registration)
+    if refusal:
+        context["refusal"] = refusal
         return render(request, "courses/watch.html", context, status=403)
     return render(request, "courses/watch.html", context)
 

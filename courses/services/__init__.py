@@ -92,6 +92,7 @@ from .watching import (
     record_heartbeat,
     recordings_with_progress,
     share_first_reached_at,
+    watch_refusal,
     watched_percent,
     watched_share,
 )
@@ -168,6 +169,7 @@ __all__ = [
     "record_heartbeat",
     "recordings_with_progress",
     "share_first_reached_at",
+    "watch_refusal",
     "last_watched_at",
     "watched_percent",
     "watched_share",

@@ -62,18 +62,28 @@ def _clamp(seconds, duration):
     return min(max(seconds, 0.0), float(duration))
 
 
+def watch_refusal(registration):
+    """Why the seat may not watch its course's recordings, in words; "" when it may."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        # Cancelled by the attendee or staff, or refunded: access ends, credit earned stays.
+        return _(
+            "This registration was cancelled (or refunded), so its recordings are no longer "
+            "available. A certificate already issued stays valid in My CE."
+        )
+    if registration.status != RegistrationStatus.CONFIRMED:
+        return _(
+            "This registration is %(status)s, not confirmed: the recordings open once the "
+            "registration is complete (for a paid course, once it is paid)."
+        ) % {"status": registration.get_status_display()}
+    return ""
+
+
 def _require_watchable(registration, recording):
     if recording.event_id != registration.event_id:
         raise WatchingRefused(_("This recording belongs to another course."), status=403)
-    if registration.status != RegistrationStatus.CONFIRMED:
-        raise WatchingRefused(
-            _(
-                "Your registration is %(status)s, not confirmed: recordings open once the "
-                "registration is complete."
-            )
-            % {"status": registration.get_status_display()},
-            status=403,
-        )
+    refusal = watch_refusal(registration)
+    if refusal:
+        raise WatchingRefused(refusal, status=403)
 
 
 def _check_pace(span, last_heartbeat_at, now):

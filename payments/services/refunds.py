@@ -1,5 +1,10 @@
 """Refunds: by Finance, for a cancelled seat by the event's policy, and mirrored from Stripe.
-The order's status follows what is kept; a full refund gives the seats back."""
+The order's status follows what is kept; a full refund gives the seats back.
+
+A seat refunded after it earned something that stays (a CE certificate already issued is not
+withdrawn by a refund) puts the order in front of Finance: other apps say what a seat keeps
+through the Wagtail hook `REFUNDED_SEATS_HOOK`, so payments imports none of them.
+"""
 
 import logging
 
@@ -8,17 +13,35 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail import hooks
 
 from courses import services as courses
+from courses.models import RegistrationStatus
 from courses.services import ReleaseOutcome
 from payments.models import EventPaymentSettings, Order, Payment, PaymentAttempt, Refund
 from payments.stripe_client import get_client
 
 from .common import PaymentError, can_change_status, change_status, locked, record
 from .documents import queue_refund_notice
+from .orders import flag_order
 from .stripe_objects import order_for_stripe_object, plain, stripe_object_or_none
 
 log = logging.getLogger(__name__)
+
+# A function registered under this name takes the seats being refunded and returns sentences
+# for Finance about what those seats keep (e.g. certification: "... keeps certificate CE-...").
+REFUNDED_SEATS_HOOK = "refunded_seats_keep"
+
+
+def _warn_finance_of_what_seats_keep(order, registrations, *, actor=None):
+    """Flag the order (Finance's "needs attention" list and email) when a refunded seat keeps
+    something the refund does not take back. Call with the order locked."""
+    registrations = list(registrations)
+    if not registrations:
+        return
+    kept = [line for keeps in hooks.get_hooks(REFUNDED_SEATS_HOOK) for line in keeps(registrations)]
+    if kept:
+        flag_order(order, "\n".join(kept), actor=actor)
 
 
 def refund_order(order, amount, *, actor=None, reason="", origin=Refund.Origin.STAFF, payment=None):
@@ -194,10 +217,12 @@ def _order_follows_refunds(order, *, actor=None):
     if order.status != target:
         change_status(order, target, actor=actor, note=f"Refunded {order.money(refunded)}")
     if target == Order.Status.REFUNDED:
+        seats = list(order.booking.registrations.filter(status=RegistrationStatus.CONFIRMED))
         courses.release_registrations(
             order.booking, outcome=ReleaseOutcome.CANCELLED, reason="refunded", actor=actor
         )
         courses.record_booking_unpaid(order.booking, actor=actor, note="Refunded in full")
+        _warn_finance_of_what_seats_keep(order, seats, actor=actor)
 
 
 def sync_refunds_from_charge(charge_id):
@@ -257,10 +282,13 @@ def refund_cancelled_registration(registration, *, actor=None):
             note=f"{registration.attendee_name} cancelled; the policy gives no refund now.",
         )
         return None
-    return refund_order(
+    refund = refund_order(
         order,
         amount,
         actor=actor,
         origin=Refund.Origin.CANCELLATION,
         reason=_("%(name)s cancelled") % {"name": registration.attendee_name},
     )
+    with transaction.atomic():
+        _warn_finance_of_what_seats_keep(locked(order), [registration], actor=actor)
+    return refund
