@@ -19,6 +19,7 @@ from wagtail.search import index
 
 from cms import page_cache
 from cms.blocks import BodyBlock
+from cms.fragments import PageFragments
 from cms.images import require_alt_text
 
 # How long a process keeps the site settings at most (a save moves the generation at once).
@@ -340,8 +341,10 @@ class HomePage(OneQueryViewRestrictions, Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        # Both are read only when the template's cached "Latest news" fragment is rebuilt.
-        context["latest_articles"] = self.latest_articles()
+        context["fragments"] = PageFragments(self, request)
+        # Both are read only when the template's cached "Latest news" fragment is rebuilt
+        # (lazily: `.public()` asks for the site's view restrictions as soon as it is called).
+        context["latest_articles"] = SimpleLazyObject(lambda: list(self.latest_articles()))
         context["news_index"] = SimpleLazyObject(
             lambda: NewsIndexPage.objects.live().descendant_of(self).first()
         )
@@ -467,9 +470,11 @@ class ArticlePage(OneQueryViewRestrictions, Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        # Fetched once: the topic list and the JSON-LD keywords both use them.
-        context["article_tags"] = list(self.tags.all())
-        context["news_index"] = self.get_parent()
+        # The article is the same for every visitor: its template keeps it under the content
+        # generation, and reads these (once, lazily) only when it renders it again.
+        context["fragments"] = PageFragments(self, request)
+        context["article_tags"] = SimpleLazyObject(lambda: list(self.tags.all()))
+        context["news_index"] = SimpleLazyObject(self.get_parent)
         return context
 
 

@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from wagtail.models import Site
 
 from cms import admin_link, page_cache
+from cms.fragments import FRAGMENT_SECONDS
 from cms.images import social_image
 from cms.library import LibraryIndexPage, library_for_site
 from cms.library import library_link as library_link_for
@@ -18,9 +19,6 @@ from cms.models import SiteSettings
 
 register = template.Library()
 
-# How long a fragment the same for every visitor is kept at most: a content change moves the
-# generation in its key at once; the limit bounds what time alone changes (events that began).
-FRAGMENT_SECONDS = 300
 
 # The characters that could end a <script> element or open a comment inside it; escaping them
 # as JSON unicode escapes keeps the data identical for any JSON parser (as json_script does).
@@ -38,22 +36,6 @@ def offers_admin_link(user):
     """`{% if user|offers_admin_link %}`: the header's "Admin" link, without a permission
     query on every page (`cms.admin_link`)."""
     return admin_link.offers_admin_link(user)
-
-
-@register.simple_tag
-def content_generation():
-    """The content generation (`cms.page_cache`): it moves on every publish, unpublish, move,
-    delete or content save, so a fragment cached under it is never shown after a change."""
-    return page_cache.generation()
-
-
-@register.simple_tag(takes_context=True)
-def fragment_seconds(context):
-    """How long `{% cache %}` keeps a fragment: 0 (never kept) in an editor's preview, whose
-    unsaved content must not be shown to anyone else or read from an earlier copy. Use it
-    with `request.is_preview` among the fragment's vary-on values."""
-    request = context.get("request")
-    return 0 if getattr(request, "is_preview", False) else FRAGMENT_SECONDS
 
 
 def _menu_pages(request, site):

@@ -31,6 +31,7 @@ from cms.links import absolute_page_url, absolute_url
 from cms.models import OneQueryViewRestrictions, SiteSettings
 from courses import publishing
 from courses.admin_forms import EventPageForm
+from courses.event_page_fragments import EventPageFragments
 from courses.postal_address import postal_address
 
 # The admin reads and shows date-times in the editor's own zone, not the event's.
@@ -405,6 +406,12 @@ class EventPage(OneQueryViewRestrictions, Page):
     @property
     def total_ce_minutes(self):
         return sum(s.ce_minutes for s in self.sessions.all())
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        # What the template's cached fragments (the same for every visitor) are kept under.
+        context["fragments"] = EventPageFragments(self, request)
+        return context
 
     # -- the anonymous page cache (cms/page_cache.py) ---------------------------------------
 
