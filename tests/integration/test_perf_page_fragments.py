@@ -49,6 +49,7 @@ def test_a_signed_in_members_event_page_costs_a_fixed_number_of_queries(client):
     small = make_event(days=1)
     big = make_event(days=30, title="Thirty sessions")
     big.presenters.set([PresenterFactory(), PresenterFactory(name="Scott Miller")])
+    big.save_revision().publish()
     client.force_login(UserFactory())
 
     _, small_queries = _counted(client, small.url)
