@@ -2,11 +2,12 @@
 payment intent from Stripe before acting, which also makes the order of arrival irrelevant,
 and each is idempotent, so processing an event twice changes nothing.
 
-`payments.webhooks` verifies and stores them and, in the same transaction, promises to
-process them through the outbox (`queue_event`); the outbox dispatches the task after the
-commit and its sweep retries while the broker is down; Celery retries Stripe's transient
+`payments.webhooks` verifies and stores them and, once stored, promises to process them
+through the outbox (`queue_event`); the outbox dispatches the task once the promise is
+committed and its sweep retries while the broker is down; Celery retries Stripe's transient
 errors; `process_stale_events` (reconciliation, every ten minutes) processes whatever is
-still unprocessed. A failed try is counted on the event with its error."""
+still unprocessed, including an event whose promise was never written. A failed try is
+counted on the event with its error."""
 
 import logging
 from datetime import timedelta

@@ -6,12 +6,13 @@ site talks to it through the real SDK. Each event is a signed `checkout.session.
 an order of its own.
 
 - `endpoint_vs_bare`: requests per second of the webhook endpoint (verify the signature,
-  store the event, write its outbox promise, answer; the task is handed to Redis after the
-  commit) divided by those of the floor, `tests/perf/floors.bare_post`: a view that reads the
-  POST body and answers, behind the same gunicorn and middleware, from the same clients. That
-  is the least any endpoint receiving a webhook does, so the ratio is what verifying and
-  storing costs. The two alternate in three rounds; the figure is the median of the rounds'
-  ratios. No Celery worker runs meanwhile: processing cannot slow the endpoint, and
+  store the event in one INSERT, write its outbox promise, answer; the task is handed to
+  Redis once the promise is committed) divided by those of the floor,
+  `tests/perf/floors.bare_post`: a view that reads the POST body and answers, behind the
+  same gunicorn and middleware, from the same clients. That is the least any endpoint
+  receiving a webhook does, so the ratio is what verifying and storing costs. The two
+  alternate in three rounds; the figure is the median of the rounds' ratios. No Celery
+  worker runs meanwhile: processing cannot slow the endpoint, and
   `receipts_rendered_in_requests` (receipt PDFs that exist before the worker starts) shows
   that no request rendered one.
 - `pipeline_events_per_s`: a real worker (`celery -A cms worker`, started and stopped here)
