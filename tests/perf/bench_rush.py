@@ -19,6 +19,10 @@ Fields (ratios candidate/floor; higher is better except p95):
 - oversold: seats held or confirmed beyond capacity, counted from the rows. Must be 0.
 - p95_vs_floor: p95 latency of a rush-phase attempt, candidate over floor: lower is better,
   1.0 is the floor (issue 14 sets no target).
+- hold_round_trips / floor_hold_round_trips, sold_out_round_trips / floor_sold_out_round_trips:
+  the statements one attempt sends to the database (session and user, BEGIN and COMMIT
+  included), counted in this process through Django's test client before the timed rounds,
+  so a change that adds one shows here even when the machine is too loaded for the ratios.
 
 BENCH_SHORT=1 runs a small rush (60 seats, 120 + 120 attempts, 20 clients) to prove the
 bench works; the default (300 seats, 600 + 600 attempts, 50 clients) takes a few minutes.
@@ -76,15 +80,15 @@ def signed_in_clients(count):
     return clients
 
 
-def new_event():
-    """A free event with SEATS seats; returns its register path and ticket field."""
+def new_event(seats=SEATS):
+    """A free event with `seats` seats; returns its id, register path and ticket field."""
     from django.utils import timezone
 
     from courses.factories import make_event
 
     event = make_event(
         title=f"Registration rush {uuid.uuid4().hex[:8]}",
-        capacity=SEATS,
+        capacity=seats,
         starts_in=timedelta(days=30),
     )
     ticket = event.ticket_types.get()
@@ -165,6 +169,40 @@ def phases(port, path, field, rush_clients, sold_out_clients):
     }
 
 
+def round_trips(path, field, client):
+    """The statements one hold attempt sends, counted in this process (not timed)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    browser = Client()
+    browser.cookies["sessionid"] = client["session"]
+    browser.cookies["csrftoken"] = client["csrf"]
+    form = {"idempotency_key": uuid.uuid4().hex, "csrfmiddlewaretoken": client["csrf"]}
+    if field:
+        form[field] = "1"
+    with CaptureQueriesContext(connection) as captured:
+        browser.post(path, form)
+    return len(captured.captured_queries)
+
+
+def counted_round_trips(clients):
+    """Round trips of a hold and of a sold-out answer, candidate and floor, each counted after
+    a warm-up attempt of its kind (which fills per-process caches such as the site's root)."""
+    from tests.perf import floors
+
+    _, path, field = new_event(seats=3)
+    floor_path = f"/bench/floor/hold/{floors.new_capacity(3)}/"
+    counts = {}
+    for name, (where, ticket) in {"": (path, field), "floor_": (floor_path, None)}.items():
+        round_trips(where, ticket, clients[0])  # warm-up
+        counts[f"{name}hold_round_trips"] = round_trips(where, ticket, clients[1])
+        round_trips(where, ticket, clients[2])  # the last seat
+        round_trips(where, ticket, clients[3])  # warm-up: the sold-out answer's caches
+        counts[f"{name}sold_out_round_trips"] = round_trips(where, ticket, clients[3])
+    return counts
+
+
 def main():
     prepare_database()
     setup_django()
@@ -179,6 +217,7 @@ def main():
     rush_clients, sold_out_clients = clients[:ATTEMPTS], clients[ATTEMPTS:]
     events = [new_event() for _ in range(ROUNDS)]
     capacities = [floors.new_capacity(SEATS) for _ in range(ROUNDS)]
+    counts = counted_round_trips(signed_in_clients(4))
     connection.close()
     rounds = []
     log_path = PROJECT_ROOT / ".bench" / "gunicorn-rush.log"
@@ -210,6 +249,7 @@ def main():
         "floor_holds_per_s": round(statistics.median(f["holds_per_s"] for _, f in rounds), 1),
         "sold_out_per_s": round(statistics.median(c["sold_out_per_s"] for c, _ in rounds), 1),
         "floor_sold_out_per_s": round(statistics.median(f["sold_out_per_s"] for _, f in rounds), 1),
+        **counts,
         "p95_ms": round(statistics.median(c["p95_s"] for c, _ in rounds) * 1000, 1),
         "floor_p95_ms": round(statistics.median(f["p95_s"] for _, f in rounds) * 1000, 1),
         "holds": [c["holds"] for c, _ in rounds],
