@@ -17,7 +17,14 @@ from django.utils.translation import gettext as _
 from cms import exports
 from courses.models import RegistrationStatus
 
-from .credits import body_hours, credit_for, session_presence
+from .credits import (
+    body_hours,
+    credit_for,
+    home_study_credit,
+    home_study_progress,
+    is_recorded,
+    session_presence,
+)
 from .models import (
     CEBrokerReportedRow,
     Certificate,
@@ -305,16 +312,22 @@ def attendance_credit_csv(event, body):
     A board roster file like CE Broker's: its headers and yes/no cells stay as the bodies read
     them, untranslated."""
     offering = event.ce_offerings.select_related("body").get(body=body)
-    sessions = [s for s in event.sessions.all() if s.ce_minutes]
+    home_study = is_recorded(event)
+    sessions = [] if home_study else [s for s in event.sessions.all() if s.ce_minutes]
     buffer = io.StringIO()
     writer = exports.csv_writer(buffer)
     writer.writerow(
         ["Name", "Email", "Licenses"]
-        + [
-            f"Session {n}: {s.title} (minutes attended of "
-            f"{round((s.end - s.start).total_seconds() / 60)})"
-            for n, s in enumerate(sessions, start=1)
-        ]
+        + (
+            # A recorded program has no sessions to attend: what its credit rests on instead.
+            ["Watched (%)", "Post-test passed on"]
+            if home_study
+            else [
+                f"Session {n}: {s.title} (minutes attended of "
+                f"{round((s.end - s.start).total_seconds() / 60)})"
+                for n, s in enumerate(sessions, start=1)
+            ]
+        )
         + [
             f"{body} credit hours",
             "Full credit",
@@ -335,8 +348,12 @@ def attendance_credit_csv(event, body):
         .order_by("attendee_name")
     )
     for registration in registrations:
-        presence = session_presence(registration)
-        result = credit_for(offering, presence)
+        if home_study:
+            result, progress_cells = _home_study_credit(offering, registration)
+        else:
+            presence = session_presence(registration)
+            result = credit_for(offering, presence)
+            progress_cells = [p.attended_minutes for p in presence]
         certificate = max(registration.certificates.all(), key=lambda c: c.issued_at, default=None)
         licenses = [
             f"{link.license.profession}, {link.license.jurisdiction} #{link.license.number}"
@@ -356,7 +373,7 @@ def attendance_credit_csv(event, body):
         )
         writer.writerow(
             [registration.attendee_name, registration.attendee_email, "; ".join(licenses)]
-            + [p.attended_minutes for p in presence]
+            + progress_cells
             + [
                 result.hours.quantize(Decimal("0.01")),
                 "yes" if result.full else "no",
@@ -367,3 +384,13 @@ def attendance_credit_csv(event, body):
             ]
         )
     return exports.BOM + buffer.getvalue()
+
+
+def _home_study_credit(offering, registration):
+    """A home-study attendee's credit under the offering's body, and the roster's cells for
+    what it rests on: the whole percent of the recordings watched and the post-test's pass
+    day (in the course's zone)."""
+    progress = home_study_progress(registration)
+    watched = "" if progress.watched_percent is None else progress.watched_percent
+    passed = progress.passed_on.isoformat() if progress.passed_on else ""
+    return home_study_credit(offering, progress), [watched, passed]

@@ -2,6 +2,8 @@
 (the offering's own home-study course number, only those whose credit under that body is
 earned, the home-study completion date), the transcript (CSV and PDF) and the Open Badge."""
 
+import csv
+import io
 import json
 import subprocess
 from datetime import datetime, timedelta
@@ -325,3 +327,30 @@ def test_my_ce_lists_the_home_study_certificate(course, finished, client):
     page = " ".join(client.get(reverse("certification:my_ce")).content.decode().split())
     assert "You have no CE certificates yet." in page
     assert "watched 50% of the recordings, and FL 491 requires 80%" in page
+
+
+def test_the_attendance_and_credit_csv_shows_watching_and_the_post_test(course, finished, ce_admin):
+    """A home-study course has no sessions to count minutes of: its roster says how much of
+    the recordings each person watched and when they passed the post-test, and gives the
+    credit by the body's home-study rules."""
+    body = course.ce_offerings.get().body
+    response = ce_admin.get(
+        reverse("certification_admin:attendance_roster", args=[course.pk, body.pk])
+    )
+    reader = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+    header = next(reader)
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in reader}
+    passed_on = local_noon(course, 3).date().isoformat()
+
+    assert header[3:5] == ["Watched (%)", "Post-test passed on"]
+    hope = rows["Hope Homestudy"]
+    assert (hope["Watched (%)"], hope["Post-test passed on"]) == ("100", passed_on)
+    assert (hope[f"{body} credit hours"], hope["Full credit"], hope["Why short"]) == (
+        "1.50",
+        "yes",
+        "",
+    )
+    sam = rows["Sam Skimmer"]
+    assert (sam["Watched (%)"], sam["Post-test passed on"]) == ("50", passed_on)
+    assert (sam[f"{body} credit hours"], sam["Full credit"]) == ("0.00", "no")
+    assert sam["Why short"] == "watched 50% of the recordings, and FL 491 requires 80%"
