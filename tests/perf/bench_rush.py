@@ -11,7 +11,9 @@ so the ratio is what the registration code adds on top of the lock.
 Each round runs the candidate and then the floor, each on fresh capacity:
 - rush phase: ATTEMPTS attempts by distinct signed-in buyers for SEATS seats;
 - sold-out phase: SOLD_OUT_ATTEMPTS more attempts by other buyers once nothing is left.
-Three rounds; every ratio is the median of the three rounds' ratios.
+Three rounds; every ratio is the median of the three rounds' ratios. Before them both sides
+are warmed the same way (a small rush on an event and a capacity of their own), so that no
+round measures a worker's first request of its kind (imports, templates, per-process caches).
 
 Fields (ratios candidate/floor; higher is better except p95):
 - holds_vs_floor: holds per second (holds / time to the last hold). Target ≥ 0.6.
@@ -218,6 +220,9 @@ def main():
     events = [new_event() for _ in range(ROUNDS)]
     capacities = [floors.new_capacity(SEATS) for _ in range(ROUNDS)]
     counts = counted_round_trips(signed_in_clients(4))
+    warm_up_clients = signed_in_clients(2 * CONCURRENCY)
+    warm_up_event = new_event(seats=CONCURRENCY)
+    warm_up_capacity = floors.new_capacity(CONCURRENCY)
     connection.close()
     rounds = []
     log_path = PROJECT_ROOT / ".bench" / "gunicorn-rush.log"
@@ -225,6 +230,9 @@ def main():
         SETTINGS, workers=WORKERS, ready_path="/bench/bare", log_path=log_path
     ) as port:
         measure(port, "/bench/bare", requests=100, concurrency=CONCURRENCY)  # warm up
+        _, warm_up_path, warm_up_field = warm_up_event
+        run_clients(port, warm_up_path, warm_up_field, warm_up_clients)
+        run_clients(port, f"/bench/floor/hold/{warm_up_capacity}/", None, warm_up_clients)
         for (_, path, field), capacity_id in zip(events, capacities, strict=True):
             candidate = phases(port, path, field, rush_clients, sold_out_clients)
             floor = phases(
