@@ -27,3 +27,14 @@ class EventPageFragments(PageFragments):
         registering = page.registration_is_open(now)
         available = registering and page.seats_left > 0
         return f"{int(registering)}{int(available)}.{passed}"
+
+    @cached_property
+    def anonymous_box(self):
+        """The copy of an anonymous visitor's registration box that is right now: the page
+        cache's variant (seats left and passed moments, `EventPage.page_cache_variant`),
+        which is what the box shows besides the content. Not for a signed-in visitor, whose
+        box is their own."""
+        page = self.page
+        if page.pk is None:
+            return "preview"
+        return page.page_cache_variant(page.page_cache_state(), rendered=page)
