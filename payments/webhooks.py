@@ -62,7 +62,9 @@ def store_event(event_id, event_type, payload):
     trips to the database; a BEGIN, a COMMIT and a savepoint would be three more. Should the
     process die between the two, the stored event is still unprocessed, and reconciliation
     (`process_stale_events`) processes it: storing it is what must not be lost. A repeated
-    delivery stores nothing and is handled in a transaction of its own.
+    delivery stores nothing and is handled in a transaction of its own; one that arrives
+    between the two finds no promise yet and makes its own (processing twice changes
+    nothing).
     """
     record = _insert_new_event(event_id, event_type, payload)
     if record is not None:
