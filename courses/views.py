@@ -165,7 +165,7 @@ def _one_step_offer(event, user, form=None):
     ticket = services.one_step_ticket(event, purchaser=user)
     if ticket is None:
         return None
-    return {"ticket": ticket, "form": form or OneStepForm(ce_offered=event.total_ce_minutes > 0)}
+    return {"ticket": ticket, "form": form or OneStepForm(ce_offered=event.offers_ce_credit)}
 
 
 def _register_in_one_step(request, event):
@@ -186,7 +186,7 @@ def _register_in_one_step(request, event):
     if queries.active_registration(request.user, event):
         # Registered already (in another tab, or before): say so, with the way to the seat.
         return _register_page(request, event, RegistrationChoiceForm(event), status=409)
-    one_step_form = OneStepForm(request.POST, ce_offered=event.total_ce_minutes > 0)
+    one_step_form = OneStepForm(request.POST, ce_offered=event.offers_ce_credit)
     if not one_step_form.is_valid():
         return _register_page(
             request, event, RegistrationChoiceForm(event), status=400, one_step_form=one_step_form
@@ -214,7 +214,7 @@ def _attendee_forms(booking, data=None):
     event = booking.event
     add_ons = list(event.add_ons.all())
     questions = list(event.questions.all())
-    ce_offered = event.total_ce_minutes > 0
+    ce_offered = event.offers_ce_credit
     registrations = list(
         booking.registrations.exclude(
             status__in=[RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED]

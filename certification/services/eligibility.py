@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from courses.models import Registration, RegistrationStatus
 
-from ..credits import credits_for_registration, headline_hours, session_presence
+from ..credits import credits_for_registration, headline_hours, is_recorded, session_presence
 from ..models import CEOffering, Certificate, CertificateStatus, EvaluationResponse
 
 
@@ -248,10 +248,11 @@ def _eligibility(registration, presence, *, now=None):
             registration, ES.NO_CE_OFFERED, _("This event offers no CE credit."), credits
         )
     # Attendance is only complete once the last session has ended: before then a missing
-    # session is one still to come, not one missed.
+    # session is one still to come, not one missed. A recorded program (home study) has no
+    # end: it is assessed whenever its conditions are met.
     now = now or timezone.now()
     event = registration.event
-    if event.ends_at is None or event.ends_at > now:
+    if not is_recorded(event) and (event.ends_at is None or event.ends_at > now):
         started = event.starts_at is not None and event.starts_at <= now
         return Eligibility(
             registration,

@@ -407,6 +407,13 @@ class EventPage(OneQueryViewRestrictions, Page):
     def total_ce_minutes(self):
         return sum(s.ce_minutes for s in self.sessions.all())
 
+    @property
+    def offers_ce_credit(self):
+        """Whether registering asks about CE: a live event counts CE minutes in its sessions;
+        an on-demand course has no sessions, its credit is the home-study hours of its CE
+        offerings (certification decides who earns them)."""
+        return self.format == EventFormat.ON_DEMAND or self.total_ce_minutes > 0
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         # What the template's cached fragments (the same for every visitor) are kept under.

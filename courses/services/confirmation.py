@@ -215,7 +215,7 @@ def register_in_one_step(event, *, purchaser, idempotency_key, ce=None, seat_che
         "attendee_email": purchaser.email,
         "profession": purchaser.profession,
     }
-    if ce and ce.get("wants_ce") and event.total_ce_minutes > 0:
+    if ce and ce.get("wants_ce") and event.offers_ce_credit:
         details.update(
             wants_ce=True,
             license_jurisdiction=ce.get("license_jurisdiction", ""),

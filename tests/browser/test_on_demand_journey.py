@@ -166,17 +166,6 @@ def export_roster(browser, live_server, course, width, tmp_path):
     return [sheet.row_values(r) for r in range(sheet.nrows)]
 
 
-# Two bugs stop this journey today; remove the marker once both are fixed.
-# 1. courses/views.py (`_attendee_forms`, the one-step form) and courses/services/confirmation.py
-#    offer CE only when `event.total_ce_minutes > 0`: a course made from a webinar has no
-#    sessions, so no CE box and no license fields, and the seat never asks for CE.
-# 2. certification/services/eligibility.py: with no sessions `ends_at` is None, and the course
-#    is "Upcoming: CE is assessed after the event" for ever, so no certificate is issued.
-@pytest.mark.xfail(
-    strict=True,
-    reason="bugs: no CE offered when registering for a course without sessions, and such a "
-    "course is never assessed for CE (see the comment above)",
-)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_buy_watch_post_test_evaluate_certificate_and_roster(
     page,

@@ -41,15 +41,6 @@ HOME_STUDY_STATEMENT = (
 )
 FL_PATTERN = r"^(SW|MH|MT)\d{3,7}$"
 
-# A course made from a webinar has no sessions (its recordings are watched at any time), so
-# its `ends_at` is None, and `eligibility()` (certification/services/eligibility.py, "CE is
-# assessed after the event") calls it Upcoming for ever: no home-study certificate is issued.
-# Remove the marker once a recorded program is assessed whenever its conditions are met.
-NEVER_ASSESSED = pytest.mark.xfail(
-    strict=True,
-    reason="bug: eligibility() calls an on-demand course without sessions 'Upcoming' for ever",
-)
-
 
 def florida_body():
     """A board reported through CE Broker that asks home-study attendees to watch 80%."""
@@ -183,7 +174,6 @@ def ce_admin():
     return client
 
 
-@NEVER_ASSESSED
 def test_only_the_licensee_whose_credit_is_earned_has_a_certificate(course, finished):
     hope, sam = finished
     [certificate] = hope.certificates.all()
@@ -199,7 +189,6 @@ def test_only_the_licensee_whose_credit_is_earned_has_a_certificate(course, fini
     assert "watched 50% of the recordings, and FL 491 requires 80%" in state.reason
 
 
-@NEVER_ASSESSED
 def test_the_roster_has_the_home_study_course_number_and_completion_date(
     course, finished, ce_admin
 ):
@@ -257,7 +246,6 @@ def pdf_text(data):
     )
 
 
-@NEVER_ASSESSED
 def test_the_transcript_shows_the_home_study_certificate(course, finished, client):
     hope, _sam = finished
     [certificate] = hope.certificates.all()
@@ -294,7 +282,6 @@ def test_the_transcript_shows_the_home_study_certificate(course, finished, clien
     assert certificate.code in text
 
 
-@NEVER_ASSESSED
 def test_the_badge_describes_the_home_study_certificate(course, finished, client):
     hope, _sam = finished
     [certificate] = hope.certificates.all()
@@ -313,7 +300,6 @@ def test_the_badge_describes_the_home_study_certificate(course, finished, client
     assert badge["credentialSubject"]["creditsEarned"] == 1.5
 
 
-@NEVER_ASSESSED
 def test_my_ce_lists_the_home_study_certificate(course, finished, client):
     hope, sam = finished
     [certificate] = hope.certificates.all()
