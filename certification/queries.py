@@ -114,12 +114,14 @@ class CEOffer:
         return bool(self.approvals or self.fees)
 
 
-def _approval(offering):
+def _approval(offering, *, home_study=False):
+    """What the event page says of one approval; a recorded program (home study) states the
+    body's home-study approval, as its certificate does."""
     body = offering.body
     return Approval(
         body_name=body.name,
         short_name=body.short_name,
-        statement=body.approval_statement,
+        statement=(home_study and offering.home_study_statement) or body.approval_statement,
         provider_number=body.provider_number,
         course_number=offering.course_number,
         hours=hours_with_unit(body_hours(offering.hours, body), body),
@@ -140,21 +142,18 @@ def ce_offer(event, add_ons=None):
         return CEOffer()
     offerings = CEOffering.objects.filter(event_id=event.pk).select_related("body")
     first_day = event.local(event.starts_at).date() if event.starts_at else None
-    recorded = None
+    settings = ce_settings_of(event)
+    home_study = bool(settings and settings.is_recorded)
     approvals = []
     for offering in offerings.order_by("body__short_name", "pk"):
         body = offering.body
         if first_day and not body.is_approved_on(first_day):
             continue
-        if body.posttest_required_for_recorded:
+        if body.posttest_required_for_recorded and home_study and not settings.post_test_id:
             # A recording needs a passed post-test under this body's rules: a recorded
             # program without one could never give its credit.
-            if recorded is None:
-                settings = ce_settings_of(event)
-                recorded = bool(settings and settings.is_recorded and not settings.post_test_id)
-            if recorded:
-                continue
-        approvals.append(_approval(offering))
+            continue
+        approvals.append(_approval(offering, home_study=home_study))
     if add_ons is None:
         add_ons = event.add_ons.all()
     fees = [CEFee(add_on.name, _fee(add_on, event)) for add_on in add_ons if add_on.grants_ce]

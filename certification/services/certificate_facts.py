@@ -16,7 +16,9 @@ from ..credits import event_offerings, home_study_progress, is_recorded
 def program_dates(event):
     sessions = list(event.sessions.all())
     if not sessions:
-        return ""
+        # An on-demand course has no dates of its own: it is watched whenever one chooses
+        # (the certificate's completion date says when it was completed).
+        return _("Self-paced")
     first = event.local(min(s.start for s in sessions)).date()
     last = event.local(max(s.end for s in sessions)).date()
     return date_range(first, last)  # "4–6 March 2026", the site's one long style
