@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cms.access import Perm, may_act_for_others, owner
-from courses.models import Registration
+from courses.models import Registration, RegistrationStatus
 
 from . import services
 from .models import PostTestAttempt
@@ -77,7 +77,9 @@ def take(request, public_id):
     attempt = PostTestAttempt.objects.filter(
         registration=registration, status=PostTestAttempt.Status.IN_PROGRESS
     ).first()
-    if attempt is None:
+    if attempt is None or registration.status != RegistrationStatus.CONFIRMED:
+        # No open attempt, or the seat was cancelled or refunded since it was started: the
+        # overview says which, and shows no questions.
         return redirect("certification:post_test", public_id=registration.public_id)
     error = ""
     given = {}

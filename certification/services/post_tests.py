@@ -124,10 +124,23 @@ def post_test_standing(registration, *, now=None):
     return standing
 
 
-def _refusal(standing, settings, now):
-    registration = standing.registration
+def _seat_refusal(registration):
+    """Why this seat may not take the post-test, in words; "" when it may."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        # Cancelled or refunded: access ends, a certificate already earned stays.
+        return _(
+            "This registration was cancelled (or refunded), so its post-test is no longer "
+            "available. A certificate already issued stays valid in My CE."
+        )
     if registration.status != RegistrationStatus.CONFIRMED:
         return _("The post-test opens once your registration is confirmed.")
+    return ""
+
+
+def _refusal(standing, settings, now):
+    registration = standing.registration
+    if seat_refusal := _seat_refusal(registration):
+        return seat_refusal
     if not standing.bank.questions.filter(kind__in=CHOICE_KINDS).exists():
         return _("This post-test is not ready yet. Please check back later.")
     if standing.passed_attempt is not None:
@@ -232,8 +245,8 @@ def submit_post_test(attempt, *, actor, answers, now=None):
         raise CEError(_("This is not your post-test."))
     if attempt.status != PostTestAttempt.Status.IN_PROGRESS:
         raise CEError(_("This attempt has already been submitted."))
-    if attempt.registration.status != RegistrationStatus.CONFIRMED:
-        raise CEError(_("The post-test opens once your registration is confirmed."))
+    if seat_refusal := _seat_refusal(attempt.registration):
+        raise CEError(seat_refusal)
     questions = {q.pk: q for q in attempt.bank.questions.prefetch_related("choices")}
     stored, unanswered, right, marked = {}, 0, 0, 0
     for qid in attempt.question_order:

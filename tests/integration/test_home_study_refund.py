@@ -145,7 +145,7 @@ def test_a_refund_ends_watching_and_the_post_test_with_a_reason(
     start = client.post(
         reverse("certification:post_test_start", args=[seat.public_id]), follow=True
     )
-    assert "The post-test opens once your registration is confirmed." in text(
+    assert "This registration was cancelled (or refunded), so its post-test is no longer" in text(
         start.content.decode()
     )
     assert not seat.post_test_attempts.exists()
@@ -204,3 +204,25 @@ def test_an_issued_certificate_stays_and_finance_is_warned(
     # The attendee keeps the certificate in My CE.
     my_ce = text(attendee_client(seat).get(reverse("certification:my_ce")).content.decode())
     assert certificate.code in my_ce
+
+
+def test_an_attempt_open_when_the_seat_is_refunded_shows_no_questions_and_cannot_be_submitted(
+    order, finance, django_capture_on_commit_callbacks
+):
+    seat = seat_of(order)
+    attempt = services.start_post_test(seat, actor=seat.attendee)
+    client = attendee_client(seat)
+    take = reverse("certification:post_test_take", args=[seat.public_id])
+    first_question = attempt.bank.questions.first().text
+    assert first_question in text(client.get(take).content.decode())
+
+    refund_in_full(order, finance, django_capture_on_commit_callbacks)
+
+    page = client.get(take, follow=True)
+    assert first_question not in text(page.content.decode())
+    assert "its post-test is no longer available" in text(page.content.decode())
+    answers = {key[1:]: value for key, value in answers_for(attempt, right=True).items()}
+    with pytest.raises(services.CEError, match="its post-test is no longer available"):
+        services.submit_post_test(attempt, actor=seat.attendee, answers=answers)
+    attempt.refresh_from_db()
+    assert attempt.status == attempt.Status.IN_PROGRESS
