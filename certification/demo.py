@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses import attendance
-from courses.models import EventPage, RegistrationStatus
+from courses.models import EventFormat, EventPage, RegistrationStatus
 
 from . import services
 from .models import (
@@ -26,6 +26,7 @@ from .models import (
     EventCESettings,
     QuestionKind,
 )
+from .trainers.models import Choice, Question, QuestionBank
 
 SAMPLE_NOTE = "[SAMPLE DATA – not a real approval] "
 
@@ -212,6 +213,111 @@ def ensure_offerings(
         )
 
 
+# A home-study course has its own course numbers and each body's home-study approval.
+HOME_STUDY_COURSE_NUMBERS = [
+    ("APA", "APA-WEB-HS"),
+    ("NBCC", "NBCC-WEB-HS"),
+    ("FL 491", "20-000005"),
+    ("FL PSY", "20-000006"),
+]
+HOME_STUDY_STATEMENTS = {
+    "APA": "The Heart and Soul of Change Project is approved by the American Psychological "
+    "Association to sponsor continuing education for psychologists, including this home-study "
+    "program.",
+    "NBCC": "This home-study program has been approved by NBCC for NBCC credit, ACEP No. "
+    "SAMPLE-NBCC-0000.",
+    "FL 491": "Approved home-study course of Florida's Board of Clinical Social Work, Marriage "
+    "& Family Therapy and Mental Health Counseling, provider 50-SAMPLE.",
+    "FL PSY": "Approved home-study course of the Florida Board of Psychology, provider "
+    "50-SAMPLE-PSY.",
+}
+POST_TEST_TITLE = "Post-test: Feedback-Informed Treatment with Adults Who Have Sexually Abused"
+# From the newsletter's account of the webinar: (kind, question, [(choice, correct)]).
+POST_TEST_QUESTIONS = [
+    (
+        Question.Kind.SINGLE,
+        "Besides agencies and systems of care, where are feedback measures such as PCOMS "
+        "gaining prominence?",
+        [
+            ("In the world of criminal justice", True),
+            ("Only in private practice", False),
+            ("Nowhere outside research studies", False),
+        ],
+    ),
+    (
+        Question.Kind.MULTIPLE,
+        "According to the webinar, what can feedback measures do in this work? (Select all "
+        "that apply.)",
+        [
+            ("Aid case management decisions", True),
+            ("Improve client outcomes", True),
+            ("Replace the need to ask clients for feedback", False),
+        ],
+    ),
+    (
+        Question.Kind.SINGLE,
+        "In feedback-informed treatment, where does the feedback come from?",
+        [
+            ("From the clients themselves", True),
+            ("Only from the client's probation officer", False),
+            ("Only from a file review after treatment ends", False),
+        ],
+    ),
+    (
+        Question.Kind.SINGLE,
+        "Which measures are used in feedback-informed treatment with PCOMS?",
+        [
+            ("The Outcome Rating Scale and the Session Rating Scale", True),
+            ("A single intake questionnaire", False),
+            ("The clinician's own rating of progress only", False),
+        ],
+    ),
+]
+
+
+def ensure_post_test(stdout):
+    """The webinar course's post-test: pass with 75%, three attempts."""
+    bank = QuestionBank.objects.filter(title=POST_TEST_TITLE).first()
+    if bank is not None:
+        return bank
+    bank = QuestionBank.objects.create(
+        title=POST_TEST_TITLE,
+        mode=QuestionBank.Mode.CHOICE,
+        instructions="Answer every question. You need 75% to pass and have three attempts.",
+        pass_mark_percent=75,
+        attempt_limit=3,
+    )
+    for order, (kind, text, choices) in enumerate(POST_TEST_QUESTIONS):
+        question = Question.objects.create(bank=bank, kind=kind, text=text, sort_order=order)
+        Choice.objects.bulk_create(
+            Choice(question=question, text=choice, is_correct=correct)
+            for choice, correct in choices
+        )
+    stdout.write(f"  wrote the post-test “{bank.title}” ({len(POST_TEST_QUESTIONS)} questions)")
+    return bank
+
+
+def ensure_home_study(course, bodies, stdout):
+    """The on-demand course's home-study CE: the course numbers and approval statements
+    certification leaves for staff when the course is copied, and its post-test."""
+    ensure_offerings(course, bodies, hours=Decimal("1.5"), course_numbers=HOME_STUDY_COURSE_NUMBERS)
+    numbers = dict(HOME_STUDY_COURSE_NUMBERS)
+    for offering in course.ce_offerings.select_related("body"):
+        short_name = offering.body.short_name
+        if not offering.home_study_statement and short_name in HOME_STUDY_STATEMENTS:
+            offering.home_study_statement = SAMPLE_NOTE + HOME_STUDY_STATEMENTS[short_name]
+            offering.course_number = offering.course_number or numbers[short_name]
+            offering.save(update_fields=["home_study_statement", "course_number"])
+    settings, _ = EventCESettings.objects.get_or_create(
+        event=course, defaults={"is_recorded": True, "auto_issue_on_evaluation": True}
+    )
+    if settings.post_test_id is None:
+        settings.post_test = ensure_post_test(stdout)
+        settings.post_test_wait_hours = 12
+        settings.save(update_fields=["post_test", "post_test_wait_hours"])
+        stdout.write(f"  set up home-study CE and the post-test for “{course.title}”")
+
+
 def _training_of_trainers_events():
     events = EventPage.objects.filter(slug__startswith="training-of-trainers-conference")
     now = timezone.now()
@@ -281,7 +387,7 @@ def load_demo_content(stdout):
         # attendees' CE page would say the event offers none.
         for event in EventPage.objects.filter(
             slug__startswith="feedback-informed-treatment-webinar"
-        ):
+        ).exclude(format=EventFormat.ON_DEMAND):
             ensure_offerings(
                 event, bodies, hours=Decimal("1.5"), course_numbers=WEBINAR_COURSE_NUMBERS
             )
@@ -293,6 +399,10 @@ def load_demo_content(stdout):
             EventCESettings.objects.get_or_create(
                 event=event, defaults={"auto_issue_on_evaluation": True}
             )
+        for course in EventPage.objects.filter(
+            format=EventFormat.ON_DEMAND, slug__startswith="feedback-informed-treatment-webinar"
+        ):
+            ensure_home_study(course, bodies, stdout)
         for event in past:
             ensure_offerings(event, bodies, hours=Decimal("27"))
             registrations = ensure_past_attendance(event, stdout)

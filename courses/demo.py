@@ -18,6 +18,7 @@ from cms.demo import ensure_members_library
 from cms.demo_images import demo_image
 from cms.models import HomePage
 from courses import services
+from courses.demo_on_demand import ensure_on_demand_course
 from courses.models import (
     AddOn,
     EventFormat,
@@ -429,16 +430,19 @@ def ensure_fit_supervision(index, stdout):
     )
 
 
-def ensure_webinar(index, stdout):
+def ensure_webinar(index, stdout, *, year=None, past=False):
+    """The December webinar of `year` (by default the next one to come); a past edition's
+    title says its year, as the past conference's does."""
     zone = ZoneInfo("America/New_York")
     now = timezone.now()
-    year = now.year if now < datetime(now.year, 12, 8, tzinfo=zone) else now.year + 1
+    if year is None:
+        year = now.year if now < datetime(now.year, 12, 8, tzinfo=zone) else now.year + 1
     day = datetime(year, 12, 9)
     return _create_event(
         index,
         stdout,
         slug=f"feedback-informed-treatment-webinar-{year}",
-        title=WEBINAR_TITLE,
+        title=f"{WEBINAR_TITLE} ({year})" if past else WEBINAR_TITLE,
         format=EventFormat.WEBINAR,
         summary=WEBINAR_SUMMARY,
         description=_paragraphs(WEBINAR_DESCRIPTION),
@@ -508,6 +512,13 @@ def ensure_materials(event, stdout):
     stdout.write(f"  attached a reading list to “{event.title}”")
 
 
+def _last_webinar_year():
+    """The year of the last December webinar that is over (it ends on 9 December)."""
+    now = timezone.now()
+    over = now >= datetime(now.year, 12, 10, tzinfo=ZoneInfo("America/New_York"))
+    return now.year if over else now.year - 1
+
+
 def load_demo_content(stdout):
     with transaction.atomic():
         index = ensure_events_index(stdout)
@@ -533,4 +544,7 @@ def load_demo_content(stdout):
             past_year -= 1
         past, _ = ensure_training_of_trainers(index, plan, stdout, year=past_year, past=True)
         ensure_past_registrations(past, stdout)
+        ensure_on_demand_course(
+            index, ensure_webinar, stdout, title=WEBINAR_TITLE, year=_last_webinar_year()
+        )
     stdout.write("  events are ready")

@@ -1,14 +1,19 @@
 """The demo: SAMPLE approvals, attendance and certificates for the past conference; the CE
 Broker roster for that event in CE Broker's column layout."""
 
+import html
 import io
+import re
 
 import pytest
 import xlrd
+from django.core.management import call_command
+from wagtail.documents import get_document_model
 
 from certification import demo, rosters
 from certification.models import AccreditingBody, Certificate, CertificateStatus
 from courses import demo as courses_demo
+from courses.models import EventFormat, EventPage
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +53,56 @@ def test_demo_certificates_and_ce_broker_roster():
         assert rest[0] == "SAMPLE" and rest[1] > 0  # partial credit: subject code, hours
     # Psychologists have no FL 491 profession code: refused and listed, not exported.
     assert any("no CE Broker profession code" in r["reason"] for r in roster.refused)
+
+
+def visible_text(response):
+    """The page's text as a reader sees it: no tags, entities decoded, spaces collapsed."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def _demo_rows():
+    """How many of each row the demo's on-demand course is made of."""
+    from certification.models import CEOffering, EvaluationQuestion, EventCESettings
+    from certification.trainers.models import Choice, Question, QuestionBank
+    from courses.models import EventRecording, TicketType
+
+    models = [EventPage, EventRecording, get_document_model(), TicketType, CEOffering]
+    models += [EvaluationQuestion, EventCESettings, QuestionBank, Question, Choice]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_demo_on_demand_course_is_listed_priced_recorded_and_post_tested(client):
+    call_command("load_demo", stdout=io.StringIO())
+    rows = _demo_rows()
+
+    listing = client.get("/events/?when=on_demand")
+    assert listing.status_code == 200
+    text = visible_text(listing)
+    assert "No on-demand courses yet" not in text
+    assert f"{courses_demo.WEBINAR_TITLE} (on demand)" in text
+
+    course = EventPage.objects.get(format=EventFormat.ON_DEMAND, live=True)
+    assert course.title == f"{courses_demo.WEBINAR_TITLE} (on demand)"
+    assert course.presenters.get().name == "David Prescott"
+    page = visible_text(client.get(course.url))
+    assert "$39.00" in page and "1.5 hours of home-study CE" in page
+    assert "live interactive" not in page  # the webinar's CE note, edited for home study
+    statements = [o.home_study_statement for o in course.ce_offerings.all()]
+    assert len(statements) == 4 and all(s.startswith(demo.SAMPLE_NOTE) for s in statements)
+    assert "This home-study program has been approved by NBCC" in page
+    assert all(o.course_number for o in course.ce_offerings.all())
+
+    recording = course.recordings.get()
+    assert "placeholder" in recording.title
+    assert recording.video.file.read(12)[4:8] == b"ftyp"  # an MP4 ffmpeg made
+    settings = course.ce_settings
+    assert settings.is_recorded and settings.post_test_wait_hours <= 24
+    bank = settings.post_test
+    assert (bank.pass_mark_percent, bank.attempt_limit) == (75, 3)
+    questions = list(bank.questions.all())
+    assert 3 <= len(questions) <= 4
+    assert all(q.choices.filter(is_correct=True).exists() for q in questions)
+
+    call_command("load_demo", stdout=io.StringIO())
+    assert _demo_rows() == rows
