@@ -213,6 +213,26 @@ def ensure_offerings(
         )
 
 
+# The course is evaluated against the webinar's own learning objectives.
+HOME_STUDY_QUESTIONS = [
+    QUESTIONS[0],
+    (
+        QuestionKind.OBJECTIVE,
+        "Learning objective: summarise where treatment for sexual aggression stands today.",
+        True,
+    ),
+    (
+        QuestionKind.OBJECTIVE,
+        "Learning objective: use at least two ways of collecting feedback from clients.",
+        True,
+    ),
+    (
+        QuestionKind.OBJECTIVE,
+        "Learning objective: explain how feedback measures inform case-management decisions.",
+        True,
+    ),
+    *QUESTIONS[3:],
+]
 # A home-study course has its own course numbers and each body's home-study approval.
 HOME_STUDY_COURSE_NUMBERS = [
     ("APA", "APA-WEB-HS"),
@@ -300,7 +320,13 @@ def ensure_post_test(stdout):
 def ensure_home_study(course, bodies, stdout):
     """The on-demand course's home-study CE: the course numbers and approval statements
     certification leaves for staff when the course is copied, and its post-test."""
-    ensure_offerings(course, bodies, hours=Decimal("1.5"), course_numbers=HOME_STUDY_COURSE_NUMBERS)
+    ensure_offerings(
+        course,
+        bodies,
+        hours=Decimal("1.5"),
+        course_numbers=HOME_STUDY_COURSE_NUMBERS,
+        questions=HOME_STUDY_QUESTIONS,
+    )
     numbers = dict(HOME_STUDY_COURSE_NUMBERS)
     for offering in course.ce_offerings.select_related("body"):
         short_name = offering.body.short_name

@@ -93,6 +93,10 @@ def test_demo_on_demand_course_is_listed_priced_recorded_and_post_tested(client)
     assert "This home-study program has been approved by NBCC" in page
     assert all(o.course_number for o in course.ce_offerings.all())
 
+    prompts = list(course.evaluation_questions.values_list("prompt", flat=True))
+    assert any("sexual aggression" in prompt for prompt in prompts)
+    assert not any("ORS and SRS" in prompt for prompt in prompts)  # the conference's
+
     recording = course.recordings.get()
     assert "placeholder" in recording.title
     assert recording.video.file.read(12)[4:8] == b"ftyp"  # an MP4 ffmpeg made

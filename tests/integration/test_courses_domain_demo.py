@@ -9,7 +9,13 @@ from wagtail.models import PageViewRestriction
 
 from cms.factories import home_page
 from courses.demo import WEBINAR_TITLE, load_demo_content
-from courses.models import EventPage, MembershipPlan, Registration, RegistrationStatus
+from courses.models import (
+    EventFormat,
+    EventPage,
+    MembershipPlan,
+    Registration,
+    RegistrationStatus,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +80,17 @@ def test_demo_presenters_have_bios_and_existing_demo_databases_get_them():
     assert "leading authority" in Presenter.objects.get(pk=prescott.pk).bio
     assert Presenter.objects.get(pk=duncan.pk).bio == "<p>Written by staff.</p>"
     assert Presenter.objects.filter(name="David Prescott").count() == 1
+
+
+def test_demo_course_without_ffmpeg_is_published_without_a_recording(monkeypatch):
+    home_page()
+    monkeypatch.setattr("courses.demo_on_demand.shutil.which", lambda name: None)
+    out = io.StringIO()
+    load_demo_content(out)
+
+    assert "skipped the course's recording: ffmpeg is not installed" in out.getvalue()
+    course = EventPage.objects.get(format=EventFormat.ON_DEMAND)
+    assert course.live and not course.recordings.exists()
+    assert course.ticket_types.get().price == 3900
+    past_webinar = EventPage.objects.get(slug=course.slug.removesuffix("-on-demand"))
+    assert past_webinar.is_past and past_webinar.format == EventFormat.WEBINAR
