@@ -81,6 +81,30 @@ def policy_sentences(body):
     return sentences
 
 
+def home_study_policy_sentences(body, *, has_post_test):
+    """What a recorded program (home study) asks under this body, as an attendee should read
+    it: no attendance rules, but the share watched, the post-test and the evaluation."""
+    conditions = []
+    if body.home_study_watched_percent:
+        conditions.append(
+            _("watched at least %(percent)s%% of the recordings")
+            % {"percent": body.home_study_watched_percent}
+        )
+    if has_post_test or body.posttest_required_for_recorded:
+        conditions.append(_("passed the post-test"))
+    conditions.append(_("submitted the program evaluation"))
+    listed = ", ".join(conditions[:-1])
+    listed = (
+        _("%(first)s and %(last)s") % {"first": listed, "last": conditions[-1]}
+        if listed
+        else conditions[-1]
+    )
+    return [
+        _("Credit for the whole program once you have %(conditions)s.") % {"conditions": listed},
+        _("Skipping ahead in a recording does not count as watching it."),
+    ]
+
+
 @dataclass
 class Approval:
     """One body's approval as shown to people before they buy."""
@@ -93,6 +117,7 @@ class Approval:
     hours: str  # e.g. "27 hours (60-minute hours)"
     professions: str
     policy: list = field(default_factory=list)
+    home_study: bool = False  # the policy is home study's, not attendance's
 
 
 @dataclass
@@ -114,10 +139,14 @@ class CEOffer:
         return bool(self.approvals or self.fees)
 
 
-def _approval(offering, *, home_study=False):
+def _approval(offering, *, home_study=False, has_post_test=False):
     """What the event page says of one approval; a recorded program (home study) states the
-    body's home-study approval, as its certificate does."""
+    body's home-study approval and conditions, as its certificate does."""
     body = offering.body
+    if home_study:
+        policy = home_study_policy_sentences(body, has_post_test=has_post_test)
+    else:
+        policy = policy_sentences(body)
     return Approval(
         body_name=body.name,
         short_name=body.short_name,
@@ -126,7 +155,8 @@ def _approval(offering, *, home_study=False):
         course_number=offering.course_number,
         hours=hours_with_unit(body_hours(offering.hours, body), body),
         professions=offering.professions or body.professions,
-        policy=policy_sentences(body),
+        policy=policy,
+        home_study=home_study,
     )
 
 
@@ -153,7 +183,13 @@ def ce_offer(event, add_ons=None):
             # A recording needs a passed post-test under this body's rules: a recorded
             # program without one could never give its credit.
             continue
-        approvals.append(_approval(offering, home_study=home_study))
+        approvals.append(
+            _approval(
+                offering,
+                home_study=home_study,
+                has_post_test=bool(settings and settings.post_test_id),
+            )
+        )
     if add_ons is None:
         add_ons = event.add_ons.all()
     fees = [CEFee(add_on.name, _fee(add_on, event)) for add_on in add_ons if add_on.grants_ce]

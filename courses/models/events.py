@@ -475,7 +475,7 @@ class EventPage(OneQueryViewRestrictions, Page):
         image = self.schema_org_image(request)
         if image:
             data["image"] = [image]
-        if self.is_online:
+        if self.is_online or self.format == EventFormat.ON_DEMAND:
             data["eventAttendanceMode"] = "https://schema.org/OnlineEventAttendanceMode"
             data["location"] = {"@type": "VirtualLocation", "url": url}
         else:

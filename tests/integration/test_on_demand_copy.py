@@ -14,6 +14,7 @@ from cms.roles import EDITOR, EVENT_MANAGER, FINANCE
 from courses.factories import make_event
 from courses.models import EventFormat, EventPage, Presenter
 from tests.integration.test_board_approvals import _edit_form, _text
+from tests.integration.test_post_tests import make_bank
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +124,32 @@ def test_published_courses_are_listed_on_demand_and_not_as_upcoming(client, staf
     assert "December webinar with David Prescott (on demand)" in on_demand
     assert "December webinar with David Prescott (on demand)" not in upcoming
     assert "On demand: watch the recording at any time, at your own pace." in page
+
+
+def test_a_course_page_speaks_of_home_study_not_of_seats_venues_or_attendance(
+    client, staff_signed_in
+):
+    webinar = _past_webinar()
+    body = CEOffering.objects.get(event=webinar).body
+    body.home_study_watched_percent = 80
+    body.save()
+    staff_signed_in(EVENT_MANAGER, email="manager@example.org")
+    client.post(f"/admin/events/{webinar.pk}/on-demand/")
+    course = EventPage.objects.get(format=EventFormat.ON_DEMAND)
+    CEOffering.objects.filter(event=course).update(
+        home_study_statement="Approved for home study (sample)."
+    )
+    # The body asks for a post-test: without one its approval is not advertised at all.
+    EventCESettings.objects.filter(event=course).update(post_test=make_bank())
+    course.save_revision().publish()
+    visitor = client.__class__()
+
+    html = visitor.get(course.url).content.decode()
+    page = _text(visitor.get(course.url))
+
+    assert "Watched online at any time." in page
+    assert "Venue" not in page and "seats left" not in page and "seat left" not in page
+    assert "Approved for home study (sample)." in page
+    assert "Home study: Credit for the whole program once you have watched at least 80% of" in page
+    assert "Attendance and partial credit" not in page
+    assert "OnlineEventAttendanceMode" in html and "OfflineEventAttendanceMode" not in html
