@@ -99,10 +99,12 @@ def home_study_policy_sentences(body, *, has_post_test):
         if listed
         else conditions[-1]
     )
-    return [
-        _("Credit for the whole program once you have %(conditions)s.") % {"conditions": listed},
-        _("Skipping ahead in a recording does not count as watching it."),
+    sentences = [
+        _("Credit for the whole program once you have %(conditions)s.") % {"conditions": listed}
     ]
+    if body.home_study_watched_percent:
+        sentences.append(_("Skipping ahead in a recording does not count as watching it."))
+    return sentences
 
 
 @dataclass
