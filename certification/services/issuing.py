@@ -17,7 +17,7 @@ from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
 from cms.storage import discard_private_file
-from courses.models import EventSession, Registration, RegistrationStatus
+from courses.models import EventPage, EventSession, Registration, RegistrationStatus
 
 from ..credits import (
     headline_hours,
@@ -140,6 +140,7 @@ def issue_certificate(
     notify=True,
     sponsor=None,
     issue_job=None,
+    event=None,
 ):
     """Issue the attendee's certificate, or refuse with the reason they are not eligible.
 
@@ -152,8 +153,11 @@ def issue_certificate(
     such a race gets the winner's certificate back, and its own rendered file is deleted once
     its transaction has rolled back. The database's one-current-certificate constraint is the
     last guard.
+
+    `event`: the registration's event read by `event_with_issue_facts` (a bulk job's, read
+    once for all its attendees); without it, the event is read with the registration.
     """
-    registration = _with_issue_facts(registration)
+    registration = _with_issue_facts(registration, event)
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
@@ -199,30 +203,60 @@ def issue_certificate(
     return saved
 
 
-def _with_issue_facts(registration):
+def _event_facts(prefix=""):
+    """What issuing reads of the event (under `prefix`, the path to it): the schedule with its
+    presenters (for the attendance, the program dates and the presenters), the CE offerings
+    and the add-ons (a seat's own add-on lines are read only where CE is sold). New objects
+    each time: Django may write a prefix into a Prefetch it is given."""
+    return [
+        f"{prefix}add_ons",
+        f"{prefix}presenters",
+        Prefetch(f"{prefix}sessions", queryset=EventSession.objects.select_related("presenter")),
+        Prefetch(
+            f"{prefix}ce_offerings",
+            queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
+        ),
+    ]
+
+
+def event_with_issue_facts(event):
+    """The event with all that issuing reads of it, in five queries. A bulk job reads it once
+    for all its attendees and hands it to `issue_certificate`: the program's facts do not
+    change between two attendees of one job, and reading them again for each certificate
+    cost a quarter of its time. Each attendee's own facts are still read afresh."""
+    return (
+        EventPage.objects.select_related("ce_settings")
+        .prefetch_related(*_event_facts())
+        .get(pk=event.pk)
+    )
+
+
+def _with_issue_facts(registration, event=None):
     """A fresh copy of `registration` with all that issuing reads, in nine queries whatever the
-    number of sessions: the schedule is read once (with its presenters) for the attendance,
-    the program dates and the presenters, and the CE settings once for the credit and the
-    format. A copy, so the caller's object keeps no facts that could go stale."""
+    number of sessions (four when `event` comes from `event_with_issue_facts`): the schedule
+    is read once (with its presenters) for the attendance, the program dates and the
+    presenters, and the CE settings once for the credit and the format. A copy, so the
+    caller's object keeps no facts that could go stale."""
     if registration.pk is None:
         return registration
-    fresh = (
-        Registration.objects.select_related(
-            "event", "event__ce_settings", "booking", "attendee", "evaluation"
+    if event is not None and event.pk == registration.event_id:
+        fresh = (
+            Registration.objects.select_related("booking", "attendee", "evaluation")
+            .prefetch_related("attendances")
+            .filter(pk=registration.pk)
+            .first()
         )
-        .prefetch_related(
-            "attendances",
-            "event__add_ons",  # the seat's own add-on lines are read only where CE is sold
-            "event__presenters",
-            Prefetch("event__sessions", queryset=EventSession.objects.select_related("presenter")),
-            Prefetch(
-                "event__ce_offerings",
-                queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
-            ),
+        if fresh is not None:
+            fresh.event = event
+    else:
+        fresh = (
+            Registration.objects.select_related(
+                "event", "event__ce_settings", "booking", "attendee", "evaluation"
+            )
+            .prefetch_related("attendances", *_event_facts("event__"))
+            .filter(pk=registration.pk)
+            .first()
         )
-        .filter(pk=registration.pk)
-        .first()
-    )
     if fresh is None:
         return registration
     _read_certificates(fresh)
@@ -476,13 +510,16 @@ def run_issue_job(job_id):
         )
     }
     sponsor = CESponsor.current()
+    event = event_with_issue_facts(job.event)
     problems = list(job.problems)
     for done, pk in enumerate(job.registration_ids[job.done :], start=job.done + 1):
         registration = registrations.get(pk)
         try:
             if registration is None:
                 raise CEError(_("Registration %(id)s is not part of this event.") % {"id": pk})
-            issue_certificate(registration, actor=job.requested_by, sponsor=sponsor, issue_job=job)
+            issue_certificate(
+                registration, actor=job.requested_by, sponsor=sponsor, issue_job=job, event=event
+            )
         except CEError as error:
             problems.append(str(error))
         # Progress only moves forward, so a second copy of the job running late cannot

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from certification import services
 from certification.factories import (
@@ -222,3 +223,25 @@ def test_an_auto_issue_that_cannot_issue_keeps_the_evaluation(event, monkeypatch
     response, certificate = services.submit_evaluation(registration, {}, actor=user)
     assert certificate is None
     assert EvaluationResponse.objects.filter(pk=response.pk).exists()
+
+
+def test_a_bulk_issue_reads_the_program_once_and_prints_what_one_issue_prints(event):
+    """The job reads the event's schedule and offerings once for all its attendees, not once
+    per certificate, and each certificate carries the same facts as one issued alone."""
+    alone = services.issue_certificate(eligible(event, "Alone Alma"), notify=False)
+    attendees = [eligible(event, f"Bulk {n}", email=f"bulk{n}@example.org") for n in range(4)]
+    staff = make_user("bulk-reader@example.org", "Bulk Reader")
+    job = services.start_issue_job(event, [r.pk for r in attendees], actor=staff)
+
+    with CaptureQueriesContext(connection) as queries:
+        issuing.run_issue_job(job.pk)
+
+    schedule_reads = [q for q in queries if 'FROM "courses_eventsession"' in q["sql"]]
+    offering_reads = [q for q in queries if 'FROM "certification_ceoffering"' in q["sql"]]
+    assert (len(schedule_reads), len(offering_reads)) == (1, 1)
+    printed = ["program_title", "program_dates", "program_format", "credits", "presenters"]
+    for registration in attendees:
+        certificate = registration.certificates.get()
+        assert [getattr(certificate, f) for f in printed] == [getattr(alone, f) for f in printed]
+        assert certificate.attendee_name == registration.attendee_name
+        assert certificate.completed_on == alone.completed_on
