@@ -131,6 +131,8 @@ def event_page_data(event):
             "presenters": list(event.presenters.all().select_related("photo")),
             "ticket_types": list(event.ticket_types.all()),
             "add_ons": list(event.add_ons.all()),
+            # Whether registering asks a required question (no one-step registration then).
+            "asks_required_question": event.questions.filter(required=True).exists(),
         }
         event._event_page_data = data
     return data

@@ -462,13 +462,16 @@ def attendee_account(registration, purchaser, invite):
     return None
 
 
-def one_step_ticket(event, *, purchaser, ticket_types=None, add_ons=None, now=None):
+def one_step_ticket(
+    event, *, purchaser, ticket_types=None, add_ons=None, asks_required_question=None, now=None
+):
     """The free ticket a signed-in member can take for themselves in one step, or None.
 
     One step means nothing to choose or answer: exactly one ticket on sale, free, for one
     seat, with no access code and no approval; no add-ons; no required question; and a legal
     name on the account to print on the certificate. Anything else keeps the full steps.
-    `ticket_types` / `add_ons`: the event's, when the caller has read them already.
+    `ticket_types` / `add_ons` / `asks_required_question`: the event's, when the caller has
+    read them already (the event page keeps them under the content generation).
     """
     if not (purchaser and purchaser.is_authenticated and purchaser.legal_name.strip()):
         return None
@@ -489,6 +492,8 @@ def one_step_ticket(event, *, purchaser, ticket_types=None, add_ons=None, now=No
         return None
     if list(event.add_ons.all() if add_ons is None else add_ons):
         return None
-    if event.questions.filter(required=True).exists():
+    if asks_required_question is None:
+        asks_required_question = event.questions.filter(required=True).exists()
+    if asks_required_question:
         return None
     return ticket

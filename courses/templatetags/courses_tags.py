@@ -164,6 +164,8 @@ def registration_box(context, event, data=None):
             purchaser=user,
             ticket_types=data["ticket_types"] if data else None,
             add_ons=data["add_ons"] if data else None,
+            # .get: data cached by an earlier release lacks it (then the question is asked).
+            asks_required_question=data.get("asks_required_question") if data else None,
             now=now,
         )
         if ticket is not None:

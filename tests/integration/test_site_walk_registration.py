@@ -177,6 +177,22 @@ def test_a_full_webinar_offers_the_waitlist_not_one_step(client, signed_in):
     assert not Registration.objects.filter(event=event, attendee=signed_in).exists()
 
 
+def test_a_required_question_published_later_ends_one_step_at_once(client, signed_in):
+    """Whether registering asks a required question is kept with the page's shared data (under
+    the content generation): the publish that adds the question shows at once."""
+    event = _webinar()
+    assert "Register (free)" in _text(client.get(event.url))
+
+    event.questions.add(
+        RegistrationQuestion(label="Your agency", kind=QuestionKind.TEXT, required=True)
+    )
+    event.save_revision().publish()
+
+    response = client.get(event.url)
+    assert "Register (free)" not in _text(response)
+    assert 'name="ticket_' in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "variant",
     ["paid", "approval", "question", "add_on", "two_tickets"],
