@@ -5,8 +5,9 @@ certificate (so ≥ 0.5 means a certificate costs at most twice a simple page). 
 CE administrator's bulk issue does per attendee: eligibility from the attendance rows, the
 database rows and audit record, the PDF render, storing it with its SHA-256, and the email
 queued; the event's own facts (schedule, offerings, CE settings) are read once for all, as the
-bulk job reads them (certification.services.event_with_issue_facts). The floor (`tests/perf/floors_documents.py`) is a one-page letter in Latin text, a
-heading and four paragraphs, rendered by WeasyPrint with the same fonts and a font
+bulk job reads them (certification.services.event_with_issue_facts). The floor
+(`tests/perf/floors_documents.py`) is a one-page letter in Latin text, a heading and four
+paragraphs, rendered by WeasyPrint with the same fonts and a font
 configuration kept for the process: no project code, no database. It is the right floor
 because it is the least any PDF page costs with this engine and these fonts; what a
 certificate costs beyond it is the project's template, data and bookkeeping. The attendees
