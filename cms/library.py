@@ -284,7 +284,8 @@ m2m_changed.connect(
 
 
 def join_page(request, library=None):
-    """The styled refusal for a signed-in person outside the member group (403)."""
+    """The styled refusal for anyone outside the member group (403): what membership includes
+    and how to join, with the way to log in for a member who is signed out."""
     if library is None:
         library = library_for_site(Site.find_for_request(request))
     # Ways to join that other apps sell (payments: plans by card or invoice), through the
@@ -311,9 +312,11 @@ def _library_of(page):
 @hooks.register("before_serve_page", order=-1)
 def join_page_for_library_pages(page, request, serve_args, serve_kwargs):
     """Before Wagtail's own check (which would send a signed-in non-member to the login form
-    again): signed-in people outside the member group get the join page. Only library pages
-    are checked here, so other pages cost no extra query."""
-    if not isinstance(page, LIBRARY_PAGE_TYPES) or not request.user.is_authenticated:
+    again, and a signed-out visitor to a login form that does not say what is behind it):
+    anyone outside the member group gets the join page, a signed-out visitor with the way to
+    log in and come back. Only library pages are checked here, so other pages cost no extra
+    query."""
+    if not isinstance(page, LIBRARY_PAGE_TYPES):
         return None
     if _refuses_member_groups(page.get_view_restrictions(), request):
         return join_page(request, _library_of(page))
@@ -322,10 +325,8 @@ def join_page_for_library_pages(page, request, serve_args, serve_kwargs):
 
 @hooks.register("before_serve_document", order=-1)
 def join_page_for_members_only_documents(document, request):
-    """A signed-in person outside the group a document's collection is restricted to gets the
-    join page; a signed-out one is left to Wagtail's check (the site's login, then back)."""
-    if not request.user.is_authenticated:
-        return None
+    """Anyone outside the group a document's collection is restricted to gets the join page
+    (a signed-out visitor with the way to log in and come back to the file)."""
     if _refuses_member_groups(document.collection.get_view_restrictions(), request):
         return join_page(request)
     return None

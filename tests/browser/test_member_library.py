@@ -49,6 +49,10 @@ def test_a_member_signs_in_from_the_library_and_opens_a_manual(page, library, wi
     member.groups.add(Group.objects.get(name=MEMBER_GROUP))
 
     page.goto(library.url)
+    # Signed out, the library says what it is and how a member gets in.
+    expect(page.locator("main h1")).to_have_text("Members' library is for members")
+    assert_accessible(page)
+    page.locator("main").get_by_role("link", name="Log in as a member").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=(/|%2F)member-site(/|%2F)$"))
     page.get_by_label("Email").fill(member.email)
     page.get_by_label("Password").fill(PASSWORD)

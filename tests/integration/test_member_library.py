@@ -2,8 +2,9 @@
 
 A member reads the library and downloads its files; a signed-in non-member or a lapsed member
 gets the join page in the site's style (what membership includes, how to join); a signed-out
-visitor is sent to the site's own login and back. Search and the navigation show the library
-to members only, and the confirmation email of an event that includes membership points to it.
+visitor gets the same page with the way to log in and come back. Search and the navigation
+show the library to members only, and the confirmation email of an event that includes
+membership points to it.
 """
 
 import html as html_lib
@@ -28,7 +29,7 @@ from cms.library import LibraryIndexPage, LibraryItemKind, LibraryItemPage
 from courses.demo import MEMBER_GROUP, load_demo_content
 from courses.factories import UserFactory, events_index, make_event, make_plan, register_with_ce
 from courses.models import EventPage
-from tests.accounts_support import make_member
+from tests.accounts_support import PASSWORD, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -143,14 +144,27 @@ def test_the_menu_link_follows_membership_at_once(member_client, group):
 
 
 @pytest.mark.parametrize("what", ["index", "document"])
-def test_a_signed_out_visitor_is_sent_to_the_sites_login_and_back(client, library, what):
+def test_a_signed_out_visitor_gets_the_join_page_with_the_way_to_log_in_and_back(
+    client, library, what
+):
     url = library.url if what == "index" else _item().document.url
     response = client.get(url)
-    assert response.status_code == 302
-    assert response["Location"] == f"/accounts/login/?next={quote(url)}"
+    assert response.status_code == 403
+    text = _text(response)
+    assert "Members' library is for members" in text
+    assert "What membership includes" in text and "How to join" in text
+    assert "PLACEHOLDER" not in text
+    login = re.search(r'href="(/accounts/login/\?next=[^"]+)"', response.content.decode())
+    assert login and html_lib.unescape(login.group(1)) == f"/accounts/login/?next={quote(url)}"
 
-    login = client.get(response["Location"])
-    assert login.status_code == 200 and "Log in" in _text(login)
+    # The member logs in there and comes back to what they asked for.
+    member = make_member("martha@example.org", "Martha Member")
+    member.groups.add(Group.objects.get(name=MEMBER_GROUP))
+    back = client.post(
+        html_lib.unescape(login.group(1)),
+        {"login": member.email, "password": PASSWORD},
+    )
+    assert back.status_code == 302 and back["Location"] == url
 
 
 def test_search_shows_library_pages_to_members_only(client, library, group):
