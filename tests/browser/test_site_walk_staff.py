@@ -156,7 +156,9 @@ def test_staff_type_prices_fees_and_discounts_in_dollars(page, width):
     ticket_price.fill("395.00")
     page.locator("footer").get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Publish").click()
-    expect(page.locator(".messages")).to_contain_text("has been published")
+    # Publishing saves the revision, the page and its ticket rows and moves the content
+    # generation: on a loaded CI machine that took longer than expect's 5 s once.
+    expect(page.locator(".messages")).to_contain_text("has been published", timeout=30_000)
     assert TicketType.objects.get(event_id=event.pk).price == 39500
 
     page.context.clear_cookies()
