@@ -239,26 +239,17 @@ def _with_issue_facts(registration, event=None):
     caller's object keeps no facts that could go stale."""
     if registration.pk is None:
         return registration
-    if event is not None and event.pk == registration.event_id:
-        fresh = (
-            Registration.objects.select_related("booking", "attendee", "evaluation")
-            .prefetch_related("attendances")
-            .filter(pk=registration.pk)
-            .first()
-        )
-        if fresh is not None:
-            fresh.event = event
-    else:
-        fresh = (
-            Registration.objects.select_related(
-                "event", "event__ce_settings", "booking", "attendee", "evaluation"
-            )
-            .prefetch_related("attendances", *_event_facts("event__"))
-            .filter(pk=registration.pk)
-            .first()
-        )
+    shared_event = event is not None and event.pk == registration.event_id
+    own = Registration.objects.select_related("booking", "attendee", "evaluation")
+    own = own.prefetch_related("attendances")
+    if not shared_event:
+        own = own.select_related("event", "event__ce_settings")
+        own = own.prefetch_related(*_event_facts("event__"))
+    fresh = own.filter(pk=registration.pk).first()
     if fresh is None:
         return registration
+    if shared_event:
+        fresh.event = event
     _read_certificates(fresh)
     return fresh
 
@@ -505,9 +496,8 @@ def run_issue_job(job_id):
     job = IssueJob.objects.select_related("event", "requested_by").get(pk=job_id)
     registrations = {
         r.pk: r
-        for r in job.event.registrations.filter(pk__in=job.registration_ids).select_related(
-            "event", "attendee"
-        )
+        # Each is read afresh when issued; the event comes once, with its facts, below.
+        for r in job.event.registrations.filter(pk__in=job.registration_ids)
     }
     sponsor = CESponsor.current()
     event = event_with_issue_facts(job.event)

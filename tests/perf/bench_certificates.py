@@ -158,10 +158,7 @@ def _registrations(event_id):
     from courses.models import Registration
 
     # As the bulk job reads them (certification.services.issuing.run_issue_job).
-    registrations = Registration.objects.filter(event_id=event_id).select_related(
-        "event", "attendee"
-    )
-    return list(registrations.order_by("pk"))
+    return list(Registration.objects.filter(event_id=event_id).order_by("pk"))
 
 
 def _event(registrations):
