@@ -150,11 +150,21 @@ def render_pdf(template_name, context):
 # are copied into each document as one form XObject that the page draws before its own
 # lines. Drawing the layer's boxes and subsetting its fonts for every document cost as much
 # as laying out the document's own lines.
+#
+# A one-bit picture (a QR code) is not laid out at all: the layer keeps an empty box for it
+# with an id `picture-…`, and the document's picture is drawn into that box as an image of
+# one bit per module, unsmoothed, as WeasyPrint draws the same picture given as an <img>.
+# Laying out, decoding and re-encoding that <img> cost a fifth of a certificate's render.
+#
+# A layer is kept per distinct HTML: for certificates, per program, hours and dates. Most
+# attendees of a program share one; a conference whose attendees came on different days has
+# a few, so a few dozen are kept (each is one page's compressed drawing and subset fonts).
 
-STATIC_LAYERS_KEPT = 4
+STATIC_LAYERS_KEPT = 24
 _LAYER_NAME = "StaticLayer"
 _static_layers = {}
 _SLOT_ID = re.compile(r'id="(slot-[\w-]+)"')
+_PICTURE_PREFIX = "picture-"
 
 
 def _line_extent(box):
@@ -204,14 +214,46 @@ def _slot_places(page_box):
     return places
 
 
+def _picture_places(page_box):
+    """{picture id: (left, top, width, height)} of each `picture-…` box, in CSS px from the
+    page's top left corner (where the document's own page draws it)."""
+    places = {}
+    for box in page_box.descendants():
+        element = getattr(box, "element", None)
+        name = element.get("id", "") if element is not None else ""
+        if name.startswith(_PICTURE_PREFIX) and name not in places:
+            places[name] = (box.content_box_x(), box.content_box_y(), box.width, box.height)
+    return places
+
+
+def _one_bit_image(modules):
+    """A PDF image of `modules` (rows of booleans, True: black), one bit per pixel, drawn
+    without smoothing."""
+    import pydyf
+
+    rows = b"".join(_packed_row(row) for row in modules)
+    extra = {
+        "Type": "/XObject",
+        "Subtype": "/Image",
+        "Width": len(modules[0]),
+        "Height": len(modules),
+        "ColorSpace": "/DeviceGray",
+        "BitsPerComponent": 1,
+        "Interpolate": "false",
+        "Filter": "/FlateDecode",
+    }
+    return pydyf.Stream([zlib.compress(rows)], extra=extra)
+
+
 class _StaticLayer:
     """A laid-out static layer: where each slot is, and the layer as a finished PDF page (its
     content stream compressed, its resources as pypdf read them) to copy into documents."""
 
-    def __init__(self, slots, pdf_bytes):
+    def __init__(self, slots, pictures, pdf_bytes):
         import pypdf
 
         self.slots = slots
+        self.pictures = pictures
         page = pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages[0]
         self.content = zlib.compress(page.get_contents().get_data(), 6)
         self.bbox = [float(number) for number in page.mediabox]
@@ -292,7 +334,7 @@ def _static_layer(template_name, context):
             slot: (left - origin_x, top - origin_y, width, height)
             for slot, (left, top, width, height) in _slot_places(page_box).items()
         }
-        layer = _StaticLayer(slots, rendered.write_pdf())
+        layer = _StaticLayer(slots, _picture_places(page_box), rendered.write_pdf())
     while len(_static_layers) >= STATIC_LAYERS_KEPT:
         del _static_layers[next(iter(_static_layers))]
     _static_layers[key] = layer
@@ -309,9 +351,10 @@ def _placed(html, slots):
     return _SLOT_ID.sub(place, html)
 
 
-def render_pdf_on_static_layer(template_name, lines_template_name, context):
+def render_pdf_on_static_layer(template_name, lines_template_name, context, pictures=None):
     """PDF bytes of `template_name` drawn as its cached static layer plus the document's own
-    lines from `lines_template_name`; None when they do not fit (render the whole instead).
+    lines from `lines_template_name` and `pictures` ({`picture-…` id: rows of modules, True
+    for black}); None when they do not fit (render the whole instead).
 
     Drawing the layer under the lines uses WeasyPrint's `Page.paint`, `Page._page_box`, its
     page stream's resources and `write_pdf(finisher=…)` (checked with 70.x); if a later
@@ -322,15 +365,17 @@ def render_pdf_on_static_layer(template_name, lines_template_name, context):
         return None  # the layers' rules (`.slot`) live in the template's own stylesheet
     try:
         with _render_lock:
-            return _render_on_static_layer(template_name, lines_template_name, context)
+            return _render_on_static_layer(
+                template_name, lines_template_name, context, pictures or {}
+            )
     except Exception:
         log.exception("Could not draw %s on its static layer; rendering it whole", template_name)
         return None
 
 
-def _render_on_static_layer(template_name, lines_template_name, context):
+def _render_on_static_layer(template_name, lines_template_name, context, pictures):
     layer = _static_layer(template_name, context)
-    if layer is None:
+    if layer is None or set(pictures) != set(layer.pictures):
         return None
     slots = layer.slots
     html = render_to_string(lines_template_name, {"font_stack": FONT_STACK, **context})
@@ -357,10 +402,25 @@ def _render_on_static_layer(template_name, lines_template_name, context):
         stream.transform(d=-1, f=page.height * scale)
         stream.draw_x_object(_LAYER_NAME)
         stream.pop_state()
+        for number, (name, modules) in enumerate(sorted(pictures.items())):
+            _draw_picture(stream, scale, f"Picture{number}", modules, layer.pictures[name])
         draw_lines(stream, scale)
 
     page.paint = paint
     return rendered.write_pdf(finisher=lambda _document, pdf: layer.copy_resources(form, pdf))
+
+
+def _draw_picture(stream, scale, resource_name, modules, place):
+    """Draw `modules` as a one-bit image filling `place` (CSS px on a page stream flipped to
+    CSS's downward y axis), the way WeasyPrint draws a replaced box's raster image."""
+    left, top, width, height = place
+    stream._resources["XObject"][resource_name] = _one_bit_image(modules)
+    stream.push_state()
+    stream.transform(a=scale, d=scale)
+    stream.transform(e=left, f=top)
+    stream.transform(a=width, d=-height, f=height)
+    stream.draw_x_object(resource_name)
+    stream.pop_state()
 
 
 def render_combined_pdf(template_name, contexts):
@@ -425,14 +485,11 @@ def qr_code_data_uri(url):
     return image_data_uri(buffer.getvalue(), "image/png")
 
 
-def qr_code_pixels_data_uri(url):
-    """A QR code for `url` with one pixel per module, black and white, as a PNG data URI.
+def qr_code_modules(url):
+    """The QR code for `url` as rows of modules (True: black), its quiet zone included.
 
-    The template scales it up without smoothing (`image-rendering: pixelated`), so it prints
-    as sharp as a large image while WeasyPrint decodes and embeds a few hundred bytes. The
-    mask is fixed rather than chosen by scoring all eight (every mask scans; scoring them
-    costs more than the rest of the code), and the PNG is written here, one bit per pixel,
-    in a third of the time Pillow takes to build and save the image.
+    The mask is fixed rather than chosen by scoring all eight (every mask scans; scoring them
+    costs more than the rest of the code).
     """
     import qrcode
 
@@ -440,7 +497,24 @@ def qr_code_pixels_data_uri(url):
     code = qrcode.QRCode(border=4, box_size=1, mask_pattern=0)
     code.add_data(url)
     code.make(fit=True)
-    return image_data_uri(_one_bit_png(code.get_matrix()), "image/png")
+    return code.get_matrix()
+
+
+def one_bit_png_data_uri(modules):
+    """`modules` (rows, True: black) as a PNG data URI of one pixel per module.
+
+    A template scales it up without smoothing (`image-rendering: pixelated`), so it prints as
+    sharp as a large image while WeasyPrint decodes and embeds a few hundred bytes; the PNG
+    is written here, one bit per pixel, in a third of the time Pillow takes.
+    """
+    return image_data_uri(_one_bit_png(modules), "image/png")
+
+
+def _packed_row(row):
+    """One row of modules as bytes of one bit per pixel, 0 for black, padded to whole bytes
+    (as both PNG's and PDF's one-bit greyscale read it)."""
+    bits = "".join("0" if dark else "1" for dark in row).ljust(-(-len(row) // 8) * 8, "0")
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def _one_bit_png(rows):
@@ -448,8 +522,7 @@ def _one_bit_png(rows):
     size = len(rows)
     pixels = bytearray()
     for row in rows:
-        bits = "".join("0" if dark else "1" for dark in row).ljust(-(-size // 8) * 8, "0")
-        pixels += b"\0" + int(bits, 2).to_bytes(len(bits) // 8, "big")  # filter type 0
+        pixels += b"\0" + _packed_row(row)  # filter type 0
 
     def chunk(kind, data):
         return (

@@ -111,9 +111,9 @@ def signature_data_uri(sponsor):
     return _signatures[name]
 
 
-def qr_code_data_uri(url):
-    """The verification link's QR code, one pixel per module (see cms.pdf)."""
-    return pdf.qr_code_pixels_data_uri(url)
+def qr_code_modules(url):
+    """The verification link's QR code as rows of modules (see cms.pdf)."""
+    return pdf.qr_code_modules(url)
 
 
 def program_presenters(event):
@@ -121,7 +121,7 @@ def program_presenters(event):
     session order, then the event's other presenters in page order, each once."""
     names = []
     if "sessions" in getattr(event, "_prefetched_objects_cache", {}):
-        # Read with the event (`_with_issue_facts`), presenters included.
+        # Read with the event (`issue_facts.with_issue_facts`), presenters included.
         sessions = sorted(event.sessions.all(), key=lambda s: (s.start, s.sort_order, s.pk))
     else:
         sessions = event.sessions.select_related("presenter").order_by("start", "sort_order", "pk")

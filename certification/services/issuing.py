@@ -4,11 +4,11 @@ task is defined here, beside what it runs.
 """
 
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,7 @@ from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
 from cms.storage import discard_private_file
-from courses.models import EventPage, EventSession, Registration, RegistrationStatus
+from courses.models import Registration, RegistrationStatus
 
 from ..credits import (
     headline_hours,
@@ -26,7 +26,6 @@ from ..credits import (
     session_presence,
 )
 from ..models import (
-    CEOffering,
     Certificate,
     CertificateStatus,
     CESponsor,
@@ -39,7 +38,7 @@ from .certificate_facts import (
     program_dates,
     program_format,
     program_presenters,
-    qr_code_data_uri,
+    qr_code_modules,
     signature_data_uri,
 )
 from .common import CEError, NotEligible, absolute_url
@@ -49,6 +48,12 @@ from .eligibility import (
     current_certificate,
     eligibility,
     revocation_label,
+)
+from .issue_facts import (
+    event_with_issue_facts,
+    read_certificates,
+    with_certificates_flag,
+    with_issue_facts,
 )
 from .licenses import registration_licenses
 
@@ -66,6 +71,7 @@ def certificate_context(certificate, *, sponsor=None):
     sponsor = sponsor if sponsor is not None else CESponsor.current()
     signature = signature_data_uri(sponsor)
     verify_url = absolute_url(certificate.get_verification_url())
+    qr_modules = qr_code_modules(verify_url)
     return {
         "certificate": certificate,
         "credits": certificate.credits,
@@ -73,7 +79,10 @@ def certificate_context(certificate, *, sponsor=None):
         "sponsor": sponsor,
         "signature_data_uri": signature,
         "verify_url": verify_url,
-        "qr_data_uri": qr_code_data_uri(verify_url),
+        "qr_modules": qr_modules,
+        # A callable, which the template calls only when it prints the whole certificate: on
+        # its static layer the QR code is drawn from the modules (cms.pdf).
+        "qr_data_uri": partial(pdf.one_bit_png_data_uri, qr_modules),
         "sample": any(line.get("sample") for line in certificate.credits),
     }
 
@@ -82,8 +91,19 @@ def render_certificate(certificate, *, sponsor=None):
     """The certificate's PDF: its own lines drawn on the program's static layer, laid out once
     (cms.pdf); the whole template when a line does not fit the space the layer leaves."""
     context = certificate_context(certificate, sponsor=sponsor)
-    data = pdf.render_pdf_on_static_layer(CERTIFICATE_TEMPLATE, CERTIFICATE_LINES_TEMPLATE, context)
+    data = render_on_static_layer(context)
     return data if data is not None else pdf.render_pdf(CERTIFICATE_TEMPLATE, context)
+
+
+def render_on_static_layer(context):
+    """The certificate of `context` drawn on its program's static layer: its own lines and
+    its QR code; None when a line does not fit the room the layer leaves for it."""
+    return pdf.render_pdf_on_static_layer(
+        CERTIFICATE_TEMPLATE,
+        CERTIFICATE_LINES_TEMPLATE,
+        context,
+        pictures={"picture-qr": context["qr_modules"]},
+    )
 
 
 def certificate_filename(certificate):
@@ -157,7 +177,7 @@ def issue_certificate(
     `event`: the registration's event read by `event_with_issue_facts` (a bulk job's, read
     once for all its attendees); without it, the event is read with the registration.
     """
-    registration = _with_issue_facts(registration, event)
+    registration = with_issue_facts(registration, event)
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
@@ -203,79 +223,6 @@ def issue_certificate(
     return saved
 
 
-def _event_facts(prefix=""):
-    """What issuing reads of the event (under `prefix`, the path to it): the schedule with its
-    presenters (for the attendance, the program dates and the presenters), the CE offerings
-    and the add-ons (a seat's own add-on lines are read only where CE is sold). New objects
-    each time: Django may write a prefix into a Prefetch it is given."""
-    return [
-        f"{prefix}add_ons",
-        f"{prefix}presenters",
-        Prefetch(f"{prefix}sessions", queryset=EventSession.objects.select_related("presenter")),
-        Prefetch(
-            f"{prefix}ce_offerings",
-            queryset=CEOffering.objects.select_related("body").order_by("body__short_name"),
-        ),
-    ]
-
-
-def event_with_issue_facts(event):
-    """The event with all that issuing reads of it, in five queries. A bulk job reads it once
-    for all its attendees and hands it to `issue_certificate`: the program's facts do not
-    change between two attendees of one job, and reading them again for each certificate
-    cost a quarter of its time. Each attendee's own facts are still read afresh."""
-    return (
-        EventPage.objects.select_related("ce_settings")
-        .prefetch_related(*_event_facts())
-        .get(pk=event.pk)
-    )
-
-
-def _with_issue_facts(registration, event=None):
-    """A fresh copy of `registration` with all that issuing reads, in nine queries whatever the
-    number of sessions (four when `event` comes from `event_with_issue_facts`): the schedule
-    is read once (with its presenters) for the attendance, the program dates and the
-    presenters, and the CE settings once for the credit and the format. A copy, so the
-    caller's object keeps no facts that could go stale."""
-    if registration.pk is None:
-        return registration
-    shared_event = event is not None and event.pk == registration.event_id
-    own = Registration.objects.select_related("booking", "attendee", "evaluation")
-    own = own.prefetch_related("attendances")
-    if not shared_event:
-        own = own.select_related("event", "event__ce_settings")
-        own = own.prefetch_related(*_event_facts("event__"))
-    fresh = own.filter(pk=registration.pk).first()
-    if fresh is None:
-        return registration
-    if shared_event:
-        fresh.event = event
-    _read_certificates(fresh)
-    return fresh
-
-
-def _read_certificates(registration):
-    """The registration's current certificate and blocking revocation, in one query, where
-    `current_certificate` and `blocking_revocation` look for them first."""
-    # The event page and the staff member are not joined: only a revocation's label reads
-    # them, which is rare, and the page's columns cost more than the rest of the query.
-    rows = list(
-        Certificate.objects.filter(registration=registration).filter(
-            Q(status=CertificateStatus.ISSUED)
-            | Q(status=CertificateStatus.REVOKED, reinstated_at__isnull=True)
-        )
-    )
-    issued = [c for c in rows if c.status == CertificateStatus.ISSUED]
-    revoked = [c for c in rows if c.status == CertificateStatus.REVOKED]
-    # The orders those two functions read in.
-    issued.sort(key=lambda c: c.issued_at, reverse=True)
-    revoked.sort(
-        key=lambda c: (c.revoked_at is None, c.revoked_at or c.issued_at, c.pk), reverse=True
-    )
-    registration.issued_certificates = issued
-    registration.blocking_revocations = revoked
-
-
 def _new_certificate(registration, earned, *, sponsor, actor, presence=None):
     """The certificate's printed facts, copied from the registration and event (unsaved)."""
     event = registration.event
@@ -313,11 +260,33 @@ def _save_issued(certificate, *, actor, notify):
 
     Returns the certificate that is current afterwards: this one, or the one that won.
     """
+    try:
+        return _save_issued_under_lock(certificate, actor=actor, notify=notify)
+    except IntegrityError:
+        # The one-current-certificate constraint: a racing issue committed first (a database
+        # without row locks, or a registration row locked under another name). This
+        # transaction is rolled back whole, a reissue's superseding included; the winner
+        # stands. (No savepoint around the insert: it costs two round trips every time.)
+        if certificate.supersedes is not None:
+            raise
+        existing = Certificate.objects.filter(
+            registration_id=certificate.registration_id, status=CertificateStatus.ISSUED
+        ).first()  # the constraint allows one
+        if existing is None:
+            raise
+        return existing
+
+
+def _save_issued_under_lock(certificate, *, actor, notify):
     superseded = certificate.supersedes
     with transaction.atomic():
-        registration = lock_one(Registration, certificate.registration_id)
+        registration = lock_one(
+            with_certificates_flag(Registration.objects),
+            certificate.registration_id,
+            of=("self",),
+        )
         if superseded is None:
-            _read_certificates(registration)
+            read_certificates(registration)
             existing = current_certificate(registration)
             if existing is not None:
                 return existing
@@ -342,18 +311,7 @@ def _save_issued(certificate, *, actor, notify):
             superseded.status = CertificateStatus.SUPERSEDED
             superseded.save(update_fields=["status"])
             certificate.supersedes = superseded
-        try:
-            # A savepoint: if a racing issue committed first (a database without row locks,
-            # or a registration row locked under another name), the constraint says so here.
-            with transaction.atomic():
-                certificate.save()
-        except IntegrityError:
-            if superseded is None:
-                del registration.issued_certificates  # read again: the winner is there now
-            existing = current_certificate(registration) if superseded is None else None
-            if existing is None:
-                raise
-            return existing
+        certificate.save()
         audit.record(
             "certification.certificate.issued",
             certificate,

@@ -132,6 +132,36 @@ def test_auto_issue_racing_a_bulk_issue_gives_one_certificate(slow_render):
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.attendee_email for r in registrations)
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_issue_that_meets_the_constraint_returns_the_winner_and_leaves_no_file(monkeypatch):
+    # The lock did not keep a racing issue out (a database without row locks): the winner's
+    # certificate committed after this issue checked. The constraint refuses the second one;
+    # the loser's transaction rolls back whole, its file is deleted, and it returns the winner.
+    event = ce_event()
+    (registration,) = eligible(event, 1)
+    render = issuing.render_certificate
+    winner = {}
+
+    def render_while_another_issue_commits(certificate, **kwargs):
+        data = render(certificate, **kwargs)
+        if not winner:
+            winner["certificate"] = None  # the winner renders as it always does
+            winner["certificate"] = services.issue_certificate(registration)
+            # What this issue's check under the lock would have seen before the winner.
+            monkeypatch.setattr(issuing, "current_certificate", lambda _registration: None)
+        return data
+
+    monkeypatch.setattr(issuing, "render_certificate", render_while_another_issue_commits)
+
+    returned = services.issue_certificate(registration)
+
+    assert returned.pk == winner["certificate"].pk
+    assert_one_current_each([registration])
+    assert OutboxMessage.objects.count() == 1  # the winner's email, not the loser's
+    # The connection is usable after the refused insert.
+    assert Certificate.objects.filter(registration=registration).count() == 1
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_overlapping_bulk_issues_give_one_certificate_each(slow_render):

@@ -21,9 +21,9 @@ from certification.factories import (
 from certification.models import EvaluationResponse
 from certification.services import certificate_pdf_bytes, issue_certificate
 from certification.services.issuing import (
-    CERTIFICATE_LINES_TEMPLATE,
     CERTIFICATE_TEMPLATE,
     certificate_context,
+    render_on_static_layer,
 )
 from cms import pdf
 from courses.attendance import check_in
@@ -82,9 +82,7 @@ def test_a_layered_certificate_is_the_whole_certificate_pixel_for_pixel(issued, 
     certificate = issued(name)
     context = certificate_context(certificate)
 
-    layered = pdf.render_pdf_on_static_layer(
-        CERTIFICATE_TEMPLATE, CERTIFICATE_LINES_TEMPLATE, context
-    )
+    layered = render_on_static_layer(context)
     whole = pdf.render_pdf(CERTIFICATE_TEMPLATE, context)
 
     assert layered is not None, "the certificate fell back to the whole render"
@@ -116,10 +114,7 @@ def test_a_name_too_long_for_its_line_is_rendered_whole_and_printed_in_full(issu
     certificate = issued(name)
     context = certificate_context(certificate)
 
-    assert (
-        pdf.render_pdf_on_static_layer(CERTIFICATE_TEMPLATE, CERTIFICATE_LINES_TEMPLATE, context)
-        is None
-    )
+    assert render_on_static_layer(context) is None
     flat = " ".join(layout_text(certificate_pdf_bytes(certificate)).split())
     assert name in flat
     assert "Feedback-Informed Treatment Intensive" in flat
