@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cms import audit, pdf
+from cms import audit, pdf, pdf_layers
 from cms.email import send_templated_email
 from cms.locking import Busy, lock_one
 from cms.outbox import enqueue
@@ -81,7 +81,7 @@ def certificate_context(certificate, *, sponsor=None):
         "verify_url": verify_url,
         "qr_modules": qr_modules,
         # A callable, which the template calls only when it prints the whole certificate: on
-        # its static layer the QR code is drawn from the modules (cms.pdf).
+        # its static layer the QR code is drawn from the modules (cms.pdf_layers).
         "qr_data_uri": partial(pdf.one_bit_png_data_uri, qr_modules),
         "sample": any(line.get("sample") for line in certificate.credits),
     }
@@ -89,7 +89,7 @@ def certificate_context(certificate, *, sponsor=None):
 
 def render_certificate(certificate, *, sponsor=None):
     """The certificate's PDF: its own lines drawn on the program's static layer, laid out once
-    (cms.pdf); the whole template when a line does not fit the space the layer leaves."""
+    (cms.pdf_layers); the whole template when a line does not fit the space the layer leaves."""
     context = certificate_context(certificate, sponsor=sponsor)
     data = render_on_static_layer(context)
     return data if data is not None else pdf.render_pdf(CERTIFICATE_TEMPLATE, context)
@@ -98,7 +98,7 @@ def render_certificate(certificate, *, sponsor=None):
 def render_on_static_layer(context):
     """The certificate of `context` drawn on its program's static layer: its own lines and
     its QR code; None when a line does not fit the room the layer leaves for it."""
-    return pdf.render_pdf_on_static_layer(
+    return pdf_layers.render_pdf_on_static_layer(
         CERTIFICATE_TEMPLATE,
         CERTIFICATE_LINES_TEMPLATE,
         context,

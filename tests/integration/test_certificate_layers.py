@@ -1,4 +1,4 @@
-"""Certificates drawn on their program's static layer (cms.pdf.render_pdf_on_static_layer)
+"""Certificates drawn on their program's static layer (cms.pdf_layers.render_pdf_on_static_layer)
 look and read exactly like the whole template rendered at once, and fall back to the whole
 render when a line does not fit the room the layer leaves."""
 
