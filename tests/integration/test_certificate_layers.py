@@ -5,6 +5,7 @@ render when a line does not fit the room the layer leaves."""
 import io
 import subprocess
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from PIL import Image, ImageChops
@@ -60,7 +61,7 @@ def issued(db):
         course_number="20-123456",
     )
 
-    def issue(name):
+    def issue(name, sessions_attended=None):
         registration = make_registration(
             event,
             name=name,
@@ -69,7 +70,7 @@ def issued(db):
             license_jurisdiction="FL",
             profession="Psychologist",
         )
-        for session in event.sessions.all():
+        for session in list(event.sessions.order_by("start"))[:sessions_attended]:
             check_in(registration, session, at=session.start - timedelta(minutes=5))
         EvaluationResponse.objects.create(registration=registration, event=event)
         return issue_certificate(registration)
@@ -118,3 +119,22 @@ def test_a_name_too_long_for_its_line_is_rendered_whole_and_printed_in_full(issu
     flat = " ".join(layout_text(certificate_pdf_bytes(certificate)).split())
     assert name in flat
     assert "Feedback-Informed Treatment Intensive" in flat
+
+
+def test_attendees_with_other_hours_are_drawn_on_a_layer_of_their_own(issued):
+    # The hours are printed on the program's layer: an attendee who missed a session gets a
+    # layer with their own hours, and the next full attendee is drawn on the full one again.
+    full = issued("Jane Doe")
+    partial = issued("John Roe", sessions_attended=2)
+    full_again = issued("Maria Lopez")
+
+    assert (full.total_hours, partial.total_hours) == (Decimal("5.00"), Decimal("3.00"))
+    for certificate, hours in [(full, "5.00"), (partial, "3.00"), (full_again, "5.00")]:
+        context = certificate_context(certificate)
+        layered = render_on_static_layer(context)
+        assert layered is not None
+        text = " ".join(layout_text(certificate_pdf_bytes(certificate)).split())
+        assert f"{hours} hours" in text
+        assert certificate.attendee_name in text
+        assert layout_text(layered) == layout_text(pdf.render_pdf(CERTIFICATE_TEMPLATE, context))
+    assert "3.00 hours" not in layout_text(certificate_pdf_bytes(full_again))
