@@ -171,3 +171,49 @@ def test_certificate_pdf_holds_every_required_field(event_with_ce, script):
     assert not letters & boxed, letters & boxed
     assert "?" not in flat and "\ufffd" not in flat
     assert certificate.status == CertificateStatus.ISSUED
+
+
+def _box_by_class(page_box, class_name):
+    return next(
+        box
+        for box in page_box.descendants()
+        if getattr(box, "element", None) is not None
+        and class_name in (box.element.get("class") or "").split()
+        and box.element_tag == "table"
+    )
+
+
+def test_four_approvals_with_long_statements_stay_above_the_signature_and_qr_code(
+    event_with_ce,
+):
+    # The Training of Trainers conference prints four approvals: the table once ran under the
+    # signature and the QR code (the part above the footer had a fixed height).
+    long_statement = (
+        "Approved provider of continuing education for the state board, which accepts this "
+        "program for the license renewal of its licensees; the sponsor maintains "
+        "responsibility for the program and its content, and keeps attendance records for "
+        "five years, as the board's rules for approved providers of this profession require. "
+    )
+    for short_name in ("FL491", "FLPSY", "NBCC", "APA"):
+        body = make_body(short_name)
+        body.name = f"Florida Board of Clinical Social Work, Marriage & Family Therapy {short_name}"
+        body.approval_statement = long_statement
+        body.save()
+        make_offering(event_with_ce, body, course_number=f"20-{short_name}")
+    registration = make_registration(event_with_ce, name="Ana Lucía Pérez", license_number="SW1")
+    full_attendance(registration)
+    EvaluationResponse.objects.create(registration=registration, event=event_with_ce)
+    certificate = issue_certificate(registration)
+
+    from certification.services.issuing import CERTIFICATE_TEMPLATE, certificate_context
+
+    document, stylesheets = pdf._html(CERTIFICATE_TEMPLATE, certificate_context(certificate))
+    rendered = document.render(stylesheets=stylesheets, font_config=pdf._font_config())
+    assert len(rendered.pages) == 1
+    page_box = rendered.pages[0]._page_box
+    credits = _box_by_class(page_box, "credits")
+    footer = _box_by_class(page_box, "footer")
+    assert credits.position_y + credits.margin_height() <= footer.position_y
+    data = certificate_pdf_bytes(certificate)
+    assert len(PdfReader(io.BytesIO(data)).pages) == 1
+    assert "keeps attendance records" in " ".join(pdf_text(data).split())
