@@ -138,3 +138,18 @@ def test_attendees_with_other_hours_are_drawn_on_a_layer_of_their_own(issued):
         assert certificate.attendee_name in text
         assert layout_text(layered) == layout_text(pdf.render_pdf(CERTIFICATE_TEMPLATE, context))
     assert "3.00 hours" not in layout_text(certificate_pdf_bytes(full_again))
+
+
+def test_the_widest_certificate_id_is_drawn_on_one_line_on_the_layer(issued):
+    # IDs are random: one of mostly wide letters once wrapped at a hyphen onto two lines,
+    # which also sent that certificate to the whole render.
+    certificate = issued("Jane Doe")
+    certificate.code = "CE-WWWW-MMWW-WWMM-WWWW"
+    context = certificate_context(certificate)
+
+    layered = render_on_static_layer(context)
+
+    assert layered is not None, "the ID did not fit its line"
+    assert "CE-WWWW-MMWW-WWMM-WWWW" in layout_text(layered)
+    whole = pdf.render_pdf(CERTIFICATE_TEMPLATE, context)
+    assert "CE-WWWW-MMWW-WWMM-WWWW" in layout_text(whole)
