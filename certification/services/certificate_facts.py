@@ -111,11 +111,6 @@ def signature_data_uri(sponsor):
     return _signatures[name]
 
 
-def qr_code_modules(url):
-    """The verification link's QR code as rows of modules (see cms.pdf)."""
-    return pdf.qr_code_modules(url)
-
-
 def program_presenters(event):
     """The presenters' names as the certificate prints them: the schedule's presenters in
     session order, then the event's other presenters in page order, each once."""

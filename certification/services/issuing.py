@@ -38,7 +38,6 @@ from .certificate_facts import (
     program_dates,
     program_format,
     program_presenters,
-    qr_code_modules,
     signature_data_uri,
 )
 from .common import CEError, NotEligible, absolute_url
@@ -71,7 +70,7 @@ def certificate_context(certificate, *, sponsor=None):
     sponsor = sponsor if sponsor is not None else CESponsor.current()
     signature = signature_data_uri(sponsor)
     verify_url = absolute_url(certificate.get_verification_url())
-    qr_modules = qr_code_modules(verify_url)
+    qr_modules = pdf.qr_code_modules(verify_url)
     return {
         "certificate": certificate,
         "credits": certificate.credits,

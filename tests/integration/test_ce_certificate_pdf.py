@@ -20,6 +20,7 @@ from certification.factories import (
 )
 from certification.models import CertificateStatus, CreditBasis, EvaluationResponse
 from certification.services import certificate_pdf_bytes, issue_certificate
+from certification.services.issuing import CERTIFICATE_TEMPLATE, certificate_context
 from cms import pdf
 from courses.attendance import check_in
 
@@ -204,8 +205,6 @@ def test_four_approvals_with_long_statements_stay_above_the_signature_and_qr_cod
     full_attendance(registration)
     EvaluationResponse.objects.create(registration=registration, event=event_with_ce)
     certificate = issue_certificate(registration)
-
-    from certification.services.issuing import CERTIFICATE_TEMPLATE, certificate_context
 
     document, stylesheets = pdf._html(CERTIFICATE_TEMPLATE, certificate_context(certificate))
     rendered = document.render(stylesheets=stylesheets, font_config=pdf._font_config())
