@@ -42,7 +42,7 @@ from datetime import timedelta
 from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -83,6 +83,70 @@ def enqueue_email(data, *, key=None, new_key=False):
     if new_key:
         return _write_new(OutboxKind.EMAIL, subject, data, key)
     return _write(OutboxKind.EMAIL, subject, data, key)
+
+
+def insert_and_enqueue(insert, task, *, key_prefix, key_suffix=""):
+    """Run `insert`, an (sql, params) `INSERT ... RETURNING <its pk>` that may insert nothing
+    (`ON CONFLICT DO NOTHING`), and promise `task(pk)` for the row it inserted, under the key
+    `key_prefix + pk + key_suffix` (a new key: the row is new). Returns the pk, or None when
+    nothing was inserted (and nothing promised).
+
+    On PostgreSQL the row and its promise are one statement (the insert as a data-modifying
+    WITH): one round trip and one commit, so the two are written together or not at all. That
+    is most of the cost of an endpoint that only stores and promises (the Stripe webhook).
+    SQLite has no data-modifying WITH: there it is the insert, then `enqueue(new_key=True)`.
+    """
+    name = task if isinstance(task, str) else task.name
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(*insert)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        key = f"{key_prefix}{row[0]}{key_suffix}"
+        _write_new(OutboxKind.TASK, name, {"args": [row[0]], "kwargs": {}}, key)
+        return row[0]
+    statement, params = _promise_of_inserted_row(insert, name, key_prefix, key_suffix)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message_pk, inserted_pk = row
+    transaction.on_commit(lambda: dispatch(message_pk))
+    return inserted_pk
+
+
+def _promise_of_inserted_row(insert, name, key_prefix, key_suffix):
+    """PostgreSQL: `insert` as a WITH, and the promise's INSERT selecting from it. Every value
+    but the task's argument and key is the model's own (its defaults, each prepared by its
+    field); the argument and key are the inserted pk, which only the database knows."""
+    insert_sql, insert_params = insert
+    message = OutboxMessage(kind=OutboxKind.TASK, name=name, next_attempt_at=timezone.now())
+    meta, quote = OutboxMessage._meta, connection.ops.quote_name
+    columns, values, params = [], [], []
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(field.column))
+        if field.name == "payload":
+            values.append(
+                "jsonb_build_object('args', jsonb_build_array(inserted.pk), 'kwargs', '{}'::jsonb)"
+            )
+        elif field.name == "key":
+            values.append("%s || CAST(inserted.pk AS text) || %s")
+            params += [key_prefix, key_suffix]
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(message, add=True), connection))
+    # Built from the model's own table and column names only; the values are parameters.
+    statement = (
+        f"WITH inserted (pk) AS ({insert_sql}) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM inserted "
+        f"RETURNING {quote(meta.pk.column)}, (SELECT pk FROM inserted)"
+    )
+    return statement, [*insert_params, *params]
 
 
 def _write(kind, name, payload, key):
@@ -168,8 +232,8 @@ def _claim(message_id):
 
 def _perform(message):
     if message.kind == OutboxKind.EMAIL:
-        connection = get_connection(settings.EMAIL_DELIVERY_BACKEND)
-        deserialize_message(message.payload, connection=connection).send()
+        mail_connection = get_connection(settings.EMAIL_DELIVERY_BACKEND)
+        deserialize_message(message.payload, connection=mail_connection).send()
         return
     task = _registered_task(message.name)
     payload = message.payload

@@ -46,43 +46,45 @@ def stripe_webhook(request):
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         log.warning("Rejected a webhook without a valid Stripe signature")
         return HttpResponseBadRequest("Invalid Stripe signature.")
-    record, pending = store_event(event_id, event_type, event)
+    _, pending = store_event(event_id, event_type, event)
     return JsonResponse({"received": True, "duplicate": not pending})
 
 
 def store_event(event_id, event_type, payload):
     """Store the event once and promise to process it.
 
-    Returns (record, pending): `pending` is False only for an event already processed (a true
-    duplicate). An unprocessed event is promised again unless an earlier promise still waits.
+    Returns (the stored event's pk, pending): `pending` is False only for an event already
+    processed (a true duplicate). An unprocessed event is promised again unless an earlier
+    promise still waits.
 
-    A first delivery costs two statements and no transaction of its own: one INSERT that
-    skips a known event id (`ON CONFLICT DO NOTHING`, committed by itself), then the promise
-    (a `cms.outbox` row, handed to the worker once written). The endpoint's cost is its round
-    trips to the database; a BEGIN, a COMMIT and a savepoint would be three more. Should the
-    process die between the two, the stored event is still unprocessed, and reconciliation
-    (`process_stale_events`) processes it: storing it is what must not be lost. A repeated
-    delivery stores nothing and is handled in a transaction of its own; one that arrives
-    between the two finds no promise yet and makes its own (processing twice changes
+    A first delivery is one statement on PostgreSQL, with no transaction of its own: the
+    INSERT that skips a known event id (`ON CONFLICT DO NOTHING`) and the promise (a
+    `cms.outbox` row, handed to the worker once committed) written together
+    (`services.store_new_event`). The endpoint's cost is its round trips and commits; a
+    BEGIN, a COMMIT and a savepoint would be three more. On SQLite they are two statements;
+    should the process die between them, the stored event is still unprocessed and
+    reconciliation (`process_stale_events`) processes it: storing it is what must not be
+    lost. A repeated delivery stores nothing and is handled in a transaction of its own; one
+    that arrives before the promise is written makes its own (processing twice changes
     nothing).
     """
-    record = _insert_new_event(event_id, event_type, payload)
-    if record is not None:
-        services.queue_event(record, just_stored=True)
-        return record, True
+    event_pk = services.store_new_event(_new_event_insert(event_id, event_type, payload))
+    if event_pk is not None:
+        return event_pk, True
     with transaction.atomic():
         WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
         record = WebhookEvent.objects.get(stripe_event_id=event_id)
         if record.processed_at is not None:
-            return record, False
+            return record.pk, False
         if event_processing_waits(record):
-            return record, True
+            return record.pk, True
         services.queue_event(record)
-    return record, True
+    return record.pk, True
 
 
-def _insert_new_event(event_id, event_type, payload):
-    """The stored event, or None when one with this id is stored already: one INSERT.
+def _new_event_insert(event_id, event_type, payload):
+    """(sql, params): one INSERT of the event that returns its pk, or nothing when an event
+    with this id is stored already.
 
     The row is the model's own (its defaults, each value prepared by its field), written
     without an IntegrityError to recover from (nothing listens for its `post_save`).
@@ -101,11 +103,4 @@ def _insert_new_event(event_id, event_type, payload):
     values = [
         field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    record.pk = row[0]
-    record._state.adding, record._state.db = False, connection.alias
-    return record
+    return statement, values

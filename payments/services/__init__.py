@@ -80,6 +80,7 @@ from .stripe_events import (
     process_stale_events,
     queue_event,
     report_unmatched_stripe_event,
+    store_new_event,
 )
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "process_event",
     "process_stale_events",
     "queue_event",
+    "store_new_event",
     "report_unmatched_stripe_event",
     # policy
     "CancellationQuote",

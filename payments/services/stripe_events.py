@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from cms.locking import Busy
 from cms.models import OutboxMessage, OutboxStatus
-from cms.outbox import enqueue
+from cms.outbox import enqueue, insert_and_enqueue
 from payments.models import WebhookEvent
 
 from . import membership
@@ -183,8 +183,25 @@ def process_webhook_event(event_pk):
         raise
 
 
+PROMISE_KEY_PREFIX = "payments:stripe-event:"
+
+
 def _promise_key(event_pk):
-    return f"payments:stripe-event:{event_pk}:"
+    return f"{PROMISE_KEY_PREFIX}{event_pk}:"
+
+
+def store_new_event(insert):
+    """Run `insert`, the (sql, params) INSERT of a new event that returns its pk and inserts
+    nothing for a known event id, and promise to process the event it stored: one statement
+    on PostgreSQL (`cms.outbox.insert_and_enqueue`). The promise's key is that of the first
+    delivery, as `queue_event` would make it. Returns the new event's pk, or None."""
+    first_delivery = WebhookEvent._meta.get_field("deliveries").default
+    return insert_and_enqueue(
+        insert,
+        process_webhook_event,
+        key_prefix=PROMISE_KEY_PREFIX,
+        key_suffix=f":{first_delivery}",
+    )
 
 
 def queue_event(event, *, just_stored=False):

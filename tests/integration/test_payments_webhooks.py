@@ -546,8 +546,8 @@ def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fa
     fake_stripe.complete_session(order.stripe_checkout_session_id)
     event = fake_stripe.sent_events[-1]
     # Stored, but the worker died before processing it.
-    record, _ = webhooks.store_event(event["id"], event["type"], event)
-    WebhookEvent.objects.filter(pk=record.pk).update(
+    event_pk, _ = webhooks.store_event(event["id"], event["type"], event)
+    WebhookEvent.objects.filter(pk=event_pk).update(
         received_at=timezone.now() - timedelta(minutes=30)
     )
 
@@ -557,7 +557,7 @@ def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fa
     assert "Processed 1 stored webhook event" in out.getvalue()
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    assert WebhookEvent.objects.get(pk=record.pk).processed_at is not None
+    assert WebhookEvent.objects.get(pk=event_pk).processed_at is not None
 
 
 def test_a_second_payment_for_a_paid_order_is_refunded_automatically(client, fake_stripe):
