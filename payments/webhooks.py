@@ -18,7 +18,7 @@ import json
 import logging
 
 import stripe
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -68,7 +68,7 @@ def store_event(event_id, event_type, payload):
     that arrives before the promise is written makes its own (processing twice changes
     nothing).
     """
-    event_pk = services.store_new_event(_new_event_insert(event_id, event_type, payload))
+    event_pk = services.store_new_event(event_id, event_type, payload)
     if event_pk is not None:
         return event_pk, True
     with transaction.atomic():
@@ -80,27 +80,3 @@ def store_event(event_id, event_type, payload):
             return record.pk, True
         services.queue_event(record)
     return record.pk, True
-
-
-def _new_event_insert(event_id, event_type, payload):
-    """(sql, params): one INSERT of the event that returns its pk, or nothing when an event
-    with this id is stored already.
-
-    The row is the model's own (its defaults, each value prepared by its field), written
-    without an IntegrityError to recover from (nothing listens for its `post_save`).
-    """
-    record = WebhookEvent(stripe_event_id=event_id, type=event_type, payload=payload)
-    meta, quote = WebhookEvent._meta, connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    # Built from the model's own table and column names only; the values are parameters.
-    statement = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING RETURNING {}".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-        quote(meta.get_field("stripe_event_id").column),
-        quote(meta.pk.column),
-    )
-    values = [
-        field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields
-    ]
-    return statement, values

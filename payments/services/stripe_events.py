@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import stripe
 from celery import shared_task
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -190,18 +191,42 @@ def _promise_key(event_pk):
     return f"{PROMISE_KEY_PREFIX}{event_pk}:"
 
 
-def store_new_event(insert):
-    """Run `insert`, the (sql, params) INSERT of a new event that returns its pk and inserts
-    nothing for a known event id, and promise to process the event it stored: one statement
-    on PostgreSQL (`cms.outbox.insert_and_enqueue`). The promise's key is that of the first
-    delivery, as `queue_event` would make it. Returns the new event's pk, or None."""
+def store_new_event(event_id, event_type, payload):
+    """Store an event not seen before and promise to process it: one statement on PostgreSQL
+    (`cms.outbox.insert_and_enqueue`). The promise's key is that of the first delivery, as
+    `queue_event` would make it. Returns the new event's pk, or None (nothing written) when
+    an event with this id is stored already."""
     first_delivery = WebhookEvent._meta.get_field("deliveries").default
     return insert_and_enqueue(
-        insert,
+        _new_event_insert(event_id, event_type, payload),
         process_webhook_event,
         key_prefix=PROMISE_KEY_PREFIX,
         key_suffix=f":{first_delivery}",
     )
+
+
+def _new_event_insert(event_id, event_type, payload):
+    """(sql, params): one INSERT of the event that returns its pk, or nothing when an event
+    with this id is stored already.
+
+    The row is the model's own (its defaults, each value prepared by its field), written
+    without an IntegrityError to recover from (nothing listens for its `post_save`).
+    """
+    record = WebhookEvent(stripe_event_id=event_id, type=event_type, payload=payload)
+    meta, quote = WebhookEvent._meta, connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # Built from the model's own table and column names only; the values are parameters.
+    statement = "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING RETURNING {}".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+        quote(meta.get_field("stripe_event_id").column),
+        quote(meta.pk.column),
+    )
+    values = [
+        field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields
+    ]
+    return statement, values
 
 
 def queue_event(event, *, just_stored=False):

@@ -46,7 +46,9 @@ def test_a_first_delivery_is_one_statement_and_the_promise_waits_for_the_worker(
     # PostgreSQL writes both in one statement; SQLite has no data-modifying WITH.
     if connection.vendor == "postgresql":
         assert len(statements) == 1, statements
-        assert statements[0].startswith('WITH INSERTED (PK) AS (INSERT INTO "PAYMENTS_WEBHOOKEVENT"')
+        assert statements[0].startswith(
+            'WITH INSERTED (PK) AS (INSERT INTO "PAYMENTS_WEBHOOKEVENT"'
+        )
         assert 'INSERT INTO "CMS_OUTBOXMESSAGE"' in statements[0]
     else:
         assert len(statements) == 2, statements
