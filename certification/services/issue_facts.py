@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from courses.models import EventPage, EventSession, Registration
 
 from ..models import CEOffering, Certificate, CertificateStatus
+from .licenses import chosen_licenses
 
 
 def _event_facts(prefix=""):
@@ -39,27 +40,62 @@ def event_with_issue_facts(event):
 
 
 def with_issue_facts(registration, event=None):
-    """A fresh copy of `registration` with all that issuing reads, in six queries whatever the
-    number of sessions (two when `event` comes from `event_with_issue_facts`), and one more
-    when it has a current certificate or a blocking revocation: the schedule is read once
+    """A fresh copy of `registration` with all that issuing reads, in seven queries whatever
+    the number of sessions (three when `event` comes from `event_with_issue_facts`), and one
+    more when it has a current certificate or a blocking revocation: the schedule is read once
     (with its presenters) for the attendance, the program dates and the presenters, and the
     CE settings once for the credit and the format. A copy, so the caller's object keeps no
     facts that could go stale."""
     if registration.pk is None:
         return registration
     shared_event = event is not None and event.pk == registration.event_id
-    own = with_certificates_flag(Registration.objects)
-    own = own.select_related("booking", "attendee", "evaluation").prefetch_related("attendances")
+    own = _own_facts(Registration.objects.filter(pk=registration.pk))
     if not shared_event:
         own = own.select_related("event", "event__ce_settings")
         own = own.prefetch_related(*_event_facts("event__"))
-    fresh = own.filter(pk=registration.pk).first()
+    fresh = own.first()
     if fresh is None:
         return registration
     if shared_event:
         fresh.event = event
     read_certificates(fresh)
     return fresh
+
+
+# A bulk job reads its attendees' own facts this many at a time: three queries for the lot
+# instead of three for each. Each certificate is issued within a second or so of its read.
+FACTS_CHUNK = 25
+
+
+def registrations_with_issue_facts(event, registration_ids):
+    """(id, fresh registration with its issue facts) for each of `registration_ids` in turn,
+    None for an id that is not a registration of `event` (read by `event_with_issue_facts`).
+
+    What a bulk job issues from: the attendees' own facts are read FACTS_CHUNK at a time,
+    just before their turn, as `with_issue_facts` reads one. The issue's locked save still
+    checks afresh what may change in the meantime and matters (the seat's status, a current
+    certificate, a revocation).
+    """
+    registration_ids = list(registration_ids)
+    for start in range(0, len(registration_ids), FACTS_CHUNK):
+        chunk = registration_ids[start : start + FACTS_CHUNK]
+        read = {r.pk: r for r in _own_facts(event.registrations.filter(pk__in=chunk))}
+        for pk in chunk:
+            registration = read.get(pk)
+            if registration is not None:
+                registration.event = event
+                read_certificates(registration)
+            yield pk, registration
+
+
+def _own_facts(registrations):
+    """What issuing reads of each registration itself: its booking, account, evaluation,
+    attendance and chosen licenses, and whether it has certificates to look at."""
+    return (
+        with_certificates_flag(registrations)
+        .select_related("booking", "attendee", "evaluation")
+        .prefetch_related("attendances", chosen_licenses())
+    )
 
 
 def _current_or_blocking(registration):

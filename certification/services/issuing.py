@@ -51,6 +51,7 @@ from .eligibility import (
 from .issue_facts import (
     event_with_issue_facts,
     read_certificates,
+    registrations_with_issue_facts,
     with_certificates_flag,
     with_issue_facts,
 )
@@ -160,6 +161,7 @@ def issue_certificate(
     sponsor=None,
     issue_job=None,
     event=None,
+    facts_read=False,
 ):
     """Issue the attendee's certificate, or refuse with the reason they are not eligible.
 
@@ -175,8 +177,11 @@ def issue_certificate(
 
     `event`: the registration's event read by `event_with_issue_facts` (a bulk job's, read
     once for all its attendees); without it, the event is read with the registration.
+    `facts_read`: `registration` was just read with its facts by
+    `registrations_with_issue_facts` (a bulk job's), so it is not read again.
     """
-    registration = with_issue_facts(registration, event)
+    if not facts_read:
+        registration = with_issue_facts(registration, event)
     state = eligibility(registration)
     if state.status == EligibilityStatus.ISSUED and supersedes is None:
         return state.certificate
@@ -451,21 +456,22 @@ def run_issue_job(job_id):
             job.status = IssueJobStatus.RUNNING
             job.save(update_fields=["status"])
     job = IssueJob.objects.select_related("event", "requested_by").get(pk=job_id)
-    registrations = {
-        r.pk: r
-        # Each is read afresh when issued; the event comes once, with its facts, below.
-        for r in job.event.registrations.filter(pk__in=job.registration_ids)
-    }
     sponsor = CESponsor.current()
     event = event_with_issue_facts(job.event)
     problems = list(job.problems)
-    for done, pk in enumerate(job.registration_ids[job.done :], start=job.done + 1):
-        registration = registrations.get(pk)
+    # Each registration's own facts are read just before its turn, a few at a time.
+    waiting = registrations_with_issue_facts(event, job.registration_ids[job.done :])
+    for done, (pk, registration) in enumerate(waiting, start=job.done + 1):
         try:
             if registration is None:
                 raise CEError(_("Registration %(id)s is not part of this event.") % {"id": pk})
             issue_certificate(
-                registration, actor=job.requested_by, sponsor=sponsor, issue_job=job, event=event
+                registration,
+                actor=job.requested_by,
+                sponsor=sponsor,
+                issue_job=job,
+                event=event,
+                facts_read=True,
             )
         except CEError as error:
             problems.append(str(error))

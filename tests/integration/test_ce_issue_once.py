@@ -24,8 +24,14 @@ from certification.factories import (
     make_sponsor,
     make_user,
 )
-from certification.models import Certificate, CertificateStatus, EvaluationResponse
-from certification.services import issuing
+from certification.models import (
+    Certificate,
+    CertificateStatus,
+    EvaluationResponse,
+    License,
+    RegistrationLicense,
+)
+from certification.services import issue_facts, issuing
 from courses import attendance
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +251,67 @@ def test_a_bulk_issue_reads_the_program_once_and_prints_what_one_issue_prints(ev
         assert [getattr(certificate, f) for f in printed] == [getattr(alone, f) for f in printed]
         assert certificate.attendee_name == registration.attendee_name
         assert certificate.completed_on == alone.completed_on
+
+
+def test_a_bulk_issue_reads_its_attendees_a_few_at_a_time_each_with_their_own_facts(
+    event, monkeypatch
+):
+    """The job reads its attendees' own facts (seat, attendance, licenses) a chunk at a time,
+    and each certificate still prints its own attendee's facts: none is lent to a neighbour
+    in the chunk, and an attendee who was not there or is not of this event is refused."""
+    monkeypatch.setattr(issue_facts, "FACTS_CHUNK", 3)
+    attendees = [eligible(event, f"Chunk {n}", email=f"chunk{n}@example.org") for n in range(5)]
+    typed = make_registration(
+        event,
+        name="Typed Tia",
+        email="typed@example.org",
+        license_number="44-1234",
+        license_jurisdiction="FL",
+        profession="LCSW",
+    )
+    for session in event.sessions.order_by("start"):
+        attendance.check_in(typed, session, at=session.start)
+    EvaluationResponse.objects.create(registration=typed, event=event)
+    absent = make_registration(event, name="Absent Abe", email="absent@example.org")
+    EvaluationResponse.objects.create(registration=absent, event=event)
+    elsewhere = make_registration(
+        make_event("Another Workshop", slug="another-workshop"), name="Other Olga"
+    )
+    holder = make_user("licensed@example.org", "Licensed Lee")
+    texas = License.objects.create(user=holder, profession="LPC", jurisdiction="TX", number="7")
+    california = License.objects.create(
+        user=holder, profession="LMFT", jurisdiction="CA", number="81"
+    )
+    RegistrationLicense.objects.create(registration=attendees[1], license=texas)
+    RegistrationLicense.objects.create(registration=attendees[1], license=california)
+    ids = [attendees[0].pk, attendees[1].pk, absent.pk, elsewhere.pk, typed.pk]
+    ids += [a.pk for a in attendees[2:]]
+    job = issuing.IssueJob.objects.create(event=event, registration_ids=ids, total=len(ids))
+
+    with CaptureQueriesContext(connection) as queries:
+        issuing.run_issue_job(job.pk)
+
+    chunk_reads = [
+        q for q in queries if 'FROM "courses_registration"' in q["sql"] and " IN (" in q["sql"]
+    ]
+    attendance_reads = [q for q in queries if 'FROM "courses_sessionattendance"' in q["sql"]]
+    assert (len(chunk_reads), len(attendance_reads)) == (3, 3)  # 8 attendees, 3 at a time
+    job.refresh_from_db()
+    assert (job.status, job.done, job.issued) == ("finished", 8, 6)
+    assert len(job.problems) == 2
+    assert "Absent Abe" in job.problems[0]
+    assert job.problems[1] == f"Registration {elsewhere.pk} is not part of this event."
+    assert not absent.certificates.exists() and not elsewhere.certificates.exists()
+    printed = {r.pk: (r, r.certificates.get()) for r in [*attendees, typed]}
+    assert printed[attendees[1].pk][1].licenses == [
+        {"profession": "LMFT", "jurisdiction": "CA", "number": "81"},
+        {"profession": "LPC", "jurisdiction": "TX", "number": "7"},
+    ]
+    assert printed[typed.pk][1].licenses == [
+        {"profession": "LCSW", "jurisdiction": "FL", "number": "44-1234"}
+    ]
+    for registration in [attendees[0], *attendees[2:]]:
+        assert printed[registration.pk][1].licenses == []
+    for registration, certificate in printed.values():
+        assert certificate.attendee_name == registration.attendee_name
+        assert certificate.credits == printed[attendees[0].pk][1].credits  # all attended fully

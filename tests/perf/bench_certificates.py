@@ -4,8 +4,9 @@
 certificate (so ≥ 0.5 means a certificate costs at most twice a simple page). Issuing is what a
 CE administrator's bulk issue does per attendee: eligibility from the attendance rows, the
 database rows and audit record, the PDF render, storing it with its SHA-256, and the email
-queued; the event's own facts (schedule, offerings, CE settings) are read once for all, as the
-bulk job reads them (certification.services.event_with_issue_facts). The floor
+queued; the event's own facts (schedule, offerings, CE settings) are read once for all, and
+the attendees' own facts (seat, attendance, licenses) FACTS_CHUNK at a time, as the bulk job
+reads them (certification.services.issuing.run_issue_job). The floor
 (`tests/perf/floors_documents.py`) is a one-page letter in Latin text, a heading and four
 paragraphs, rendered by WeasyPrint with the same fonts and a font
 configuration kept for the process: no project code, no database. It is the right floor
@@ -14,7 +15,8 @@ certificate costs beyond it is the project's template, data and bookkeeping. The
 of that comparison have Latin names, as the floor's text is Latin.
 
 The two run in one process, alternating one floor page and one certificate, in three rounds;
-the ratio is the median of the three rounds' ratios.
+the ratio is the median of the three rounds' ratios. A round is FACTS_CHUNK pairs, so each
+round's certificates include exactly one read of a chunk of attendees' facts.
 
 Memory: issuing runs for N=100 and N=1000 attendees (names in eight scripts), each in its
 own process, and reports each process's peak resident memory; the growth between the two
@@ -25,7 +27,7 @@ The e-mail each certificate promises is written to the outbox in the issue's tra
 in production; handing it to the broker is replaced by a no-op, because sending it is the
 worker's job in another process (the bench settings would otherwise send it inline).
 
-`BENCH_SHORT=1`: 4 pairs per round and 100/300 attendees (reported as peak_rss_mb_n300).
+`BENCH_SHORT=1`: 100/300 attendees (reported as peak_rss_mb_n300).
 Prints one JSON line.
 """
 
@@ -44,7 +46,6 @@ from tests.perf.database import prepare_database, setup_django
 from tests.perf.http_load import PROJECT_ROOT
 
 SHORT = bool(os.environ.get("BENCH_SHORT"))
-PAIRS_PER_ROUND = 4 if SHORT else 12
 ROUNDS = 3
 LARGE_N = 300 if SHORT else 1000
 SCRIPTS = [
@@ -154,52 +155,75 @@ def prepare(n, latin=False):
     return event.pk
 
 
-def _registrations(event_id):
+def _registration_ids(event_id):
     from courses.models import Registration
 
-    # As the bulk job reads them (certification.services.issuing.run_issue_job).
-    return list(Registration.objects.filter(event_id=event_id).order_by("pk"))
+    # As the bulk job holds them (IssueJob.registration_ids).
+    return list(
+        Registration.objects.filter(event_id=event_id).order_by("pk").values_list("pk", flat=True)
+    )
 
 
-def _event(registrations):
+def _event(event_id):
     """The event with its issue facts, read once for the job (as run_issue_job reads it)."""
     from certification import services
+    from courses.models import EventPage
 
-    return services.event_with_issue_facts(registrations[0].event)
+    return services.event_with_issue_facts(EventPage.objects.get(pk=event_id))
+
+
+def _attendees(event_id):
+    """(event, each attendee's fresh registration with its facts, in turn) as the job reads
+    them (certification.services.issuing.run_issue_job)."""
+    from certification.services.issue_facts import registrations_with_issue_facts
+
+    event = _event(event_id)
+    waiting = registrations_with_issue_facts(event, _registration_ids(event_id))
+    return event, (registration for _, registration in waiting)
+
+
+def _issue(attendees, sponsor, event):
+    """The job's turn for one attendee: their facts (a chunk's read when it is the first of
+    it), then the issue."""
+    from certification import services
+
+    registration = next(attendees)
+    certificate = services.issue_certificate(
+        registration, sponsor=sponsor, event=event, facts_read=True
+    )
+    if certificate is None or not certificate.pdf_path:
+        raise RuntimeError(f"no certificate for {registration.attendee_name}")
+    return certificate
 
 
 def interleaved(event_id):
     """Alternate one floor page and one certificate; each round's ratio, and their median."""
     setup_django()
-    from certification import services
     from certification.models import CESponsor
+    from certification.services.issue_facts import FACTS_CHUNK
     from tests.perf.floors_documents import SimplePage
 
     floor = SimplePage()
     sponsor = CESponsor.current()
-    registrations = _registrations(event_id)
-    event = _event(registrations)
+    event, attendees = _attendees(event_id)
     rounds = []
     with emails_left_to_the_worker():
         # Warm both sides once (fonts, templates, the first query plans); not measured.
         floor.render()
-        services.issue_certificate(registrations.pop(), sponsor=sponsor, event=event)
+        _issue(attendees, sponsor, event)
         for _ in range(ROUNDS):
             floor_seconds = issue_seconds = 0.0
-            for _ in range(PAIRS_PER_ROUND):
+            for _ in range(FACTS_CHUNK):
                 started = time.perf_counter()
                 floor.render()
                 floor_seconds += time.perf_counter() - started
-                registration = registrations.pop()
                 started = time.perf_counter()
-                certificate = services.issue_certificate(registration, sponsor=sponsor, event=event)
+                _issue(attendees, sponsor, event)
                 issue_seconds += time.perf_counter() - started
-                if certificate is None or not certificate.pdf_path:
-                    raise RuntimeError(f"no certificate for {registration.attendee_name}")
             rounds.append(
                 {
-                    "floor_ms": round(1000 * floor_seconds / PAIRS_PER_ROUND, 1),
-                    "certificate_ms": round(1000 * issue_seconds / PAIRS_PER_ROUND, 1),
+                    "floor_ms": round(1000 * floor_seconds / FACTS_CHUNK, 1),
+                    "certificate_ms": round(1000 * issue_seconds / FACTS_CHUNK, 1),
                     "ratio": round(floor_seconds / issue_seconds, 3),
                 }
             )
@@ -209,20 +233,20 @@ def interleaved(event_id):
 def issue_all(event_id):
     """Issue every attendee's certificate the way the bulk job does; return certs per second."""
     setup_django()
-    from certification import services
     from certification.models import CESponsor
 
     sponsor = CESponsor.current()
-    registrations = _registrations(event_id)
     with emails_left_to_the_worker():
         started = time.perf_counter()
-        event = _event(registrations)
-        for registration in registrations:
-            services.issue_certificate(registration, sponsor=sponsor, event=event)
+        event, attendees = _attendees(event_id)
+        count = 0
+        for _ in _registration_ids(event_id):
+            _issue(attendees, sponsor, event)
+            count += 1
         elapsed = time.perf_counter() - started
     return {
-        "n": len(registrations),
-        "certs_per_s": round(len(registrations) / elapsed, 2),
+        "n": count,
+        "certs_per_s": round(count / elapsed, 2),
         "emails": _emails_promised(event_id),
         "peak_rss_mb": _peak_rss_mb(),
     }
@@ -247,8 +271,11 @@ def _run(step, *args):
 
 def main():
     prepare_database()
+    setup_django()
+    from certification.services.issue_facts import FACTS_CHUNK
+
     started = time.perf_counter()
-    latin_event = _run("prepare", ROUNDS * PAIRS_PER_ROUND + 1, True)
+    latin_event = _run("prepare", ROUNDS * FACTS_CHUNK + 1, True)
     rounds = _run("interleaved", latin_event)
     small = _run("issue_all", _run("prepare", 100))
     large = _run("issue_all", _run("prepare", LARGE_N))
