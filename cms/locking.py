@@ -140,6 +140,50 @@ def lock_one(model_or_queryset, pk, **select_for_update_kwargs):
     return rows[0]
 
 
+# The texts of locking queries taken over and over with only the primary key changing, as the
+# ORM built them once per process (by name and lock timeout): building and compiling such a
+# query took longer than PostgreSQL takes to run it.
+_reused_lock_texts = {}
+# A primary key no row has, to find where the ORM put the key among the query's parameters.
+_PLACEHOLDER_PK = -918273645
+
+
+def lock_one_reusing_sql(name, build, pk, **select_for_update_kwargs):
+    """`lock_one(build(), pk, ...)` for a lock taken over and over with only `pk` changing
+    (one per certificate of a bulk issue): on PostgreSQL the ORM builds the query's text once
+    per process under `name`, then each lock only swaps the key. `build()` makes the
+    queryset; its text must depend on nothing but the key (no moment, no user). Elsewhere,
+    or when the key cannot be found among the parameters, it is `lock_one`."""
+    using = DEFAULT_DB_ALIAS
+    if connections[using].vendor != "postgresql":
+        return lock_one(build(), pk, **select_for_update_kwargs)
+    require_transaction(using)
+    key = (name, _lock_timeout())
+    text = _reused_lock_texts.get(key)
+    if text is None:
+        text = _lock_text(build(), select_for_update_kwargs)
+        if text is None:
+            return lock_one(build(), pk, **select_for_update_kwargs)
+        _reused_lock_texts[key] = text
+    model, sql, params, place = text
+    params = [*params[:place], pk, *params[place + 1 :]]
+    with busy_on_lock_timeout():
+        rows = list(model._default_manager.raw(sql, params))
+    if not rows:
+        raise model.DoesNotExist(f"{model.__name__} {pk} does not exist")
+    return rows[0]
+
+
+def _lock_text(queryset, select_for_update_kwargs):
+    """(model, sql, params, the key's place in params) of `locked`'s query for one row."""
+    one = with_lock_timeout(queryset.all().filter(pk=_PLACEHOLDER_PK))
+    sql, params = one.select_for_update(**select_for_update_kwargs).query.sql_with_params()
+    places = [n for n, value in enumerate(params) if value == _PLACEHOLDER_PK]
+    if len(places) != 1:
+        return None
+    return queryset.model, sql, list(params), places[0]
+
+
 def wants_json(request):
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from cms import audit, pdf, pdf_layers
 from cms.email import send_templated_email
-from cms.locking import Busy, lock_one
+from cms.locking import Busy, lock_one, lock_one_reusing_sql
 from cms.outbox import enqueue
 from cms.storage import discard_private_file
 from courses.models import Registration, RegistrationStatus
@@ -284,8 +284,9 @@ def _save_issued(certificate, *, actor, notify):
 def _save_issued_under_lock(certificate, *, actor, notify):
     superseded = certificate.supersedes
     with transaction.atomic():
-        registration = lock_one(
-            with_certificates_flag(Registration.objects),
+        registration = lock_one_reusing_sql(
+            "certification.issue.registration",
+            lambda: with_certificates_flag(Registration.objects),
             certificate.registration_id,
             of=("self",),
         )

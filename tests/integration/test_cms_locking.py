@@ -6,7 +6,9 @@ import json
 import psycopg
 import pytest
 from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from cms.locking import (
     Busy,
@@ -14,6 +16,7 @@ from cms.locking import (
     LockOutsideTransaction,
     busy_on_lock_timeout,
     lock_one,
+    lock_one_reusing_sql,
     locked,
 )
 from cms.models import User
@@ -99,3 +102,54 @@ def test_a_row_held_elsewhere_makes_the_second_locker_busy_quickly(settings):
         with connection.cursor() as cursor:
             cursor.execute("SHOW lock_timeout")
             assert cursor.fetchone()[0] == "200ms"
+
+
+def _users_with_a_flag():
+    """Users, each with a flag computed in the same query (as issuing locks a registration)."""
+    same_email = User.objects.filter(email=OuterRef("email")).exclude(pk=OuterRef("pk"))
+    return User.objects.annotate(shares_email=Exists(same_email))
+
+
+def test_a_reused_lock_text_locks_each_row_by_its_key_in_one_query():
+    first = make_member("reuse-first@example.org")
+    second = make_member("reuse-second@example.org")
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            got_first = lock_one_reusing_sql("test.users", _users_with_a_flag, first.pk)
+            got_second = lock_one_reusing_sql("test.users", _users_with_a_flag, second.pk)
+        with pytest.raises(User.DoesNotExist):
+            lock_one_reusing_sql("test.users", _users_with_a_flag, second.pk + 1000)
+    assert (got_first, got_second) == (first, second)
+    assert (got_first.email, got_second.email) == (first.email, second.email)
+    assert got_first.shares_email is False and got_second.shares_email is False
+    assert len(queries) == 2
+    if connection.vendor == "postgresql":
+        assert all(query["sql"].endswith("FOR UPDATE") for query in queries)
+        assert str(second.pk) in queries[1]["sql"] and str(first.pk) not in queries[1]["sql"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reused_lock_text_is_refused_outside_a_transaction():
+    user = make_member()
+    with pytest.raises(LockOutsideTransaction):
+        lock_one_reusing_sql("test.users", _users_with_a_flag, user.pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reused_lock_text_waits_no_longer_than_the_lock_timeout(settings):
+    settings.DB_LOCK_TIMEOUT = "200ms"
+    user = make_member()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    other = psycopg.connect(**params)
+    try:
+        other.execute("SELECT id FROM cms_user WHERE id = %s FOR UPDATE", [user.pk])
+        with pytest.raises(Busy), transaction.atomic():
+            lock_one_reusing_sql("test.users.timeout", _users_with_a_flag, user.pk)
+    finally:
+        other.rollback()
+        other.close()
+    with transaction.atomic():
+        assert lock_one_reusing_sql("test.users.timeout", _users_with_a_flag, user.pk) == user
