@@ -2,6 +2,7 @@
 again" instead of a server error."""
 
 import json
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -78,25 +79,32 @@ def test_busy_in_a_view_answers_503_with_retry_after():
     assert middleware.process_exception(api, ValueError("not ours")) is None
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_row_held_elsewhere_makes_the_second_locker_busy_quickly(settings):
-    settings.DB_LOCK_TIMEOUT = "200ms"
-    user = make_member()
+@contextmanager
+def held_elsewhere(user):
+    """The user's row locked FOR UPDATE by another connection for the duration."""
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
     other = psycopg.connect(**params)
     try:
         other.execute("SELECT id FROM cms_user WHERE id = %s FOR UPDATE", [user.pk])
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_row_held_elsewhere_makes_the_second_locker_busy_quickly(settings):
+    settings.DB_LOCK_TIMEOUT = "200ms"
+    user = make_member()
+    with held_elsewhere(user):
         with pytest.raises(Busy), transaction.atomic():
             lock_one(User, user.pk)
         # nowait does not wait at all, and says the same.
         with pytest.raises(Busy), transaction.atomic():
             lock_one(User, user.pk, nowait=True)
-    finally:
-        other.rollback()
-        other.close()
     with transaction.atomic():
         assert lock_one(User, user.pk) == user
         with connection.cursor() as cursor:
@@ -140,16 +148,7 @@ def test_a_reused_lock_text_is_refused_outside_a_transaction():
 def test_a_reused_lock_text_waits_no_longer_than_the_lock_timeout(settings):
     settings.DB_LOCK_TIMEOUT = "200ms"
     user = make_member()
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    other = psycopg.connect(**params)
-    try:
-        other.execute("SELECT id FROM cms_user WHERE id = %s FOR UPDATE", [user.pk])
-        with pytest.raises(Busy), transaction.atomic():
-            lock_one_reusing_sql("test.users.timeout", _users_with_a_flag, user.pk)
-    finally:
-        other.rollback()
-        other.close()
+    with held_elsewhere(user), pytest.raises(Busy), transaction.atomic():
+        lock_one_reusing_sql("test.users.timeout", _users_with_a_flag, user.pk)
     with transaction.atomic():
         assert lock_one_reusing_sql("test.users.timeout", _users_with_a_flag, user.pk) == user
