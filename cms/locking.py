@@ -161,9 +161,10 @@ def lock_one_reusing_sql(name, build, pk, **select_for_update_kwargs):
     key = (name, _lock_timeout())
     text = _reused_lock_texts.get(key)
     if text is None:
-        text = _lock_text(build(), select_for_update_kwargs)
+        queryset = build()
+        text = _lock_text(queryset, select_for_update_kwargs)
         if text is None:
-            return lock_one(build(), pk, **select_for_update_kwargs)
+            return lock_one(queryset, pk, **select_for_update_kwargs)
         _reused_lock_texts[key] = text
     model, sql, params, place = text
     params = [*params[:place], pk, *params[place + 1 :]]

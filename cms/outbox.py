@@ -96,16 +96,15 @@ def insert_and_enqueue(insert, task, *, key_prefix, key_suffix=""):
     is most of the cost of an endpoint that only stores and promises (the Stripe webhook).
     SQLite has no data-modifying WITH: there it is the insert, then `enqueue(new_key=True)`.
     """
-    name = task if isinstance(task, str) else task.name
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(*insert)
             row = cursor.fetchone()
         if row is None:
             return None
-        key = f"{key_prefix}{row[0]}{key_suffix}"
-        _write_new(OutboxKind.TASK, name, {"args": [row[0]], "kwargs": {}}, key)
+        enqueue(task, row[0], key=f"{key_prefix}{row[0]}{key_suffix}", new_key=True)
         return row[0]
+    name = task if isinstance(task, str) else task.name
     statement, params = _promise_of_inserted_row(insert, name, key_prefix, key_suffix)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)

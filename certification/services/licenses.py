@@ -28,15 +28,17 @@ CHOSEN = "certification.registration.licenses_chosen"
 CHOSEN_AUTOMATICALLY = "The license typed at registration"
 
 
-def chosen_licenses():
-    """The registrations' chosen licenses in the order a certificate prints them, for
-    `prefetch_related` (issuing reads them with the registration's other facts)."""
-    return Prefetch(
-        "ce_licenses",
-        queryset=RegistrationLicense.objects.select_related("license").order_by(
-            "license__jurisdiction", "pk"
-        ),
+def _chosen_links():
+    """Chosen licenses with their license, in the order a certificate prints them."""
+    return RegistrationLicense.objects.select_related("license").order_by(
+        "license__jurisdiction", "pk"
     )
+
+
+def chosen_licenses():
+    """The registrations' chosen licenses, for `prefetch_related` (issuing reads them with
+    the registration's other facts)."""
+    return Prefetch("ce_licenses", queryset=_chosen_links())
 
 
 def registration_licenses(registration):
@@ -44,9 +46,7 @@ def registration_licenses(registration):
     if "ce_licenses" in getattr(registration, "_prefetched_objects_cache", {}):
         links = registration.ce_licenses.all()  # read with `chosen_licenses`, in its order
     else:
-        links = registration.ce_licenses.select_related("license").order_by(
-            "license__jurisdiction", "pk"
-        )
+        links = _chosen_links().filter(registration=registration)
     chosen = [
         {
             "profession": link.license.profession,

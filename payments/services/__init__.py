@@ -80,7 +80,7 @@ from .stripe_events import (
     process_stale_events,
     queue_event,
     report_unmatched_stripe_event,
-    store_new_event,
+    store_event,
 )
 
 __all__ = [
@@ -113,7 +113,7 @@ __all__ = [
     "process_event",
     "process_stale_events",
     "queue_event",
-    "store_new_event",
+    "store_event",
     "report_unmatched_stripe_event",
     # policy
     "CancellationQuote",

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import stripe
 from celery import shared_task
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -191,7 +191,39 @@ def _promise_key(event_pk):
     return f"{PROMISE_KEY_PREFIX}{event_pk}:"
 
 
-def store_new_event(event_id, event_type, payload):
+def store_event(event_id, event_type, payload):
+    """Store the event once and promise to process it.
+
+    Returns (the stored event's pk, pending): `pending` is False only for an event already
+    processed (a true duplicate). An unprocessed event is promised again unless an earlier
+    promise still waits.
+
+    A first delivery is one statement on PostgreSQL, with no transaction of its own: the
+    INSERT that skips a known event id (`ON CONFLICT DO NOTHING`) and the promise (a
+    `cms.outbox` row, handed to the worker once committed) written together
+    (`_store_new_event`). The endpoint's cost is its round trips and commits; a
+    BEGIN, a COMMIT and a savepoint would be three more. On SQLite they are two statements;
+    should the process die between them, the stored event is still unprocessed and
+    reconciliation (`process_stale_events`) processes it: storing it is what must not be
+    lost. A repeated delivery stores nothing and is handled in a transaction of its own; one
+    that arrives before the promise is written makes its own (processing twice changes
+    nothing).
+    """
+    event_pk = _store_new_event(event_id, event_type, payload)
+    if event_pk is not None:
+        return event_pk, True
+    with transaction.atomic():
+        WebhookEvent.objects.filter(stripe_event_id=event_id).update(deliveries=F("deliveries") + 1)
+        stored = WebhookEvent.objects.get(stripe_event_id=event_id)
+        if stored.processed_at is not None:
+            return stored.pk, False
+        if event_processing_waits(stored):
+            return stored.pk, True
+        queue_event(stored)
+    return stored.pk, True
+
+
+def _store_new_event(event_id, event_type, payload):
     """Store an event not seen before and promise to process it: one statement on PostgreSQL
     (`cms.outbox.insert_and_enqueue`). The promise's key is that of the first delivery, as
     `queue_event` would make it. Returns the new event's pk, or None (nothing written) when

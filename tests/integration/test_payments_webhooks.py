@@ -20,7 +20,7 @@ from cms.outbox import sweep
 from courses import services as courses_services
 from courses.factories import UserFactory
 from courses.models import BookingStatus, RegistrationStatus
-from payments import services, webhooks
+from payments import services
 from payments.models import Order, Payment, PaymentAttempt, Refund, WebhookEvent
 from payments.services import stripe_events
 from tests.fakestripe.helpers import (
@@ -546,7 +546,7 @@ def test_reconciliation_processes_a_stored_event_whose_task_never_ran(client, fa
     fake_stripe.complete_session(order.stripe_checkout_session_id)
     event = fake_stripe.sent_events[-1]
     # Stored, but the worker died before processing it.
-    event_pk, _ = webhooks.store_event(event["id"], event["type"], event)
+    event_pk, _ = services.store_event(event["id"], event["type"], event)
     WebhookEvent.objects.filter(pk=event_pk).update(
         received_at=timezone.now() - timedelta(minutes=30)
     )
